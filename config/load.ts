@@ -1,0 +1,257 @@
+// Reads and validates the stack config before any resource is registered. Every problem is
+// reported at once, each with the full config key, so one `pulumi preview` shows them all.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import {
+  AppConfig,
+  CONFIG_KEYS,
+  STRUCTURED_KEYS,
+  ValidatedConfig,
+  stackConfigSchema,
+} from "./schema";
+
+export const NAMESPACE = "tekton-gitlab";
+
+/** Thrown with every config problem found; the message lists them one per line. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(
+      `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((problem) => `  - ${problem}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** `["apps", 1, "namespace"]` -> `tekton-gitlab:apps[1].namespace` */
+export function configKey(path: readonly PropertyKey[]): string {
+  let key = NAMESPACE + ":";
+  path.forEach((part, index) => {
+    if (typeof part === "number") key += `[${part}]`;
+    else key += index === 0 ? String(part) : `.${String(part)}`;
+  });
+  return key;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeysAt(issue.path);
+    return issue.keys.map((key) => {
+      const hint = closest(key, known);
+      return `${configKey([...issue.path, key])}: unknown key${hint ? ` (did you mean ${hint}?)` : " (a typo?)"}`;
+    });
+  }
+  const key = configKey(issue.path);
+  if (valueAt(input, issue.path) === undefined) {
+    return [`${key}: required value is missing`];
+  }
+  if (issue.code === "invalid_type") {
+    return [`${key}: expected ${issue.expected}`];
+  }
+  return [`${key}: ${issue.message}`];
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>(
+    (value, part) =>
+      value !== null && typeof value === "object"
+        ? (value as Record<PropertyKey, unknown>)[part]
+        : undefined,
+    input,
+  );
+}
+
+/** The keys the schema accepts at a path, for "did you mean" hints. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = stackConfigSchema;
+  for (const part of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject) schema = schema.shape[part as string];
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else return [];
+    if (!schema) return [];
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current: z.ZodType = schema;
+  while (
+    current instanceof z.ZodDefault ||
+    current instanceof z.ZodPrefault ||
+    current instanceof z.ZodOptional ||
+    current instanceof z.ZodPipe
+  ) {
+    current = (current instanceof z.ZodPipe ? current.in : current.unwrap()) as z.ZodType;
+  }
+  return current;
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const distance = levenshtein(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** Checks across entries that a per-field schema cannot see: duplicates and paired keys. */
+function crossChecks(
+  input: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  gitlab: GitLabKeys,
+): string[] {
+  const problems: string[] = [];
+  const apps = Array.isArray(input.apps) ? (input.apps as Record<string, unknown>[]) : [];
+  const seen = { name: new Map<string, number>(), namespace: new Map<string, number>() };
+  apps.forEach((app, index) => {
+    if (app === null || typeof app !== "object") return;
+    const name = typeof app.name === "string" ? app.name : undefined;
+    const namespace = typeof app.namespace === "string" ? app.namespace : name && `${name}-build`;
+    for (const [field, value] of [
+      ["name", name],
+      ["namespace", namespace],
+    ] as const) {
+      if (value === undefined) continue;
+      const first = seen[field].get(value);
+      if (first !== undefined) {
+        problems.push(
+          `${configKey(["apps", index, field])}: expected a unique ${field}; "${value}" is already used by tekton-gitlab:apps[${first}]`,
+        );
+      } else {
+        seen[field].set(value, index);
+      }
+    }
+  });
+
+  const registry = input.registry as Record<string, unknown> | undefined;
+  const hasUsername = registry && typeof registry === "object" && registry.username !== undefined;
+  if (hasUsername && input.registryPassword === undefined) {
+    problems.push(
+      `${configKey(["registryPassword"])}: required when tekton-gitlab:registry.username is set (pulumi config set --secret ${NAMESPACE}:registryPassword ...)`,
+    );
+  }
+  if (!hasUsername && input.registryPassword !== undefined) {
+    problems.push(
+      `${configKey(["registry", "username"])}: required when tekton-gitlab:registryPassword is set`,
+    );
+  }
+
+  const managesGitLab = apps.some(
+    (app) => app !== null && typeof app === "object" && app.manageDeployKeys !== false,
+  );
+  if (managesGitLab) {
+    const baseUrl = gitlab.baseUrl ?? env.GITLAB_BASE_URL;
+    if (!baseUrl) {
+      problems.push(
+        "gitlab:baseUrl: required (or env GITLAB_BASE_URL) to manage deploy keys and webhooks; set manageDeployKeys: false on every app to manage them by hand",
+      );
+    } else if (!/^https?:\/\/[^/\s]+/.test(baseUrl)) {
+      problems.push(`gitlab:baseUrl: expected an http(s) URL such as https://gitlab.example.com`);
+    }
+    if (!(gitlab.token ?? env.GITLAB_TOKEN)) {
+      problems.push(
+        "gitlab:token: required (pulumi config set --secret gitlab:token ..., or env GITLAB_TOKEN) to manage deploy keys and webhooks",
+      );
+    }
+  }
+  return problems;
+}
+
+interface GitLabKeys {
+  baseUrl?: string;
+  token?: string;
+}
+
+/**
+ * Validates raw config (the `key -> string` map Pulumi hands a program, as from
+ * `pulumi.runtime.allConfig()`). Pure: no Pulumi runtime, usable by scripts and tests.
+ */
+export function parseStackConfig(
+  raw: Record<string, string>,
+  env: NodeJS.ProcessEnv = {},
+): ValidatedConfig {
+  const problems: string[] = [];
+  const input: Record<string, unknown> = {};
+  const gitlab: GitLabKeys = { baseUrl: raw["gitlab:baseUrl"], token: raw["gitlab:token"] };
+
+  for (const [fullKey, value] of Object.entries(raw)) {
+    if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
+    const key = fullKey.slice(NAMESPACE.length + 1);
+    if (!CONFIG_KEYS.includes(key)) {
+      const hint = closest(key, CONFIG_KEYS);
+      problems.push(
+        `${fullKey}: unknown key${hint ? ` (did you mean ${NAMESPACE}:${hint}?)` : " (a typo?)"}`,
+      );
+      continue;
+    }
+    if (!STRUCTURED_KEYS.has(key)) {
+      input[key] = value;
+      continue;
+    }
+    try {
+      input[key] = JSON.parse(value);
+    } catch {
+      problems.push(
+        `${fullKey}: expected a structured value (set it in Pulumi.<stack>.yaml or with pulumi config set --path), got a plain string`,
+      );
+    }
+  }
+
+  const result = stackConfigSchema.safeParse(input);
+  if (!result.success) {
+    problems.push(...result.error.issues.flatMap((issue) => describeIssue(issue, input)));
+  }
+  problems.push(...crossChecks(input, env, gitlab));
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+
+  const { registryPassword, apps, ...rest } = result.data;
+  return {
+    ...rest,
+    hasRegistryPassword: registryPassword !== undefined,
+    apps: apps.map((app): AppConfig => ({
+      ...app,
+      namespace: app.namespace ?? `${app.name}-build`,
+      dockerfile: app.dockerfile ?? joinRepoPath(app.contextDir, "Dockerfile"),
+    })),
+  };
+}
+
+function joinRepoPath(dir: string, file: string): string {
+  return dir === "." || dir === "" ? file : `${dir.replace(/\/+$/, "")}/${file}`;
+}
+
+/** The validated config plus the secrets, as Pulumi secrets. */
+export interface StackConfig extends ValidatedConfig {
+  /** `tekton-gitlab:registryPassword`, always a secret Output; undefined when not set. */
+  registryPassword?: pulumi.Output<string>;
+}
+
+/** Reads the running stack's config; throws ConfigError before anything is registered. */
+export function loadStackConfig(): StackConfig {
+  const config = parseStackConfig(pulumi.runtime.allConfig(), process.env);
+  const password = new pulumi.Config(NAMESPACE).getSecret("registryPassword");
+  return { ...config, registryPassword: password };
+}

@@ -1,0 +1,172 @@
+// The stack's config contract (namespace `tekton-gitlab:`), as a zod schema: one place that says
+// what every key accepts, its default, and the error a user sees when a value is wrong.
+import { z } from "zod";
+import * as v from "./validators";
+import { DEFAULT_IMAGES } from "../tekton/images";
+
+/** Attaches a predicate that returns an error text (or undefined) to a string schema. */
+function checked(predicate: (value: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const error = predicate(value);
+    if (error) ctx.addIssue({ code: "custom", message: `expected ${error}` });
+  });
+}
+
+function matching(pattern: RegExp, expected: string, maxLength = Infinity) {
+  return checked((value) =>
+    pattern.test(value) && value.length <= maxLength ? undefined : expected,
+  );
+}
+
+const dnsLabel = matching(
+  v.DNS_LABEL,
+  "a DNS label (lower case letters, digits and '-', at most 63 characters)",
+  63,
+);
+const hostname = matching(v.HOSTNAME, "a DNS host name (lower case, e.g. builds.example.com)");
+const projectPath = matching(
+  v.PROJECT_PATH,
+  "a GitLab project path such as group/project (without .git or a URL)",
+).refine((value) => !value.endsWith(".git"), {
+  message: "expected a GitLab project path without the .git suffix",
+});
+const pinnedImage = checked(v.pinnedImageError);
+
+export const tektonSchema = z.strictObject({
+  /** false: the cluster already has Tekton; install nothing. */
+  install: z.boolean().default(true),
+  pipelinesVersion: matching(v.RELEASE_VERSION, "a release version vX.Y.Z").default("v1.15.0"),
+  triggersVersion: matching(v.RELEASE_VERSION, "a release version vX.Y.Z").default("v0.37.0"),
+  /** Release mirror (http/https) or a local directory with the same layout. */
+  releaseBaseUrl: checked(v.releaseBaseError)
+    .transform((value) => value.replace(/\/+$/, ""))
+    .default("https://infra.tekton.dev/tekton-releases"),
+});
+
+export const gitSshSchema = z
+  .strictObject({
+    host: hostname,
+    port: z
+      .number()
+      .refine(v.validPort, { message: "expected a port between 1 and 65535" })
+      .default(22),
+    knownHosts: z.string().superRefine((text, ctx) => {
+      for (const error of v.parseKnownHosts(text).errors) {
+        ctx.addIssue({ code: "custom", message: `expected known_hosts lines; ${error}` });
+      }
+    }),
+  })
+  .superRefine((ssh, ctx) => {
+    const { entries, errors } = v.parseKnownHosts(ssh.knownHosts);
+    if (errors.length === 0 && !v.knownHostsCovers(entries, ssh.host, ssh.port)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["knownHosts"],
+        message: `expected an entry for ${v.knownHostsName(ssh.host, ssh.port)} (the configured host and port); builds would fail host key verification`,
+      });
+    }
+  });
+
+export const registrySchema = z.strictObject({
+  host: checked(v.registryHostError),
+  /** With `tekton-gitlab:registryPassword` (secret): the build pushes with these credentials. */
+  username: z.string().min(1).optional(),
+  /** PEM CA bundle the build trusts for this registry. */
+  caCert: checked(v.pemCertificatesError).optional(),
+  /** true only by explicit choice: the build skips TLS verification for this registry. */
+  insecure: z.boolean().default(false),
+});
+
+export const imagesSchema = z.strictObject({
+  git: pinnedImage.default(DEFAULT_IMAGES.git),
+  kaniko: pinnedImage.default(DEFAULT_IMAGES.kaniko),
+  kubectl: pinnedImage.default(DEFAULT_IMAGES.kubectl),
+});
+
+export const appSchema = z.strictObject({
+  /** Also the prefix of Tekton object names and `el-<name>` Services, hence RFC 1035 and short. */
+  name: matching(
+    v.DNS_1035_LABEL,
+    "a DNS-1035 label (lower case letter first, then letters, digits, '-'; at most 40 characters)",
+    40,
+  ),
+  namespace: dnsLabel.optional(),
+  sourceProject: projectPath,
+  operationsProject: projectPath,
+  branch: checked(v.branchNameError).default("main"),
+  contextDir: checked(v.repoPathError).default("."),
+  dockerfile: checked(v.repoPathError).optional(),
+  imageRepository: matching(
+    v.IMAGE_REPOSITORY,
+    "an image repository path under registry.host, lower case (e.g. team/service)",
+  ),
+  deploymentFile: checked(v.repoPathError),
+  containerName: dnsLabel,
+  webhookHost: hostname,
+  /** false: create no GitLab resources; public keys and webhook details are exported instead. */
+  manageDeployKeys: z.boolean().default(true),
+  /** RSA (4096 bits) only for GitLab instances that do not accept ED25519 deploy keys. */
+  keyAlgorithm: z.enum(["ED25519", "RSA"]).default("ED25519"),
+  /** Any string; changing it replaces both keypairs and their deploy keys. */
+  keyRotation: z.string().min(1).optional(),
+  ingress: z
+    .strictObject({
+      className: dnsLabel.optional(),
+      tlsSecretName: dnsLabel.optional(),
+      annotations: z.record(z.string(), z.string()).optional(),
+    })
+    .prefault({}),
+  webhook: z
+    .strictObject({
+      /** false only when the Ingress really serves plain http. */
+      tls: z.boolean().default(true),
+      sslVerification: z.boolean().default(true),
+    })
+    .prefault({}),
+  pipelineRun: z
+    .strictObject({
+      workspaceSize: matching(v.STORAGE_QUANTITY, "a storage quantity such as 1Gi").default("1Gi"),
+      storageClassName: dnsLabel.optional(),
+      timeout: matching(v.GO_DURATION, "a duration such as 1h or 45m")
+        .refine((value) => value !== "", { message: "expected a duration such as 1h" })
+        .default("1h"),
+    })
+    .prefault({}),
+});
+
+/** Everything under `tekton-gitlab:`, one property per config key. */
+export const stackConfigSchema = z.strictObject({
+  tekton: tektonSchema.prefault({}),
+  gitSsh: gitSshSchema,
+  registry: registrySchema,
+  registryPassword: z.string().min(1).optional(),
+  images: imagesSchema.prefault({}),
+  apps: z.array(appSchema),
+});
+
+type ParsedConfig = z.output<typeof stackConfigSchema>;
+type ParsedApp = z.output<typeof appSchema>;
+
+/** An app with every default resolved. */
+export type AppConfig = ParsedApp & { namespace: string; dockerfile: string };
+export type TektonConfig = ParsedConfig["tekton"];
+export type GitSshConfig = ParsedConfig["gitSsh"];
+export type RegistryConfig = ParsedConfig["registry"];
+export type ImagesConfig = ParsedConfig["images"];
+
+/** The validated config, plain values only (the registry password stays outside: it is secret). */
+export interface ValidatedConfig {
+  tekton: TektonConfig;
+  gitSsh: GitSshConfig;
+  registry: RegistryConfig;
+  images: ImagesConfig;
+  apps: AppConfig[];
+  /** True when `tekton-gitlab:registryPassword` is set. */
+  hasRegistryPassword: boolean;
+}
+
+/** Config keys the stack reads under `tekton-gitlab:`. */
+export const CONFIG_KEYS = Object.keys(stackConfigSchema.shape);
+
+/** Which config keys hold structured (YAML object/list) values rather than strings. */
+export const STRUCTURED_KEYS = new Set(["tekton", "gitSsh", "registry", "images", "apps"]);

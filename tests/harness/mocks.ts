@@ -1,0 +1,135 @@
+// The one place Pulumi mocks are set (setMocks called twice would overwrite the first). Every
+// test file that needs Pulumi imports this module before anything that creates resources.
+import * as pulumi from "@pulumi/pulumi";
+
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface RegisteredResource {
+  type: string;
+  name: string;
+  urn: string;
+  custom: boolean;
+  /** Inputs with secrets unwrapped to their plain values (see `secretPaths`). */
+  inputs: Record<string, any>;
+  /** Dotted paths of inputs that were registered as secrets, e.g. `stringData.token`. */
+  secretPaths: string[];
+  /** URN of the parent resource ("" for the stack root). */
+  parent: string;
+  /** URNs this resource explicitly or implicitly depends on. */
+  dependencies: string[];
+  deleteBeforeReplace: boolean;
+  replaceOnChanges: string[];
+  additionalSecretOutputs: string[];
+}
+
+/** Every resource registered since the last `resetRegistrations()`, in registration order. */
+export const registered: RegisteredResource[] = [];
+
+export function resetRegistrations(): void {
+  registered.length = 0;
+}
+
+/**
+ * Outputs a real provider would compute, so code that reads them sees values. Each is derived
+ * from the resource name: deterministic, and obviously not real key material.
+ */
+function computedOutputs(
+  type: string,
+  name: string,
+  inputs: Record<string, any>,
+): Record<string, any> {
+  switch (type) {
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5-mock-${name}\n`,
+        publicKeyFingerprintSha256: `SHA256:mock-${name}`,
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        privateKeyPem: `mock-pem-${name}`,
+      };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: `mock-webhook-token-${name}` };
+    default:
+      if (type.startsWith("pulumi-nodejs:dynamic:Resource")) {
+        return { deployKeyId: 4242, hookId: 4343, fingerprintSha256: `SHA256:mock-${name}` };
+      }
+      return inputs.metadata?.name === undefined && inputs.metadata !== undefined
+        ? { metadata: { ...inputs.metadata, name: `${name}-generated` } }
+        : {};
+  }
+}
+
+function unwrapSecrets(value: any, path: string, secrets: string[]): any {
+  if (Array.isArray(value))
+    return value.map((item, i) => unwrapSecrets(item, `${path}[${i}]`, secrets));
+  if (value === null || typeof value !== "object") return value;
+  if (value[SECRET_SIG_KEY] === SECRET_SIG) {
+    secrets.push(path);
+    return unwrapSecrets(value.value, path, secrets);
+  }
+  const out: Record<string, any> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = unwrapSecrets(item, path ? `${path}.${key}` : key, secrets);
+  }
+  return out;
+}
+
+pulumi.runtime.setMocks(
+  {
+    newResource: (args) => ({
+      id: args.id ?? `${args.name}-id`,
+      state: { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs) },
+    }),
+    call: (args) => args.inputs,
+  },
+  "tekton-gitlab",
+  "dev",
+  false,
+);
+
+// The mock monitor drops parent, dependencies and options before calling `newResource`; wrap
+// it to keep them, so tests can assert the resource tree and `dependsOn` wiring.
+const monitor = pulumi.runtime.getMonitor() as any;
+const registerResource = monitor.registerResource.bind(monitor);
+monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+  registerResource(req, (err: any, resp: any) => {
+    if (!err) {
+      const secretPaths: string[] = [];
+      registered.push({
+        type: req.getType(),
+        name: req.getName(),
+        urn: resp.getUrn(),
+        custom: req.getCustom(),
+        inputs: unwrapSecrets(req.getObject()?.toJavaScript() ?? {}, "", secretPaths),
+        secretPaths,
+        parent: req.getParent(),
+        dependencies: req.getDependenciesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      });
+    }
+    callback(err, resp);
+  });
+};
+
+/** Waits until every resource registration started so far has reached the mock monitor. */
+export async function settle(): Promise<void> {
+  // The runtime counts in-flight RPCs; this is what `pulumi up` awaits before exiting.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const settings = require("@pulumi/pulumi/runtime/settings");
+  await settings.waitForRPCs();
+}
+
+/** Resolves an Output in a test, surfacing errors thrown inside `apply` instead of hanging. */
+export function resolve<T>(output: pulumi.Input<T>): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    const out = pulumi.output(output) as any;
+    out.promise().then(resolvePromise, reject);
+  });
+}
+
+/** True when the Output is marked secret. */
+export function isSecret(output: pulumi.Output<unknown>): Promise<boolean> {
+  return (output as any).isSecret as Promise<boolean>;
+}

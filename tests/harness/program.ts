@@ -1,0 +1,93 @@
+// Runs the stack program (index.ts) under the shared mocks with a given config and returns
+// what it registered and exported. The program is a function, so one process can run it under
+// many configs.
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { RegisteredResource, registered, resetRegistrations, resolve, settle } from "./mocks";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+export interface ProgramRun {
+  resources: RegisteredResource[];
+  /** Stack outputs as the program returned them (Outputs inside). */
+  outputs?: Record<string, any>;
+  /** The same, resolved to plain values. */
+  values?: Record<string, any>;
+  error?: Error;
+}
+
+/**
+ * Reads `Pulumi.<stack>.yaml` into the `key -> string` map Pulumi gives a program: structured
+ * values as JSON, scalars as strings. `secure:` values are left out (tests supply their own).
+ */
+export function readStackConfig(stack = "dev", dir = REPO_ROOT): Record<string, string> {
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
+  const raw: Record<string, string> = {};
+  for (const [key, value] of Object.entries<any>(doc.config ?? {})) {
+    if (value !== null && typeof value === "object" && "secure" in value) continue;
+    const fullKey = key.includes(":") ? key : `tekton-gitlab:${key}`;
+    raw[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return raw;
+}
+
+/** Secrets a test run of the example config needs (never real values). */
+export const TEST_SECRETS: Record<string, string> = {
+  "gitlab:token": "glpat-test-token-not-real",
+  "tekton-gitlab:registryPassword": "test-registry-password",
+};
+
+/** The example stack's config plus test secrets, ready to modify per test. */
+export function exampleConfig(stack = "dev"): Record<string, string> {
+  return { ...readStackConfig(stack), ...TEST_SECRETS };
+}
+
+/** Returns a copy of a config map with one structured key changed by `edit`. */
+export function withStructured(
+  config: Record<string, string>,
+  key: string,
+  edit: (value: any) => any,
+): Record<string, string> {
+  const fullKey = `tekton-gitlab:${key}`;
+  const current = config[fullKey] === undefined ? undefined : JSON.parse(config[fullKey]);
+  const next = edit(current === undefined ? undefined : structuredClone(current));
+  const copy = { ...config };
+  if (next === undefined) delete copy[fullKey];
+  else copy[fullKey] = JSON.stringify(next);
+  return copy;
+}
+
+export async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
+  resetRegistrations();
+  const secretKeys = Object.keys(config).filter((key) => key in TEST_SECRETS);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program: () => Promise<Record<string, any>> = require("../../index");
+  const run: ProgramRun = { resources: [] };
+  try {
+    run.outputs = await program();
+    run.values = await resolve(run.outputs);
+  } catch (error) {
+    run.error = error as Error;
+  }
+  await settle();
+  run.resources = [...registered];
+  return run;
+}
+
+/** Finds one registered resource by type and name; fails with the names that do exist. */
+export function findResource(run: ProgramRun, type: string, name: string): RegisteredResource {
+  const found = run.resources.find((r) => r.type === type && r.name === name);
+  if (!found) {
+    const names = run.resources.filter((r) => r.type === type).map((r) => r.name);
+    throw new Error(`no ${type} named ${name}; registered: ${names.join(", ") || "none"}`);
+  }
+  return found;
+}
+
+export function resourcesOfType(run: ProgramRun, type: string): RegisteredResource[] {
+  return run.resources.filter((r) => r.type === type);
+}
