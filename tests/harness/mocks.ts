@@ -50,7 +50,7 @@ function computedOutputs(
     case "random:index/randomPassword:RandomPassword":
       return { result: `mock-webhook-token-${name}` };
     default:
-      if (type.startsWith("pulumi-nodejs:dynamic:Resource")) {
+      if (type.startsWith("pulumi-nodejs:")) {
         return { deployKeyId: 4242, hookId: 4343, fingerprintSha256: `SHA256:mock-${name}` };
       }
       return inputs.metadata?.name === undefined && inputs.metadata !== undefined

@@ -1,0 +1,52 @@
+// Names shared by the credentials, the pipeline and the trigger of one app. They are part of
+// the stack's contract: Tasks and Secrets refer to each other by these names.
+import { AppConfig, GitSshConfig } from "../config/schema";
+
+/** Secret (kubernetes.io/ssh-auth) with the read-only source key, annotated tekton.dev/git-0. */
+export const GIT_PULL_SECRET = "git-pull";
+/** Secret (kubernetes.io/ssh-auth) with the operations push key; not annotated. */
+export const GIT_WRITE_SECRET = "git-write";
+/** Secret (kubernetes.io/dockerconfigjson) for the registry, when a username is configured. */
+export const REGISTRY_SECRET = "registry-credentials";
+/** ConfigMap holding the registry CA (`ca.crt`), when one is configured. */
+export const REGISTRY_CA_CONFIGMAP = "registry-ca";
+export const REGISTRY_CA_KEY = "ca.crt";
+/** ServiceAccount the PipelineRun's TaskRuns run as. */
+export const BUILD_SERVICE_ACCOUNT = "tekton-build";
+
+/** Pipeline params every trigger must supply (the rest have defaults from config). */
+export const PIPELINE_PARAMS = {
+  sourceUrl: "source-url",
+  revision: "revision",
+  operationsUrl: "operations-url",
+} as const;
+
+/** Pipeline workspaces, bound by the TriggerTemplate's PipelineRun. */
+export const WORKSPACES = {
+  /** The source checkout, shared by tag, build (PVC via volumeClaimTemplate). */
+  source: "source",
+  /** The operations checkout, used by the patch task only (emptyDir). */
+  operations: "operations",
+  /** Secret git-write, mounted by the patch task. */
+  gitWrite: "git-write-ssh",
+  /** Secret registry-credentials (dockerconfigjson), when configured. */
+  dockerConfig: "docker-config",
+  /** ConfigMap registry-ca, when configured. */
+  registryCa: "registry-ca",
+} as const;
+
+export function pipelineName(app: Pick<AppConfig, "name">): string {
+  return `build-${app.name}`;
+}
+
+/** The host Tekton's credential init and ssh see: `host` on 22, `host:port` otherwise. */
+export function sshHostAnnotation(ssh: Pick<GitSshConfig, "host" | "port">): string {
+  return ssh.port === 22 ? ssh.host : `${ssh.host}:${ssh.port}`;
+}
+
+/** Clone URL of a GitLab project over SSH; the scp form cannot carry a port. */
+export function sshCloneUrl(ssh: Pick<GitSshConfig, "host" | "port">, projectPath: string): string {
+  return ssh.port === 22
+    ? `git@${ssh.host}:${projectPath}.git`
+    : `ssh://git@${ssh.host}:${ssh.port}/${projectPath}.git`;
+}
