@@ -50,3 +50,25 @@ export function sshCloneUrl(ssh: Pick<GitSshConfig, "host" | "port">, projectPat
     ? `git@${ssh.host}:${projectPath}.git`
     : `ssh://git@${ssh.host}:${ssh.port}/${projectPath}.git`;
 }
+
+/** Labels on every Kubernetes object the stack creates for an app. */
+export function appLabels(app: Pick<AppConfig, "name">): Record<string, string> {
+  return {
+    "app.kubernetes.io/managed-by": "tekton-gitlab",
+    "app.kubernetes.io/part-of": app.name,
+  };
+}
+
+/**
+ * Annotation on the build Task saying the registry was marked insecure in config; the policy
+ * pack allows `--skip-tls-verify` only where it is "true".
+ */
+export const INSECURE_REGISTRY_ANNOTATION = "tekton-gitlab.io/insecure-registry";
+
+/** Pulumi resource names of an app's deploy keys (the policy pack keys off the suffix). */
+export function deployKeyResourceNames(app: Pick<AppConfig, "name">) {
+  return {
+    source: `${app.name}-source-deploy-key`,
+    operations: `${app.name}-operations-deploy-key`,
+  };
+}
