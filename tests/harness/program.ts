@@ -67,11 +67,19 @@ export async function runProgram(config: Record<string, string>): Promise<Progra
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const program: () => Promise<Record<string, any>> = require("../../index");
   const run: ProgramRun = { resources: [] };
+  // The program falls back to these for the GitLab connection; a developer's own must not leak
+  // into a test's config.
+  const saved = { url: process.env.GITLAB_BASE_URL, token: process.env.GITLAB_TOKEN };
+  delete process.env.GITLAB_BASE_URL;
+  delete process.env.GITLAB_TOKEN;
   try {
     run.outputs = await program();
     run.values = await resolve(run.outputs);
   } catch (error) {
     run.error = error as Error;
+  } finally {
+    if (saved.url !== undefined) process.env.GITLAB_BASE_URL = saved.url;
+    if (saved.token !== undefined) process.env.GITLAB_TOKEN = saved.token;
   }
   await settle();
   run.resources = [...registered];

@@ -1,0 +1,282 @@
+import "./harness/mocks";
+import * as assert from "node:assert/strict";
+import { ConfigError, configKey, parseStackConfig } from "../config/load";
+import { exampleConfig, runProgram, withStructured } from "./harness/program";
+
+type Raw = Record<string, string>;
+const app = (edit: (app: any) => void) => (config: Raw) =>
+  withStructured(config, "apps", (apps) => {
+    edit(apps[0]);
+    return apps;
+  });
+
+/** Each bad config: what to change in the example, and the key (and words) its error must name. */
+const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; says: RegExp }[] = [
+  {
+    what: "missing gitSsh",
+    change: (c) => withStructured(c, "gitSsh", () => undefined),
+    key: "tekton-gitlab:gitSsh",
+    says: /required/,
+  },
+  {
+    what: "missing app field",
+    change: app((a) => delete a.sourceProject),
+    key: "tekton-gitlab:apps[0].sourceProject",
+    says: /required/,
+  },
+  {
+    what: "app name not a DNS label",
+    change: app((a) => (a.name = "Hello_Python")),
+    key: "tekton-gitlab:apps[0].name",
+    says: /DNS-1035 label/,
+  },
+  {
+    what: "namespace not a DNS label",
+    change: app((a) => (a.namespace = "build.ns")),
+    key: "tekton-gitlab:apps[0].namespace",
+    says: /DNS label/,
+  },
+  {
+    what: "duplicate app names",
+    change: (c) =>
+      withStructured(c, "apps", (apps) => [apps[0], { ...apps[0], namespace: "other" }]),
+    key: "tekton-gitlab:apps[1].name",
+    says: /unique name.*apps\[0\]/,
+  },
+  {
+    what: "duplicate namespaces (explicit and default)",
+    change: (c) =>
+      withStructured(c, "apps", (apps) => [
+        { ...apps[0], name: "one", namespace: "two-build" },
+        { ...apps[0], name: "two", namespace: undefined },
+      ]),
+    key: "tekton-gitlab:apps[1].namespace",
+    says: /unique namespace/,
+  },
+  {
+    what: "project path given as URL",
+    change: app((a) => (a.sourceProject = "https://gitlab.example.com/root/hello-python.git")),
+    key: "tekton-gitlab:apps[0].sourceProject",
+    says: /GitLab project path/,
+  },
+  {
+    what: "project path without namespace",
+    change: app((a) => (a.operationsProject = "hello-python-operations")),
+    key: "tekton-gitlab:apps[0].operationsProject",
+    says: /group\/project/,
+  },
+  {
+    what: "branch that is not a valid ref",
+    change: app((a) => (a.branch = "feature..x")),
+    key: "tekton-gitlab:apps[0].branch",
+    says: /valid git branch name/,
+  },
+  {
+    what: "branch given as full ref",
+    change: app((a) => (a.branch = "refs/heads/main")),
+    key: "tekton-gitlab:apps[0].branch",
+    says: /short name/,
+  },
+  {
+    what: "version without v",
+    change: (c) => withStructured(c, "tekton", (t) => ({ ...t, triggersVersion: "0.37.0" })),
+    key: "tekton-gitlab:tekton.triggersVersion",
+    says: /vX\.Y\.Z/,
+  },
+  {
+    what: "known_hosts line that does not parse",
+    change: (c) =>
+      withStructured(c, "gitSsh", (s) => ({
+        ...s,
+        knownHosts: `${s.host} ssh-ed25519 not-base64!`,
+      })),
+    key: "tekton-gitlab:gitSsh.knownHosts",
+    says: /line 1/,
+  },
+  {
+    what: "known_hosts without the configured host",
+    change: (c) => withStructured(c, "gitSsh", (s) => ({ ...s, port: 2222 })),
+    key: "tekton-gitlab:gitSsh.knownHosts",
+    says: /\[gitlab-gitlab-shell\.gitlab\.svc\.cluster\.local\]:2222/,
+  },
+  {
+    what: "port out of range",
+    change: (c) => withStructured(c, "gitSsh", (s) => ({ ...s, port: 0 })),
+    key: "tekton-gitlab:gitSsh.port",
+    says: /between 1 and 65535/,
+  },
+  {
+    what: "CA that is not a certificate",
+    change: (c) =>
+      withStructured(c, "registry", (r) => ({
+        ...r,
+        caCert: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+      })),
+    key: "tekton-gitlab:registry.caCert",
+    says: /not a valid X\.509/,
+  },
+  {
+    what: "CA that is a private key",
+    change: (c) =>
+      withStructured(c, "registry", (r) => ({ ...r, caCert: "-----BEGIN PRIVATE KEY-----\n" })),
+    key: "tekton-gitlab:registry.caCert",
+    says: /PEM certificate/,
+  },
+  {
+    what: "unknown app key (typo)",
+    change: app((a) => (a.contextdir = "source")),
+    key: "tekton-gitlab:apps[0].contextdir",
+    says: /unknown key.*contextDir/,
+  },
+  {
+    what: "unknown top-level key (typo)",
+    change: (c) => ({ ...c, "tekton-gitlab:registy": "{}" }),
+    key: "tekton-gitlab:registy",
+    says: /unknown key.*tekton-gitlab:registry/,
+  },
+  {
+    what: "registry username without password",
+    change: (c) => {
+      const copy = { ...c };
+      delete copy["tekton-gitlab:registryPassword"];
+      return copy;
+    },
+    key: "tekton-gitlab:registryPassword",
+    says: /required when .*registry\.username/,
+  },
+  {
+    what: "registry host with scheme",
+    change: (c) =>
+      withStructured(c, "registry", (r) => ({ ...r, host: "https://docker.example.com" })),
+    key: "tekton-gitlab:registry.host",
+    says: /without scheme/,
+  },
+  {
+    what: "image with :latest",
+    change: (c) =>
+      withStructured(c, "images", () => ({ kubectl: "registry.k8s.io/kubectl:latest" })),
+    key: "tekton-gitlab:images.kubectl",
+    says: /not ':latest'/,
+  },
+  {
+    what: "untagged image",
+    change: (c) => withStructured(c, "images", () => ({ git: "alpine/git" })),
+    key: "tekton-gitlab:images.git",
+    says: /pinned by tag or digest/,
+  },
+  {
+    what: "dockerfile escaping the repository",
+    change: app((a) => (a.dockerfile = "../Dockerfile")),
+    key: "tekton-gitlab:apps[0].dockerfile",
+    says: /inside the repository/,
+  },
+  {
+    what: "GitLab management without a token",
+    change: (c) => {
+      const copy = { ...c };
+      delete copy["gitlab:token"];
+      return copy;
+    },
+    key: "gitlab:token",
+    says: /GITLAB_TOKEN/,
+  },
+  {
+    what: "apps given as a plain string",
+    change: (c) => ({ ...c, "tekton-gitlab:apps": "hello-python" }),
+    key: "tekton-gitlab:apps",
+    says: /structured value/,
+  },
+  {
+    what: "wrong type",
+    change: (c) => withStructured(c, "tekton", (t) => ({ ...t, install: "yes" })),
+    key: "tekton-gitlab:tekton.install",
+    says: /expected boolean/,
+  },
+];
+
+function problemsOf(raw: Raw): string[] {
+  try {
+    parseStackConfig(raw, {});
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    return error.problems;
+  }
+  return [];
+}
+
+describe("config validation", function () {
+  it("accepts the example Pulumi.dev.yaml and fills defaults", () => {
+    const config = parseStackConfig(exampleConfig(), {});
+    assert.equal(config.apps.length, 1);
+    const [app] = config.apps;
+    assert.equal(app.namespace, "python-hello-build");
+    assert.equal(app.dockerfile, "source/Dockerfile");
+    assert.equal(app.manageDeployKeys, true);
+    assert.equal(app.keyAlgorithm, "ED25519");
+    assert.equal(app.pipelineRun.workspaceSize, "1Gi");
+    assert.equal(config.tekton.pipelinesVersion, "v1.15.0");
+    assert.equal(config.hasRegistryPassword, true);
+  });
+
+  it("derives namespace and dockerfile defaults from name and contextDir", () => {
+    const raw = withStructured(exampleConfig(), "apps", (apps) => [
+      { ...apps[0], namespace: undefined, dockerfile: undefined, contextDir: "app/" },
+    ]);
+    const [app] = parseStackConfig(raw, {}).apps;
+    assert.equal(app.namespace, "hello-python-build");
+    assert.equal(app.dockerfile, "app/Dockerfile");
+  });
+
+  it("takes the GitLab connection from the environment when config has none", () => {
+    const raw = exampleConfig();
+    delete raw["gitlab:baseUrl"];
+    delete raw["gitlab:token"];
+    assert.doesNotThrow(() =>
+      parseStackConfig(raw, { GITLAB_BASE_URL: "https://gitlab.example.com", GITLAB_TOKEN: "x" }),
+    );
+    assert.deepEqual(
+      problemsOf(raw).map((p) => p.split(":")[0] + ":" + p.split(":")[1]),
+      ["gitlab:baseUrl", "gitlab:token"],
+    );
+  });
+
+  it("needs no GitLab connection when no app manages GitLab resources", () => {
+    const raw = withStructured(exampleConfig(), "apps", (apps) =>
+      apps.map((a: any) => ({ ...a, manageDeployKeys: false })),
+    );
+    delete raw["gitlab:baseUrl"];
+    delete raw["gitlab:token"];
+    assert.doesNotThrow(() => parseStackConfig(raw, {}));
+  });
+
+  it("reports every problem at once", () => {
+    const raw = withStructured(exampleConfig(), "apps", (apps) => [
+      { ...apps[0], name: "Bad", branch: "a..b", containerName: "Bad_Name" },
+    ]);
+    const problems = problemsOf({ ...raw, "tekton-gitlab:typo": "1" });
+    for (const key of ["apps[0].name", "apps[0].branch", "apps[0].containerName", "typo"]) {
+      assert.ok(
+        problems.some((p) => p.startsWith(`tekton-gitlab:${key}:`)),
+        `${key} in ${problems.join("\n")}`,
+      );
+    }
+  });
+
+  it("formats config keys as users write them", () => {
+    assert.equal(configKey(["apps", 1, "namespace"]), "tekton-gitlab:apps[1].namespace");
+    assert.equal(configKey(["registry"]), "tekton-gitlab:registry");
+  });
+
+  describe(`rejects bad config before registering anything (${BAD_CONFIGS.length} cases)`, () => {
+    for (const bad of BAD_CONFIGS) {
+      it(bad.what, async () => {
+        const run = await runProgram(bad.change(exampleConfig()));
+        assert.ok(run.error instanceof ConfigError, `expected ConfigError, got ${run.error}`);
+        const problem = run.error.problems.find((p) => p.startsWith(`${bad.key}:`));
+        assert.ok(problem, `no problem names ${bad.key}:\n${run.error.message}`);
+        assert.match(problem, bad.says);
+        assert.deepEqual(run.resources, [], "resources were registered despite bad config");
+      });
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import "./harness/mocks";
+import * as assert from "node:assert/strict";
+import {
+  exampleConfig,
+  findResource,
+  resourcesOfType,
+  runProgram,
+  withStructured,
+} from "./harness/program";
+
+const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
+const BASE = "https://infra.tekton.dev/tekton-releases";
+
+describe("Tekton install", function () {
+  it("applies the three pinned release manifests from infra.tekton.dev", async () => {
+    const run = await runProgram(exampleConfig());
+    assert.ifError(run.error);
+    const files = resourcesOfType(run, CONFIG_FILE).map((r) => [r.name, r.inputs.file]);
+    assert.deepEqual(files, [
+      ["tekton-pipelines", `${BASE}/pipeline/previous/v1.15.0/release.yaml`],
+      ["tekton-triggers", `${BASE}/triggers/previous/v0.37.0/release.yaml`],
+      ["tekton-interceptors", `${BASE}/triggers/previous/v0.37.0/interceptors.yaml`],
+    ]);
+  });
+
+  it("orders Triggers after Pipelines and the interceptors after Triggers", async () => {
+    const run = await runProgram(exampleConfig());
+    const pipelines = findResource(run, CONFIG_FILE, "tekton-pipelines");
+    const triggers = findResource(run, CONFIG_FILE, "tekton-triggers");
+    const interceptors = findResource(run, CONFIG_FILE, "tekton-interceptors");
+    assert.deepEqual(pipelines.dependencies, []);
+    assert.deepEqual(triggers.dependencies, [pipelines.urn]);
+    assert.deepEqual(interceptors.dependencies, [triggers.urn]);
+    const install = findResource(run, "tekton-gitlab:tekton:TektonInstall", "tekton");
+    for (const file of [pipelines, triggers, interceptors]) assert.equal(file.parent, install.urn);
+  });
+
+  it("uses the configured versions and a mirror or local directory", async () => {
+    const config = withStructured(exampleConfig(), "tekton", () => ({
+      pipelinesVersion: "v1.14.2",
+      triggersVersion: "v0.36.1",
+      releaseBaseUrl: "./manifests/",
+    }));
+    const run = await runProgram(config);
+    assert.ifError(run.error);
+    assert.deepEqual(
+      resourcesOfType(run, CONFIG_FILE).map((r) => r.inputs.file),
+      [
+        "./manifests/pipeline/previous/v1.14.2/release.yaml",
+        "./manifests/triggers/previous/v0.36.1/release.yaml",
+        "./manifests/triggers/previous/v0.36.1/interceptors.yaml",
+      ],
+    );
+    assert.deepEqual(run.values?.tekton, { pipelines: "v1.14.2", triggers: "v0.36.1" });
+  });
+
+  it("installs nothing with install: false and exports tekton as null", async () => {
+    const config = withStructured(exampleConfig(), "tekton", (t) => ({ ...t, install: false }));
+    const run = await runProgram(config);
+    assert.ifError(run.error);
+    assert.deepEqual(resourcesOfType(run, CONFIG_FILE), []);
+    assert.equal(run.values?.tekton, null);
+  });
+});
