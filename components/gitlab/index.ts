@@ -1,0 +1,7 @@
+// GitLab resources of this stack. Nothing outside this folder calls the GitLab API.
+export { DeployKey } from "./deployKey";
+export type { DeployKeyArgs } from "./deployKey";
+export { ProjectHook } from "./projectHook";
+export type { ProjectHookArgs } from "./projectHook";
+export { GITLAB_CONFIG_KEYS, GITLAB_ENV_VARS } from "./providerConfig";
+export { GitLabApiError, GitLabConfigError, GitLabNetworkError } from "./errors";

@@ -1,0 +1,274 @@
+// GitLab project webhook as a Pulumi dynamic resource, with @pulumi/gitlab's ProjectHook
+// argument and output names so the official provider can replace it later.
+import * as pulumi from "@pulumi/pulumi";
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { ProjectHookRecord, ProjectHookRequest } from "./client";
+import { isNotFound } from "./errors";
+import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
+import {
+  checkBoolean,
+  checkProject,
+  checkString,
+  compact,
+  formatId,
+  isUnknown,
+  parseId,
+} from "./shared";
+
+export interface ProjectHookArgs {
+  /** Project full path (`group/app`) or numeric id. Changing it replaces the hook. */
+  project: pulumi.Input<string>;
+  /** Where GitLab delivers events. Changing it replaces the hook (GitLab erases the token). */
+  url: pulumi.Input<string>;
+  /** Sent as `X-Gitlab-Token` with every delivery. Kept secret; GitLab never returns it. */
+  token?: pulumi.Input<string>;
+  /** Deliver push events (default true). */
+  pushEvents?: pulumi.Input<boolean>;
+  /** Only pushes to matching branches (wildcard or regex). */
+  pushEventsBranchFilter?: pulumi.Input<string>;
+  /** Verify the listener's TLS certificate (default true). */
+  enableSslVerification?: pulumi.Input<boolean>;
+  /** Deliver merge request events (default false). */
+  mergeRequestsEvents?: pulumi.Input<boolean>;
+  /** Deliver tag push events (default false). */
+  tagPushEvents?: pulumi.Input<boolean>;
+}
+
+/** Inputs after `check` (defaults applied). */
+export interface ProjectHookInputs {
+  project: string;
+  url: string;
+  token?: string;
+  pushEvents: boolean;
+  pushEventsBranchFilter?: string;
+  enableSslVerification: boolean;
+  mergeRequestsEvents: boolean;
+  tagPushEvents: boolean;
+}
+
+export interface ProjectHookOutputs extends ProjectHookInputs {
+  hookId: number;
+}
+
+/** @pulumi/gitlab's defaults, applied in the program and again in `check`. */
+export const PROJECT_HOOK_DEFAULTS = {
+  pushEvents: true,
+  enableSslVerification: true,
+  mergeRequestsEvents: false,
+  tagPushEvents: false,
+} as const;
+
+/** Fields GitLab can change in place (everything but project and url). */
+const UPDATABLE = [
+  "token",
+  "pushEvents",
+  "pushEventsBranchFilter",
+  "enableSslVerification",
+  "mergeRequestsEvents",
+  "tagPushEvents",
+] as const;
+
+function withDefaults<T extends Partial<ProjectHookInputs>>(value: T): T & ProjectHookInputs {
+  return {
+    ...value,
+    pushEvents: value.pushEvents ?? PROJECT_HOOK_DEFAULTS.pushEvents,
+    enableSslVerification:
+      value.enableSslVerification ?? PROJECT_HOOK_DEFAULTS.enableSslVerification,
+    mergeRequestsEvents: value.mergeRequestsEvents ?? PROJECT_HOOK_DEFAULTS.mergeRequestsEvents,
+    tagPushEvents: value.tagPushEvents ?? PROJECT_HOOK_DEFAULTS.tagPushEvents,
+  } as T & ProjectHookInputs;
+}
+
+/** Unset, null and "" all mean "no filter" (GitLab returns any of them). */
+function filterOf(value: string | null | undefined): string {
+  return value ?? "";
+}
+
+function tokenOf(value: string | undefined): string {
+  return value ?? "";
+}
+
+/** `url` and `project` replace (a URL change erases GitLab's copy of the token); the rest update. */
+export function diffProjectHook(
+  olds: ProjectHookOutputs,
+  news: ProjectHookInputs,
+): dynamic.DiffResult {
+  const old = withDefaults(olds);
+  const next = withDefaults(news);
+  const replaces = (["project", "url"] as const).filter((field) => old[field] !== next[field]);
+  const updates = UPDATABLE.filter((field) => {
+    if (field === "pushEventsBranchFilter") {
+      return filterOf(old.pushEventsBranchFilter) !== filterOf(next.pushEventsBranchFilter);
+    }
+    if (field === "token") return tokenOf(old.token) !== tokenOf(next.token);
+    return old[field] !== next[field];
+  });
+  return { changes: replaces.length > 0 || updates.length > 0, replaces };
+}
+
+function requestFrom(inputs: ProjectHookInputs): ProjectHookRequest {
+  const next = withDefaults(inputs);
+  return {
+    url: next.url,
+    // Always sent, "" when unset: a PUT carrying `url` without `token` erases the token, and
+    // "" is how a token removed from the program is removed from GitLab.
+    token: tokenOf(next.token),
+    push_events: next.pushEvents,
+    push_events_branch_filter: filterOf(next.pushEventsBranchFilter),
+    enable_ssl_verification: next.enableSslVerification,
+    merge_requests_events: next.mergeRequestsEvents,
+    tag_push_events: next.tagPushEvents,
+  };
+}
+
+function outputsFrom(
+  project: string,
+  url: string,
+  token: string | undefined,
+  record: ProjectHookRecord,
+  previous?: Partial<ProjectHookOutputs>,
+): ProjectHookOutputs {
+  const filter = filterOf(record.push_events_branch_filter);
+  return compact({
+    project,
+    url,
+    // Write-only in GitLab: whatever the state held (or the inputs sent) is all there is.
+    token: token === undefined || token === "" ? undefined : token,
+    pushEvents: record.push_events,
+    pushEventsBranchFilter:
+      filter === "" && previous?.pushEventsBranchFilter === undefined ? undefined : filter,
+    enableSslVerification: record.enable_ssl_verification,
+    mergeRequestsEvents: record.merge_requests_events,
+    tagPushEvents: record.tag_push_events,
+    hookId: record.id,
+  } as ProjectHookOutputs);
+}
+
+export class ProjectHookProvider extends GitLabProviderBase implements dynamic.ResourceProvider {
+  constructor(options?: GitLabProviderOptions) {
+    super(options);
+  }
+
+  async check(_olds: unknown, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
+    const failures: dynamic.CheckFailure[] = [];
+    checkProject(news.project, failures);
+    checkString("url", news.url, failures, true);
+    if (typeof news.url === "string" && news.url.trim() !== "" && !isUnknown(news.url)) {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(news.url);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+        failures.push({
+          property: "url",
+          reason: `url must be an absolute http(s) URL; got ${JSON.stringify(news.url)}.`,
+        });
+      }
+    }
+    checkString("token", news.token, failures, false);
+    checkString("pushEventsBranchFilter", news.pushEventsBranchFilter, failures, false);
+    for (const field of Object.keys(PROJECT_HOOK_DEFAULTS)) {
+      checkBoolean(field, news[field], failures);
+    }
+    return { inputs: compact(withDefaults(news as Partial<ProjectHookInputs>)), failures };
+  }
+
+  async diff(
+    _id: string,
+    olds: ProjectHookOutputs,
+    news: ProjectHookInputs,
+  ): Promise<dynamic.DiffResult> {
+    return diffProjectHook(olds, news);
+  }
+
+  async create(inputs: ProjectHookInputs): Promise<dynamic.CreateResult<ProjectHookOutputs>> {
+    // Never retried on a server error (a retried POST could leave two hooks).
+    const record = await this.client().createHook(inputs.project, requestFrom(inputs));
+    return {
+      id: formatId(inputs.project, record.id),
+      outs: outputsFrom(inputs.project, inputs.url, inputs.token, record, inputs),
+    };
+  }
+
+  async read(
+    id: string,
+    props?: ProjectHookOutputs,
+  ): Promise<dynamic.ReadResult<ProjectHookOutputs>> {
+    const { project, id: hookId } = parseId(id, "ProjectHook");
+    let record: ProjectHookRecord;
+    try {
+      record = await this.client().getHook(project, hookId);
+    } catch (error) {
+      if (isNotFound(error)) return { id: "" };
+      throw error;
+    }
+    // The URL as GitLab has it: a URL changed by hand shows up as a replacement on the next up.
+    const outs = outputsFrom(props?.project ?? project, record.url, props?.token, record, props);
+    return { id, props: outs };
+  }
+
+  async update(
+    id: string,
+    _olds: ProjectHookOutputs,
+    news: ProjectHookInputs,
+  ): Promise<dynamic.UpdateResult<ProjectHookOutputs>> {
+    const { project, id: hookId } = parseId(id, "ProjectHook");
+    const record = await this.client().updateHook(project, hookId, requestFrom(news));
+    return { outs: outputsFrom(news.project, news.url, news.token, record, news) };
+  }
+
+  async delete(id: string): Promise<void> {
+    const { project, id: hookId } = parseId(id, "ProjectHook");
+    try {
+      await this.client().deleteHook(project, hookId);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
+/** The provider every ProjectHook uses; unconfigured until the provider process configures it. */
+const projectHookProvider = new ProjectHookProvider();
+
+/**
+ * A webhook on a GitLab project (type `pulumi-nodejs:dynamic/gitlab:ProjectHook`, id
+ * `<project>:<hook id>`). The token is a secret in inputs, outputs and state.
+ */
+export class ProjectHook extends pulumi.dynamic.Resource {
+  // `declare`: a class field would be re-initialised to undefined after super() sets it.
+  declare readonly project: pulumi.Output<string>;
+  declare readonly url: pulumi.Output<string>;
+  declare readonly token: pulumi.Output<string | undefined>;
+  declare readonly pushEvents: pulumi.Output<boolean>;
+  declare readonly pushEventsBranchFilter: pulumi.Output<string | undefined>;
+  declare readonly enableSslVerification: pulumi.Output<boolean>;
+  declare readonly mergeRequestsEvents: pulumi.Output<boolean>;
+  declare readonly tagPushEvents: pulumi.Output<boolean>;
+  /** GitLab's numeric id of the hook. */
+  declare readonly hookId: pulumi.Output<number>;
+
+  constructor(name: string, args: ProjectHookArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      projectHookProvider,
+      name,
+      {
+        project: args.project,
+        url: args.url,
+        token: args.token === undefined ? undefined : pulumi.secret(args.token),
+        pushEvents: args.pushEvents ?? PROJECT_HOOK_DEFAULTS.pushEvents,
+        pushEventsBranchFilter: args.pushEventsBranchFilter,
+        enableSslVerification:
+          args.enableSslVerification ?? PROJECT_HOOK_DEFAULTS.enableSslVerification,
+        mergeRequestsEvents: args.mergeRequestsEvents ?? PROJECT_HOOK_DEFAULTS.mergeRequestsEvents,
+        tagPushEvents: args.tagPushEvents ?? PROJECT_HOOK_DEFAULTS.tagPushEvents,
+        hookId: undefined,
+      },
+      // The engine would mark the output secret because the input is; this says it outright.
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["token"] }),
+      "gitlab",
+      "ProjectHook",
+    );
+  }
+}

@@ -1,0 +1,104 @@
+// How the dynamic providers find GitLab. The provider object is serialized into the state with
+// every resource, so the token must reach it only at run time, inside the provider process:
+// Pulumi calls `configure` there with the stack's config (`gitlab:baseUrl`, `gitlab:token`),
+// and the environment is read there too. Nothing here runs while the program builds resources.
+import { GitLabClient, GitLabClientOptions } from "./client";
+import { GitLabConfigError } from "./errors";
+
+export const GITLAB_CONFIG_KEYS = { baseUrl: "gitlab:baseUrl", token: "gitlab:token" } as const;
+export const GITLAB_ENV_VARS = { baseUrl: "GITLAB_BASE_URL", token: "GITLAB_TOKEN" } as const;
+
+/** What `configure` receives as `req.config` (keys are fully qualified: `gitlab:token`). */
+export interface ConfigSource {
+  get(key: string): string | undefined;
+}
+
+export interface GitLabSettings {
+  baseUrl: string;
+  token: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value !== undefined && value.trim() !== "" ? value : undefined;
+}
+
+/**
+ * Stack config first, then the environment, per key. Throws one error naming every missing
+ * key and both ways to set it.
+ */
+export function resolveGitLabSettings(config: ConfigSource | undefined, env: Env): GitLabSettings {
+  const baseUrl =
+    nonEmpty(config?.get(GITLAB_CONFIG_KEYS.baseUrl)) ?? nonEmpty(env[GITLAB_ENV_VARS.baseUrl]);
+  const token =
+    nonEmpty(config?.get(GITLAB_CONFIG_KEYS.token)) ?? nonEmpty(env[GITLAB_ENV_VARS.token]);
+  const missing: string[] = [];
+  if (baseUrl === undefined) {
+    missing.push(
+      `${GITLAB_CONFIG_KEYS.baseUrl} (e.g. \`pulumi config set gitlab:baseUrl ` +
+        `https://gitlab.example.com\`) or env ${GITLAB_ENV_VARS.baseUrl}`,
+    );
+  }
+  if (token === undefined) {
+    missing.push(
+      `${GITLAB_CONFIG_KEYS.token} (\`pulumi config set --secret gitlab:token <token>\`, a ` +
+        `token with the api scope and Maintainer on the projects) or env ${GITLAB_ENV_VARS.token}`,
+    );
+  }
+  if (baseUrl === undefined || token === undefined) {
+    throw new GitLabConfigError(`GitLab is not configured. Set ${missing.join("; and ")}.`);
+  }
+  return { baseUrl, token };
+}
+
+/** Test hooks of a provider; the providers the resources use are created without any. */
+export interface GitLabProviderOptions {
+  /** Client options other than the connection (retry policy, sleep, log...). */
+  client?: Omit<GitLabClientOptions, "baseUrl" | "token">;
+  /** Replaces `process.env` for the fallback. */
+  env?: Env;
+}
+
+/**
+ * Shared by the dynamic providers: keeps the config `configure` was given and builds the
+ * client on first use, so `check` and `diff` (which need no API) work unconfigured.
+ *
+ * Plain fields, not `#private` ones: Pulumi rebuilds the serialized provider object without
+ * running its constructor, and a missing private field would throw on first access. The
+ * fields are empty when the provider is serialized: `configure` only runs in the provider
+ * process, after deserialization.
+ */
+export abstract class GitLabProviderBase {
+  protected gitlabConfig?: ConfigSource;
+  protected gitlabClient?: GitLabClient;
+  protected readonly providerOptions?: GitLabProviderOptions;
+
+  constructor(options?: GitLabProviderOptions) {
+    if (options !== undefined) this.providerOptions = options;
+  }
+
+  async configure(req: { config: ConfigSource }): Promise<void> {
+    const raw = req?.config;
+    this.gitlabConfig = {
+      get: (key) => {
+        // Engines older than dynamic-provider config support configure with no config.
+        try {
+          return raw?.get(key);
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    this.gitlabClient = undefined;
+  }
+
+  protected client(): GitLabClient {
+    if (!this.gitlabClient) {
+      const options = this.providerOptions ?? {};
+      const settings = resolveGitLabSettings(this.gitlabConfig, options.env ?? process.env);
+      this.gitlabClient = new GitLabClient({ ...options.client, ...settings });
+    }
+    return this.gitlabClient;
+  }
+}

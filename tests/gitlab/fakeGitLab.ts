@@ -1,0 +1,523 @@
+// A fake GitLab REST API v4 for the client and provider tests: a real HTTP server on
+// 127.0.0.1 (random port) with GitLab's routes, status codes and error bodies for deploy keys
+// and project hooks, in-memory state, a log of every request, and injectable failures.
+// Behaviour follows lib/api/deploy_keys.rb and doc/api/project_webhooks.md (see
+// ../shared/GITLAB-API.md), including the traps the providers must handle.
+import * as crypto from "node:crypto";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+
+export interface RecordedRequest {
+  method: string;
+  /** Path as sent (still URL-encoded), without the query. */
+  rawPath: string;
+  query: Record<string, string>;
+  headers: http.IncomingHttpHeaders;
+  /** Parsed JSON body, if any. */
+  body: any;
+}
+
+export interface InjectedResponse {
+  /** Only requests with this method (any when unset). */
+  method?: string;
+  /** Only requests whose raw path contains this (any when unset). */
+  pathIncludes?: string;
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** How many matching requests get this answer (default 1). */
+  times?: number;
+}
+
+interface Project {
+  id: number;
+  path: string;
+  /** The token's user is Maintainer (else 403 on every endpoint). */
+  maintainer: boolean;
+  /** deploy key id -> can_push of the project's link to it. */
+  keyLinks: Map<number, boolean>;
+  hooks: Map<number, StoredHook>;
+}
+
+interface StoredKey {
+  id: number;
+  title: string;
+  key: string;
+  fingerprint: string;
+  fingerprint_sha256: string;
+  created_at: string;
+  expires_at: string | null;
+  /** Used by a project the token cannot see. */
+  foreign: boolean;
+}
+
+interface StoredHook {
+  id: number;
+  url: string;
+  token: string;
+  project_id: number;
+  push_events: boolean;
+  push_events_branch_filter: string | null;
+  enable_ssl_verification: boolean;
+  merge_requests_events: boolean;
+  tag_push_events: boolean;
+  created_at: string;
+}
+
+const HOOK_BOOLEANS = [
+  "push_events",
+  "enable_ssl_verification",
+  "merge_requests_events",
+  "tag_push_events",
+] as const;
+
+/** A syntactically real OpenSSH ed25519 public key from a seed (no private key exists). */
+export function fakePublicKey(seed: string, comment = "pulumi@tekton"): string {
+  const type = Buffer.from("ssh-ed25519");
+  const point = crypto.createHash("sha256").update(seed).digest();
+  const blob = Buffer.alloc(4 + type.length + 4 + point.length);
+  blob.writeUInt32BE(type.length, 0);
+  type.copy(blob, 4);
+  blob.writeUInt32BE(point.length, 4 + type.length);
+  point.copy(blob, 8 + type.length);
+  return `ssh-ed25519 ${blob.toString("base64")}${comment ? ` ${comment}` : ""}`;
+}
+
+/** GitLab's SHA256 fingerprint of an OpenSSH public key. */
+export function sha256Fingerprint(key: string): string {
+  const body = Buffer.from(key.trim().split(/\s+/)[1] ?? "", "base64");
+  return `SHA256:${crypto.createHash("sha256").update(body).digest("base64").replace(/=+$/, "")}`;
+}
+
+function md5Fingerprint(key: string): string {
+  const body = Buffer.from(key.trim().split(/\s+/)[1] ?? "", "base64");
+  const hex = crypto.createHash("md5").update(body).digest("hex");
+  return hex.match(/../g)!.join(":");
+}
+
+/** GitLab keeps the key trimmed, with only the first word of the comment. */
+function storedKeyText(key: string): string {
+  const [type, body, comment] = key.trim().split(/\s+/);
+  return comment ? `${type} ${body} ${comment}` : `${type} ${body}`;
+}
+
+function validKey(key: string): boolean {
+  const [type, body] = key.trim().split(/\s+/);
+  if (!type || !body || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return false;
+  const blob = Buffer.from(body, "base64");
+  return blob.length > 4 && blob.subarray(4, 4 + blob.readUInt32BE(0)).toString() === type;
+}
+
+/** What GitLab blocks unless "Allow requests to the local network" is on. */
+function isLocalNetwork(url: URL): boolean {
+  const host = url.hostname;
+  return (
+    host === "localhost" ||
+    /^127\./.test(host) ||
+    /^10\./.test(host) ||
+    /^192\.168\./.test(host) ||
+    /^172\.(1[6-9]|2\d|3[01])\./.test(host) ||
+    /\.(local|internal|svc|cluster\.local)$/.test(host)
+  );
+}
+
+export class FakeGitLab {
+  /** The only token the fake accepts. */
+  readonly token: string;
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[] = [];
+  /** GitLab's admin setting "Allow requests to the local network from webhooks...". */
+  allowLocalNetwork = false;
+  private readonly server: http.Server;
+  private readonly projects: Project[] = [];
+  private readonly keys = new Map<number, StoredKey>();
+  private readonly injected: InjectedResponse[] = [];
+  private nextProjectId = 100;
+  private nextKeyId = 1;
+  private nextHookId = 1;
+
+  private constructor(server: http.Server, token: string) {
+    this.server = server;
+    this.token = token;
+  }
+
+  static async start(token = "glpat-fake-TOKEN-0123456789"): Promise<FakeGitLab> {
+    const server = http.createServer();
+    const fake = new FakeGitLab(server, token);
+    server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      fake.handle(req, res).catch((error) => {
+        res.writeHead(500, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ message: `fake GitLab crashed: ${String(error)}` }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return fake;
+  }
+
+  /** Instance URL (no /api/v4), as a user would configure it. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  addProject(path: string, options: { maintainer?: boolean } = {}): number {
+    const id = this.nextProjectId++;
+    this.projects.push({
+      id,
+      path,
+      maintainer: options.maintainer ?? true,
+      keyLinks: new Map(),
+      hooks: new Map(),
+    });
+    return id;
+  }
+
+  /** A deploy key some project the token cannot see already uses. */
+  addForeignKey(key: string): void {
+    const stored = this.storeKey("someone else's key", key, null);
+    stored.foreign = true;
+  }
+
+  /** Answers the next matching request(s) with this response instead of the real one. */
+  inject(response: InjectedResponse): void {
+    this.injected.push({ times: 1, ...response });
+  }
+
+  /** Deploy keys of a project as GitLab would list them. */
+  deployKeysOf(project: string): Record<string, unknown>[] {
+    const p = this.project(project)!;
+    return [...p.keyLinks.entries()].map(([id, canPush]) => this.keyEntity(id, canPush));
+  }
+
+  /** Removes a key from a project the way a user would in the UI. */
+  removeDeployKeyByHand(project: string, keyId: number): void {
+    this.project(project)!.keyLinks.delete(keyId);
+  }
+
+  /** Renames a key the way a user would in the UI. */
+  renameDeployKeyByHand(keyId: number, title: string): void {
+    this.keys.get(keyId)!.title = title;
+  }
+
+  hooksOf(project: string): Record<string, unknown>[] {
+    return [...this.project(project)!.hooks.values()].map((hook) => this.hookEntity(hook));
+  }
+
+  /** The secret token GitLab holds for a hook (never returned by the API). */
+  hookToken(project: string, hookId: number): string | undefined {
+    return this.project(project)!.hooks.get(hookId)?.token;
+  }
+
+  /** Edits a hook the way a user would in the UI (the token stays). */
+  editHookByHand(project: string, hookId: number, fields: { url?: string; push_events?: boolean }) {
+    Object.assign(this.project(project)!.hooks.get(hookId)!, fields);
+  }
+
+  removeHookByHand(project: string, hookId: number): void {
+    this.project(project)!.hooks.delete(hookId);
+  }
+
+  /** Requests of one method, optionally only those whose path contains `pathIncludes`. */
+  requestsOf(method: string, pathIncludes = ""): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && r.rawPath.includes(pathIncludes));
+  }
+
+  // ---- HTTP --------------------------------------------------------------------------------
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const [rawPath, rawQuery = ""] = (req.url ?? "/").split("?");
+    const query = Object.fromEntries(new URLSearchParams(rawQuery));
+    let body: any;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return this.send(res, 400, { error: "body is not JSON" });
+      }
+    }
+    const method = req.method ?? "GET";
+    this.requests.push({ method, rawPath, query, headers: req.headers, body });
+
+    const injected = this.injected.find(
+      (i) =>
+        (i.method === undefined || i.method === method) &&
+        (i.pathIncludes === undefined || rawPath.includes(i.pathIncludes)),
+    );
+    if (injected) {
+      injected.times = (injected.times ?? 1) - 1;
+      if (injected.times <= 0) this.injected.splice(this.injected.indexOf(injected), 1);
+      return this.send(res, injected.status, injected.body, injected.headers);
+    }
+
+    if (req.headers["private-token"] !== this.token) {
+      return this.send(res, 401, { message: "401 Unauthorized" });
+    }
+    // Segments are decoded one by one, so `group%2Fapp` is one segment and an unencoded
+    // `group/app` is two: the latter matches no route, as on GitLab.
+    const segments = rawPath.split("/").filter(Boolean).map(decodeURIComponent);
+    if (segments[0] !== "api" || segments[1] !== "v4" || segments[2] !== "projects") {
+      return this.send(res, 404, { error: "404 Not Found" });
+    }
+    const project = this.project(segments[3] ?? "");
+    const [collection, itemId, ...rest] = segments.slice(4);
+    const known = collection === "deploy_keys" || collection === "hooks";
+    if (!known || rest.length > 0 || segments.length < 5) {
+      return this.send(res, 404, { error: "404 Not Found" });
+    }
+    if (!project) return this.send(res, 404, { message: "404 Project Not Found" });
+    if (!project.maintainer) return this.send(res, 403, { message: "403 Forbidden" });
+    const id = itemId === undefined ? undefined : Number(itemId);
+    if (collection === "deploy_keys") return this.deployKeys(res, method, project, id, body, query);
+    return this.hooks(res, method, project, id, body, query);
+  }
+
+  private send(
+    res: http.ServerResponse,
+    status: number,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    if (status === 204 || body === undefined) {
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
+    const isText = typeof body === "string";
+    res.writeHead(status, {
+      "Content-Type": isText ? "text/html" : "application/json",
+      ...headers,
+    });
+    res.end(isText ? body : JSON.stringify(body));
+  }
+
+  private paginate(
+    res: http.ServerResponse,
+    items: unknown[],
+    query: Record<string, string>,
+  ): void {
+    const perPage = Math.min(100, Number(query.per_page ?? 20));
+    const page = Math.max(1, Number(query.page ?? 1));
+    const totalPages = Math.max(1, Math.ceil(items.length / perPage));
+    this.send(res, 200, items.slice((page - 1) * perPage, page * perPage), {
+      "x-page": String(page),
+      "x-per-page": String(perPage),
+      "x-total": String(items.length),
+      "x-total-pages": String(totalPages),
+      "x-next-page": page < totalPages ? String(page + 1) : "",
+    });
+  }
+
+  private project(idOrPath: string): Project | undefined {
+    return this.projects.find((p) => String(p.id) === idOrPath || p.path === idOrPath);
+  }
+
+  // ---- deploy keys -------------------------------------------------------------------------
+
+  private storeKey(title: string, key: string, expiresAt: string | null): StoredKey {
+    const stored: StoredKey = {
+      id: this.nextKeyId++,
+      title,
+      key: storedKeyText(key),
+      fingerprint: md5Fingerprint(key),
+      fingerprint_sha256: sha256Fingerprint(key),
+      created_at: new Date().toISOString(),
+      expires_at: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+      foreign: false,
+    };
+    this.keys.set(stored.id, stored);
+    return stored;
+  }
+
+  private keyEntity(id: number, canPush: boolean): Record<string, unknown> {
+    const {
+      id: keyId,
+      title,
+      key,
+      fingerprint,
+      fingerprint_sha256,
+      created_at,
+      expires_at,
+    } = this.keys.get(id)!;
+    return {
+      id: keyId,
+      title,
+      key,
+      fingerprint,
+      fingerprint_sha256,
+      created_at,
+      expires_at,
+      can_push: canPush,
+    };
+  }
+
+  private deployKeys(
+    res: http.ServerResponse,
+    method: string,
+    project: Project,
+    id: number | undefined,
+    body: any,
+    query: Record<string, string>,
+  ): void {
+    if (id === undefined) {
+      if (method === "GET") {
+        const items = [...project.keyLinks.entries()].map(([k, c]) => this.keyEntity(k, c));
+        return this.paginate(res, items, query);
+      }
+      if (method !== "POST") return this.send(res, 405, { error: "405 Method Not Allowed" });
+      if (!body?.key) return this.send(res, 400, { error: "key is missing" });
+      if (!body?.title) return this.send(res, 400, { error: "title is missing" });
+      const text = String(body.key).trim();
+      const canPush = body.can_push === true;
+      // 1. The exact key is already on this project: the existing record, same id, 201.
+      for (const [keyId, linkCanPush] of project.keyLinks) {
+        if (this.keys.get(keyId)!.key === text) {
+          return this.send(res, 201, this.keyEntity(keyId, linkCanPush));
+        }
+      }
+      // 2. The exact key is a deploy key of another project the token can see: attach it.
+      const visible = [...this.keys.values()].find(
+        (k) =>
+          !k.foreign &&
+          k.key === text &&
+          this.projects.some((p) => p.maintainer && p.keyLinks.has(k.id)),
+      );
+      if (visible) {
+        project.keyLinks.set(visible.id, canPush);
+        return this.send(res, 201, this.keyEntity(visible.id, canPush));
+      }
+      // 3. A new key: it must parse, and its fingerprint must be unused anywhere.
+      if (!validKey(text)) {
+        return this.send(res, 400, {
+          message: {
+            "deploy_key.key": ["is invalid"],
+            "deploy_key.fingerprint_sha256": ["cannot be generated"],
+          },
+        });
+      }
+      const fingerprint = sha256Fingerprint(text);
+      if ([...this.keys.values()].some((k) => k.fingerprint_sha256 === fingerprint)) {
+        return this.send(res, 400, {
+          message: { "deploy_key.fingerprint_sha256": ["has already been taken"] },
+        });
+      }
+      const stored = this.storeKey(String(body.title), text, body.expires_at ?? null);
+      project.keyLinks.set(stored.id, canPush);
+      return this.send(res, 201, this.keyEntity(stored.id, canPush));
+    }
+
+    if (!project.keyLinks.has(id)) {
+      return this.send(res, 404, { message: "404 Deploy Key Not Found" });
+    }
+    switch (method) {
+      case "GET":
+        return this.send(res, 200, this.keyEntity(id, project.keyLinks.get(id)!));
+      case "PUT": {
+        if (body?.title !== undefined) this.keys.get(id)!.title = String(body.title);
+        if (body?.can_push !== undefined) project.keyLinks.set(id, body.can_push === true);
+        return this.send(res, 200, this.keyEntity(id, project.keyLinks.get(id)!));
+      }
+      case "DELETE": {
+        project.keyLinks.delete(id);
+        const stillUsed = this.projects.some((p) => p.keyLinks.has(id));
+        if (!stillUsed && !this.keys.get(id)!.foreign) this.keys.delete(id);
+        return this.send(res, 204);
+      }
+      default:
+        return this.send(res, 405, { error: "405 Method Not Allowed" });
+    }
+  }
+
+  // ---- hooks -------------------------------------------------------------------------------
+
+  private hookEntity(hook: StoredHook): Record<string, unknown> {
+    // The token is write-only.
+    const entity: Record<string, unknown> = { ...hook, alert_status: "executable" };
+    delete entity.token;
+    return { ...entity, disabled_until: null };
+  }
+
+  /** 422 body for a URL GitLab refuses, or undefined when it is acceptable. */
+  private urlProblem(raw: unknown): unknown {
+    let url: URL;
+    try {
+      url = new URL(String(raw));
+    } catch {
+      return { error: "Invalid url given" };
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      return { error: "Invalid url given" };
+    }
+    if (!this.allowLocalNetwork && isLocalNetwork(url)) return { error: "Invalid url given" };
+    return undefined;
+  }
+
+  private hooks(
+    res: http.ServerResponse,
+    method: string,
+    project: Project,
+    id: number | undefined,
+    body: any,
+    query: Record<string, string>,
+  ): void {
+    if (id === undefined) {
+      if (method === "GET") {
+        const items = [...project.hooks.values()].map((h) => this.hookEntity(h));
+        return this.paginate(res, items, query);
+      }
+      if (method !== "POST") return this.send(res, 405, { error: "405 Method Not Allowed" });
+      if (!body?.url) return this.send(res, 400, { error: "url is missing" });
+      const problem = this.urlProblem(body.url);
+      if (problem) return this.send(res, 422, problem);
+      const hook: StoredHook = {
+        id: this.nextHookId++,
+        url: String(body.url),
+        token: body.token ?? "",
+        project_id: project.id,
+        push_events: body.push_events ?? true,
+        push_events_branch_filter: body.push_events_branch_filter || null,
+        enable_ssl_verification: body.enable_ssl_verification ?? true,
+        merge_requests_events: body.merge_requests_events ?? false,
+        tag_push_events: body.tag_push_events ?? false,
+        created_at: new Date().toISOString(),
+      };
+      project.hooks.set(hook.id, hook);
+      return this.send(res, 201, this.hookEntity(hook));
+    }
+
+    const hook = project.hooks.get(id);
+    if (!hook) return this.send(res, 404, { message: "404 Not found" });
+    switch (method) {
+      case "GET":
+        return this.send(res, 200, this.hookEntity(hook));
+      case "PUT": {
+        if (body?.url !== undefined) {
+          const problem = this.urlProblem(body.url);
+          if (problem) return this.send(res, 422, problem);
+          // GitLab's trap: a new URL without the token in the same request erases the token.
+          if (body.url !== hook.url && body.token === undefined) hook.token = "";
+          hook.url = String(body.url);
+        }
+        if (body?.token !== undefined) hook.token = String(body.token);
+        for (const field of HOOK_BOOLEANS) {
+          if (body?.[field] !== undefined) hook[field] = body[field] === true;
+        }
+        if (body?.push_events_branch_filter !== undefined) {
+          hook.push_events_branch_filter = body.push_events_branch_filter || null;
+        }
+        return this.send(res, 200, this.hookEntity(hook));
+      }
+      case "DELETE":
+        project.hooks.delete(id);
+        return this.send(res, 204);
+      default:
+        return this.send(res, 405, { error: "405 Method Not Allowed" });
+    }
+  }
+}

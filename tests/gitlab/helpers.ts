@@ -1,0 +1,101 @@
+// Shared by the GitLab tests: a client or provider wired to the fake server with recorded
+// (not slept) retry waits, and checks that the API token never leaks.
+import * as assert from "node:assert/strict";
+import * as util from "node:util";
+import { GitLabClient, GitLabClientOptions } from "../../components/gitlab/client";
+import { GitLabProviderOptions } from "../../components/gitlab/providerConfig";
+import { FakeGitLab } from "./fakeGitLab";
+
+/** Everything the code under test logged and threw, to check for the token at the end. */
+export const seen: { logs: string[]; errors: unknown[] } = { logs: [], errors: [] };
+
+export interface Recorder {
+  /** Unscaled waits the client asked for, in order. */
+  sleeps: number[];
+  logs: string[];
+}
+
+/** Client options that record waits instead of sleeping; jitter fixed at 0.5. */
+export function recordingOptions(
+  overrides: Partial<GitLabClientOptions> = {},
+): Omit<GitLabClientOptions, "baseUrl" | "token"> & { recorder: Recorder } {
+  const recorder: Recorder = { sleeps: [], logs: [] };
+  return {
+    recorder,
+    sleep: async (ms) => {
+      recorder.sleeps.push(ms);
+    },
+    random: () => 0.5,
+    log: (line) => {
+      recorder.logs.push(line);
+      seen.logs.push(line);
+    },
+    ...overrides,
+  };
+}
+
+export function clientFor(
+  fake: FakeGitLab,
+  overrides: Partial<GitLabClientOptions> = {},
+): { client: GitLabClient; recorder: Recorder } {
+  const { recorder, ...options } = recordingOptions(overrides);
+  const client = new GitLabClient({
+    baseUrl: overrides.baseUrl ?? fake.url,
+    token: fake.token,
+    ...options,
+  });
+  return { client, recorder };
+}
+
+/** Provider options pointing at the fake through the environment fallback. */
+export function providerOptionsFor(
+  fake: FakeGitLab,
+  overrides: Partial<GitLabClientOptions> = {},
+): GitLabProviderOptions & { recorder: Recorder } {
+  const { recorder, ...client } = recordingOptions(overrides);
+  return {
+    recorder,
+    client,
+    env: { GITLAB_BASE_URL: fake.url, GITLAB_TOKEN: fake.token },
+  };
+}
+
+/** Awaits a rejection, asserts it matches every pattern and does not contain the token. */
+export async function rejection(
+  promise: Promise<unknown>,
+  token: string,
+  ...patterns: RegExp[]
+): Promise<Error & { status?: number }> {
+  let error: unknown;
+  try {
+    await promise;
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof Error, "expected the call to reject with an Error");
+  seen.errors.push(error);
+  for (const pattern of patterns) assert.match(error.message, pattern);
+  assertNoToken(error, token);
+  return error as Error & { status?: number };
+}
+
+/** The token appears nowhere in the value's message, stack, inspection or JSON. */
+export function assertNoToken(value: unknown, token: string): void {
+  const texts = [
+    util.inspect(value, { depth: 10, showHidden: false }),
+    JSON.stringify(value) ?? "",
+    String(value),
+    (value as Error)?.stack ?? "",
+  ];
+  for (const text of texts) assert.ok(!text.includes(token), `token leaked into: ${text}`);
+}
+
+/**
+ * Provider results travel to the engine as protobuf Structs; `undefined` anywhere makes the
+ * provider host fail with "Unexpected struct type".
+ */
+export function assertStructEncodable(value: unknown): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const struct = require("google-protobuf/google/protobuf/struct_pb");
+  assert.doesNotThrow(() => struct.Struct.fromJavaScript(value));
+}

@@ -1,0 +1,231 @@
+import * as assert from "node:assert/strict";
+import {
+  ProjectHookInputs,
+  ProjectHookOutputs,
+  ProjectHookProvider,
+} from "../../components/gitlab/projectHook";
+import { UNKNOWN } from "../../components/gitlab/shared";
+import { FakeGitLab } from "./fakeGitLab";
+import {
+  assertNoToken,
+  assertStructEncodable,
+  providerOptionsFor,
+  rejection,
+  seen,
+} from "./helpers";
+
+const PROJECT = "root/hello-python";
+const URL_A = "https://tekton.example.com/hooks/hello-python";
+const HOOK_TOKEN = "webhook-secret-abc123";
+
+function inputs(overrides: Partial<ProjectHookInputs> = {}): ProjectHookInputs {
+  return {
+    project: PROJECT,
+    url: URL_A,
+    token: HOOK_TOKEN,
+    pushEvents: true,
+    enableSslVerification: true,
+    mergeRequestsEvents: false,
+    tagPushEvents: false,
+    ...overrides,
+  };
+}
+
+describe("gitlab ProjectHook provider", function () {
+  let fake: FakeGitLab;
+  let provider: ProjectHookProvider;
+
+  beforeEach(async () => {
+    fake = await FakeGitLab.start();
+    fake.addProject(PROJECT);
+    provider = new ProjectHookProvider(providerOptionsFor(fake));
+  });
+
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  after(() => {
+    for (const error of seen.errors) assertNoToken(error, fake.token);
+  });
+
+  async function create(overrides: Partial<ProjectHookInputs> = {}) {
+    const checked = await provider.check({}, { ...inputs(overrides) });
+    assert.deepEqual(checked.failures, []);
+    const result = await provider.create(checked.inputs as ProjectHookInputs);
+    assertStructEncodable(result.outs);
+    return result as { id: string; outs: ProjectHookOutputs };
+  }
+
+  describe("check", () => {
+    it("applies @pulumi/gitlab's defaults", async () => {
+      const result = await provider.check({}, { project: PROJECT, url: URL_A });
+      assert.deepEqual(result.failures, []);
+      assert.deepEqual(result.inputs, {
+        project: PROJECT,
+        url: URL_A,
+        pushEvents: true,
+        enableSslVerification: true,
+        mergeRequestsEvents: false,
+        tagPushEvents: false,
+      });
+      assertStructEncodable(result.inputs);
+    });
+
+    it("names each bad argument", async () => {
+      const result = await provider.check(
+        {},
+        { project: "", url: "tekton.example.com/hook", token: 42, tagPushEvents: "no" },
+      );
+      const byProperty = Object.fromEntries(result.failures!.map((f) => [f.property, f.reason]));
+      assert.match(byProperty.project, /project must be the project's full path/);
+      assert.match(byProperty.url, /url must be an absolute http\(s\) URL/);
+      assert.match(byProperty.token, /token must be a string/);
+      assert.match(byProperty.tagPushEvents, /tagPushEvents must be true or false/);
+    });
+
+    it("skips values not known yet (preview)", async () => {
+      const result = await provider.check({}, { project: PROJECT, url: UNKNOWN, token: UNKNOWN });
+      assert.deepEqual(result.failures, []);
+    });
+  });
+
+  describe("diff", () => {
+    const olds: ProjectHookOutputs = { ...inputs(), hookId: 3 };
+    const cases: [keyof ProjectHookInputs, unknown, boolean][] = [
+      // argument, new value, replaces
+      ["project", "group/other", true],
+      ["url", "https://tekton.example.com/hooks/other", true],
+      ["token", "rotated-secret", false],
+      ["pushEvents", false, false],
+      ["pushEventsBranchFilter", "main", false],
+      ["enableSslVerification", false, false],
+      ["mergeRequestsEvents", true, false],
+      ["tagPushEvents", true, false],
+    ];
+    for (const [argument, value, replaces] of cases) {
+      it(`${argument}: ${replaces ? "replaces" : "updates in place"}`, async () => {
+        const diff = await provider.diff("x:3", olds, inputs({ [argument]: value }));
+        assert.equal(diff.changes, true);
+        assert.deepEqual(diff.replaces, replaces ? [argument] : []);
+      });
+    }
+
+    it("sees no change when nothing changed, an unset filter equals an empty one", async () => {
+      assert.equal((await provider.diff("x:3", olds, inputs())).changes, false);
+      const emptyFilter = inputs({ pushEventsBranchFilter: "" });
+      assert.equal((await provider.diff("x:3", olds, emptyFilter)).changes, false);
+    });
+
+    it("sees removing the token as a change", async () => {
+      const diff = await provider.diff("x:3", olds, inputs({ token: undefined }));
+      assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+    });
+  });
+
+  describe("create / read / update / delete", () => {
+    it("round-trips, keeping the write-only token from the state", async () => {
+      const { id, outs } = await create({ pushEventsBranchFilter: "main" });
+      const [hook] = fake.hooksOf(PROJECT);
+      assert.equal(id, `${PROJECT}:${hook.id}`);
+      assert.equal(outs.hookId, hook.id);
+      assert.equal(outs.token, HOOK_TOKEN);
+      assert.equal(fake.hookToken(PROJECT, outs.hookId), HOOK_TOKEN);
+      assert.deepEqual(fake.requestsOf("POST")[0].body, {
+        url: URL_A,
+        token: HOOK_TOKEN,
+        push_events: true,
+        push_events_branch_filter: "main",
+        enable_ssl_verification: true,
+        merge_requests_events: false,
+        tag_push_events: false,
+      });
+
+      const read = await provider.read(id, outs);
+      assert.deepEqual(read, { id, props: outs }, "GitLab never returns the token; state keeps it");
+
+      const news = inputs({ pushEventsBranchFilter: "main", mergeRequestsEvents: true });
+      const updated = await provider.update(id, outs, news);
+      assertStructEncodable(updated.outs);
+      assert.equal(updated.outs!.mergeRequestsEvents, true);
+      assert.equal(updated.outs!.token, HOOK_TOKEN);
+      const [put] = fake.requestsOf("PUT");
+      assert.equal(put.body.token, HOOK_TOKEN, "every update resends the token");
+      assert.equal(put.body.url, URL_A);
+      assert.equal(fake.hookToken(PROJECT, outs.hookId), HOOK_TOKEN);
+
+      await provider.delete(id);
+      assert.deepEqual(fake.hooksOf(PROJECT), []);
+    });
+
+    it("update rotates the token and removing it clears GitLab's copy", async () => {
+      const { id, outs } = await create();
+      await provider.update(id, outs, inputs({ token: "rotated" }));
+      assert.equal(fake.hookToken(PROJECT, outs.hookId), "rotated");
+      const cleared = await provider.update(id, outs, inputs({ token: undefined }));
+      assert.equal(fake.hookToken(PROJECT, outs.hookId), "");
+      assert.equal("token" in cleared.outs!, false);
+    });
+
+    it("update with a URL that GitLab erases the token for still keeps it (sent again)", async () => {
+      // Not a path the diff takes (url replaces), but the request shape guards the trap.
+      const { id, outs } = await create();
+      await provider.update(id, outs, inputs({ url: "https://tekton.example.com/hooks/moved" }));
+      assert.equal(fake.hookToken(PROJECT, outs.hookId), HOOK_TOKEN);
+    });
+
+    it("read notices changes by hand and a hook removed by hand", async () => {
+      const { id, outs } = await create();
+      fake.editHookByHand(PROJECT, outs.hookId, { push_events: false });
+      const edited = await provider.read(id, outs);
+      assert.equal(edited.props!.pushEvents, false);
+      const pushDiff = await provider.diff(id, edited.props!, inputs());
+      assert.deepEqual([pushDiff.changes, pushDiff.replaces], [true, []]);
+
+      fake.editHookByHand(PROJECT, outs.hookId, { url: "https://elsewhere.example.com/" });
+      const moved = await provider.read(id, outs);
+      assert.equal(moved.props!.url, "https://elsewhere.example.com/");
+      assert.equal(moved.props!.token, HOOK_TOKEN);
+      const urlDiff = await provider.diff(id, moved.props!, inputs());
+      assert.deepEqual(urlDiff.replaces, ["url"]);
+
+      fake.removeHookByHand(PROJECT, outs.hookId);
+      const gone = await provider.read(id, outs);
+      assert.equal(gone.id, "");
+    });
+
+    it("treats 404 on delete as already gone", async () => {
+      const { id, outs } = await create();
+      fake.removeHookByHand(PROJECT, outs.hookId);
+      await provider.delete(id);
+      assert.equal(fake.requestsOf("DELETE").length, 1);
+    });
+
+    it("explains the local-network 422 without showing the hook token", async () => {
+      const error = await rejection(
+        provider.create(inputs({ url: "http://el-listener.tekton.svc.cluster.local:8080" })),
+        fake.token,
+        /create a hook on project "root\/hello-python"/,
+        /422 Invalid url given/,
+        /"Allow requests to the local network from webhooks and integrations"/,
+      );
+      assert.ok(!error.message.includes(HOOK_TOKEN));
+    });
+
+    it("never retries a create after 5xx (no duplicate hook)", async () => {
+      fake.inject({ method: "POST", status: 502, body: "<html>Bad Gateway</html>" });
+      await rejection(provider.create(inputs()), fake.token, /502 Bad Gateway/);
+      assert.equal(fake.requestsOf("POST").length, 1);
+    });
+
+    it("retries reads and updates after 5xx", async () => {
+      const { id, outs } = await create();
+      fake.inject({ method: "GET", status: 500, body: { message: "500" } });
+      fake.inject({ method: "PUT", status: 503, body: { message: "503" } });
+      await provider.read(id, outs);
+      await provider.update(id, outs, inputs({ tagPushEvents: true }));
+      assert.equal(fake.requestsOf("GET").length, 2);
+      assert.equal(fake.requestsOf("PUT").length, 2);
+    });
+  });
+});

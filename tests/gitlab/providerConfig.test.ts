@@ -1,0 +1,106 @@
+import * as assert from "node:assert/strict";
+import { DeployKeyProvider } from "../../components/gitlab/deployKey";
+import { ProjectHookProvider } from "../../components/gitlab/projectHook";
+import { resolveGitLabSettings } from "../../components/gitlab/providerConfig";
+import { FakeGitLab, fakePublicKey } from "./fakeGitLab";
+import { rejection } from "./helpers";
+
+// The Config object the Node.js dynamic provider host hands to `configure`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Config } = require("@pulumi/pulumi/cmd/dynamic-provider/config");
+
+const PROJECT = "root/hello-python";
+
+function stackConfig(values: Record<string, string>) {
+  return { config: new Config(values, "tekton-gitlab") };
+}
+
+describe("gitlab provider configuration", function () {
+  let fake: FakeGitLab;
+
+  beforeEach(async () => {
+    fake = await FakeGitLab.start();
+    fake.addProject(PROJECT);
+  });
+
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it("prefers stack config and falls back to the environment per key", () => {
+    const config = { get: (key: string) => ({ "gitlab:baseUrl": "https://a.example" })[key] };
+    assert.deepEqual(
+      resolveGitLabSettings(config, {
+        GITLAB_BASE_URL: "https://b.example",
+        GITLAB_TOKEN: "from-env",
+      }),
+      { baseUrl: "https://a.example", token: "from-env" },
+    );
+  });
+
+  it("says which keys are missing and both ways to set them", () => {
+    assert.throws(
+      () => resolveGitLabSettings(undefined, {}),
+      (error: Error) =>
+        /gitlab:baseUrl/.test(error.message) &&
+        /GITLAB_BASE_URL/.test(error.message) &&
+        /gitlab:token/.test(error.message) &&
+        /GITLAB_TOKEN/.test(error.message) &&
+        /pulumi config set --secret gitlab:token/.test(error.message),
+    );
+    assert.throws(
+      () => resolveGitLabSettings(undefined, { GITLAB_BASE_URL: "https://gitlab.example.com" }),
+      (error: Error) => /gitlab:token/.test(error.message) && !/gitlab:baseUrl/.test(error.message),
+    );
+  });
+
+  it("uses gitlab:baseUrl and gitlab:token from configure(req)", async () => {
+    const provider = new DeployKeyProvider({ env: {} });
+    await provider.configure(
+      stackConfig({ "gitlab:baseUrl": `${fake.url}/api/v4/`, "gitlab:token": fake.token }),
+    );
+    const { id } = await provider.create({
+      project: PROJECT,
+      title: "configured",
+      key: fakePublicKey("configured"),
+      canPush: false,
+    });
+    assert.match(id, /^root\/hello-python:\d+$/);
+    assert.equal(fake.requests[0].headers["private-token"], fake.token);
+  });
+
+  it("falls back to GITLAB_BASE_URL / GITLAB_TOKEN when the stack has no gitlab config", async () => {
+    const provider = new ProjectHookProvider({
+      env: { GITLAB_BASE_URL: fake.url, GITLAB_TOKEN: fake.token },
+    });
+    await provider.configure(stackConfig({ "tekton-gitlab:apps": "[]" }));
+    await provider.create({
+      project: PROJECT,
+      url: "https://ci.example.com/hook",
+      pushEvents: true,
+      enableSslVerification: true,
+      mergeRequestsEvents: false,
+      tagPushEvents: false,
+    });
+    assert.equal(fake.hooksOf(PROJECT).length, 1);
+  });
+
+  it("fails API calls with a clear error when neither is set, but check and diff work", async () => {
+    const provider = new DeployKeyProvider({ env: {} });
+    await provider.configure(stackConfig({}));
+    const news = { project: PROJECT, title: "t", key: fakePublicKey("x"), canPush: false };
+    assert.deepEqual((await provider.check({}, news)).failures, []);
+    await rejection(
+      provider.create(news),
+      fake.token,
+      /GitLab is not configured\. Set gitlab:baseUrl .* or env GITLAB_BASE_URL; and gitlab:token/,
+    );
+    assert.equal(fake.requests.length, 0);
+  });
+
+  it("reports a malformed gitlab:baseUrl by name", async () => {
+    const provider = new DeployKeyProvider({ env: {} });
+    await provider.configure(stackConfig({ "gitlab:baseUrl": "gitlab", "gitlab:token": "t0ken" }));
+    await rejection(provider.delete("root/hello-python:1"), "t0ken", /gitlab:baseUrl must be/);
+  });
+});
