@@ -21,6 +21,13 @@ export interface RegisteredResource {
   deleteBeforeReplace: boolean;
   replaceOnChanges: string[];
   additionalSecretOutputs: string[];
+  /** The `replacementTrigger` option's value, when set. */
+  replacementTrigger?: unknown;
+}
+
+/** True when the input at `path` was registered secret (itself or an enclosing object). */
+export function isSecretAt(resource: RegisteredResource, path: string): boolean {
+  return resource.secretPaths.some((p) => p === "" || p === path || path.startsWith(`${p}.`));
 }
 
 /** Every resource registered since the last `resetRegistrations()`, in registration order. */
@@ -29,6 +36,12 @@ export const registered: RegisteredResource[] = [];
 export function resetRegistrations(): void {
   registered.length = 0;
 }
+
+/** What a `StackReference` to a given stack name reads, for tests of consumer stacks. */
+export const stackReferences: Record<
+  string,
+  { outputs: Record<string, any>; secretOutputNames: string[] }
+> = {};
 
 /**
  * Outputs a real provider would compute, so code that reads them sees values. Each is derived
@@ -47,6 +60,11 @@ function computedOutputs(
         privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
         privateKeyPem: `mock-pem-${name}`,
       };
+    case "pulumi:pulumi:StackReference": {
+      const stack = stackReferences[inputs.name];
+      if (!stack) throw new Error(`test set no outputs for StackReference ${inputs.name}`);
+      return { ...stack };
+    }
     case "random:index/randomPassword:RandomPassword":
       return { result: `mock-webhook-token-${name}` };
     default:
@@ -107,6 +125,7 @@ monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =
         deleteBeforeReplace: req.getDeletebeforereplace(),
         replaceOnChanges: req.getReplaceonchangesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        replacementTrigger: req.getReplacementTrigger()?.toJavaScript(),
       });
     }
     callback(err, resp);

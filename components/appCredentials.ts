@@ -1,0 +1,224 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { AppConfig, GitSshConfig, RegistryConfig } from "../config/schema";
+import { DeployKey } from "./gitlab";
+import {
+  BUILD_SERVICE_ACCOUNT,
+  GIT_PULL_SECRET,
+  GIT_WRITE_SECRET,
+  REGISTRY_CA_CONFIGMAP,
+  REGISTRY_CA_KEY,
+  REGISTRY_SECRET,
+  appLabels,
+  deployKeyResourceNames,
+  sshHostAnnotation,
+} from "../tekton/names";
+
+export interface AppCredentialsArgs {
+  /** The app, validated, defaults resolved. */
+  app: AppConfig;
+  gitSsh: GitSshConfig;
+  registry: RegistryConfig;
+  /** `tekton-gitlab:registryPassword`, a secret; required when `registry.username` is set. */
+  registryPassword?: pulumi.Output<string>;
+}
+
+/** One side of the app's Git access: the source it pulls or the operations repo it pushes. */
+export interface GitKey {
+  /** OpenSSH public key, one line, no trailing newline. */
+  publicKey: pulumi.Output<string>;
+  /** `SHA256:...`, as GitLab and `ssh-keygen -lf` show it. */
+  fingerprintSha256: pulumi.Output<string>;
+  /** GitLab's id of the deploy key; undefined when `manageDeployKeys: false`. */
+  deployKeyId?: pulumi.Output<number>;
+}
+
+/**
+ * Everything an app's build needs to reach Git and the registry: what the book does by hand
+ * with ssh-keygen, GitLab's UI and pasted Secrets. The build namespace, two keypairs, their
+ * deploy keys (read-only on the source, write on the operations repo), the Secrets and the
+ * ServiceAccount the PipelineRun uses.
+ */
+export class AppCredentials extends pulumi.ComponentResource {
+  public readonly namespace: k8s.core.v1.Namespace;
+  public readonly namespaceName: string;
+  public readonly serviceAccountName = BUILD_SERVICE_ACCOUNT;
+  public readonly source: GitKey;
+  public readonly operations: GitKey;
+  /** What Tekton objects in the namespace must wait for: the namespace, Secrets, ServiceAccount. */
+  public readonly ready: pulumi.Resource[];
+
+  constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tekton-gitlab:app:AppCredentials", name, {}, opts);
+    const { app, gitSsh, registry } = args;
+    const labels = appLabels(app);
+    const metadata = (objectName: string) => ({
+      name: objectName,
+      namespace: app.namespace,
+      labels,
+    });
+
+    this.namespaceName = app.namespace;
+    this.namespace = new k8s.core.v1.Namespace(
+      `${app.name}-namespace`,
+      {
+        metadata: {
+          name: app.namespace,
+          labels: {
+            ...labels,
+            // Kaniko needs root to unpack image layers but nothing privileged: `baseline` allows
+            // exactly that and rejects privileged pods in the build namespace.
+            "pod-security.kubernetes.io/enforce": "baseline",
+          },
+        },
+      },
+      { parent: this },
+    );
+    const inNamespace: pulumi.CustomResourceOptions = { parent: this, dependsOn: [this.namespace] };
+
+    // Changing `keyRotation` replaces both keys (and so their deploy keys); everything else
+    // about them is fixed by config, so the same config always yields the same keys.
+    const keyOptions: pulumi.CustomResourceOptions = {
+      parent: this,
+      replacementTrigger: app.keyRotation ?? "",
+    };
+    const keyArgs: tls.PrivateKeyArgs =
+      app.keyAlgorithm === "RSA" ? { algorithm: "RSA", rsaBits: 4096 } : { algorithm: "ED25519" };
+    const pullKey = new tls.PrivateKey(`${app.name}-source-key`, keyArgs, keyOptions);
+    const pushKey = new tls.PrivateKey(`${app.name}-operations-key`, keyArgs, keyOptions);
+
+    const deployKeyNames = deployKeyResourceNames(app);
+    const title = (purpose: string) => `tekton-gitlab ${pulumi.getStack()}/${app.name}: ${purpose}`;
+    const pullDeployKey = app.manageDeployKeys
+      ? new DeployKey(
+          deployKeyNames.source,
+          {
+            project: app.sourceProject,
+            title: title("pull source (read-only)"),
+            key: pullKey.publicKeyOpenssh,
+            canPush: false,
+          },
+          { parent: this },
+        )
+      : undefined;
+    const pushDeployKey = app.manageDeployKeys
+      ? new DeployKey(
+          deployKeyNames.operations,
+          {
+            project: app.operationsProject,
+            title: title("push image updates (write)"),
+            key: pushKey.publicKeyOpenssh,
+            canPush: true,
+          },
+          { parent: this },
+        )
+      : undefined;
+
+    // A Secret waits for its deploy key: on rotation GitLab knows the new key before the build
+    // can use it, and the old deploy key is deleted only after the Secret holds the new one.
+    const sshSecret = (
+      resourceName: string,
+      secretName: string,
+      key: tls.PrivateKey,
+      deployKey: DeployKey | undefined,
+      annotations?: Record<string, string>,
+    ) =>
+      new k8s.core.v1.Secret(
+        resourceName,
+        {
+          metadata: { ...metadata(secretName), annotations },
+          type: "kubernetes.io/ssh-auth",
+          stringData: {
+            "ssh-privatekey": pulumi.secret(key.privateKeyOpenssh),
+            known_hosts: gitSsh.knownHosts,
+          },
+        },
+        { ...inNamespace, dependsOn: [this.namespace, ...(deployKey ? [deployKey] : [])] },
+      );
+
+    const gitPull = sshSecret(`${app.name}-git-pull`, GIT_PULL_SECRET, pullKey, pullDeployKey, {
+      // Tekton's credential init copies annotated ssh-auth Secrets of the run's ServiceAccount
+      // into ~/.ssh for this host: the clone of the source repo uses this key and known_hosts.
+      "tekton.dev/git-0": sshHostAnnotation(gitSsh),
+    });
+    // Not annotated, so credential init never offers the write key for the source repo; the
+    // patch task mounts it as a workspace and pushes with it alone (IdentitiesOnly).
+    const gitWrite = sshSecret(`${app.name}-git-write`, GIT_WRITE_SECRET, pushKey, pushDeployKey);
+
+    const secrets: k8s.core.v1.Secret[] = [gitPull, gitWrite];
+    if (registry.username !== undefined) {
+      if (!args.registryPassword) {
+        throw new Error(
+          "tekton-gitlab:registryPassword: required when tekton-gitlab:registry.username is set",
+        );
+      }
+      const username = registry.username;
+      const dockerConfig = args.registryPassword.apply((password) =>
+        JSON.stringify({
+          auths: {
+            [registry.host]: {
+              username,
+              password,
+              auth: Buffer.from(`${username}:${password}`).toString("base64"),
+            },
+          },
+        }),
+      );
+      secrets.push(
+        new k8s.core.v1.Secret(
+          `${app.name}-registry-credentials`,
+          {
+            metadata: metadata(REGISTRY_SECRET),
+            type: "kubernetes.io/dockerconfigjson",
+            stringData: { ".dockerconfigjson": pulumi.secret(dockerConfig) },
+          },
+          inNamespace,
+        ),
+      );
+    }
+
+    const ready: pulumi.Resource[] = [this.namespace, ...secrets];
+    if (registry.caCert !== undefined) {
+      ready.push(
+        new k8s.core.v1.ConfigMap(
+          `${app.name}-registry-ca`,
+          {
+            metadata: metadata(REGISTRY_CA_CONFIGMAP),
+            data: { [REGISTRY_CA_KEY]: registry.caCert },
+          },
+          inNamespace,
+        ),
+      );
+    }
+
+    ready.push(
+      new k8s.core.v1.ServiceAccount(
+        `${app.name}-service-account`,
+        {
+          metadata: metadata(BUILD_SERVICE_ACCOUNT),
+          // Credential init reads the annotated git-pull; the others are listed so the account
+          // documents every Secret its runs use (tasks mount them as workspaces).
+          secrets: secrets.map((secret) => ({ name: secret.metadata.name })),
+        },
+        inNamespace,
+      ),
+    );
+    this.ready = ready;
+
+    const gitKey = (key: tls.PrivateKey, deployKey?: DeployKey): GitKey => ({
+      publicKey: key.publicKeyOpenssh.apply((k) => k.trim()),
+      fingerprintSha256: key.publicKeyFingerprintSha256,
+      deployKeyId: deployKey?.deployKeyId,
+    });
+    this.source = gitKey(pullKey, pullDeployKey);
+    this.operations = gitKey(pushKey, pushDeployKey);
+
+    this.registerOutputs({
+      namespace: this.namespaceName,
+      serviceAccount: this.serviceAccountName,
+      source: this.source,
+      operations: this.operations,
+    });
+  }
+}
