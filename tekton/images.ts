@@ -1,9 +1,19 @@
 // Default step images, pinned. Override per environment with `tekton-gitlab:images`.
 export const DEFAULT_IMAGES = {
-  /** git with a shell, for clone, commit and push. */
-  git: "docker.io/alpine/git:v2.49.1",
-  /** The maintained community fork of Kaniko (GoogleContainerTools/kaniko was archived in 2025). */
-  kaniko: "ghcr.io/osscontainertools/kaniko:v1.28.0",
-  /** kubectl for `kubectl patch --local`. */
-  kubectl: "registry.k8s.io/kubectl:v1.34.2",
+  /**
+   * git with a shell (Alpine), for clone, commit and push. Its /etc/passwd lists `nobody`
+   * (65534), the UID the git steps run as: ssh refuses to run for a UID without an entry.
+   */
+  git: "docker.io/alpine/git:v2.52.0",
+  /**
+   * The maintained community fork of Kaniko (GoogleContainerTools/kaniko was archived in 2025).
+   * The non-debug image: the build step passes arguments only and needs no shell.
+   */
+  kaniko: "ghcr.io/osscontainertools/kaniko:v1.28.5",
+  /**
+   * The official kubectl image, for `kubectl set image --local`. It has no shell; the step uses
+   * the `/go-runner` wrapper of its base image to write kubectl's output to a file. An override
+   * must keep that layout: `/go-runner` (Kubernetes' go-runner base image) and `kubectl` on PATH.
+   */
+  kubectl: "registry.k8s.io/kubectl:v1.36.4",
 } as const;

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { parseStackFile } from "../../config/stackFile";
 import { RegisteredResource, registered, resetRegistrations, resolve, settle } from "./mocks";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -23,15 +23,7 @@ export interface ProgramRun {
  * values as JSON, scalars as strings. `secure:` values are left out (tests supply their own).
  */
 export function readStackConfig(stack = "dev", dir = REPO_ROOT): Record<string, string> {
-  const file = path.join(dir, `Pulumi.${stack}.yaml`);
-  const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
-  const raw: Record<string, string> = {};
-  for (const [key, value] of Object.entries<any>(doc.config ?? {})) {
-    if (value !== null && typeof value === "object" && "secure" in value) continue;
-    const fullKey = key.includes(":") ? key : `tekton-gitlab:${key}`;
-    raw[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  return raw;
+  return parseStackFile(fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8"));
 }
 
 /** Secrets a test run of the example config needs (never real values). */

@@ -1,0 +1,46 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { AppConfig } from "../config/schema";
+import { pipelineName } from "../tekton/names";
+import { buildPipeline } from "../tekton/pipeline";
+import { BuildContext, buildTasks } from "../tekton/tasks";
+import { BuildManifest } from "../tekton/types";
+
+export interface BuildPipelineArgs {
+  /** The app whose Tasks and Pipeline are created, in its namespace. */
+  app: AppConfig;
+  /** Registry, Git SSH host and images from the stack config. */
+  context: BuildContext;
+}
+
+/**
+ * An app's build pipeline: the Tasks `generate-image-tag`, `build-and-push`,
+ * `patch-deployment` and the Pipeline `build-<app>`, as Kubernetes custom resources.
+ */
+export class BuildPipeline extends pulumi.ComponentResource {
+  /** Name of the Pipeline, for the PipelineRuns that start it. */
+  public readonly pipelineName: string;
+
+  constructor(name: string, args: BuildPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tekton-gitlab:tekton:BuildPipeline", name, {}, opts);
+    const { app, context } = args;
+    const manifests: BuildManifest[] = [...buildTasks(app, context), buildPipeline(app, context)];
+    for (const manifest of manifests) {
+      new k8s.apiextensions.CustomResource(
+        `${app.name}-${manifest.kind.toLowerCase()}-${manifest.metadata.name}`,
+        {
+          apiVersion: manifest.apiVersion,
+          kind: manifest.kind,
+          metadata: manifest.metadata,
+          spec: manifest.spec,
+        },
+        // Children do not inherit the component's dependsOn, and every one of them needs it:
+        // Tekton's admission webhook rejects Tasks and Pipelines until it is ready, and the
+        // namespace must exist.
+        { parent: this, dependsOn: opts?.dependsOn },
+      );
+    }
+    this.pipelineName = pipelineName(app);
+    this.registerOutputs({ pipelineName: this.pipelineName });
+  }
+}

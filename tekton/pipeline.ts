@@ -1,0 +1,170 @@
+// The app's Pipeline `build-<app>`: tag -> build -> patch. The trigger supplies the clone URLs
+// and the commit; everything else defaults from config and can be overridden per run.
+import { AppConfig } from "../config/schema";
+import { appLabels, PIPELINE_PARAMS, pipelineName, WORKSPACES } from "./names";
+import { BuildContext, TASK_NAMES, TASK_PARAMS, TASK_RESULTS } from "./tasks";
+import { Param, ParamSpec, Pipeline, PipelineTask, WorkspaceDeclaration } from "./types";
+
+export type { BuildContext } from "./tasks";
+
+/** Pipeline results: tiny on purpose (results travel in the ~4 KB termination message). */
+export const PIPELINE_RESULTS = {
+  image: "image",
+  commitSha: "commit-sha",
+} as const;
+
+/**
+ * The workspaces the Pipeline declares, in order. The PipelineRun (TriggerTemplate) binds
+ * exactly these: `source` to a volumeClaimTemplate, `operations` to an emptyDir (the affinity
+ * assistant allows only one PVC-backed workspace per TaskRun), `git-write-ssh` to Secret
+ * git-write, and, when configured, `docker-config` to the registry Secret (key
+ * `.dockerconfigjson` as `config.json`) and `registry-ca` to the CA ConfigMap.
+ */
+export function pipelineWorkspaces(ctx: Pick<BuildContext, "registry">): string[] {
+  const names: string[] = [WORKSPACES.source, WORKSPACES.operations, WORKSPACES.gitWrite];
+  if (ctx.registry.username !== undefined) names.push(WORKSPACES.dockerConfig);
+  if (ctx.registry.caCert !== undefined) names.push(WORKSPACES.registryCa);
+  return names;
+}
+
+const WORKSPACE_DESCRIPTIONS: Record<string, string> = {
+  [WORKSPACES.source]: "Source checkout shared by the tag and build tasks (a PVC)",
+  [WORKSPACES.operations]: "Scratch space for the operations checkout (an emptyDir)",
+  [WORKSPACES.gitWrite]: "Secret git-write: the operations push key and known_hosts",
+  [WORKSPACES.dockerConfig]: "Registry credentials as config.json",
+  [WORKSPACES.registryCa]: "ConfigMap with the registry's CA bundle",
+};
+
+const ref = (name: string) => `$(params.${name})`;
+const result = (task: string, name: string) => `$(tasks.${task}.results.${name})`;
+const pass = (name: string, value = ref(name)): Param => ({ name, value });
+
+export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
+  const workspaces = pipelineWorkspaces(ctx);
+  const bindIfDeclared = (name: string) =>
+    workspaces.includes(name) ? [{ name, workspace: name }] : [];
+
+  const params: ParamSpec[] = [
+    { name: PIPELINE_PARAMS.sourceUrl, type: "string", description: "SSH URL of the source repo" },
+    { name: PIPELINE_PARAMS.revision, type: "string", description: "The commit SHA to build" },
+    {
+      name: PIPELINE_PARAMS.operationsUrl,
+      type: "string",
+      description: "SSH URL of the operations repository",
+    },
+    {
+      name: TASK_PARAMS.registryHost,
+      type: "string",
+      description: "Registry host[:port] the image is pushed to",
+      default: ctx.registry.host,
+    },
+    {
+      name: TASK_PARAMS.imageRepository,
+      type: "string",
+      description: "Image repository path under the registry",
+      default: app.imageRepository,
+    },
+    {
+      name: TASK_PARAMS.dockerfile,
+      type: "string",
+      description: "Dockerfile path, relative to the source repository root",
+      default: app.dockerfile,
+    },
+    {
+      name: TASK_PARAMS.contextDir,
+      type: "string",
+      description: "Build context directory, relative to the source repository root",
+      default: app.contextDir,
+    },
+    {
+      name: TASK_PARAMS.deploymentFile,
+      type: "string",
+      description: "Deployment manifest in the operations repository",
+      default: app.deploymentFile,
+    },
+    {
+      name: TASK_PARAMS.containerName,
+      type: "string",
+      description: "Container of the Deployment whose image is set",
+      default: app.containerName,
+    },
+  ];
+
+  const tag: PipelineTask = {
+    name: TASK_NAMES.tag,
+    taskRef: { name: TASK_NAMES.tag, kind: "Task" },
+    params: [
+      pass(TASK_PARAMS.sourceUrl),
+      pass(TASK_PARAMS.revision),
+      pass(TASK_PARAMS.registryHost),
+      pass(TASK_PARAMS.imageRepository),
+    ],
+    workspaces: [{ name: WORKSPACES.source, workspace: WORKSPACES.source }],
+  };
+
+  const build: PipelineTask = {
+    name: TASK_NAMES.build,
+    taskRef: { name: TASK_NAMES.build, kind: "Task" },
+    runAfter: [TASK_NAMES.tag],
+    params: [
+      pass(TASK_PARAMS.imageUrl, result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)),
+      pass(TASK_PARAMS.dockerfile),
+      pass(TASK_PARAMS.contextDir),
+      ...(ctx.registry.caCert !== undefined ? [pass(TASK_PARAMS.registryHost)] : []),
+    ],
+    workspaces: [
+      { name: WORKSPACES.source, workspace: WORKSPACES.source },
+      ...bindIfDeclared(WORKSPACES.dockerConfig),
+      ...bindIfDeclared(WORKSPACES.registryCa),
+    ],
+  };
+
+  // runAfter the build, not only its digest result: the manifest must never name an image that
+  // has not been pushed yet (the book's pipeline raced here).
+  const patch: PipelineTask = {
+    name: TASK_NAMES.patch,
+    taskRef: { name: TASK_NAMES.patch, kind: "Task" },
+    runAfter: [TASK_NAMES.build],
+    params: [
+      pass(TASK_PARAMS.operationsUrl),
+      pass(TASK_PARAMS.deploymentFile),
+      pass(TASK_PARAMS.containerName),
+      pass(TASK_PARAMS.imageUrl, result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)),
+      pass(TASK_PARAMS.imageDigest, result(TASK_NAMES.build, TASK_RESULTS.imageDigest)),
+      pass(TASK_PARAMS.commitSha, result(TASK_NAMES.tag, TASK_RESULTS.commitSha)),
+    ],
+    workspaces: [
+      { name: WORKSPACES.operations, workspace: WORKSPACES.operations },
+      { name: WORKSPACES.gitWrite, workspace: WORKSPACES.gitWrite },
+    ],
+  };
+
+  return {
+    apiVersion: "tekton.dev/v1",
+    kind: "Pipeline",
+    metadata: { name: pipelineName(app), namespace: app.namespace, labels: appLabels(app) },
+    spec: {
+      description: `Builds ${app.sourceProject} and deploys it through ${app.operationsProject}.`,
+      params,
+      workspaces: workspaces.map((name): WorkspaceDeclaration => ({
+        name,
+        description: WORKSPACE_DESCRIPTIONS[name],
+      })),
+      tasks: [tag, build, patch],
+      results: [
+        {
+          name: PIPELINE_RESULTS.image,
+          type: "string",
+          description: "The pushed image, <registry>/<repository>:<tag>@sha256:...",
+          value: `${result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)}@${result(TASK_NAMES.build, TASK_RESULTS.imageDigest)}`,
+        },
+        {
+          name: PIPELINE_RESULTS.commitSha,
+          type: "string",
+          description: "The source commit that was built",
+          value: result(TASK_NAMES.tag, TASK_RESULTS.commitSha),
+        },
+      ],
+    },
+  };
+}

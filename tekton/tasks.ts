@@ -1,0 +1,460 @@
+// The three Tasks of an app's build pipeline, as pure builders returning plain tekton.dev/v1
+// manifests. Params reach scripts only through `env` (a crafted value must never become shell
+// code), images come from config (pinned), and nothing here talks to a cluster.
+import {
+  AppConfig,
+  GitSshConfig,
+  ImagesConfig,
+  RegistryConfig,
+  ValidatedConfig,
+} from "../config/schema";
+import {
+  appLabels,
+  BUILD_SERVICE_ACCOUNT,
+  GIT_PULL_SECRET,
+  INSECURE_REGISTRY_ANNOTATION,
+  PIPELINE_PARAMS,
+  REGISTRY_CA_KEY,
+  WORKSPACES,
+} from "./names";
+import { EnvVar, ObjectMeta, ParamSpec, SecurityContext, StepTemplate, Task } from "./types";
+
+/** What the Tasks need from the stack config besides the app itself. */
+export interface BuildContext {
+  gitSsh: GitSshConfig;
+  registry: RegistryConfig;
+  images: ImagesConfig;
+}
+
+export function buildContext(
+  config: Pick<ValidatedConfig, "gitSsh" | "registry" | "images">,
+): BuildContext {
+  return { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+}
+
+/** Task names (and the Pipeline's task names): part of the stack's contract. */
+export const TASK_NAMES = {
+  tag: "generate-image-tag",
+  build: "build-and-push",
+  patch: "patch-deployment",
+} as const;
+
+/** Params of the Tasks; the Pipeline declares the same names. */
+export const TASK_PARAMS = {
+  ...PIPELINE_PARAMS,
+  registryHost: "registry-host",
+  imageRepository: "image-repository",
+  imageUrl: "image-url",
+  dockerfile: "dockerfile",
+  contextDir: "context-dir",
+  deploymentFile: "deployment-file",
+  containerName: "container-name",
+  imageDigest: "image-digest",
+  commitSha: "commit-sha",
+} as const;
+
+export const TASK_RESULTS = {
+  imageUrl: "image-url",
+  commitSha: "commit-sha",
+  imageDigest: "image-digest",
+} as const;
+
+/**
+ * UID and GID of every git and kubectl step: `nobody`, which both the Alpine-based git image and
+ * the distroless kubectl image list in /etc/passwd. ssh refuses to run for a UID without a
+ * passwd entry, so an arbitrary UID would break every clone.
+ */
+export const STEP_USER_ID = 65534;
+
+/**
+ * The fsGroup a PipelineRun's pod template must set so the non-root tag step can write into a
+ * freshly provisioned `source` volume (most provisioners create its root owned by root, 0755).
+ */
+export const BUILD_FS_GROUP = STEP_USER_ID;
+
+/**
+ * HOME of the non-root steps: Tekton's per-pod emptyDir, writable by any UID. Credential init
+ * copies the annotated git-pull key, ssh config and known_hosts to `$HOME/.ssh`, and git keeps
+ * its global config (safe.directory) there.
+ */
+export const STEP_HOME = "/tekton/home";
+
+/** Checkout of the source repository inside the `source` workspace. */
+export const SOURCE_CHECKOUT_DIR = "src";
+/** Checkout of the operations repository inside the `operations` workspace. */
+export const OPERATIONS_CHECKOUT_DIR = "repo";
+/** kubectl's output, beside (not inside) the operations checkout. */
+export const PATCHED_FILE = "patched-deployment.yaml";
+/** How often the patch task pushes before giving up when others keep pushing first. */
+export const PUSH_ATTEMPTS = 5;
+/** Author and committer of the operations commits. */
+export const COMMIT_IDENTITY = { name: "tekton-gitlab", email: "tekton-gitlab@noreply.invalid" };
+
+const param = (name: string) => `$(params.${name})`;
+const workspacePath = (name: string) => `$(workspaces.${name}.path)`;
+const env = (name: string, value: string | number): EnvVar => ({ name, value: String(value) });
+const stringParam = (name: string, description: string): ParamSpec => ({
+  name,
+  type: "string",
+  description,
+});
+
+function metadata(app: AppConfig, name: string, annotations?: Record<string, string>) {
+  const meta: ObjectMeta = { name, namespace: app.namespace, labels: appLabels(app) };
+  if (annotations) meta.annotations = annotations;
+  return meta;
+}
+
+/** Security context of the steps that need no privilege at all. */
+const nonRootSecurityContext: SecurityContext = {
+  runAsUser: STEP_USER_ID,
+  runAsGroup: STEP_USER_ID,
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+const nonRootStepTemplate: StepTemplate = {
+  env: [env("HOME", STEP_HOME)],
+  securityContext: nonRootSecurityContext,
+};
+
+/** ssh options shared by every git step: pinned host keys only, never trust on first use. */
+const STRICT_HOST_KEYS =
+  "-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes";
+
+/** Shell lines rejecting a git URL that git could read as an option. */
+function rejectOptionLikeUrl(variable: string, paramName: string): string {
+  return `case "$${variable}" in
+  "" | -*) echo "${paramName} must be a git URL, got: '$${variable}'" >&2; exit 1 ;;
+esac`;
+}
+
+const TAG_SCRIPT = `#!/bin/sh
+set -eu
+
+# Only a full commit id may reach git: anything else could be read as an option or a moving ref.
+case "$REVISION" in
+  "" | *[!0-9a-f]*) echo "revision must be a full hex commit SHA, got: '$REVISION'" >&2; exit 1 ;;
+esac
+if [ "\${#REVISION}" -ne 40 ] && [ "\${#REVISION}" -ne 64 ]; then
+  echo "revision must be a full 40- or 64-character commit SHA, got: '$REVISION'" >&2
+  exit 1
+fi
+${rejectOptionLikeUrl("SOURCE_URL", PIPELINE_PARAMS.sourceUrl)}
+
+for file in "$HOME/.ssh/config" "$HOME/.ssh/known_hosts"; do
+  if [ ! -s "$file" ]; then
+    echo "missing $file: Tekton's credential init writes it from Secret ${GIT_PULL_SECRET}, which must be listed on ServiceAccount ${BUILD_SERVICE_ACCOUNT}, annotated tekton.dev/git-0 and hold a known_hosts key" >&2
+    exit 1
+  fi
+done
+export GIT_SSH_COMMAND="ssh -F $HOME/.ssh/config -o IdentitiesOnly=yes -o UserKnownHostsFile=$HOME/.ssh/known_hosts ${STRICT_HOST_KEYS}"
+
+rm -rf "$CHECKOUT"
+mkdir -p "$CHECKOUT"
+cd "$CHECKOUT"
+git config --global --add safe.directory "$CHECKOUT"
+git init --quiet
+git remote add origin "$SOURCE_URL"
+if ! git fetch --quiet --depth 1 origin "$REVISION"; then
+  echo "the server refused a fetch by commit id; fetching its branches instead" >&2
+  git fetch --quiet origin '+refs/heads/*:refs/remotes/origin/*'
+fi
+git checkout --quiet --detach "$REVISION"
+
+COMMIT="$(git rev-parse HEAD)"
+TAG="$(date -u +%Y%m%d%H%M%S)-$(printf '%.8s' "$COMMIT")"
+printf '%s' "$REGISTRY_HOST/$IMAGE_REPOSITORY:$TAG" > "$(results.${TASK_RESULTS.imageUrl}.path)"
+printf '%s' "$COMMIT" > "$(results.${TASK_RESULTS.commitSha}.path)"
+echo "commit $COMMIT will be pushed as $REGISTRY_HOST/$IMAGE_REPOSITORY:$TAG"
+`;
+
+/** Clones `source-url` at exactly `revision` and names the image it will become. */
+export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
+  return {
+    apiVersion: "tekton.dev/v1",
+    kind: "Task",
+    metadata: metadata(app, TASK_NAMES.tag),
+    spec: {
+      description:
+        "Clones the pushed commit (shallow) into the source workspace and names its image " +
+        "<registry>/<repository>:<UTC timestamp>-<short sha>.",
+      params: [
+        stringParam(TASK_PARAMS.sourceUrl, "SSH URL of the source repository"),
+        stringParam(TASK_PARAMS.revision, "The full commit SHA to build"),
+        stringParam(TASK_PARAMS.registryHost, "Registry host[:port] the image is pushed to"),
+        stringParam(TASK_PARAMS.imageRepository, "Image repository path under the registry"),
+      ],
+      results: [
+        {
+          name: TASK_RESULTS.imageUrl,
+          type: "string",
+          description: "<registry>/<repository>:<tag> of the image to build",
+        },
+        { name: TASK_RESULTS.commitSha, type: "string", description: "The checked-out commit" },
+      ],
+      workspaces: [{ name: WORKSPACES.source, description: "Receives the checkout" }],
+      stepTemplate: nonRootStepTemplate,
+      steps: [
+        {
+          name: "clone-and-tag",
+          image: ctx.images.git,
+          env: [
+            env("SOURCE_URL", param(TASK_PARAMS.sourceUrl)),
+            env("REVISION", param(TASK_PARAMS.revision)),
+            env("REGISTRY_HOST", param(TASK_PARAMS.registryHost)),
+            env("IMAGE_REPOSITORY", param(TASK_PARAMS.imageRepository)),
+            // A subdirectory the step creates is owned by the step's UID, whoever owns the
+            // volume root (git refuses a repository owned by another UID: "dubious ownership").
+            env("CHECKOUT", `${workspacePath(WORKSPACES.source)}/${SOURCE_CHECKOUT_DIR}`),
+          ],
+          script: TAG_SCRIPT,
+        },
+      ],
+    },
+  };
+}
+
+/** Builds the checkout with Kaniko and pushes it; the pushed digest is the result. */
+export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
+  const { registry } = ctx;
+  const checkout = `${workspacePath(WORKSPACES.source)}/${SOURCE_CHECKOUT_DIR}`;
+  const params = [
+    stringParam(TASK_PARAMS.imageUrl, "<registry>/<repository>:<tag> to push"),
+    stringParam(TASK_PARAMS.dockerfile, "Dockerfile path, relative to the repository root"),
+    stringParam(TASK_PARAMS.contextDir, "Build context directory, relative to the repository root"),
+  ];
+  const workspaces: Task["spec"]["workspaces"] = [
+    { name: WORKSPACES.source, description: "The checkout", readOnly: true },
+  ];
+  const args = [
+    `--dockerfile=${checkout}/${param(TASK_PARAMS.dockerfile)}`,
+    `--context=${checkout}/${param(TASK_PARAMS.contextDir)}`,
+    `--destination=${param(TASK_PARAMS.imageUrl)}`,
+    `--digest-file=$(results.${TASK_RESULTS.imageDigest}.path)`,
+  ];
+  const stepEnv: EnvVar[] = [];
+
+  if (registry.username !== undefined) {
+    workspaces.push({
+      name: WORKSPACES.dockerConfig,
+      description: "Registry credentials as config.json (Secret of type dockerconfigjson)",
+      readOnly: true,
+    });
+    stepEnv.push(env("DOCKER_CONFIG", workspacePath(WORKSPACES.dockerConfig)));
+  }
+  if (registry.caCert !== undefined) {
+    params.push(stringParam(TASK_PARAMS.registryHost, "Registry host[:port] the CA is for"));
+    workspaces.push({
+      name: WORKSPACES.registryCa,
+      description: `CA bundle of the registry, key ${REGISTRY_CA_KEY}`,
+      readOnly: true,
+    });
+    args.push(
+      `--registry-certificate=${param(TASK_PARAMS.registryHost)}=${workspacePath(WORKSPACES.registryCa)}/${REGISTRY_CA_KEY}`,
+    );
+  }
+  if (registry.insecure) args.push("--skip-tls-verify");
+
+  return {
+    apiVersion: "tekton.dev/v1",
+    kind: "Task",
+    metadata: metadata(app, TASK_NAMES.build, {
+      [INSECURE_REGISTRY_ANNOTATION]: String(registry.insecure),
+    }),
+    spec: {
+      description: "Builds the image with Kaniko and pushes it; emits the pushed digest.",
+      params,
+      results: [
+        {
+          name: TASK_RESULTS.imageDigest,
+          type: "string",
+          description: "sha256:... digest of the pushed image",
+        },
+      ],
+      workspaces,
+      steps: [
+        {
+          name: "build-and-push",
+          image: ctx.images.kaniko,
+          args,
+          ...(stepEnv.length > 0 ? { env: stepEnv } : {}),
+          // Kaniko must run as root: it unpacks the base image over its own root filesystem and
+          // sets file ownership while building. It needs no privileged mode and no privilege
+          // escalation; the default capabilities suffice.
+          securityContext: {
+            runAsUser: 0,
+            runAsNonRoot: false,
+            privileged: false,
+            allowPrivilegeEscalation: false,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * Shell lines giving git the write key only. The Secret volume's files may be shared with other
+ * UIDs or read-only with modes ssh rejects for a private key, so the key is copied to a private
+ * file first. `-F none` keeps ssh away from the config credential init wrote for the same host:
+ * it names the read-only git-pull key, which GitLab would accept and then refuse the push.
+ */
+const WRITE_KEY_SETUP = `KEY_FILE="$(mktemp)"
+trap 'rm -f "$KEY_FILE"' EXIT
+cat "$SSH_KEY" > "$KEY_FILE"
+chmod 600 "$KEY_FILE"
+export GIT_SSH_COMMAND="ssh -F none -i $KEY_FILE -o IdentitiesOnly=yes -o UserKnownHostsFile=$KNOWN_HOSTS ${STRICT_HOST_KEYS}"`;
+
+const CLONE_OPERATIONS_SCRIPT = `#!/bin/sh
+set -eu
+${rejectOptionLikeUrl("OPERATIONS_URL", PIPELINE_PARAMS.operationsUrl)}
+${WRITE_KEY_SETUP}
+
+rm -rf "$CHECKOUT" "$PATCHED"
+git config --global --add safe.directory "$CHECKOUT"
+git clone --quiet -- "$OPERATIONS_URL" "$CHECKOUT"
+if [ ! -f "$CHECKOUT/$DEPLOYMENT_FILE" ]; then
+  echo "deployment-file '$DEPLOYMENT_FILE' does not exist in $OPERATIONS_URL" >&2
+  exit 1
+fi
+`;
+
+const COMMIT_AND_PUSH_SCRIPT = `#!/bin/sh
+set -eu
+${WRITE_KEY_SETUP}
+
+git config --global --add safe.directory "$CHECKOUT"
+cd "$CHECKOUT"
+cat "$PATCHED" > "$DEPLOYMENT_FILE"
+if git diff --quiet -- "$DEPLOYMENT_FILE"; then
+  echo "$DEPLOYMENT_FILE already names this image; nothing to commit"
+  exit 0
+fi
+git add -- "$DEPLOYMENT_FILE"
+git commit --quiet -m "commit $COMMIT_SHA"
+
+BRANCH="$(git symbolic-ref --short HEAD)"
+attempt=1
+while ! git push --quiet origin "HEAD:refs/heads/$BRANCH"; do
+  if [ "$attempt" -ge "$PUSH_ATTEMPTS" ]; then
+    echo "push to $BRANCH failed $attempt times; giving up" >&2
+    exit 1
+  fi
+  attempt=$((attempt + 1))
+  echo "push rejected; rebasing onto the new $BRANCH (attempt $attempt of $PUSH_ATTEMPTS)" >&2
+  git fetch --quiet origin "$BRANCH"
+  if ! git rebase --quiet FETCH_HEAD; then
+    git rebase --abort
+    echo "a concurrent change to $DEPLOYMENT_FILE conflicts with this one; not retrying" >&2
+    exit 1
+  fi
+  sleep "$attempt"
+done
+echo "pushed $(git rev-parse HEAD) to $BRANCH"
+`;
+
+/**
+ * Points the Deployment's container at the pushed image by digest and pushes that to the
+ * operations repository, which the GitOps tool syncs.
+ */
+export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
+  const operations = workspacePath(WORKSPACES.operations);
+  const gitWrite = workspacePath(WORKSPACES.gitWrite);
+  const checkout = `${operations}/${OPERATIONS_CHECKOUT_DIR}`;
+  const patched = `${operations}/${PATCHED_FILE}`;
+  const sshEnv = () => [
+    env("SSH_KEY", `${gitWrite}/ssh-privatekey`),
+    env("KNOWN_HOSTS", `${gitWrite}/known_hosts`),
+  ];
+  return {
+    apiVersion: "tekton.dev/v1",
+    kind: "Task",
+    metadata: metadata(app, TASK_NAMES.patch),
+    spec: {
+      description:
+        "Sets the container's image, by digest, in the operations repository's Deployment and " +
+        "pushes the change with the write deploy key (retrying when others pushed first).",
+      params: [
+        stringParam(TASK_PARAMS.operationsUrl, "SSH URL of the operations repository"),
+        stringParam(TASK_PARAMS.deploymentFile, "Deployment manifest, relative to its root"),
+        stringParam(TASK_PARAMS.containerName, "Container whose image is set"),
+        stringParam(TASK_PARAMS.imageUrl, "<registry>/<repository>:<tag> that was pushed"),
+        stringParam(TASK_PARAMS.imageDigest, "sha256:... digest of the pushed image"),
+        stringParam(TASK_PARAMS.commitSha, "Source commit, named in the commit message"),
+      ],
+      workspaces: [
+        { name: WORKSPACES.operations, description: "Scratch space for the operations checkout" },
+        {
+          name: WORKSPACES.gitWrite,
+          description: "Secret git-write: ssh-privatekey and known_hosts",
+          readOnly: true,
+        },
+      ],
+      stepTemplate: nonRootStepTemplate,
+      steps: [
+        {
+          name: "clone",
+          image: ctx.images.git,
+          env: [
+            env("OPERATIONS_URL", param(TASK_PARAMS.operationsUrl)),
+            env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile)),
+            env("CHECKOUT", checkout),
+            env("PATCHED", patched),
+            ...sshEnv(),
+          ],
+          script: CLONE_OPERATIONS_SCRIPT,
+        },
+        {
+          name: "set-image",
+          image: ctx.images.kubectl,
+          // The kubectl image has no shell to redirect output with; its go-runner entrypoint
+          // wrapper writes the command's stdout to a file instead. `kubectl set image` fails
+          // when the container does not exist, where a strategic-merge `kubectl patch` would
+          // silently add a second, image-only container.
+          command: ["/go-runner"],
+          args: [
+            `-log-file=${patched}`,
+            "-redirect-stderr=false",
+            "kubectl",
+            "set",
+            "image",
+            "--local",
+            `--filename=${checkout}/${param(TASK_PARAMS.deploymentFile)}`,
+            `${param(TASK_PARAMS.containerName)}=${param(TASK_PARAMS.imageUrl)}@${param(TASK_PARAMS.imageDigest)}`,
+            "--output=yaml",
+          ],
+        },
+        {
+          name: "commit-and-push",
+          image: ctx.images.git,
+          env: [
+            env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile)),
+            env("COMMIT_SHA", param(TASK_PARAMS.commitSha)),
+            env("CHECKOUT", checkout),
+            env("PATCHED", patched),
+            env("PUSH_ATTEMPTS", PUSH_ATTEMPTS),
+            env("GIT_AUTHOR_NAME", COMMIT_IDENTITY.name),
+            env("GIT_AUTHOR_EMAIL", COMMIT_IDENTITY.email),
+            env("GIT_COMMITTER_NAME", COMMIT_IDENTITY.name),
+            env("GIT_COMMITTER_EMAIL", COMMIT_IDENTITY.email),
+            ...sshEnv(),
+          ],
+          script: COMMIT_AND_PUSH_SCRIPT,
+        },
+      ],
+    },
+  };
+}
+
+/** The app's three Tasks, in pipeline order. */
+export function buildTasks(app: AppConfig, ctx: BuildContext): Task[] {
+  return [
+    generateImageTagTask(app, ctx),
+    buildAndPushTask(app, ctx),
+    patchDeploymentTask(app, ctx),
+  ];
+}

@@ -1,0 +1,53 @@
+import * as assert from "node:assert/strict";
+import { renderManifests } from "../../tekton/render";
+import { formatProblems, lintManifests } from "../harness/tektonLint";
+import { multiAppStack, stack } from "./helpers";
+
+describe("tekton-lint on the rendered pipelines", function () {
+  this.timeout(60000);
+
+  const cases = {
+    "the example stack (Pulumi.dev.yaml)": () => stack(),
+    "a three-app stack": () => multiAppStack(),
+    "an anonymous registry without a CA": () =>
+      multiAppStack({ registry: ({ username: _u, caCert: _c, ...rest }) => rest }),
+    "an insecure registry and a custom SSH port": () =>
+      stack({
+        registry: ({ caCert: _c, ...rest }) => ({ ...rest, insecure: true }),
+        gitSsh: (ssh) => ({
+          ...ssh,
+          port: 2222,
+          knownHosts: ssh.knownHosts.replace(/^(\S+)/gm, "[$1]:2222"),
+        }),
+      }),
+  };
+
+  for (const [name, config] of Object.entries(cases)) {
+    it(`finds zero errors (and zero warnings) in ${name}`, async () => {
+      const manifests = renderManifests(config()).map((m) => m.manifest);
+      const result = await lintManifests(manifests);
+      assert.equal(result.errors.length, 0, formatProblems(result.errors));
+      assert.equal(result.warnings.length, 0, formatProblems(result.warnings));
+    });
+  }
+
+  it("does catch a broken wiring (the lint is not vacuous)", async () => {
+    const [tag, build, patch, pipeline] = renderManifests(stack()).map((m) =>
+      structuredClone(m.manifest),
+    ) as any[];
+    pipeline.spec.tasks[2].params = pipeline.spec.tasks[2].params.filter(
+      (p: any) => p.name !== "image-digest",
+    );
+    tag.spec.steps[0].image = "docker.io/alpine/git";
+    const result = await lintManifests([tag, build, patch, pipeline]);
+    assert.deepEqual(
+      result.errors.map((e) => e.rule),
+      ["no-missing-param"],
+      formatProblems(result.errors),
+    );
+    assert.deepEqual(
+      result.warnings.map((w) => w.rule),
+      ["no-latest-image"],
+    );
+  });
+});

@@ -1,0 +1,190 @@
+import * as assert from "node:assert/strict";
+import { pipelineName, sshCloneUrl } from "../../tekton/names";
+import { buildPipeline, pipelineWorkspaces } from "../../tekton/pipeline";
+import { buildTasks } from "../../tekton/tasks";
+import { Pipeline, PipelineTask } from "../../tekton/types";
+import { appAndContext } from "./helpers";
+
+function pipelineTask(pipeline: Pipeline, name: string): PipelineTask {
+  const task = pipeline.spec.tasks.find((t) => t.name === name);
+  if (!task) throw new Error(`no pipeline task ${name}`);
+  return task;
+}
+
+const paramsOf = (task: PipelineTask) =>
+  Object.fromEntries(task.params.map((p) => [p.name, p.value]));
+
+describe("build pipeline", function () {
+  const { app, ctx } = appAndContext();
+  const pipeline = buildPipeline(app, ctx);
+
+  it("is build-<app> in the app's namespace", () => {
+    assert.equal(pipeline.apiVersion, "tekton.dev/v1");
+    assert.equal(pipeline.kind, "Pipeline");
+    assert.equal(pipeline.metadata.name, "build-hello-python");
+    assert.equal(pipeline.metadata.name, pipelineName(app));
+    assert.equal(pipeline.metadata.namespace, "python-hello-build");
+  });
+
+  it("requires the clone URLs and the commit, and defaults the rest from config", () => {
+    const params = Object.fromEntries(pipeline.spec.params.map((p) => [p.name, p.default]));
+    assert.deepEqual(params, {
+      "source-url": undefined,
+      revision: undefined,
+      "operations-url": undefined,
+      "registry-host": "docker.apps.192-168-2-114.nip.io",
+      "image-repository": "python-hello-build/hello-world-service",
+      dockerfile: "source/Dockerfile",
+      "context-dir": "source",
+      "deployment-file": "src/deployments/hello-python.yaml",
+      "container-name": "python-hello",
+    });
+  });
+
+  it("defaults the Dockerfile to <contextDir>/Dockerfile when the app names none", () => {
+    const other = appAndContext({ apps: ([a]) => [{ ...a, dockerfile: undefined }] });
+    const dockerfile = buildPipeline(other.app, other.ctx).spec.params.find(
+      (p) => p.name === "dockerfile",
+    );
+    assert.equal(dockerfile?.default, "source/Dockerfile");
+  });
+
+  it("runs tag, then build, then patch: the patch never precedes the push", () => {
+    assert.deepEqual(
+      pipeline.spec.tasks.map((t) => [t.name, t.taskRef.name, t.runAfter ?? []]),
+      [
+        ["generate-image-tag", "generate-image-tag", []],
+        ["build-and-push", "build-and-push", ["generate-image-tag"]],
+        ["patch-deployment", "patch-deployment", ["build-and-push"]],
+      ],
+    );
+  });
+
+  it("feeds the tag's results and the build's digest to the later tasks", () => {
+    assert.deepEqual(paramsOf(pipelineTask(pipeline, "generate-image-tag")), {
+      "source-url": "$(params.source-url)",
+      revision: "$(params.revision)",
+      "registry-host": "$(params.registry-host)",
+      "image-repository": "$(params.image-repository)",
+    });
+    assert.deepEqual(paramsOf(pipelineTask(pipeline, "build-and-push")), {
+      "image-url": "$(tasks.generate-image-tag.results.image-url)",
+      dockerfile: "$(params.dockerfile)",
+      "context-dir": "$(params.context-dir)",
+      "registry-host": "$(params.registry-host)",
+    });
+    assert.deepEqual(paramsOf(pipelineTask(pipeline, "patch-deployment")), {
+      "operations-url": "$(params.operations-url)",
+      "deployment-file": "$(params.deployment-file)",
+      "container-name": "$(params.container-name)",
+      "image-url": "$(tasks.generate-image-tag.results.image-url)",
+      "image-digest": "$(tasks.build-and-push.results.image-digest)",
+      "commit-sha": "$(tasks.generate-image-tag.results.commit-sha)",
+    });
+  });
+
+  it("passes each Task exactly the params it declares", () => {
+    for (const task of buildTasks(app, ctx)) {
+      const passed = pipelineTask(pipeline, task.metadata.name).params.map((p) => p.name);
+      assert.deepEqual(
+        passed.sort(),
+        task.spec.params.map((p) => p.name).sort(),
+        task.metadata.name,
+      );
+    }
+  });
+
+  it("binds every workspace each Task declares to the Pipeline's workspace of that name", () => {
+    const declared = pipeline.spec.workspaces.map((w) => w.name);
+    for (const task of buildTasks(app, ctx)) {
+      const bindings = pipelineTask(pipeline, task.metadata.name).workspaces;
+      assert.deepEqual(
+        bindings.map((b) => b.name),
+        task.spec.workspaces.map((w) => w.name),
+        task.metadata.name,
+      );
+      for (const binding of bindings) {
+        assert.equal(binding.workspace, binding.name);
+        assert.ok(declared.includes(binding.workspace), binding.workspace);
+      }
+    }
+  });
+
+  it("keeps the operations checkout off the source PVC (one PVC per TaskRun)", () => {
+    const bound = (name: string) => pipelineTask(pipeline, name).workspaces.map((w) => w.workspace);
+    assert.deepEqual(bound("generate-image-tag"), ["source"]);
+    assert.ok(!bound("patch-deployment").includes("source"));
+    assert.ok(!bound("build-and-push").includes("operations"));
+  });
+
+  describe("declared workspaces", () => {
+    it("are source, operations, git-write-ssh, docker-config and registry-ca in the example", () => {
+      assert.deepEqual(pipelineWorkspaces(ctx), [
+        "source",
+        "operations",
+        "git-write-ssh",
+        "docker-config",
+        "registry-ca",
+      ]);
+      assert.deepEqual(
+        pipeline.spec.workspaces.map((w) => w.name),
+        pipelineWorkspaces(ctx),
+      );
+    });
+
+    it("leave out docker-config without a registry user and registry-ca without a CA", () => {
+      const bare = appAndContext({
+        registry: ({ username: _u, caCert: _c, ...rest }) => rest,
+      });
+      assert.deepEqual(pipelineWorkspaces(bare.ctx), ["source", "operations", "git-write-ssh"]);
+      const barePipeline = buildPipeline(bare.app, bare.ctx);
+      assert.deepEqual(
+        barePipeline.spec.workspaces.map((w) => w.name),
+        ["source", "operations", "git-write-ssh"],
+      );
+      assert.deepEqual(
+        pipelineTask(barePipeline, "build-and-push").workspaces.map((w) => w.name),
+        ["source"],
+      );
+      assert.ok(!("registry-host" in paramsOf(pipelineTask(barePipeline, "build-and-push"))));
+    });
+  });
+
+  it("exports a tiny result: the image by digest and the commit", () => {
+    assert.deepEqual(pipeline.spec.results, [
+      {
+        name: "image",
+        type: "string",
+        description: "The pushed image, <registry>/<repository>:<tag>@sha256:...",
+        value:
+          "$(tasks.generate-image-tag.results.image-url)@$(tasks.build-and-push.results.image-digest)",
+      },
+      {
+        name: "commit-sha",
+        type: "string",
+        description: "The source commit that was built",
+        value: "$(tasks.generate-image-tag.results.commit-sha)",
+      },
+    ]);
+  });
+
+  it("with a custom SSH port, takes the ssh:// URLs the trigger forms and hard-codes none", () => {
+    const custom = appAndContext({
+      gitSsh: (ssh) => ({
+        ...ssh,
+        port: 2222,
+        knownHosts: ssh.knownHosts.replace(/^(\S+)/gm, "[$1]:2222"),
+      }),
+    });
+    assert.equal(
+      sshCloneUrl(custom.ctx.gitSsh, custom.app.sourceProject),
+      "ssh://git@gitlab-gitlab-shell.gitlab.svc.cluster.local:2222/root/hello-python.git",
+    );
+    const text = JSON.stringify([
+      buildPipeline(custom.app, custom.ctx),
+      ...buildTasks(custom.app, custom.ctx),
+    ]);
+    assert.ok(!text.includes("2222"));
+    assert.ok(!text.includes("git@"));
+  });
+});

@@ -1,0 +1,377 @@
+// Runs the Tasks' step scripts on this machine's /bin/sh, as Tekton would (params substituted
+// into env only), against stub commands or real local git repositories.
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { sshCloneUrl } from "../../tekton/names";
+import { generateImageTagTask, patchDeploymentTask, PUSH_ATTEMPTS } from "../../tekton/tasks";
+import { appAndContext, removeTempDirs, runScriptStep, stub, tempDir } from "./helpers";
+
+const SHA = "0123456789abcdef0123456789abcdef01234567";
+
+describe("step scripts", function () {
+  this.timeout(20000);
+  after(removeTempDirs);
+
+  describe("generate-image-tag", () => {
+    const { app, ctx } = appAndContext();
+    const task = generateImageTagTask(app, ctx);
+
+    /** A HOME as credential init leaves it, a stub git logging its calls, a result dir. */
+    function setup(options: { knownHosts?: boolean; depthFetchFails?: boolean } = {}) {
+      const root = tempDir("tag");
+      const home = path.join(root, "home");
+      fs.mkdirSync(path.join(home, ".ssh"), { recursive: true });
+      fs.writeFileSync(path.join(home, ".ssh", "config"), "Host gitlab\n  Port 22\n");
+      if (options.knownHosts !== false) {
+        fs.writeFileSync(path.join(home, ".ssh", "known_hosts"), "gitlab ssh-ed25519 AAAA\n");
+      }
+      const bin = path.join(root, "bin");
+      const log = path.join(root, "git.log");
+      stub(
+        bin,
+        "git",
+        [
+          `printf '%s|%s\\n' "$*" "$GIT_SSH_COMMAND" >> ${log}`,
+          options.depthFetchFails ? `case "$*" in *--depth*) exit 128 ;; esac` : "",
+          `[ "$1 $2" = "rev-parse HEAD" ] && printf '%s\\n' "$FAKE_HEAD"`,
+          "exit 0",
+        ].join("\n"),
+      );
+      const results = path.join(root, "results");
+      fs.mkdirSync(results);
+      const source = path.join(root, "source");
+      fs.mkdirSync(source);
+      const calls = () =>
+        fs.existsSync(log)
+          ? fs
+              .readFileSync(log, "utf8")
+              .trim()
+              .split("\n")
+              .map((line) => line.split("|"))
+          : [];
+      return { home, bin, results, source, calls };
+    }
+
+    const params = (revision: string, sourceUrl = sshCloneUrl(ctx.gitSsh, app.sourceProject)) => ({
+      "source-url": sourceUrl,
+      revision,
+      "registry-host": "registry.example.com:5000",
+      "image-repository": "team/service",
+    });
+
+    it("clones exactly the commit, shallow, and writes image-url and commit-sha", async () => {
+      const env = setup();
+      const run = await runScriptStep(task, "clone-and-tag", {
+        params: params(SHA),
+        workspaces: { source: env.source },
+        results: env.results,
+        home: env.home,
+        bin: env.bin,
+        extraEnv: { FAKE_HEAD: SHA },
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const imageUrl = fs.readFileSync(path.join(env.results, "image-url"), "utf8");
+      assert.match(imageUrl, /^registry\.example\.com:5000\/team\/service:\d{14}-01234567$/);
+      assert.equal(fs.readFileSync(path.join(env.results, "commit-sha"), "utf8"), SHA);
+      const commands = env.calls().map(([args]) => args);
+      assert.deepEqual(commands, [
+        `config --global --add safe.directory ${env.source}/src`,
+        "init --quiet",
+        "remote add origin git@gitlab-gitlab-shell.gitlab.svc.cluster.local:root/hello-python.git",
+        `fetch --quiet --depth 1 origin ${SHA}`,
+        `checkout --quiet --detach ${SHA}`,
+        "rev-parse HEAD",
+      ]);
+    });
+
+    it("verifies the host against credential init's known_hosts, strictly", async () => {
+      const env = setup();
+      await runScriptStep(task, "clone-and-tag", {
+        params: params(SHA),
+        workspaces: { source: env.source },
+        results: env.results,
+        home: env.home,
+        bin: env.bin,
+        extraEnv: { FAKE_HEAD: SHA },
+      });
+      const fetch = env.calls().find(([args]) => args.startsWith("fetch"));
+      assert.equal(
+        fetch?.[1],
+        `ssh -F ${env.home}/.ssh/config -o IdentitiesOnly=yes -o UserKnownHostsFile=${env.home}/.ssh/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes`,
+      );
+    });
+
+    it("hands an ssh:// URL with a custom port to git unchanged", async () => {
+      const env = setup();
+      const url = sshCloneUrl({ host: "gitlab.example.com", port: 2222 }, "root/hello-python");
+      const run = await runScriptStep(task, "clone-and-tag", {
+        params: params(SHA, url),
+        workspaces: { source: env.source },
+        results: env.results,
+        home: env.home,
+        bin: env.bin,
+        extraEnv: { FAKE_HEAD: SHA },
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(
+        env.calls().some(([args]) => args === `remote add origin ${url}`),
+        JSON.stringify(env.calls()),
+      );
+    });
+
+    it("falls back to fetching the branches when the server refuses a fetch by id", async () => {
+      const env = setup({ depthFetchFails: true });
+      const run = await runScriptStep(task, "clone-and-tag", {
+        params: params(SHA),
+        workspaces: { source: env.source },
+        results: env.results,
+        home: env.home,
+        bin: env.bin,
+        extraEnv: { FAKE_HEAD: SHA },
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const commands = env.calls().map(([args]) => args);
+      assert.ok(commands.includes("fetch --quiet origin +refs/heads/*:refs/remotes/origin/*"));
+      assert.ok(commands.includes(`checkout --quiet --detach ${SHA}`));
+    });
+
+    for (const revision of ["main", "--upload-pack=touch /tmp/pwned", SHA.slice(0, 12), ""]) {
+      it(`refuses revision '${revision}' before running git`, async () => {
+        const env = setup();
+        const run = await runScriptStep(task, "clone-and-tag", {
+          params: params(revision),
+          workspaces: { source: env.source },
+          results: env.results,
+          home: env.home,
+          bin: env.bin,
+          extraEnv: { FAKE_HEAD: SHA },
+        });
+        assert.notEqual(run.code, 0);
+        assert.match(run.stderr, /revision must be a full/);
+        assert.deepEqual(env.calls(), []);
+      });
+    }
+
+    it("refuses a source-url git would read as an option", async () => {
+      const env = setup();
+      const run = await runScriptStep(task, "clone-and-tag", {
+        params: params(SHA, "--upload-pack=evil"),
+        workspaces: { source: env.source },
+        results: env.results,
+        home: env.home,
+        bin: env.bin,
+      });
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /source-url must be a git URL/);
+      assert.deepEqual(env.calls(), []);
+    });
+
+    it("fails with a pointer to the git-pull Secret when credential init left no known_hosts", async () => {
+      const env = setup({ knownHosts: false });
+      const run = await runScriptStep(task, "clone-and-tag", {
+        params: params(SHA),
+        workspaces: { source: env.source },
+        results: env.results,
+        home: env.home,
+        bin: env.bin,
+      });
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /known_hosts: .*Secret git-pull.*ServiceAccount tekton-build/);
+      assert.deepEqual(env.calls(), []);
+    });
+  });
+
+  describe("patch-deployment", () => {
+    const { app, ctx } = appAndContext();
+    const task = patchDeploymentTask(app, ctx);
+    const deploymentFile = app.deploymentFile;
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync("git", args, {
+        cwd,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          GIT_CONFIG_NOSYSTEM: "1",
+          HOME: cwd,
+          GIT_AUTHOR_NAME: "someone",
+          GIT_AUTHOR_EMAIL: "someone@example.com",
+          GIT_COMMITTER_NAME: "someone",
+          GIT_COMMITTER_EMAIL: "someone@example.com",
+        },
+      }).trim();
+
+    /** A bare operations repo with one Deployment, plus the Task's workspaces. */
+    function setup() {
+      const root = tempDir("patch");
+      const remote = path.join(root, "operations.git");
+      git(root, "init", "--quiet", "--bare", "--initial-branch=main", remote);
+      const seed = path.join(root, "seed");
+      git(root, "clone", "--quiet", remote, seed);
+      fs.mkdirSync(path.join(seed, path.dirname(deploymentFile)), { recursive: true });
+      fs.writeFileSync(path.join(seed, deploymentFile), "image: old\n");
+      fs.writeFileSync(path.join(seed, "README"), "ops\n");
+      git(seed, "add", ".");
+      git(seed, "commit", "--quiet", "-m", "seed");
+      git(seed, "push", "--quiet", "origin", "HEAD:main");
+
+      const operations = path.join(root, "operations");
+      const gitWrite = path.join(root, "git-write");
+      fs.mkdirSync(operations);
+      fs.mkdirSync(gitWrite);
+      fs.writeFileSync(path.join(gitWrite, "ssh-privatekey"), "not a real key\n");
+      fs.writeFileSync(path.join(gitWrite, "known_hosts"), "gitlab ssh-ed25519 AAAA\n");
+      const home = path.join(root, "home");
+      fs.mkdirSync(home);
+      const bin = path.join(root, "bin");
+      stub(bin, "sleep", "exit 0");
+      return { root, remote, seed, operations, gitWrite, home, bin };
+    }
+
+    type Env = ReturnType<typeof setup>;
+    const inputs = (env: Env) => ({
+      params: {
+        "operations-url": env.remote,
+        "deployment-file": deploymentFile,
+        "container-name": app.containerName,
+        "image-url": "registry.example.com/team/service:20261126120000-01234567",
+        "image-digest": `sha256:${"b".repeat(64)}`,
+        "commit-sha": SHA,
+      },
+      workspaces: { operations: env.operations, "git-write-ssh": env.gitWrite },
+      home: env.home,
+      bin: env.bin,
+    });
+    /** What the kubectl step would write. */
+    const patched = (env: Env, text: string) =>
+      fs.writeFileSync(path.join(env.operations, "patched-deployment.yaml"), text);
+    const remoteLog = (env: Env) => git(env.remote, "log", "--format=%s|%an", "main");
+
+    it("clones the operations repo and fails clearly when the deployment file is missing", async () => {
+      const env = setup();
+      const run = await runScriptStep(task, "clone", inputs(env));
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        fs.readFileSync(path.join(env.operations, "repo", deploymentFile), "utf8"),
+        "image: old\n",
+      );
+
+      const missing = await runScriptStep(task, "clone", {
+        ...inputs(env),
+        params: { ...inputs(env).params, "deployment-file": "nope.yaml" },
+      });
+      assert.notEqual(missing.code, 0);
+      assert.match(missing.stderr, /deployment-file 'nope.yaml' does not exist/);
+    });
+
+    it("commits 'commit <source sha>' and pushes when the image changed", async () => {
+      const env = setup();
+      assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+      patched(env, "image: new@sha256:bbbb\n");
+      const run = await runScriptStep(task, "commit-and-push", inputs(env));
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(remoteLog(env), `commit ${SHA}|tekton-gitlab\nseed|someone`);
+      assert.equal(git(env.remote, "show", `main:${deploymentFile}`), "image: new@sha256:bbbb");
+    });
+
+    it("commits nothing when the file is unchanged", async () => {
+      const env = setup();
+      assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+      patched(env, "image: old\n");
+      const run = await runScriptStep(task, "commit-and-push", inputs(env));
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /nothing to commit/);
+      assert.equal(remoteLog(env), "seed|someone");
+    });
+
+    it("rebases onto a concurrent push and retries", async () => {
+      const env = setup();
+      assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+      patched(env, "image: new@sha256:bbbb\n");
+      // Someone else pushes an unrelated change just before our first push.
+      const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+      const marker = path.join(env.root, "raced");
+      stub(
+        env.bin,
+        "git",
+        `if [ "$1" = push ] && [ ! -e ${marker} ]; then
+  touch ${marker}
+  (cd ${env.seed} && echo more >> README && ${realGit} commit --quiet -am other && ${realGit} push --quiet origin HEAD:main) >/dev/null 2>&1
+fi
+exec ${realGit} "$@"`,
+      );
+      const run = await runScriptStep(task, "commit-and-push", inputs(env));
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /push rejected; rebasing onto the new main \(attempt 2 of 5\)/);
+      assert.deepEqual(
+        remoteLog(env)
+          .split("\n")
+          .map((line) => line.split("|")[0]),
+        [`commit ${SHA}`, "other", "seed"],
+      );
+    });
+
+    it("gives up after a conflicting concurrent change without overwriting it", async () => {
+      const env = setup();
+      assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+      patched(env, "image: new@sha256:bbbb\n");
+      fs.writeFileSync(path.join(env.seed, deploymentFile), "image: theirs\n");
+      git(env.seed, "commit", "--quiet", "-am", "theirs");
+      git(env.seed, "push", "--quiet", "origin", "HEAD:main");
+      const run = await runScriptStep(task, "commit-and-push", inputs(env));
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /conflicts with this one; not retrying/);
+      assert.equal(git(env.remote, "show", `main:${deploymentFile}`), "image: theirs");
+    });
+
+    it(`stops after ${PUSH_ATTEMPTS} rejected pushes`, async () => {
+      const env = setup();
+      assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+      patched(env, "image: new@sha256:bbbb\n");
+      const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+      const pushes = path.join(env.root, "pushes");
+      stub(
+        env.bin,
+        "git",
+        `if [ "$1" = push ]; then echo push >> ${pushes}; exit 1; fi
+exec ${realGit} "$@"`,
+      );
+      const run = await runScriptStep(task, "commit-and-push", inputs(env));
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, new RegExp(`failed ${PUSH_ATTEMPTS} times; giving up`));
+      assert.equal(fs.readFileSync(pushes, "utf8").trim().split("\n").length, PUSH_ATTEMPTS);
+    });
+
+    it("gives git only the write key, as a private copy, and the pinned host keys", async () => {
+      const env = setup();
+      const log = path.join(env.root, "ssh.log");
+      const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+      stub(
+        env.bin,
+        "git",
+        `KEY="$(printf '%s' "$GIT_SSH_COMMAND" | sed 's/.* -i \\([^ ]*\\) .*/\\1/')"
+printf '%s|%s|%s\\n' "$GIT_SSH_COMMAND" "$(stat -c %a "$KEY")" "$(cat "$KEY")" >> ${log}
+exec ${realGit} "$@"`,
+      );
+      const run = await runScriptStep(task, "clone", inputs(env));
+      assert.equal(run.code, 0, run.stderr);
+      const [command, mode, key] = fs
+        .readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .pop()!
+        .split("|");
+      assert.match(
+        command,
+        new RegExp(
+          `^ssh -F none -i \\S+ -o IdentitiesOnly=yes -o UserKnownHostsFile=${env.gitWrite}/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes$`,
+        ),
+      );
+      assert.ok(!command.includes(env.gitWrite + "/ssh-privatekey"), "uses a private copy");
+      assert.equal(mode, "600");
+      assert.equal(key, "not a real key");
+    });
+  });
+});

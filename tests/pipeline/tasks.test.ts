@@ -1,0 +1,298 @@
+import * as assert from "node:assert/strict";
+import { pinnedImageError } from "../../config/validators";
+import { INSECURE_REGISTRY_ANNOTATION, REGISTRY_CA_KEY } from "../../tekton/names";
+import { renderManifests } from "../../tekton/render";
+import {
+  buildAndPushTask,
+  buildTasks,
+  generateImageTagTask,
+  patchDeploymentTask,
+  STEP_USER_ID,
+  TASK_NAMES,
+} from "../../tekton/tasks";
+import { Task } from "../../tekton/types";
+import { appAndContext, envOf, multiAppStack, stack, stepNamed } from "./helpers";
+
+const paramNames = (task: Task) => task.spec.params.map((p) => p.name);
+const workspaceNames = (task: Task) => task.spec.workspaces.map((w) => w.name);
+
+/** Every config variant the builders branch on. */
+const VARIANTS = {
+  example: stack(),
+  anonymous: stack({ registry: ({ username: _u, ...rest }) => rest }),
+  noCa: stack({ registry: ({ caCert: _c, ...rest }) => rest }),
+  insecure: stack({
+    registry: ({ caCert: _c, ...rest }) => ({ ...rest, insecure: true }),
+  }),
+  customPort: stack({
+    gitSsh: (ssh) => ({
+      ...ssh,
+      port: 2222,
+      knownHosts: ssh.knownHosts.replace(/^(\S+)/gm, `[$1]:2222`),
+    }),
+  }),
+  multiApp: multiAppStack(),
+};
+
+describe("build pipeline Tasks", function () {
+  it("are the contract's three Tasks, in the app's namespace with its labels", () => {
+    const { app, ctx } = appAndContext();
+    const tasks = buildTasks(app, ctx);
+    assert.deepEqual(
+      tasks.map((t) => [t.apiVersion, t.kind, t.metadata.name, t.metadata.namespace]),
+      [
+        ["tekton.dev/v1", "Task", "generate-image-tag", "python-hello-build"],
+        ["tekton.dev/v1", "Task", "build-and-push", "python-hello-build"],
+        ["tekton.dev/v1", "Task", "patch-deployment", "python-hello-build"],
+      ],
+    );
+    for (const task of tasks) {
+      assert.equal(task.metadata.labels?.["app.kubernetes.io/part-of"], "hello-python");
+    }
+  });
+
+  describe("generate-image-tag", () => {
+    const { app, ctx } = appAndContext();
+    const task = generateImageTagTask(app, ctx);
+    const step = stepNamed(task, "clone-and-tag");
+
+    it("takes the URL, commit and image name as params and emits image-url and commit-sha", () => {
+      assert.deepEqual(paramNames(task), [
+        "source-url",
+        "revision",
+        "registry-host",
+        "image-repository",
+      ]);
+      assert.deepEqual(
+        task.spec.results?.map((r) => r.name),
+        ["image-url", "commit-sha"],
+      );
+      assert.deepEqual(workspaceNames(task), ["source"]);
+    });
+
+    it("hands every param to the script through env", () => {
+      assert.deepEqual(envOf(step), {
+        SOURCE_URL: "$(params.source-url)",
+        REVISION: "$(params.revision)",
+        REGISTRY_HOST: "$(params.registry-host)",
+        IMAGE_REPOSITORY: "$(params.image-repository)",
+        CHECKOUT: "$(workspaces.source.path)/src",
+      });
+    });
+
+    it("writes both results with printf to Tekton's result paths", () => {
+      assert.match(step.script!, /printf '%s' "[^"]+" > "\$\(results\.image-url\.path\)"/);
+      assert.match(step.script!, /printf '%s' "\$COMMIT" > "\$\(results\.commit-sha\.path\)"/);
+      assert.doesNotMatch(step.script!, /\/tekton\/results/);
+    });
+
+    it("verifies host keys strictly and never accepts new ones", () => {
+      assert.match(step.script!, /StrictHostKeyChecking=yes/);
+      assert.match(step.script!, /UserKnownHostsFile=\$HOME\/\.ssh\/known_hosts/);
+      assert.doesNotMatch(step.script!, /accept-new|StrictHostKeyChecking=no|ssh-keyscan/);
+    });
+
+    it("runs as a non-root user with a writable HOME for credential init and git", () => {
+      assert.equal(task.spec.stepTemplate?.securityContext?.runAsUser, STEP_USER_ID);
+      assert.equal(task.spec.stepTemplate?.securityContext?.runAsNonRoot, true);
+      assert.equal(task.spec.stepTemplate?.securityContext?.allowPrivilegeEscalation, false);
+      assert.deepEqual(task.spec.stepTemplate?.env, [{ name: "HOME", value: "/tekton/home" }]);
+      assert.equal(step.image, ctx.images.git);
+    });
+  });
+
+  describe("build-and-push", () => {
+    const step = (task: Task) => stepNamed(task, "build-and-push");
+
+    it("runs Kaniko on the checkout and writes the pushed digest to its result", () => {
+      const { app, ctx } = appAndContext();
+      const task = buildAndPushTask(app, ctx);
+      assert.equal(step(task).image, ctx.images.kaniko);
+      assert.match(ctx.images.kaniko, /^ghcr\.io\/osscontainertools\/kaniko:v1\.28\.\d+$/);
+      assert.deepEqual(step(task).args?.slice(0, 4), [
+        "--dockerfile=$(workspaces.source.path)/src/$(params.dockerfile)",
+        "--context=$(workspaces.source.path)/src/$(params.context-dir)",
+        "--destination=$(params.image-url)",
+        "--digest-file=$(results.image-digest.path)",
+      ]);
+      assert.deepEqual(
+        task.spec.results?.map((r) => r.name),
+        ["image-digest"],
+      );
+      assert.equal(step(task).script, undefined);
+    });
+
+    it("is never privileged; runs as root only because Kaniko must", () => {
+      const { app, ctx } = appAndContext();
+      const securityContext = step(buildAndPushTask(app, ctx)).securityContext;
+      assert.equal(securityContext?.privileged, false);
+      assert.equal(securityContext?.allowPrivilegeEscalation, false);
+      assert.equal(securityContext?.runAsUser, 0);
+    });
+
+    it("reads registry credentials from the docker-config workspace when a user is set", () => {
+      const { app, ctx } = appAndContext();
+      const task = buildAndPushTask(app, ctx);
+      assert.ok(workspaceNames(task).includes("docker-config"));
+      assert.deepEqual(step(task).env, [
+        { name: "DOCKER_CONFIG", value: "$(workspaces.docker-config.path)" },
+      ]);
+    });
+
+    it("declares no docker-config workspace for an anonymous registry", () => {
+      const { app, ctx } = appAndContext({ registry: ({ username: _u, ...rest }) => rest });
+      const task = buildAndPushTask(app, ctx);
+      assert.ok(!workspaceNames(task).includes("docker-config"));
+      assert.equal(step(task).env, undefined);
+    });
+
+    it("trusts the configured CA for the registry host", () => {
+      const { app, ctx } = appAndContext();
+      const task = buildAndPushTask(app, ctx);
+      assert.ok(workspaceNames(task).includes("registry-ca"));
+      assert.ok(paramNames(task).includes("registry-host"));
+      assert.ok(
+        step(task).args?.includes(
+          `--registry-certificate=$(params.registry-host)=$(workspaces.registry-ca.path)/${REGISTRY_CA_KEY}`,
+        ),
+      );
+    });
+
+    it("has no CA workspace, flag or host param without a CA", () => {
+      const { app, ctx } = appAndContext({ registry: ({ caCert: _c, ...rest }) => rest });
+      const task = buildAndPushTask(app, ctx);
+      assert.ok(!workspaceNames(task).includes("registry-ca"));
+      assert.ok(!paramNames(task).includes("registry-host"));
+      assert.ok(!step(task).args?.some((arg) => arg.startsWith("--registry-certificate")));
+    });
+
+    it("skips TLS verification only for a registry marked insecure, and says so", () => {
+      const secure = appAndContext();
+      const secureTask = buildAndPushTask(secure.app, secure.ctx);
+      assert.ok(!step(secureTask).args?.includes("--skip-tls-verify"));
+      assert.equal(secureTask.metadata.annotations?.[INSECURE_REGISTRY_ANNOTATION], "false");
+
+      const insecure = appAndContext({ registry: (r) => ({ ...r, insecure: true }) });
+      const insecureTask = buildAndPushTask(insecure.app, insecure.ctx);
+      assert.ok(step(insecureTask).args?.includes("--skip-tls-verify"));
+      assert.equal(insecureTask.metadata.annotations?.[INSECURE_REGISTRY_ANNOTATION], "true");
+    });
+  });
+
+  describe("patch-deployment", () => {
+    const { app, ctx } = appAndContext();
+    const task = patchDeploymentTask(app, ctx);
+
+    it("takes the build's outputs as params and uses its own two workspaces", () => {
+      assert.deepEqual(paramNames(task), [
+        "operations-url",
+        "deployment-file",
+        "container-name",
+        "image-url",
+        "image-digest",
+        "commit-sha",
+      ]);
+      assert.deepEqual(workspaceNames(task), ["operations", "git-write-ssh"]);
+    });
+
+    it("clones and pushes with the git-write key only, host keys pinned", () => {
+      for (const name of ["clone", "commit-and-push"]) {
+        const step = stepNamed(task, name);
+        assert.equal(step.image, ctx.images.git);
+        assert.equal(envOf(step).SSH_KEY, "$(workspaces.git-write-ssh.path)/ssh-privatekey");
+        assert.equal(envOf(step).KNOWN_HOSTS, "$(workspaces.git-write-ssh.path)/known_hosts");
+        assert.match(step.script!, /chmod 600 "\$KEY_FILE"/);
+        assert.match(
+          step.script!,
+          /GIT_SSH_COMMAND="ssh -F none -i \$KEY_FILE -o IdentitiesOnly=yes -o UserKnownHostsFile=\$KNOWN_HOSTS .*-o StrictHostKeyChecking=yes/,
+        );
+      }
+    });
+
+    it("sets the container's image by digest with kubectl, without a shell", () => {
+      const step = stepNamed(task, "set-image");
+      assert.equal(step.image, ctx.images.kubectl);
+      assert.equal(step.script, undefined);
+      assert.deepEqual(step.command, ["/go-runner"]);
+      assert.deepEqual(step.args, [
+        "-log-file=$(workspaces.operations.path)/patched-deployment.yaml",
+        "-redirect-stderr=false",
+        "kubectl",
+        "set",
+        "image",
+        "--local",
+        "--filename=$(workspaces.operations.path)/repo/$(params.deployment-file)",
+        "$(params.container-name)=$(params.image-url)@$(params.image-digest)",
+        "--output=yaml",
+      ]);
+    });
+
+    it("runs clone, set-image and commit-and-push in that order as a non-root user", () => {
+      assert.deepEqual(
+        task.spec.steps.map((s) => s.name),
+        ["clone", "set-image", "commit-and-push"],
+      );
+      assert.equal(task.spec.stepTemplate?.securityContext?.runAsUser, STEP_USER_ID);
+      assert.ok(task.spec.steps.every((s) => s.securityContext === undefined));
+    });
+
+    it("hands the source commit to the commit step through env", () => {
+      assert.equal(envOf(stepNamed(task, "commit-and-push")).COMMIT_SHA, "$(params.commit-sha)");
+    });
+  });
+
+  describe("in every config variant", () => {
+    for (const [variant, config] of Object.entries(VARIANTS)) {
+      const manifests = renderManifests(config).map((m) => m.manifest);
+      const tasks = manifests.filter((m): m is Task => m.kind === "Task");
+
+      it(`${variant}: no script contains $(params. (params reach scripts only through env)`, () => {
+        const offending = tasks.flatMap((task) =>
+          task.spec.steps
+            .filter((step) => step.script?.includes("$(params."))
+            .map((step) => `${task.metadata.namespace}/${task.metadata.name}/${step.name}`),
+        );
+        assert.deepEqual(offending, []);
+        assert.ok(tasks.some((task) => task.spec.steps.some((step) => step.script)));
+      });
+
+      it(`${variant}: every step image is a pinned image from the images config`, () => {
+        const allowed = new Set(Object.values(config.images));
+        for (const task of tasks) {
+          for (const step of task.spec.steps) {
+            assert.ok(allowed.has(step.image), `${task.metadata.name}/${step.name}: ${step.image}`);
+            assert.equal(pinnedImageError(step.image), undefined, step.image);
+          }
+        }
+      });
+
+      it(`${variant}: Tasks hard-code no host, registry or repository from config`, () => {
+        const text = JSON.stringify(tasks);
+        assert.ok(!text.includes(config.gitSsh.host), "git host");
+        assert.ok(!text.includes(config.registry.host), "registry host");
+        for (const app of config.apps) {
+          assert.ok(!text.includes(app.imageRepository), app.imageRepository);
+          assert.ok(!text.includes(app.sourceProject), app.sourceProject);
+          assert.ok(!text.includes(app.deploymentFile), app.deploymentFile);
+        }
+      });
+    }
+  });
+
+  it("uses the images configured under tekton-gitlab:images", () => {
+    const images = {
+      git: "registry.example.com/mirror/git:2.52.0",
+      kaniko: "registry.example.com/mirror/kaniko@sha256:" + "a".repeat(64),
+      kubectl: "registry.example.com/mirror/kubectl:v1.36.4",
+    };
+    const { app, ctx } = appAndContext({ images: () => images });
+    const byTask = Object.fromEntries(
+      buildTasks(app, ctx).map((t) => [t.metadata.name, t.spec.steps.map((s) => s.image)]),
+    );
+    assert.deepEqual(byTask, {
+      [TASK_NAMES.tag]: [images.git],
+      [TASK_NAMES.build]: [images.kaniko],
+      [TASK_NAMES.patch]: [images.git, images.kubectl, images.git],
+    });
+  });
+});
