@@ -52,6 +52,8 @@ export function branchNameError(name: string): string | undefined {
       /[\x00-\x20\x7f~^:?*[\\]/.test(name),
       "contains a space, control character or one of ~^:?*[\\",
     ],
+    // Git allows '"', but Tekton Triggers pastes params into the template's JSON unescaped.
+    [name.includes('"'), "contains '\"' (Tekton Triggers cannot carry it)"],
     [name.startsWith("/") || name.endsWith("/"), "starts or ends with '/'"],
     [name.endsWith("."), "ends with '.'"],
     [

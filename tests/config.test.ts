@@ -78,6 +78,12 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /short name/,
   },
   {
+    what: "branch with a double quote",
+    change: app((a) => (a.branch = 'fix"quote')),
+    key: "tekton-gitlab:apps[0].branch",
+    says: /Tekton Triggers cannot carry it/,
+  },
+  {
     what: "version without v",
     change: (c) => withStructured(c, "tekton", (t) => ({ ...t, triggersVersion: "0.37.0" })),
     key: "tekton-gitlab:tekton.triggersVersion",

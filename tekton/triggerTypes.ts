@@ -1,0 +1,163 @@
+// Plain manifest types for the objects of an app's GitLab trigger: Tekton Triggers
+// (triggers.tekton.dev/v1beta1), the PipelineRun its template creates (tekton.dev/v1), and the
+// Kubernetes objects around them. Only the fields the stack sets are typed.
+
+import { ObjectMeta as NamespacedMeta, Param } from "./types";
+
+export type { Param };
+
+/** Metadata of namespaced and cluster-scoped objects alike. */
+export type ObjectMeta = Omit<NamespacedMeta, "namespace"> & { namespace?: string };
+
+/** triggers.tekton.dev/v1beta1 TriggerBinding: event fields -> named params. */
+export interface TriggerBinding {
+  apiVersion: "triggers.tekton.dev/v1beta1";
+  kind: "TriggerBinding";
+  metadata: ObjectMeta;
+  spec: { params: Param[] };
+}
+
+export interface TriggerTemplateParamSpec {
+  name: string;
+  description?: string;
+  default?: string;
+}
+
+export type WorkspaceBinding =
+  | {
+      name: string;
+      volumeClaimTemplate: {
+        spec: {
+          accessModes: string[];
+          resources: { requests: { storage: string } };
+          storageClassName?: string;
+        };
+      };
+    }
+  | { name: string; emptyDir: Record<string, never> }
+  | { name: string; secret: { secretName: string; items?: { key: string; path: string }[] } }
+  | { name: string; configMap: { name: string } };
+
+/** tekton.dev/v1 PipelineRun as a TriggerTemplate resource template (named by generateName). */
+export interface PipelineRunTemplate {
+  apiVersion: "tekton.dev/v1";
+  kind: "PipelineRun";
+  metadata: {
+    generateName: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+  };
+  spec: {
+    pipelineRef: { name: string };
+    params: Param[];
+    workspaces: WorkspaceBinding[];
+    taskRunTemplate: {
+      serviceAccountName: string;
+      podTemplate?: { securityContext?: { fsGroup?: number } };
+    };
+    timeouts: { pipeline: string };
+  };
+}
+
+/** triggers.tekton.dev/v1beta1 TriggerTemplate. */
+export interface TriggerTemplate {
+  apiVersion: "triggers.tekton.dev/v1beta1";
+  kind: "TriggerTemplate";
+  metadata: ObjectMeta;
+  spec: {
+    params: TriggerTemplateParamSpec[];
+    resourcetemplates: PipelineRunTemplate[];
+  };
+}
+
+export interface InterceptorParam {
+  name: string;
+  value: unknown;
+}
+
+export interface TriggerInterceptor {
+  name?: string;
+  ref: { name: string; kind: "ClusterInterceptor" };
+  params: InterceptorParam[];
+}
+
+/** triggers.tekton.dev/v1beta1 EventListener; Triggers serves it as Service `el-<name>`:8080. */
+export interface EventListener {
+  apiVersion: "triggers.tekton.dev/v1beta1";
+  kind: "EventListener";
+  metadata: ObjectMeta;
+  spec: {
+    serviceAccountName: string;
+    triggers: {
+      name: string;
+      interceptors: TriggerInterceptor[];
+      bindings: { ref: string; kind: "TriggerBinding" }[];
+      template: { ref: string };
+    }[];
+  };
+}
+
+export interface ServiceAccountManifest {
+  apiVersion: "v1";
+  kind: "ServiceAccount";
+  metadata: ObjectMeta;
+}
+
+export interface RoleRef {
+  apiGroup: "rbac.authorization.k8s.io";
+  kind: "ClusterRole";
+  name: string;
+}
+
+export interface ServiceAccountSubject {
+  kind: "ServiceAccount";
+  name: string;
+  namespace: string;
+}
+
+export interface RoleBindingManifest {
+  apiVersion: "rbac.authorization.k8s.io/v1";
+  kind: "RoleBinding";
+  metadata: ObjectMeta;
+  roleRef: RoleRef;
+  subjects: ServiceAccountSubject[];
+}
+
+export interface ClusterRoleBindingManifest {
+  apiVersion: "rbac.authorization.k8s.io/v1";
+  kind: "ClusterRoleBinding";
+  metadata: ObjectMeta;
+  roleRef: RoleRef;
+  subjects: ServiceAccountSubject[];
+}
+
+export interface IngressManifest {
+  apiVersion: "networking.k8s.io/v1";
+  kind: "Ingress";
+  metadata: ObjectMeta;
+  spec: {
+    ingressClassName?: string;
+    tls?: { hosts: string[]; secretName: string }[];
+    rules: {
+      host: string;
+      http: {
+        paths: {
+          path: string;
+          pathType: "Prefix";
+          backend: { service: { name: string; port: { number: number } } };
+        }[];
+      };
+    }[];
+  };
+}
+
+/** Every object of one app's trigger, as `triggerObjects` builds them. */
+export interface TriggerObjects {
+  binding: TriggerBinding;
+  template: TriggerTemplate;
+  listener: EventListener;
+  serviceAccount: ServiceAccountManifest;
+  roleBinding: RoleBindingManifest;
+  clusterRoleBinding: ClusterRoleBindingManifest;
+  ingress: IngressManifest;
+}

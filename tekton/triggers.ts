@@ -1,0 +1,394 @@
+// What an app's GitLab trigger looks like: pure builders returning plain manifests, so they can
+// be tested and rendered without Pulumi. components/gitlabTrigger.ts deploys them.
+import { AppConfig, GitSshConfig, ImagesConfig, RegistryConfig } from "../config/schema";
+import {
+  appLabels,
+  BUILD_SERVICE_ACCOUNT,
+  GIT_WRITE_SECRET,
+  PIPELINE_PARAMS,
+  pipelineName,
+  REGISTRY_CA_CONFIGMAP,
+  REGISTRY_SECRET,
+  sshCloneUrl,
+  WORKSPACES,
+} from "./names";
+import {
+  ClusterRoleBindingManifest,
+  EventListener,
+  IngressManifest,
+  PipelineRunTemplate,
+  RoleBindingManifest,
+  ServiceAccountManifest,
+  TriggerBinding,
+  TriggerObjects,
+  TriggerTemplate,
+  WorkspaceBinding,
+} from "./triggerTypes";
+import { BUILD_FS_GROUP } from "./tasks";
+
+/** What the trigger needs from the stack config (the same shape as the pipeline's context). */
+export interface TriggerContext {
+  gitSsh: GitSshConfig;
+  registry: RegistryConfig;
+  images?: ImagesConfig;
+}
+
+/** Key of the webhook token in the app's webhook Secret. */
+export const WEBHOOK_TOKEN_KEY = "token";
+/** Port of the `el-<listener>` Service Triggers creates for an EventListener. */
+export const EVENT_LISTENER_PORT = 8080;
+/** The GitLab event header value of a branch push (`X-Gitlab-Event`). */
+export const PUSH_EVENT_TYPE = "Push Hook";
+/** ClusterRoles shipped by the Triggers release for EventListener ServiceAccounts. */
+export const EVENTLISTENER_ROLES = {
+  namespaced: "tekton-triggers-eventlistener-roles",
+  cluster: "tekton-triggers-eventlistener-clusterroles",
+} as const;
+
+/** Params the TriggerBinding extracts from a push event and the TriggerTemplate declares. */
+export const TRIGGER_PARAMS = {
+  revision: "revision",
+  ref: "ref",
+  projectPath: "project-path",
+} as const;
+
+/** Labels and annotations on the PipelineRuns a push creates. */
+export const RUN_METADATA = {
+  commitLabel: "tekton-gitlab.io/commit",
+  branchLabel: "tekton-gitlab.io/branch",
+  branchAnnotation: "tekton-gitlab.io/branch",
+  refAnnotation: "tekton-gitlab.io/ref",
+  projectAnnotation: "tekton-gitlab.io/project",
+} as const;
+
+/** Names of an app's trigger objects (all in the app's build namespace but the ClusterRoleBinding). */
+export function triggerNames(app: Pick<AppConfig, "name" | "namespace">) {
+  const listener = `${app.name}-listener`;
+  return {
+    binding: `${app.name}-push`,
+    template: `${app.name}-pipelinerun`,
+    listener,
+    /** The Service Triggers creates for the listener. */
+    service: `el-${listener}`,
+    serviceAccount: `${app.name}-listener`,
+    roleBinding: `${app.name}-listener`,
+    // Cluster-scoped: the namespace keeps two stacks' apps of the same name apart.
+    clusterRoleBinding: `tekton-gitlab-${app.namespace}-${app.name}-listener`,
+    webhookSecret: `${app.name}-webhook`,
+    ingress: `${app.name}-webhook`,
+  };
+}
+
+/** The URL GitLab posts pushes to; plain http only when the config says TLS is off. */
+export function webhookUrl(app: Pick<AppConfig, "webhookHost" | "webhook">): string {
+  const scheme = app.webhook.tls === false ? "http" : "https";
+  return `${scheme}://${app.webhookHost}/`;
+}
+
+/**
+ * A CEL single-quoted string literal for `value`. Backslashes and quotes are escaped and any
+ * control or non-ASCII character is written as a \u escape, so no value can end the literal
+ * early or change the expression around it.
+ */
+export function celStringLiteral(value: string): string {
+  let out = "'";
+  for (const char of value) {
+    const code = char.codePointAt(0)!;
+    if (char === "\\" || char === "'") out += `\\${char}`;
+    else if (code >= 0x20 && code < 0x7f) out += char;
+    else if (code <= 0xffff) out += `\\u${code.toString(16).padStart(4, "0")}`;
+    else out += `\\U${code.toString(16).padStart(8, "0")}`;
+  }
+  return `${out}'`;
+}
+
+/**
+ * The CEL interceptor's filter: a push to exactly the configured branch, whose checkout_sha is a
+ * commit id. Branch deletions (checkout_sha null) are dropped, and only a hex SHA can reach the
+ * template, where Triggers substitutes params into JSON without escaping them.
+ */
+export function pushFilter(branch: string): string {
+  return [
+    `body.ref == ${celStringLiteral(`refs/heads/${branch}`)}`,
+    "type(body.checkout_sha) == string",
+    "body.checkout_sha.matches('^[0-9a-f]{40}$')",
+  ].join(" && ");
+}
+
+/**
+ * A Kubernetes label value standing for `text`: characters outside [A-Za-z0-9._-] become '-',
+ * it starts and ends alphanumeric and has at most 63 characters ("" when nothing is left).
+ */
+export function labelValue(text: string): string {
+  const trim = (value: string) => value.replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
+  return trim(trim(text.replace(/[^A-Za-z0-9._-]+/g, "-")).slice(0, 63));
+}
+
+export function triggerBinding(app: AppConfig): TriggerBinding {
+  const names = triggerNames(app);
+  return {
+    apiVersion: "triggers.tekton.dev/v1beta1",
+    kind: "TriggerBinding",
+    metadata: { name: names.binding, namespace: app.namespace, labels: appLabels(app) },
+    spec: {
+      // The clone URL is deliberately not read from the payload: it comes from config, so a
+      // delivery cannot point the build (and its deploy key) at another repository.
+      params: [
+        { name: TRIGGER_PARAMS.revision, value: "$(body.checkout_sha)" },
+        { name: TRIGGER_PARAMS.ref, value: "$(body.ref)" },
+        { name: TRIGGER_PARAMS.projectPath, value: "$(body.project.path_with_namespace)" },
+      ],
+    },
+  };
+}
+
+/** The PipelineRun's workspace bindings, one per workspace the Pipeline declares. */
+export function pipelineRunWorkspaces(app: AppConfig, ctx: TriggerContext): WorkspaceBinding[] {
+  const { storageClassName } = app.pipelineRun;
+  const workspaces: WorkspaceBinding[] = [
+    {
+      name: WORKSPACES.source,
+      volumeClaimTemplate: {
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          resources: { requests: { storage: app.pipelineRun.workspaceSize } },
+          ...(storageClassName === undefined ? {} : { storageClassName }),
+        },
+      },
+    },
+    { name: WORKSPACES.operations, emptyDir: {} },
+    { name: WORKSPACES.gitWrite, secret: { secretName: GIT_WRITE_SECRET } },
+  ];
+  if (ctx.registry.username !== undefined) {
+    workspaces.push({
+      name: WORKSPACES.dockerConfig,
+      // Kaniko reads `config.json`; a kubernetes.io/dockerconfigjson Secret names it otherwise.
+      secret: {
+        secretName: REGISTRY_SECRET,
+        items: [{ key: ".dockerconfigjson", path: "config.json" }],
+      },
+    });
+  }
+  if (ctx.registry.caCert !== undefined) {
+    workspaces.push({ name: WORKSPACES.registryCa, configMap: { name: REGISTRY_CA_CONFIGMAP } });
+  }
+  return workspaces;
+}
+
+/** The PipelineRun one push creates, with `$(tt.params.*)` still unresolved. */
+export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): PipelineRunTemplate {
+  const tt = (name: string) => `$(tt.params.${name})`;
+  return {
+    apiVersion: "tekton.dev/v1",
+    kind: "PipelineRun",
+    metadata: {
+      generateName: `${pipelineName(app)}-`,
+      labels: {
+        ...appLabels(app),
+        // The filter admits only a 40-hex checkout_sha, which is a valid label value.
+        [RUN_METADATA.commitLabel]: tt(TRIGGER_PARAMS.revision),
+        // The filter admits only pushes to this branch, so its label is known here.
+        [RUN_METADATA.branchLabel]: labelValue(app.branch),
+      },
+      annotations: {
+        [RUN_METADATA.branchAnnotation]: app.branch,
+        [RUN_METADATA.refAnnotation]: tt(TRIGGER_PARAMS.ref),
+        [RUN_METADATA.projectAnnotation]: tt(TRIGGER_PARAMS.projectPath),
+      },
+    },
+    spec: {
+      pipelineRef: { name: pipelineName(app) },
+      params: [
+        { name: PIPELINE_PARAMS.sourceUrl, value: sshCloneUrl(ctx.gitSsh, app.sourceProject) },
+        { name: PIPELINE_PARAMS.revision, value: tt(TRIGGER_PARAMS.revision) },
+        {
+          name: PIPELINE_PARAMS.operationsUrl,
+          value: sshCloneUrl(ctx.gitSsh, app.operationsProject),
+        },
+      ],
+      workspaces: pipelineRunWorkspaces(app, ctx),
+      taskRunTemplate: {
+        serviceAccountName: BUILD_SERVICE_ACCOUNT,
+        // The git steps run as a non-root user: the group makes a freshly provisioned source
+        // volume (root-owned on most provisioners) writable for them.
+        podTemplate: { securityContext: { fsGroup: BUILD_FS_GROUP } },
+      },
+      timeouts: { pipeline: app.pipelineRun.timeout },
+    },
+  };
+}
+
+export function triggerTemplate(app: AppConfig, ctx: TriggerContext): TriggerTemplate {
+  return {
+    apiVersion: "triggers.tekton.dev/v1beta1",
+    kind: "TriggerTemplate",
+    metadata: {
+      name: triggerNames(app).template,
+      namespace: app.namespace,
+      labels: appLabels(app),
+    },
+    spec: {
+      params: [
+        { name: TRIGGER_PARAMS.revision, description: "The pushed commit (checkout_sha)" },
+        { name: TRIGGER_PARAMS.ref, description: "The pushed ref, refs/heads/<branch>" },
+        { name: TRIGGER_PARAMS.projectPath, description: "The GitLab project path of the push" },
+      ],
+      resourcetemplates: [pipelineRunTemplate(app, ctx)],
+    },
+  };
+}
+
+export function eventListener(app: AppConfig): EventListener {
+  const names = triggerNames(app);
+  return {
+    apiVersion: "triggers.tekton.dev/v1beta1",
+    kind: "EventListener",
+    metadata: { name: names.listener, namespace: app.namespace, labels: appLabels(app) },
+    spec: {
+      serviceAccountName: names.serviceAccount,
+      triggers: [
+        {
+          name: "gitlab-push",
+          interceptors: [
+            {
+              // Rejects deliveries whose X-Gitlab-Token differs from the Secret (byte for byte)
+              // and every event but a branch push, before anything reads the body.
+              name: "verify-gitlab-token",
+              ref: { name: "gitlab", kind: "ClusterInterceptor" },
+              params: [
+                {
+                  name: "secretRef",
+                  value: { secretName: names.webhookSecret, secretKey: WEBHOOK_TOKEN_KEY },
+                },
+                { name: "eventTypes", value: [PUSH_EVENT_TYPE] },
+              ],
+            },
+            {
+              name: "only-configured-branch",
+              ref: { name: "cel", kind: "ClusterInterceptor" },
+              params: [{ name: "filter", value: pushFilter(app.branch) }],
+            },
+          ],
+          bindings: [{ ref: names.binding, kind: "TriggerBinding" }],
+          template: { ref: names.template },
+        },
+      ],
+    },
+  };
+}
+
+export function listenerServiceAccount(app: AppConfig): ServiceAccountManifest {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: {
+      name: triggerNames(app).serviceAccount,
+      namespace: app.namespace,
+      labels: appLabels(app),
+    },
+  };
+}
+
+function listenerSubject(app: AppConfig) {
+  return {
+    kind: "ServiceAccount" as const,
+    name: triggerNames(app).serviceAccount,
+    namespace: app.namespace,
+  };
+}
+
+/** Lets the listener read its Triggers objects and create PipelineRuns, in the app namespace only. */
+export function listenerRoleBinding(app: AppConfig): RoleBindingManifest {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: {
+      name: triggerNames(app).roleBinding,
+      namespace: app.namespace,
+      labels: appLabels(app),
+    },
+    roleRef: {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: EVENTLISTENER_ROLES.namespaced,
+    },
+    subjects: [listenerSubject(app)],
+  };
+}
+
+/**
+ * Triggers' own minimum for a listener (ClusterInterceptors, ClusterTriggerBindings): the
+ * listener cannot start without it. The stack grants nothing beyond these two roles.
+ */
+export function listenerClusterRoleBinding(app: AppConfig): ClusterRoleBindingManifest {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: triggerNames(app).clusterRoleBinding, labels: appLabels(app) },
+    roleRef: {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: EVENTLISTENER_ROLES.cluster,
+    },
+    subjects: [listenerSubject(app)],
+  };
+}
+
+export function webhookIngress(app: AppConfig): IngressManifest {
+  const names = triggerNames(app);
+  const { className, tlsSecretName, annotations } = app.ingress;
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: {
+      name: names.ingress,
+      namespace: app.namespace,
+      labels: appLabels(app),
+      ...(annotations === undefined ? {} : { annotations: { ...annotations } }),
+    },
+    spec: {
+      ...(className === undefined ? {} : { ingressClassName: className }),
+      ...(tlsSecretName === undefined
+        ? {}
+        : { tls: [{ hosts: [app.webhookHost], secretName: tlsSecretName }] }),
+      rules: [
+        {
+          host: app.webhookHost,
+          http: {
+            paths: [
+              {
+                path: "/",
+                pathType: "Prefix",
+                backend: {
+                  service: { name: names.service, port: { number: EVENT_LISTENER_PORT } },
+                },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Every object of an app's trigger except the webhook Secret (its token is not plain data). */
+export function triggerObjects(app: AppConfig, ctx: TriggerContext): TriggerObjects {
+  return {
+    binding: triggerBinding(app),
+    template: triggerTemplate(app, ctx),
+    listener: eventListener(app),
+    serviceAccount: listenerServiceAccount(app),
+    roleBinding: listenerRoleBinding(app),
+    clusterRoleBinding: listenerClusterRoleBinding(app),
+    ingress: webhookIngress(app),
+  };
+}
+
+/** The Tekton Triggers objects of an app, for `npm run render` and tekton-lint. */
+export function triggerManifests(
+  app: AppConfig,
+  ctx: TriggerContext,
+): [TriggerBinding, TriggerTemplate, EventListener] {
+  const objects = triggerObjects(app, ctx);
+  return [objects.binding, objects.template, objects.listener];
+}

@@ -1,0 +1,236 @@
+import "../harness/mocks";
+import * as assert from "node:assert/strict";
+import * as k8s from "@pulumi/kubernetes";
+import {
+  isSecret,
+  isSecretAt,
+  registered,
+  RegisteredResource,
+  resetRegistrations,
+  resolve,
+  settle,
+} from "../harness/mocks";
+import { GitLabTrigger } from "../../components/gitlabTrigger";
+import { triggerObjects } from "../../tekton/triggers";
+import { exampleApp } from "./helpers";
+
+const T = {
+  component: "tekton-gitlab:tekton:GitLabTrigger",
+  password: "random:index/randomPassword:RandomPassword",
+  secret: "kubernetes:core/v1:Secret",
+  serviceAccount: "kubernetes:core/v1:ServiceAccount",
+  roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+  clusterRoleBinding: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+  binding: "kubernetes:triggers.tekton.dev/v1beta1:TriggerBinding",
+  template: "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate",
+  listener: "kubernetes:triggers.tekton.dev/v1beta1:EventListener",
+  ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+  hook: "pulumi-nodejs:dynamic/gitlab:ProjectHook",
+};
+
+const MOCK_TOKEN = "mock-webhook-token-hello-python-webhook-token";
+
+interface Deployed {
+  trigger: GitLabTrigger;
+  resources: RegisteredResource[];
+  find(type: string): RegisteredResource;
+  all(type: string): RegisteredResource[];
+}
+
+async function deploy(edit?: (app: any) => any, withDependency = true): Promise<Deployed> {
+  resetRegistrations();
+  const { app, ctx } = exampleApp(edit);
+  const namespace = withDependency ? new k8s.core.v1.Namespace("ns", {}) : undefined;
+  const trigger = new GitLabTrigger(
+    app.name,
+    { app, context: { ...ctx } },
+    namespace ? { dependsOn: [namespace] } : undefined,
+  );
+  await resolve(trigger.urn);
+  await settle();
+  const resources = [...registered];
+  const all = (type: string) => resources.filter((r) => r.type === type);
+  const find = (type: string) => {
+    const found = all(type);
+    assert.equal(found.length, 1, `expected one ${type}, got ${found.length}`);
+    return found[0];
+  };
+  return { trigger, resources, find, all };
+}
+
+describe("GitLabTrigger component", function () {
+  this.timeout(20000);
+  let d: Deployed;
+  const { app, ctx } = exampleApp();
+  const objects = triggerObjects(app, ctx);
+
+  before(async () => {
+    d = await deploy();
+  });
+
+  it("registers every child under the component with stable app-prefixed names", () => {
+    const component = d.find(T.component);
+    assert.equal(component.name, "hello-python");
+    const children = d.resources.filter((r) => r.parent === component.urn);
+    assert.deepEqual(
+      children.map((r) => `${r.type} ${r.name}`).sort(),
+      [
+        `${T.secret} hello-python-webhook-secret`,
+        `${T.serviceAccount} hello-python-listener-sa`,
+        `${T.ingress} hello-python-webhook-ingress`,
+        `${T.hook} hello-python-webhook`,
+        `${T.password} hello-python-webhook-token`,
+        `${T.roleBinding} hello-python-listener-rolebinding`,
+        `${T.clusterRoleBinding} hello-python-listener-clusterrolebinding`,
+        `${T.binding} hello-python-trigger-binding`,
+        `${T.listener} hello-python-event-listener`,
+        `${T.template} hello-python-trigger-template`,
+      ].sort(),
+    );
+  });
+
+  it("hands the component's dependsOn down to every child", () => {
+    const namespace = d.resources.find((r) => r.name === "ns")!;
+    const component = d.find(T.component);
+    assert.deepEqual(component.dependencies, [namespace.urn]);
+    for (const child of d.resources.filter((r) => r.parent === component.urn)) {
+      assert.ok(child.dependencies.includes(namespace.urn), `${child.name} does not wait`);
+    }
+  });
+
+  it("generates a header-safe token of at least 32 characters", () => {
+    const password = d.find(T.password);
+    assert.ok(password.inputs.length >= 32);
+    assert.equal(password.inputs.special, false);
+  });
+
+  it("stores the token as a secret in the app namespace, without a trailing newline", () => {
+    const secret = d.find(T.secret);
+    assert.equal(secret.inputs.metadata.name, "hello-python-webhook");
+    assert.equal(secret.inputs.metadata.namespace, "python-hello-build");
+    assert.equal(secret.inputs.type, "Opaque");
+    assert.deepEqual(Object.keys(secret.inputs.stringData), ["token"]);
+    assert.equal(secret.inputs.stringData.token, MOCK_TOKEN);
+    assert.doesNotMatch(secret.inputs.stringData.token, /\s$/);
+    assert.ok(isSecretAt(secret, "stringData.token"), secret.secretPaths.join());
+  });
+
+  it("points the gitlab interceptor at that Secret and key", () => {
+    const secret = d.find(T.secret);
+    const listener = d.find(T.listener);
+    const gitlab = listener.inputs.spec.triggers[0].interceptors[0];
+    assert.deepEqual(gitlab.params[0], {
+      name: "secretRef",
+      value: { secretName: secret.inputs.metadata.name, secretKey: "token" },
+    });
+  });
+
+  it("deploys the Triggers objects exactly as the builders make them", () => {
+    for (const [type, manifest] of [
+      [T.binding, objects.binding],
+      [T.template, objects.template],
+      [T.listener, objects.listener],
+    ] as const) {
+      const { inputs } = d.find(type);
+      assert.equal(inputs.apiVersion, manifest.apiVersion);
+      assert.equal(inputs.kind, manifest.kind);
+      assert.deepEqual(inputs.metadata, manifest.metadata);
+      assert.deepEqual(inputs.spec, manifest.spec);
+    }
+  });
+
+  it("deploys the listener's ServiceAccount, RBAC and Ingress from the builders", () => {
+    assert.deepEqual(d.find(T.serviceAccount).inputs.metadata, objects.serviceAccount.metadata);
+    for (const [type, manifest] of [
+      [T.roleBinding, objects.roleBinding],
+      [T.clusterRoleBinding, objects.clusterRoleBinding],
+    ] as const) {
+      const { inputs } = d.find(type);
+      assert.deepEqual(inputs.metadata, manifest.metadata);
+      assert.deepEqual(inputs.roleRef, manifest.roleRef);
+      assert.deepEqual(inputs.subjects, manifest.subjects);
+    }
+    const ingress = d.find(T.ingress).inputs;
+    assert.deepEqual(ingress.metadata, objects.ingress.metadata);
+    assert.deepEqual(ingress.spec, objects.ingress.spec);
+  });
+
+  it("creates the listener after what it reads, and the Ingress and hook after it", () => {
+    const urn = (type: string) => d.find(type).urn;
+    const listener = d.find(T.listener);
+    for (const type of [T.binding, T.template, T.secret, T.serviceAccount, T.roleBinding]) {
+      assert.ok(listener.dependencies.includes(urn(type)), type);
+    }
+    assert.ok(listener.dependencies.includes(urn(T.clusterRoleBinding)));
+    assert.ok(d.find(T.ingress).dependencies.includes(listener.urn));
+    assert.ok(d.find(T.hook).dependencies.includes(listener.urn));
+    assert.ok(d.find(T.hook).dependencies.includes(urn(T.ingress)));
+  });
+
+  it("adds a push-only GitLab hook with the secret token on the source project", () => {
+    const hook = d.find(T.hook);
+    assert.equal(hook.inputs.project, "root/hello-python");
+    assert.equal(hook.inputs.url, "https://python-hello-application.build.192-168-2-119.nip.io/");
+    assert.equal(hook.inputs.token, MOCK_TOKEN);
+    assert.ok(isSecretAt(hook, "token"), hook.secretPaths.join());
+    assert.equal(hook.inputs.pushEvents, true);
+    assert.equal(hook.inputs.pushEventsBranchFilter, "main");
+    assert.equal(hook.inputs.enableSslVerification, true);
+    assert.equal(hook.inputs.mergeRequestsEvents, false);
+    assert.equal(hook.inputs.tagPushEvents, false);
+  });
+
+  it("exposes the URL, listener name and a secret token", async () => {
+    assert.equal(
+      d.trigger.webhookUrl,
+      "https://python-hello-application.build.192-168-2-119.nip.io/",
+    );
+    assert.equal(d.trigger.eventListenerName, "hello-python-listener");
+    assert.equal(await isSecret(d.trigger.webhookToken), true);
+    assert.equal(await resolve(d.trigger.webhookToken), MOCK_TOKEN);
+    assert.ok(d.trigger.hook);
+    assert.equal(await resolve(d.trigger.hook!.hookId), 4343);
+  });
+
+  it("never registers the token outside secret inputs", () => {
+    for (const resource of d.resources) {
+      const plain = JSON.stringify(resource.inputs);
+      if (!plain.includes(MOCK_TOKEN)) continue;
+      // The only places the token may appear, each marked secret.
+      const allowed: Record<string, string> = {
+        [T.secret]: "stringData.token",
+        [T.hook]: "token",
+      };
+      assert.ok(allowed[resource.type], `${resource.type} ${resource.name} holds the token`);
+      assert.ok(isSecretAt(resource, allowed[resource.type]), resource.name);
+    }
+  });
+
+  it("follows webhook TLS and SSL verification config on the hook", async () => {
+    const plain = await deploy((a) => ({
+      ...a,
+      branch: "release/1.x",
+      webhook: { tls: false, sslVerification: false },
+    }));
+    const hook = plain.find(T.hook);
+    assert.equal(hook.inputs.url, "http://python-hello-application.build.192-168-2-119.nip.io/");
+    assert.equal(hook.inputs.enableSslVerification, false);
+    assert.equal(hook.inputs.pushEventsBranchFilter, "release/1.x");
+    assert.equal(plain.trigger.webhookUrl, hook.inputs.url);
+  });
+
+  it("skips the hook when GitLab is not managed but still exposes URL and secret token", async () => {
+    const manual = await deploy((a) => ({ ...a, manageDeployKeys: false }), false);
+    assert.deepEqual(manual.all(T.hook), []);
+    assert.equal(manual.trigger.hook, undefined);
+    assert.equal(
+      manual.trigger.webhookUrl,
+      "https://python-hello-application.build.192-168-2-119.nip.io/",
+    );
+    assert.equal(await isSecret(manual.trigger.webhookToken), true);
+    assert.equal(manual.find(T.secret).inputs.stringData.token, MOCK_TOKEN);
+    assert.equal(manual.all(T.listener).length, 1);
+    assert.equal(manual.all(T.ingress).length, 1);
+    assert.deepEqual(manual.find(T.component).dependencies, []);
+  });
+});

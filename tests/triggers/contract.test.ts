@@ -1,0 +1,79 @@
+// The trigger and the Pipeline are built by different modules; these tests hold them to one
+// contract: the PipelineRun supplies exactly the Pipeline's required params and binds exactly its
+// workspaces, and tekton-lint finds no error in the pipeline and trigger objects together.
+import * as assert from "node:assert/strict";
+import { buildPipeline, pipelineWorkspaces } from "../../tekton/pipeline";
+import { buildTasks } from "../../tekton/tasks";
+import { triggerManifests, triggerObjects } from "../../tekton/triggers";
+import { formatProblems, lintManifests } from "../harness/tektonLint";
+import { exampleApp } from "./helpers";
+
+const setups = {
+  "registry with credentials and CA": () => exampleApp(),
+  "registry without credentials or CA": () => {
+    const { app, ctx } = exampleApp();
+    return { app, ctx: { ...ctx, registry: { host: ctx.registry.host, insecure: false } } };
+  },
+};
+
+describe("Trigger <-> Pipeline contract", function () {
+  this.timeout(60000);
+
+  for (const [label, setup] of Object.entries(setups)) {
+    describe(label, function () {
+      const { app, ctx } = setup();
+      const pipeline = buildPipeline(app, ctx);
+      const run = triggerObjects(app, ctx).template.spec.resourcetemplates[0];
+
+      it("runs the app's Pipeline by name", () => {
+        assert.equal(run.spec.pipelineRef.name, pipeline.metadata.name);
+      });
+
+      it("supplies exactly the Pipeline params that have no default", () => {
+        const required = pipeline.spec.params
+          .filter((p) => p.default === undefined)
+          .map((p) => p.name)
+          .sort();
+        assert.deepEqual(run.spec.params.map((p) => p.name).sort(), required);
+      });
+
+      it("binds exactly the workspaces the Pipeline declares", () => {
+        const declared = pipeline.spec.workspaces.map((w) => w.name);
+        assert.deepEqual(
+          run.spec.workspaces.map((w) => w.name),
+          declared,
+        );
+        assert.deepEqual(declared, pipelineWorkspaces(ctx));
+      });
+
+      it("passes tekton-lint with the Tasks and Pipeline, without errors", async () => {
+        const result = await lintManifests([
+          ...buildTasks(app, ctx),
+          pipeline,
+          ...triggerManifests(app, ctx),
+        ]);
+        assert.deepEqual(result.errors, [], formatProblems(result.errors));
+        assert.deepEqual(result.warnings, [], formatProblems(result.warnings));
+      });
+    });
+  }
+
+  it("is checked by the linter: a run missing a required param is an error", async () => {
+    const { app, ctx } = exampleApp();
+    const [binding, template, listener] = triggerManifests(app, ctx);
+    const broken = structuredClone(template);
+    broken.spec.resourcetemplates[0].spec.params =
+      broken.spec.resourcetemplates[0].spec.params.filter((p) => p.name !== "revision");
+    const result = await lintManifests([
+      ...buildTasks(app, ctx),
+      buildPipeline(app, ctx),
+      binding,
+      broken,
+      listener,
+    ]);
+    assert.ok(
+      result.errors.some((e) => e.rule === "no-missing-param" && e.message.includes("revision")),
+      formatProblems(result.errors),
+    );
+  });
+});
