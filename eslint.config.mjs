@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", "rendered/", "**/*.js", "**/*.mjs"] },
+  { ignores: ["node_modules/", "bin/", "rendered/", ".cache/", "**/*.js", "**/*.mjs"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -17,6 +17,9 @@ export default tseslint.config(
       "pulumi/no-output-in-template-literal": "error",
       "pulumi/no-output-instance-in-template-literal": "error",
       "@typescript-eslint/no-explicit-any": "off",
+      // Pulumi programs that return outputs are `export = async () => ...` modules, which
+      // TypeScript imports with `import x = require(...)`.
+      "@typescript-eslint/no-require-imports": ["error", { allowAsImport: true }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
     },
   },

@@ -1,15 +1,62 @@
 // tekton-gitlab: one `pulumi up` per environment gives GitLab -> Tekton -> GitOps builds.
 // Config is validated first (every problem at once, nothing registered on error), then Tekton
 // is installed, then each app gets its credentials, pipeline and trigger.
+import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/load";
+import { AppCredentials } from "./components/appCredentials";
+import { BuildPipeline } from "./components/buildPipeline";
+import { GitLabTrigger } from "./components/gitlabTrigger";
 import { TektonInstall } from "./components/tektonInstall";
+import { AppOutput } from "./outputs";
 
 export = async () => {
   const config = loadStackConfig();
   const tekton = new TektonInstall("tekton", config.tekton);
+  const context = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+
+  const apps = config.apps.map((app) => {
+    const credentials = new AppCredentials(app.name, {
+      app,
+      gitSsh: config.gitSsh,
+      registry: config.registry,
+      registryPassword: config.registryPassword,
+    });
+    // Tekton objects wait for Tekton's admission webhooks and for the namespace and Secrets.
+    const inCluster = { dependsOn: [...tekton.ready, ...credentials.ready] };
+    const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
+    const trigger = new GitLabTrigger(app.name, { app, context }, inCluster);
+    return { app, credentials, pipeline, trigger };
+  });
 
   return {
     tekton: tekton.versions ?? null,
-    apps: {},
+    apps: Object.fromEntries(
+      apps.map(({ app, credentials, pipeline, trigger }) => {
+        const output: pulumi.Output<AppOutput> = pulumi.output({
+          namespace: credentials.namespaceName,
+          serviceAccount: credentials.serviceAccountName,
+          pipeline: pipeline.pipelineName,
+          eventListener: trigger.eventListenerName,
+          webhookUrl: trigger.webhookUrl,
+          webhookId: trigger.hook?.hookId ?? null,
+          sourceDeployKey: {
+            project: app.sourceProject,
+            canPush: false,
+            ...credentials.source,
+            deployKeyId: credentials.source.deployKeyId ?? null,
+          },
+          operationsDeployKey: {
+            project: app.operationsProject,
+            canPush: true,
+            ...credentials.operations,
+            deployKeyId: credentials.operations.deployKeyId ?? null,
+          },
+        });
+        return [app.name, output];
+      }),
+    ),
+    webhookTokens: pulumi.secret(
+      Object.fromEntries(apps.map(({ app, trigger }) => [app.name, trigger.webhookToken])),
+    ),
   };
 };

@@ -1,0 +1,57 @@
+// A team's stack that builds on tekton-gitlab: it reads the build stack's outputs and lets a
+// team start and watch the app's pipeline runs in its build namespace, nothing more.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { AppOutput, StackOutputs } from "../../outputs";
+
+export = async () => {
+  const config = new pulumi.Config("tekton-gitlab-consumer");
+  const appName = config.require("app");
+  const team = config.require("team");
+  const build = new pulumi.StackReference("build", { name: config.require("buildStack") });
+
+  const apps = build.requireOutput("apps") as pulumi.Output<StackOutputs["apps"]>;
+  const app: pulumi.Output<AppOutput> = apps.apply((all) => {
+    const found = all[appName];
+    if (!found) {
+      throw new Error(
+        `consumer:app: "${appName}" is not an app of the build stack; it has: ${Object.keys(all).join(", ")}`,
+      );
+    }
+    return found;
+  });
+  const namespace = app.namespace;
+
+  const role = new k8s.rbac.v1.Role("pipeline-runner", {
+    metadata: { name: `${appName}-pipeline-runner`, namespace },
+    rules: [
+      {
+        apiGroups: ["tekton.dev"],
+        resources: ["pipelineruns"],
+        verbs: ["get", "list", "watch", "create"],
+      },
+      {
+        apiGroups: ["tekton.dev"],
+        resources: ["pipelines", "tasks", "taskruns"],
+        verbs: ["get", "list", "watch"],
+      },
+      { apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list", "watch"] },
+    ],
+  });
+
+  new k8s.rbac.v1.RoleBinding("pipeline-runner", {
+    metadata: { name: `${appName}-pipeline-runner`, namespace },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: team }],
+  });
+
+  const tokens = build.requireOutput("webhookTokens") as pulumi.Output<
+    StackOutputs["webhookTokens"]
+  >;
+  return {
+    namespace,
+    pipeline: app.pipeline,
+    // Stays secret: the build stack exports webhook tokens as a secret output.
+    webhookToken: tokens.apply((all) => all[appName]),
+  };
+};

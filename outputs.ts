@@ -1,0 +1,59 @@
+// The outputs contract: what other stacks read from this one with StackReference. Names and
+// shapes here are a public API; tests/outputs.test.ts fails when one is renamed or removed.
+// Import these types in a consumer stack:  import type { AppOutput } from "tekton-gitlab/outputs".
+
+/** Installed Tekton versions; `null` when `tekton.install` is false. */
+export interface TektonOutput {
+  pipelines: string;
+  triggers: string;
+}
+
+/** One side of an app's Git access (the source it pulls, or the operations repo it pushes). */
+export interface DeployKeyOutput {
+  /** GitLab project path the key belongs on. */
+  project: string;
+  /** OpenSSH public key, one line; register it by hand when `manageDeployKeys` is false. */
+  publicKey: string;
+  /** `SHA256:...`, as GitLab shows it. */
+  fingerprintSha256: string;
+  /** true for the operations key (write), false for the source key (read-only). */
+  canPush: boolean;
+  /** GitLab's deploy key id; `null` when `manageDeployKeys` is false. */
+  deployKeyId: number | null;
+}
+
+export interface AppOutput {
+  /** Build namespace holding the pipeline, its Secrets and the EventListener. */
+  namespace: string;
+  /** ServiceAccount PipelineRuns run as. */
+  serviceAccount: string;
+  /** Name of the tekton.dev/v1 Pipeline (start it with `tkn pipeline start`). */
+  pipeline: string;
+  /** Name of the EventListener; its Service is `el-<eventListener>` on port 8080. */
+  eventListener: string;
+  /** URL GitLab delivers push events to. */
+  webhookUrl: string;
+  /** GitLab's project hook id; `null` when GitLab resources are not managed. */
+  webhookId: number | null;
+  sourceDeployKey: DeployKeyOutput;
+  operationsDeployKey: DeployKeyOutput;
+}
+
+/** Every stack output, by name. */
+export interface StackOutputs {
+  tekton: TektonOutput | null;
+  /** Keyed by app name. Holds no secrets, so consumers can use it freely. */
+  apps: Record<string, AppOutput>;
+  /**
+   * Webhook tokens keyed by app name: a secret output (kept apart from `apps` so reading an
+   * app's namespace does not make everything secret). Needed only for manual webhook setup.
+   */
+  webhookTokens: Record<string, string>;
+}
+
+/** The output names, in one place for consumers and the contract test. */
+export const STACK_OUTPUT_NAMES: readonly (keyof StackOutputs)[] = [
+  "tekton",
+  "apps",
+  "webhookTokens",
+];

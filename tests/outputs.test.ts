@@ -1,0 +1,99 @@
+import { isSecret, registered, resolve, settle, stackReferences } from "./harness/mocks";
+import * as pulumi from "@pulumi/pulumi";
+import * as assert from "node:assert/strict";
+import { STACK_OUTPUT_NAMES } from "../outputs";
+import { ProgramRun, exampleConfig, runProgram } from "./harness/program";
+import consumerProgram = require("../examples/consumer");
+
+// The contract other stacks rely on. Renaming or removing any of these breaks consumers:
+// change this list only together with a note in the README's outputs reference.
+const APP_OUTPUT_KEYS = [
+  "eventListener",
+  "namespace",
+  "operationsDeployKey",
+  "pipeline",
+  "serviceAccount",
+  "sourceDeployKey",
+  "webhookId",
+  "webhookUrl",
+];
+const DEPLOY_KEY_OUTPUT_KEYS = [
+  "canPush",
+  "deployKeyId",
+  "fingerprintSha256",
+  "project",
+  "publicKey",
+];
+
+async function exampleRun(): Promise<ProgramRun> {
+  const run = await runProgram(exampleConfig());
+  assert.ifError(run.error);
+  return run;
+}
+
+describe("outputs contract", function () {
+  it("exports exactly the documented stack outputs", async () => {
+    const run = await exampleRun();
+    assert.deepEqual(Object.keys(run.values!).sort(), [...STACK_OUTPUT_NAMES].sort());
+    assert.deepEqual(run.values!.tekton, { pipelines: "v1.15.0", triggers: "v0.37.0" });
+  });
+
+  it("describes each app with stable keys and values", async () => {
+    const { values } = await exampleRun();
+    const app = values!.apps["hello-python"];
+    assert.deepEqual(Object.keys(app).sort(), APP_OUTPUT_KEYS);
+    for (const side of ["sourceDeployKey", "operationsDeployKey"]) {
+      assert.deepEqual(Object.keys(app[side]).sort(), DEPLOY_KEY_OUTPUT_KEYS);
+    }
+    assert.equal(app.namespace, "python-hello-build");
+    assert.equal(app.serviceAccount, "tekton-build");
+    assert.equal(app.pipeline, "build-hello-python");
+    assert.equal(app.webhookUrl, "https://python-hello-application.build.192-168-2-119.nip.io/");
+    assert.equal(app.sourceDeployKey.project, "root/hello-python");
+    assert.equal(app.sourceDeployKey.canPush, false);
+    assert.equal(app.operationsDeployKey.canPush, true);
+    assert.equal(typeof app.sourceDeployKey.deployKeyId, "number");
+    assert.equal(app.sourceDeployKey.fingerprintSha256, "SHA256:mock-hello-python-source-key");
+  });
+
+  it("keeps webhook tokens in a secret output and everything else plain", async () => {
+    const { outputs, values } = await exampleRun();
+    assert.equal(await isSecret(pulumi.output(outputs!.webhookTokens)), true);
+    assert.equal(await isSecret(pulumi.output(outputs!.apps)), false);
+    assert.equal(await isSecret(pulumi.output(outputs!.tekton)), false);
+    assert.deepEqual(Object.keys(values!.webhookTokens), ["hello-python"]);
+    assert.ok(!JSON.stringify(values!.apps).includes(values!.webhookTokens["hello-python"]));
+  });
+});
+
+describe("consumer stack (examples/consumer)", function () {
+  it("reads an app's namespace and pipeline and grants a team a Role there", async () => {
+    const { values } = await exampleRun();
+    stackReferences["organization/tekton-gitlab/dev"] = {
+      outputs: values!,
+      secretOutputNames: ["webhookTokens"],
+    };
+    pulumi.runtime.setAllConfig({
+      "tekton-gitlab-consumer:buildStack": "organization/tekton-gitlab/dev",
+      "tekton-gitlab-consumer:app": "hello-python",
+      "tekton-gitlab-consumer:team": "python-developers",
+    });
+    registered.length = 0;
+    const outputs = (await consumerProgram()) as Record<string, pulumi.Output<any>>;
+    assert.equal(await resolve(outputs.pipeline), "build-hello-python");
+    assert.equal(await resolve(outputs.namespace), "python-hello-build");
+    assert.equal(await isSecret(outputs.webhookToken), true, "the webhook token lost its secrecy");
+    assert.equal(await isSecret(outputs.pipeline), false);
+
+    await settle();
+    const binding = registered.find(
+      (r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    );
+    assert.ok(binding, "no RoleBinding registered");
+    assert.equal(binding.inputs.metadata.namespace, "python-hello-build");
+    assert.deepEqual(binding.inputs.subjects, [
+      { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "python-developers" },
+    ]);
+    assert.equal(binding.inputs.roleRef.kind, "Role");
+  });
+});
