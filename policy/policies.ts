@@ -1,0 +1,457 @@
+// The guard rails this stack promises, as Pulumi resource policies. Pure: each policy looks only
+// at the resource it is given, so it is unit-tested without the CLI (policy/index.ts serves them).
+//
+// Unknown values: during `pulumi preview` an input computed from another resource (a generated
+// private key, say) is unknown, and reading it through the policy framework throws. Each policy
+// reads such values through `known()` and skips what it cannot see yet; the same policy runs
+// again at `pulumi up`, before the resource is created, when every value is known.
+// Secret values arrive unwrapped (plain), so they are checked like any other value.
+import {
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  UnknownValueError,
+} from "@pulumi/policy";
+import { pinnedImageError } from "../config/validators";
+import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../tekton/names";
+
+/** The only ClusterRole a ClusterRoleBinding of this stack may grant. */
+export const ALLOWED_CLUSTER_ROLE = "tekton-triggers-eventlistener-clusterroles";
+
+/**
+ * Type token of the component that applies Tekton's own release manifests. Those ship their
+ * controllers' ClusterRoleBindings; they are pinned upstream releases, not this stack's RBAC.
+ */
+export const TEKTON_INSTALL_TYPE = "tekton-gitlab:tekton:TektonInstall";
+
+/** Pulumi name suffix of an app's source deploy key (the read-only one). */
+export const SOURCE_DEPLOY_KEY_SUFFIX = deployKeyResourceNames({ name: "" }).source;
+
+/** Flags that turn off TLS verification or TLS itself (Kaniko's, and kubectl's and curl's). */
+export const INSECURE_REGISTRY_FLAGS = [
+  "--skip-tls-verify",
+  "--skip-tls-verify-pull",
+  "--skip-tls-verify-registry",
+  "--insecure",
+  "--insecure-pull",
+  "--insecure-registry",
+  "--insecure-skip-tls-verify",
+] as const;
+
+const UNKNOWN = Symbol("unknown during preview");
+type Maybe<T> = T | typeof UNKNOWN;
+
+/** Reads a value that may be unknown during preview; UNKNOWN instead of the framework's throw. */
+function known<T>(read: () => T): Maybe<T> {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof UnknownValueError) return UNKNOWN;
+    throw error;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The elements of a possibly unknown list; unknown elements become undefined (indexes kept). */
+function knownItems(read: () => unknown): any[] {
+  const list = known(read);
+  if (!Array.isArray(list)) return [];
+  const items: any[] = [];
+  for (let index = 0; index < list.length; index++) {
+    const item = known(() => list[index]);
+    items.push(item === UNKNOWN ? undefined : item);
+  }
+  return items;
+}
+
+function knownString(read: () => unknown): string | undefined {
+  const value = known(read);
+  return typeof value === "string" ? value : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tekton objects: where their steps are
+
+/** Matches `kubernetes:tekton.dev/v1:Task` and the other Tekton kinds, any API version. */
+const TEKTON_TYPE = /^kubernetes:(tekton\.dev|triggers\.tekton\.dev)\/[^:]+:([A-Za-z]+)$/;
+
+/** One container of a Tekton TaskSpec (a step or a sidecar), with what is needed to judge it. */
+export interface TektonContainer {
+  /** e.g. `spec.tasks[1].taskSpec.steps[0] "build"`, for violation messages. */
+  where: string;
+  container: Record<string, any>;
+  /** The image a step inherits from `stepTemplate` when it names none. */
+  templateImage?: string;
+  /** The TaskSpec's params, to resolve an image given as `$(params.x)`. */
+  params: any[];
+  /** Annotations of the embedded task spec and of the object holding it. */
+  annotations: Record<string, string>;
+}
+
+function annotationsOf(metadata: unknown): Record<string, string> {
+  const annotations = known(() => (isObject(metadata) ? metadata.annotations : undefined));
+  if (!isObject(annotations)) return {};
+  const result: Record<string, string> = {};
+  for (const key of Object.keys(annotations)) {
+    const value = knownString(() => annotations[key]);
+    if (value !== undefined) result[key] = value;
+  }
+  return result;
+}
+
+function containersOfTaskSpec(
+  spec: unknown,
+  where: string,
+  inherited: Record<string, string>,
+  specMetadata?: unknown,
+): TektonContainer[] {
+  if (!isObject(spec)) return [];
+  const annotations = { ...inherited, ...annotationsOf(specMetadata) };
+  const template = known(() => spec.stepTemplate);
+  const templateImage = isObject(template) ? knownString(() => template.image) : undefined;
+  const params = knownItems(() => spec.params);
+  const found: TektonContainer[] = [];
+  for (const field of ["steps", "sidecars"] as const) {
+    knownItems(() => spec[field]).forEach((container, index) => {
+      // A step with `ref` runs a StepAction: its image and script are checked on the StepAction.
+      if (!isObject(container) || known(() => container.ref) !== undefined) return;
+      const name = knownString(() => container.name);
+      found.push({
+        where: `${where}.${field}[${index}]${name ? ` "${name}"` : ""}`,
+        container,
+        templateImage: field === "steps" ? templateImage : undefined,
+        params,
+        annotations,
+      });
+    });
+  }
+  return found;
+}
+
+function containersOfPipelineSpec(
+  spec: unknown,
+  where: string,
+  annotations: Record<string, string>,
+): TektonContainer[] {
+  if (!isObject(spec)) return [];
+  const found: TektonContainer[] = [];
+  for (const field of ["tasks", "finally"] as const) {
+    knownItems(() => spec[field]).forEach((task, index) => {
+      if (!isObject(task)) return;
+      const taskSpec = known(() => task.taskSpec);
+      if (!isObject(taskSpec)) return;
+      found.push(
+        ...containersOfTaskSpec(
+          taskSpec,
+          `${where}.${field}[${index}].taskSpec`,
+          annotations,
+          known(() => taskSpec.metadata),
+        ),
+      );
+    });
+  }
+  return found;
+}
+
+/** The containers of a Tekton object of the given kind (a whole manifest: metadata, spec). */
+function containersOfObject(kind: string, object: unknown, where: string): TektonContainer[] {
+  if (!isObject(object)) return [];
+  const annotations = annotationsOf(known(() => object.metadata));
+  const spec = known(() => object.spec);
+  if (!isObject(spec)) return [];
+  switch (kind) {
+    case "Task":
+    case "ClusterTask":
+      return containersOfTaskSpec(spec, `${where}spec`, annotations);
+    case "TaskRun":
+      return containersOfTaskSpec(
+        known(() => spec.taskSpec),
+        `${where}spec.taskSpec`,
+        annotations,
+      );
+    case "StepAction":
+      // A StepAction's spec is one step: image, script, env, params.
+      return [
+        {
+          where: `${where}spec`,
+          container: spec,
+          params: knownItems(() => spec.params),
+          annotations,
+        },
+      ];
+    case "Pipeline":
+      return containersOfPipelineSpec(spec, `${where}spec`, annotations);
+    case "PipelineRun":
+      return containersOfPipelineSpec(
+        known(() => spec.pipelineSpec),
+        `${where}spec.pipelineSpec`,
+        annotations,
+      );
+    case "TriggerTemplate": {
+      // The PipelineRuns (or TaskRuns) a trigger creates may embed their specs.
+      const found: TektonContainer[] = [];
+      knownItems(() => spec.resourcetemplates).forEach((template, index) => {
+        const templateKind = isObject(template) ? knownString(() => template.kind) : undefined;
+        if (templateKind === "PipelineRun" || templateKind === "TaskRun") {
+          found.push(
+            ...containersOfObject(templateKind, template, `spec.resourcetemplates[${index}].`),
+          );
+        }
+      });
+      return found;
+    }
+    default:
+      return [];
+  }
+}
+
+/** Every step and sidecar of a Tekton resource; empty for any other resource type. */
+export function tektonContainers(args: Pick<ResourceValidationArgs, "type" | "props">) {
+  const match = TEKTON_TYPE.exec(args.type);
+  return match ? containersOfObject(match[2], args.props, "") : [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tekton policies
+
+const PARAM_REFERENCE = /^\$\(params\.([A-Za-z0-9_.-]+)\)$/;
+
+/** Judges one step's image; returns a violation text or undefined. */
+function imageProblem(entry: TektonContainer): string | undefined {
+  const own = known(() => entry.container.image);
+  if (own === UNKNOWN) return undefined;
+  const image = typeof own === "string" && own !== "" ? own : entry.templateImage;
+  if (image === undefined) {
+    return `${entry.where} has no image; name a pinned image (name:tag or name@sha256:...).`;
+  }
+  let shown = image;
+  let resolved = image;
+  const param = PARAM_REFERENCE.exec(image);
+  if (param) {
+    // The value comes from the run: it can be checked only as the param's default, and a run
+    // may still override it, so a pinned default is the minimum.
+    const declared = entry.params.find(
+      (p) => isObject(p) && knownString(() => p.name) === param[1],
+    );
+    const fallback = declared ? known(() => declared.default) : undefined;
+    if (fallback === UNKNOWN) return undefined;
+    if (typeof fallback !== "string") {
+      return `${entry.where} takes its image from param "${param[1]}" without a default; put the pinned image in the Task.`;
+    }
+    resolved = fallback;
+    shown = `${image} (default ${fallback})`;
+  }
+  const error = pinnedImageError(resolved);
+  return error ? `${entry.where} uses image ${shown}; expected ${error}.` : undefined;
+}
+
+export const pinnedStepImages: ResourceValidationPolicy = {
+  name: "tekton-step-image-pinned",
+  description:
+    "Every Tekton step and sidecar image is pinned by tag or digest (no :latest, no bare name).",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    for (const entry of tektonContainers(args)) {
+      const problem = imageProblem(entry);
+      if (problem) reportViolation(problem);
+    }
+  },
+};
+
+/** The insecure flags a step passes, in args, command or script. */
+export function insecureFlagsOf(container: Record<string, any>): string[] {
+  const words: string[] = [];
+  for (const field of ["command", "args"] as const) {
+    for (const item of knownItems(() => container[field])) {
+      if (typeof item === "string") words.push(item);
+    }
+  }
+  const script = knownString(() => container.script);
+  if (script) words.push(...script.split(/[\s;|&()'"`]+/));
+  const found = new Set<string>();
+  for (const word of words) {
+    const [flag, value] = word.split("=", 2);
+    if ((INSECURE_REGISTRY_FLAGS as readonly string[]).includes(flag) && value !== "false") {
+      found.add(flag);
+    }
+  }
+  return [...found];
+}
+
+export const noSkipTlsVerify: ResourceValidationPolicy = {
+  name: "tekton-no-skip-tls-verify",
+  description: `No step skips registry TLS verification (--skip-tls-verify, --insecure...) unless its Task is annotated ${INSECURE_REGISTRY_ANNOTATION}: "true" (registry.insecure in config).`,
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    for (const entry of tektonContainers(args)) {
+      if (entry.annotations[INSECURE_REGISTRY_ANNOTATION] === "true") continue;
+      const flags = insecureFlagsOf(entry.container);
+      if (flags.length > 0) {
+        reportViolation(
+          `${entry.where} passes ${flags.join(", ")} but the registry is not marked insecure; trust its CA (tekton-gitlab:registry.caCert) instead, or set tekton-gitlab:registry.insecure: true deliberately (annotation ${INSECURE_REGISTRY_ANNOTATION}: "true").`,
+        );
+      }
+    }
+  },
+};
+
+/** `$(params.x)`, `$(params["x"])`, `$(params['x'])`: Tekton substitutes all of them. */
+const PARAM_IN_SCRIPT = /\$\(\s*params\s*[.[]/;
+
+export const noParamsInScript: ResourceValidationPolicy = {
+  name: "tekton-no-params-in-script",
+  description:
+    "No step script contains $(params...): Tekton pastes the value into the shell code; pass params through env instead.",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    for (const entry of tektonContainers(args)) {
+      const script = knownString(() => entry.container.script);
+      if (script !== undefined && PARAM_IN_SCRIPT.test(script)) {
+        reportViolation(
+          `${entry.where} has $(params...) inside its script: a crafted value becomes shell code. Map the param to an env variable (env: [{name: X, value: "$(params.x)"}]) and use "$X" in the script.`,
+        );
+      }
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// GitLab deploy keys
+
+/** Our dynamic DeployKey (with or without the dynamic/ module prefix) and @pulumi/gitlab's. */
+export function isDeployKeyType(type: string): boolean {
+  return (
+    /^pulumi-nodejs:[^:]*:DeployKey$/.test(type) || type === "gitlab:index/deployKey:DeployKey"
+  );
+}
+
+export const readOnlySourceDeployKeys: ResourceValidationPolicy = {
+  name: "source-deploy-key-read-only",
+  description: `Deploy keys on source projects (Pulumi names ending in ${SOURCE_DEPLOY_KEY_SUFFIX}) cannot push.`,
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    if (!isDeployKeyType(args.type) || !args.name.endsWith(SOURCE_DEPLOY_KEY_SUFFIX)) return;
+    const canPush = known(() => args.props.canPush);
+    if (canPush === true || canPush === "true") {
+      const project = knownString(() => args.props.project);
+      reportViolation(
+        `Deploy key ${args.name}${project ? ` on ${project}` : ""} has canPush: true; the build only clones the source project, so its key must be read-only.`,
+      );
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// RBAC
+
+const CLUSTER_ROLE_BINDING = /^kubernetes:rbac\.authorization\.k8s\.io\/[^:]+:ClusterRoleBinding$/;
+
+/** True for resources applied from Tekton's release manifests (children of TektonInstall). */
+export function isTektonReleaseResource(urn: string): boolean {
+  // urn:pulumi:<stack>::<project>::<parent type>$...$<type>::<name>
+  const typeChain = urn.split("::")[2] ?? "";
+  return typeChain.split("$").slice(0, -1).includes(TEKTON_INSTALL_TYPE);
+}
+
+export const clusterRoleBindingAllowlist: ResourceValidationPolicy = {
+  name: "cluster-role-binding-allowlist",
+  description: `ClusterRoleBindings grant only ClusterRole ${ALLOWED_CLUSTER_ROLE}, to ServiceAccounts (Tekton's own release manifests excepted).`,
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    if (!CLUSTER_ROLE_BINDING.test(args.type) || isTektonReleaseResource(args.urn)) return;
+    const roleRef = known(() => args.props.roleRef);
+    if (roleRef === UNKNOWN) return;
+    const kind = isObject(roleRef) ? knownString(() => roleRef.kind) : undefined;
+    const name = isObject(roleRef) ? knownString(() => roleRef.name) : undefined;
+    if (kind !== "ClusterRole" || name !== ALLOWED_CLUSTER_ROLE) {
+      reportViolation(
+        `ClusterRoleBinding ${args.name} grants ${kind ?? "?"} ${name ?? "?"} cluster-wide; only ClusterRole ${ALLOWED_CLUSTER_ROLE} may be bound cluster-wide. Use a RoleBinding in the build namespace (e.g. to ClusterRole tekton-triggers-eventlistener-roles).`,
+      );
+    }
+    for (const subject of knownItems(() => args.props.subjects)) {
+      const subjectKind = isObject(subject) ? knownString(() => subject.kind) : undefined;
+      if (subjectKind !== "ServiceAccount") {
+        const subjectName = isObject(subject) ? knownString(() => subject.name) : undefined;
+        reportViolation(
+          `ClusterRoleBinding ${args.name} binds ${subjectKind ?? "?"} ${subjectName ?? "?"}; only ServiceAccounts (the EventListener's) may be bound.`,
+        );
+      }
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Secrets holding private keys
+
+const SSH_AUTH = "kubernetes.io/ssh-auth";
+const TLS = "kubernetes.io/tls";
+/** PEM and OpenSSH private key armour: `-----BEGIN [RSA |EC |OPENSSH |ENCRYPTED ]PRIVATE KEY-----`. */
+const PRIVATE_KEY_ARMOUR = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/;
+const OPENSSH_ARMOUR = "-----BEGIN OPENSSH PRIVATE KEY-----";
+
+/** The text a Secret value carries: `data` values are base64, `stringData` values are plain. */
+function secretTexts(value: string, base64: boolean): string[] {
+  if (!base64) return [value];
+  // Also the raw value: a key pasted into `data` without encoding is still a key in Git history.
+  return [value, Buffer.from(value, "base64").toString("utf8")];
+}
+
+export interface PrivateKeyEntry {
+  field: "data" | "stringData";
+  key: string;
+  /** True when the entry is an OpenSSH key or named ssh-privatekey: an SSH key for sure. */
+  ssh: boolean;
+}
+
+/** Entries of a Secret's data/stringData that hold private keys (unknown values skipped). */
+export function privateKeyEntries(props: Record<string, any>): PrivateKeyEntry[] {
+  const found: PrivateKeyEntry[] = [];
+  for (const field of ["data", "stringData"] as const) {
+    const entries = known(() => props[field]);
+    if (!isObject(entries)) continue;
+    for (const key of Object.keys(entries)) {
+      if (key === "ssh-privatekey") {
+        found.push({ field, key, ssh: true });
+        continue;
+      }
+      const value = knownString(() => entries[key]);
+      if (value === undefined) continue;
+      const texts = secretTexts(value, field === "data");
+      if (texts.some((text) => PRIVATE_KEY_ARMOUR.test(text))) {
+        found.push({ field, key, ssh: texts.some((text) => text.includes(OPENSSH_ARMOUR)) });
+      }
+    }
+  }
+  return found;
+}
+
+export const privateKeysInSshAuthSecrets: ResourceValidationPolicy = {
+  name: "private-keys-in-ssh-auth-secrets",
+  description: `Secrets holding a private key are of type ${SSH_AUTH} (a TLS key in a ${TLS} Secret's tls.key excepted).`,
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    if (args.type !== "kubernetes:core/v1:Secret") return;
+    const type = known(() => args.props.type);
+    if (type === UNKNOWN || type === SSH_AUTH) return;
+    for (const entry of privateKeyEntries(args.props)) {
+      // The one other legitimate home of a private key: a certificate's key in a TLS Secret.
+      if (type === TLS && entry.key === "tls.key" && !entry.ssh) continue;
+      reportViolation(
+        `Secret ${args.name} holds a private key in ${entry.field}.${entry.key} but has type ${typeof type === "string" ? type : "Opaque"}; SSH keys belong in a Secret of type ${SSH_AUTH} under ssh-privatekey, which Tekton's credential init and the tasks expect.`,
+      );
+    }
+  },
+};
+
+/** Every policy of the pack, in the order they are reported. */
+export const policies: ResourceValidationPolicy[] = [
+  pinnedStepImages,
+  noSkipTlsVerify,
+  noParamsInScript,
+  readOnlySourceDeployKeys,
+  clusterRoleBindingAllowlist,
+  privateKeysInSshAuthSecrets,
+];

@@ -1,0 +1,412 @@
+// Each policy of the pack with passing and failing resources, called as the policy framework
+// calls it: props behind the framework's unknown-checking proxy, violations collected.
+import * as assert from "node:assert/strict";
+import * as policyProxy from "@pulumi/policy/proxy";
+import {
+  ALLOWED_CLUSTER_ROLE,
+  TEKTON_INSTALL_TYPE,
+  clusterRoleBindingAllowlist,
+  noParamsInScript,
+  noSkipTlsVerify,
+  pinnedStepImages,
+  policies,
+  privateKeysInSshAuthSecrets,
+  readOnlySourceDeployKeys,
+} from "../../policy/policies";
+import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../../tekton/names";
+import { FakeResource, checkPolicy } from "./checkPolicy";
+
+/** The sentinel the engine sends for a value not known during preview. */
+const UNKNOWN_STRING: string = (policyProxy as any).unknownStringValue;
+const UNKNOWN_BOOLEAN: string = (policyProxy as any).unknownBooleanValue;
+
+const TASK = "kubernetes:tekton.dev/v1:Task";
+const PIPELINE = "kubernetes:tekton.dev/v1:Pipeline";
+
+function task(steps: Record<string, any>[], extra: Record<string, any> = {}): FakeResource {
+  const { annotations, ...spec } = extra;
+  return {
+    type: TASK,
+    props: {
+      apiVersion: "tekton.dev/v1",
+      kind: "Task",
+      metadata: { name: "build", annotations },
+      spec: { ...spec, steps },
+    },
+  };
+}
+
+const PINNED = "ghcr.io/osscontainertools/kaniko:v1.28.0";
+const DIGEST = `docker.io/alpine/git@sha256:${"a".repeat(64)}`;
+
+describe("policy pack", () => {
+  it("has unique, described, mandatory policies", () => {
+    const names = policies.map((policy) => policy.name);
+    assert.equal(new Set(names).size, names.length);
+    assert.equal(policies.length, 6);
+    for (const policy of policies) {
+      assert.ok(policy.description.length > 20, policy.name);
+      assert.equal(policy.enforcementLevel, "mandatory", policy.name);
+    }
+  });
+
+  describe("tekton-step-image-pinned", () => {
+    it("passes steps pinned by tag or digest, and images inherited from stepTemplate", async () => {
+      const resource = task([{ name: "a", image: PINNED }, { name: "b", image: DIGEST }, {}], {
+        stepTemplate: { image: PINNED },
+      });
+      assert.deepEqual(await checkPolicy(pinnedStepImages, resource), []);
+    });
+
+    it("reports untagged, :latest and port-only references, naming the step", async () => {
+      const violations = await checkPolicy(
+        pinnedStepImages,
+        task([
+          { name: "clone", image: "alpine/git" },
+          { name: "build", image: "gcr.io/kaniko-project/executor:latest" },
+          { name: "ok", image: PINNED },
+          { name: "patch", image: "registry.local:5000/kubectl" },
+        ]),
+      );
+      assert.equal(violations.length, 3, violations.join("\n"));
+      assert.match(violations[0], /spec\.steps\[0\] "clone" uses image alpine\/git/);
+      assert.match(violations[1], /spec\.steps\[1\] "build".*not ':latest'/);
+      assert.match(violations[2], /spec\.steps\[3\] "patch" uses image registry\.local:5000/);
+    });
+
+    it("reports a step with no image at all, and unpinned sidecars", async () => {
+      const violations = await checkPolicy(
+        pinnedStepImages,
+        task([{ name: "empty" }], { sidecars: [{ name: "registry", image: "registry" }] }),
+      );
+      assert.equal(violations.length, 2, violations.join("\n"));
+      assert.match(violations[0], /steps\[0\] "empty" has no image/);
+      assert.match(violations[1], /sidecars\[0\] "registry" uses image registry/);
+    });
+
+    it("checks an image param's default and rejects a param without one", async () => {
+      const params = (defaultImage?: string) => ({
+        params: [{ name: "image", type: "string", default: defaultImage }],
+      });
+      const step = [{ name: "run", image: "$(params.image)" }];
+      assert.deepEqual(await checkPolicy(pinnedStepImages, task(step, params(PINNED))), []);
+      const [latest] = await checkPolicy(pinnedStepImages, task(step, params("alpine:latest")));
+      assert.match(latest, /\$\(params\.image\) \(default alpine:latest\)/);
+      const [missing] = await checkPolicy(pinnedStepImages, task(step, params(undefined)));
+      assert.match(missing, /param "image" without a default/);
+    });
+
+    it("finds steps in Pipeline taskSpecs (tasks and finally) and TriggerTemplates", async () => {
+      const taskSpec = { steps: [{ name: "s", image: "busybox" }] };
+      const pipeline = await checkPolicy(pinnedStepImages, {
+        type: PIPELINE,
+        props: { spec: { tasks: [{ name: "t", taskSpec }], finally: [{ name: "f", taskSpec }] } },
+      });
+      assert.equal(pipeline.length, 2);
+      assert.match(pipeline[0], /^spec\.tasks\[0\]\.taskSpec\.steps\[0\] "s"/);
+      assert.match(pipeline[1], /^spec\.finally\[0\]\.taskSpec\.steps\[0\] "s"/);
+
+      const [template] = await checkPolicy(pinnedStepImages, {
+        type: "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate",
+        props: {
+          spec: {
+            resourcetemplates: [
+              {
+                apiVersion: "tekton.dev/v1",
+                kind: "PipelineRun",
+                spec: { pipelineSpec: { tasks: [{ name: "t", taskSpec }] } },
+              },
+            ],
+          },
+        },
+      });
+      assert.match(template, /^spec\.resourcetemplates\[0\]\.spec\.pipelineSpec\.tasks\[0\]/);
+    });
+
+    it("checks StepActions, and leaves steps that reference one to it", async () => {
+      const [action] = await checkPolicy(pinnedStepImages, {
+        type: "kubernetes:tekton.dev/v1beta1:StepAction",
+        props: { metadata: { name: "clone" }, spec: { image: "alpine/git", script: "git clone" } },
+      });
+      assert.match(action, /^spec uses image alpine\/git/);
+      const usesAction = task([{ name: "clone", ref: { name: "clone" } }]);
+      assert.deepEqual(await checkPolicy(pinnedStepImages, usesAction), []);
+    });
+
+    it("also checks older Tekton API versions", async () => {
+      const old = {
+        ...task([{ name: "x", image: "ubuntu" }]),
+        type: "kubernetes:tekton.dev/v1beta1:Task",
+      };
+      assert.equal((await checkPolicy(pinnedStepImages, old)).length, 1);
+    });
+
+    it("ignores non-Tekton resources and images unknown during preview", async () => {
+      const deployment = {
+        type: "kubernetes:apps/v1:Deployment",
+        props: { spec: { template: { spec: { containers: [{ image: "nginx" }] } } } },
+      };
+      assert.deepEqual(await checkPolicy(pinnedStepImages, deployment), []);
+      assert.deepEqual(await checkPolicy(pinnedStepImages, task([{ image: UNKNOWN_STRING }])), []);
+    });
+  });
+
+  describe("tekton-no-skip-tls-verify", () => {
+    it("passes steps that trust the registry CA", async () => {
+      const resource = task([
+        {
+          name: "build",
+          image: PINNED,
+          args: ["--registry-certificate", "registry.example.com=/ca/ca.crt"],
+        },
+      ]);
+      assert.deepEqual(await checkPolicy(noSkipTlsVerify, resource), []);
+    });
+
+    it("reports --skip-tls-verify in args and its variants in scripts", async () => {
+      const violations = await checkPolicy(
+        noSkipTlsVerify,
+        task([
+          { name: "build", image: PINNED, args: ["--destination=x", "--skip-tls-verify"] },
+          {
+            name: "push",
+            image: PINNED,
+            script: "/kaniko/executor --skip-tls-verify-pull --insecure-registry=reg:5000 .",
+          },
+          { name: "off", image: PINNED, args: ["--skip-tls-verify=false"] },
+        ]),
+      );
+      assert.equal(violations.length, 2, violations.join("\n"));
+      assert.match(violations[0], /steps\[0\] "build" passes --skip-tls-verify /);
+      assert.match(violations[1], /--skip-tls-verify-pull, --insecure-registry/);
+      assert.match(violations[0], /registry\.caCert/);
+    });
+
+    it(`allows it on a Task annotated ${INSECURE_REGISTRY_ANNOTATION}: "true" only`, async () => {
+      const steps = [{ name: "build", image: PINNED, args: ["--skip-tls-verify"] }];
+      const annotated = (value: string) =>
+        task(steps, { annotations: { [INSECURE_REGISTRY_ANNOTATION]: value } });
+      assert.deepEqual(await checkPolicy(noSkipTlsVerify, annotated("true")), []);
+      assert.equal((await checkPolicy(noSkipTlsVerify, annotated("false"))).length, 1);
+
+      const pipeline = (metadata: Record<string, any>) => ({
+        type: PIPELINE,
+        props: { spec: { tasks: [{ name: "t", taskSpec: { metadata, steps } }] } },
+      });
+      const marked = { annotations: { [INSECURE_REGISTRY_ANNOTATION]: "true" } };
+      assert.deepEqual(await checkPolicy(noSkipTlsVerify, pipeline(marked)), []);
+      assert.equal((await checkPolicy(noSkipTlsVerify, pipeline({}))).length, 1);
+    });
+  });
+
+  describe("tekton-no-params-in-script", () => {
+    it("passes scripts that read params from env, results and workspace paths", async () => {
+      const resource = task([
+        {
+          name: "tag",
+          image: PINNED,
+          env: [{ name: "REVISION", value: "$(params.revision)" }],
+          args: ["$(params.context)"],
+          script:
+            'cd "$(workspaces.source.path)"\nprintf %s "$REVISION" > "$(results.commit.path)"\n',
+        },
+      ]);
+      assert.deepEqual(await checkPolicy(noParamsInScript, resource), []);
+    });
+
+    it("reports $(params.x) and the bracket forms inside a script", async () => {
+      const violations = await checkPolicy(
+        noParamsInScript,
+        task([
+          { name: "dot", image: PINNED, script: "git clone $(params.gitURL) ." },
+          { name: "bracket", image: PINNED, script: `echo "$(params["image-url"])"` },
+          { name: "quote", image: PINNED, script: "echo $(params['x'])" },
+        ]),
+      );
+      assert.equal(violations.length, 3);
+      assert.match(violations[0], /steps\[0\] "dot" has \$\(params\.\.\.\) inside its script/);
+      assert.match(violations[0], /env/);
+    });
+  });
+
+  describe("source-deploy-key-read-only", () => {
+    const names = deployKeyResourceNames({ name: "hello-python" });
+    const key = (type: string, name: string, canPush: unknown): FakeResource => ({
+      type,
+      name,
+      props: { project: "root/hello-python", title: "t", key: "ssh-ed25519 AAAA", canPush },
+    });
+    const types = [
+      "pulumi-nodejs:dynamic/gitlab:DeployKey",
+      "pulumi-nodejs:gitlab:DeployKey",
+      "gitlab:index/deployKey:DeployKey",
+    ];
+
+    it("reports a source deploy key that can push, for our and @pulumi/gitlab's types", async () => {
+      for (const type of types) {
+        const [violation, ...rest] = await checkPolicy(
+          readOnlySourceDeployKeys,
+          key(type, names.source, true),
+        );
+        assert.match(violation ?? "", /hello-python-source-deploy-key on root\/hello-python/);
+        assert.equal(rest.length, 0);
+      }
+    });
+
+    it("passes read-only source keys and writable operations keys", async () => {
+      for (const type of types) {
+        assert.deepEqual(
+          await checkPolicy(readOnlySourceDeployKeys, key(type, names.source, false)),
+          [],
+        );
+        assert.deepEqual(
+          await checkPolicy(readOnlySourceDeployKeys, key(type, names.source, undefined)),
+          [],
+        );
+        assert.deepEqual(
+          await checkPolicy(readOnlySourceDeployKeys, key(type, names.operations, true)),
+          [],
+        );
+      }
+    });
+
+    it("does not fail on canPush unknown during preview", async () => {
+      const resource = key(types[0], names.source, UNKNOWN_BOOLEAN);
+      assert.deepEqual(await checkPolicy(readOnlySourceDeployKeys, resource), []);
+    });
+  });
+
+  describe("cluster-role-binding-allowlist", () => {
+    const CRB = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
+    const binding = (role: string, subjects: any[], urn?: string): FakeResource => ({
+      type: CRB,
+      name: "binding",
+      urn,
+      props: {
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+        subjects,
+      },
+    });
+    const listenerSa = [{ kind: "ServiceAccount", name: "el-sa", namespace: "python-hello-build" }];
+
+    it(`passes a binding of ${ALLOWED_CLUSTER_ROLE} to a ServiceAccount`, async () => {
+      assert.deepEqual(
+        await checkPolicy(clusterRoleBindingAllowlist, binding(ALLOWED_CLUSTER_ROLE, listenerSa)),
+        [],
+      );
+    });
+
+    it("reports any other ClusterRole, and non-ServiceAccount subjects", async () => {
+      const [admin] = await checkPolicy(
+        clusterRoleBindingAllowlist,
+        binding("cluster-admin", listenerSa),
+      );
+      assert.match(admin, /grants ClusterRole cluster-admin cluster-wide/);
+      const [group] = await checkPolicy(
+        clusterRoleBindingAllowlist,
+        binding(ALLOWED_CLUSTER_ROLE, [{ kind: "Group", name: "system:authenticated" }]),
+      );
+      assert.match(group, /binds Group system:authenticated/);
+      const roleRef = binding("x", listenerSa);
+      roleRef.props.roleRef = { kind: "Role", name: ALLOWED_CLUSTER_ROLE };
+      assert.equal((await checkPolicy(clusterRoleBindingAllowlist, roleRef)).length, 1);
+    });
+
+    it("exempts the bindings of Tekton's release manifests (under TektonInstall) only", async () => {
+      const chain = `${TEKTON_INSTALL_TYPE}$kubernetes:yaml/v2:ConfigFile$${CRB}`;
+      const underInstall = `urn:pulumi:dev::tekton-gitlab::${chain}::tekton-pipelines-controller-cluster-access`;
+      const controller = [{ kind: "ServiceAccount", name: "tekton-pipelines-controller" }];
+      const role = "tekton-pipelines-controller-cluster-access";
+      assert.deepEqual(
+        await checkPolicy(clusterRoleBindingAllowlist, binding(role, controller, underInstall)),
+        [],
+      );
+      assert.equal(
+        (await checkPolicy(clusterRoleBindingAllowlist, binding(role, controller))).length,
+        1,
+      );
+      const elsewhere = `urn:pulumi:dev::tekton-gitlab::tekton-gitlab:app:Trigger$${CRB}::x`;
+      assert.equal(
+        (await checkPolicy(clusterRoleBindingAllowlist, binding(role, controller, elsewhere)))
+          .length,
+        1,
+      );
+    });
+  });
+
+  describe("private-keys-in-ssh-auth-secrets", () => {
+    const SECRET = "kubernetes:core/v1:Secret";
+    // Armour around obviously fake content: the policy looks at the armour, not the key.
+    const OPENSSH =
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-key\n-----END OPENSSH PRIVATE KEY-----\n";
+    const PEM = "-----BEGIN RSA PRIVATE KEY-----\nnot-a-key\n-----END RSA PRIVATE KEY-----\n";
+    const PKCS8 = "-----BEGIN PRIVATE KEY-----\nnot-a-key\n-----END PRIVATE KEY-----\n";
+    const b64 = (text: string) => Buffer.from(text).toString("base64");
+    const secret = (props: Record<string, any>): FakeResource => ({
+      type: SECRET,
+      name: "creds",
+      props: { metadata: { name: "creds" }, ...props },
+    });
+
+    it("passes ssh-auth Secrets and Secrets without keys", async () => {
+      const sshAuth = secret({
+        type: "kubernetes.io/ssh-auth",
+        stringData: { "ssh-privatekey": OPENSSH, known_hosts: "host ssh-ed25519 AAAA" },
+      });
+      assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, sshAuth), []);
+      const token = secret({ type: "Opaque", stringData: { token: "a-webhook-token" } });
+      assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, token), []);
+      const docker = secret({
+        type: "kubernetes.io/dockerconfigjson",
+        stringData: { ".dockerconfigjson": '{"auths":{}}' },
+      });
+      assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, docker), []);
+    });
+
+    it("reports ssh-privatekey and armoured keys in other Secret types", async () => {
+      const named = await checkPolicy(
+        privateKeysInSshAuthSecrets,
+        secret({ stringData: { "ssh-privatekey": "anything" } }),
+      );
+      assert.equal(named.length, 1);
+      assert.match(named[0], /stringData\.ssh-privatekey but has type Opaque/);
+
+      const encoded = await checkPolicy(
+        privateKeysInSshAuthSecrets,
+        secret({ type: "Opaque", data: { id_ed25519: b64(OPENSSH), other: b64("x") } }),
+      );
+      assert.equal(encoded.length, 1);
+      assert.match(encoded[0], /data\.id_ed25519/);
+
+      const pem = await checkPolicy(
+        privateKeysInSshAuthSecrets,
+        secret({ type: "Opaque", stringData: { "key.pem": PEM }, data: { raw: OPENSSH } }),
+      );
+      assert.equal(pem.length, 2, pem.join("\n"));
+    });
+
+    it("allows a certificate key in a TLS Secret's tls.key, but not an SSH key", async () => {
+      const tls = (data: Record<string, string>) => secret({ type: "kubernetes.io/tls", data });
+      const certificate = tls({ "tls.crt": b64("cert"), "tls.key": b64(PKCS8) });
+      assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, certificate), []);
+      assert.equal(
+        (await checkPolicy(privateKeysInSshAuthSecrets, tls({ "tls.key": b64(OPENSSH) }))).length,
+        1,
+      );
+      assert.equal(
+        (await checkPolicy(privateKeysInSshAuthSecrets, tls({ "ssh-privatekey": b64(PKCS8) })))
+          .length,
+        1,
+      );
+    });
+
+    it("skips values unknown during preview, but still sees the ssh-privatekey name", async () => {
+      const unknownValue = secret({ type: "Opaque", stringData: { token: UNKNOWN_STRING } });
+      assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, unknownValue), []);
+      const unknownKey = secret({ stringData: { "ssh-privatekey": UNKNOWN_STRING } });
+      assert.equal((await checkPolicy(privateKeysInSshAuthSecrets, unknownKey)).length, 1);
+      const unknownType = secret({ type: UNKNOWN_STRING, stringData: { x: OPENSSH } });
+      assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, unknownType), []);
+    });
+  });
+});

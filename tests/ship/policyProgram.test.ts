@@ -1,0 +1,136 @@
+// The stack must pass its own policy pack: every resource the program registers under the
+// example stacks (dev and prod) goes through every policy, as `pulumi up --policy-pack` would.
+import "../harness/mocks";
+import * as assert from "node:assert/strict";
+import {
+  SOURCE_DEPLOY_KEY_SUFFIX,
+  TEKTON_INSTALL_TYPE,
+  isDeployKeyType,
+  isTektonReleaseResource,
+  noSkipTlsVerify,
+  policies,
+} from "../../policy/policies";
+import { parseStackConfig } from "../../config/load";
+import { renderManifests } from "../../tekton/render";
+import { INSECURE_REGISTRY_ANNOTATION } from "../../tekton/names";
+import { exampleConfig, runProgram, withStructured } from "../harness/program";
+import { checkPolicy } from "./checkPolicy";
+
+describe("the program under its policy pack", function () {
+  this.timeout(60000);
+
+  for (const stack of ["dev", "prod"]) {
+    it(`registers no resource that violates a policy (Pulumi.${stack}.yaml)`, async () => {
+      const run = await runProgram(exampleConfig(stack));
+      assert.equal(run.error, undefined, run.error?.stack);
+      const custom = run.resources.filter((resource) => resource.custom);
+      // Not vacuous: the credentials (ssh-auth Secrets) are among what was checked.
+      const sshAuth = custom.filter(
+        (r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.type === "kubernetes.io/ssh-auth",
+      );
+      assert.ok(sshAuth.length >= 2, `ssh-auth Secrets: ${sshAuth.map((r) => r.name)}`);
+      const sourceKeys = custom.filter(
+        (r) => isDeployKeyType(r.type) && r.name.endsWith(SOURCE_DEPLOY_KEY_SUFFIX),
+      );
+      assert.ok(sourceKeys.length > 0, "the policy must recognise the stack's source deploy keys");
+
+      const violations: string[] = [];
+      for (const resource of custom) {
+        for (const policy of policies) {
+          const found = await checkPolicy(policy, {
+            type: resource.type,
+            name: resource.name,
+            urn: resource.urn,
+            props: resource.inputs,
+          });
+          violations.push(...found.map((message) => `${policy.name}: ${message}`));
+        }
+      }
+      assert.deepEqual(violations, []);
+    });
+  }
+
+  it("lets a registry marked insecure skip TLS verification (annotated Task)", async function () {
+    const config = withStructured(exampleConfig("dev"), "registry", (registry) => ({
+      ...registry,
+      insecure: true,
+    }));
+    const run = await runProgram(config);
+    assert.equal(run.error, undefined, run.error?.stack);
+    const tasks = run.resources.filter((r) => r.type === "kubernetes:tekton.dev/v1:Task");
+    if (tasks.length === 0) {
+      console.log("    (the program registers no Tasks yet: nothing to check)");
+      this.skip();
+    }
+    const skipping = tasks.filter((task) =>
+      JSON.stringify(task.inputs).includes("--skip-tls-verify"),
+    );
+    assert.ok(skipping.length > 0, "insecure: true should make the build skip TLS verification");
+    for (const task of skipping) {
+      const props = { type: task.type, name: task.name, urn: task.urn, props: task.inputs };
+      assert.deepEqual(await checkPolicy(noSkipTlsVerify, props), []);
+    }
+  });
+
+  describe("the build pipeline's manifests (npm run render)", () => {
+    const asResource = (manifest: any) => ({
+      type: `kubernetes:${manifest.apiVersion}:${manifest.kind}`,
+      name: manifest.metadata.name,
+      props: manifest,
+    });
+    const violationsOf = async (manifests: any[]) => {
+      const found: string[] = [];
+      for (const manifest of manifests) {
+        for (const policy of policies) {
+          const messages = await checkPolicy(policy, asResource(manifest));
+          found.push(...messages.map((message) => `${policy.name}: ${message}`));
+        }
+      }
+      return found;
+    };
+
+    for (const stack of ["dev", "prod"]) {
+      it(`pass every policy (Pulumi.${stack}.yaml)`, async () => {
+        const manifests = renderManifests(parseStackConfig(exampleConfig(stack))).map(
+          (rendered) => rendered.manifest,
+        );
+        assert.ok(manifests.some((manifest) => manifest.kind === "Task"));
+        assert.deepEqual(await violationsOf(manifests), []);
+      });
+    }
+
+    it("skip TLS verification only with the insecure-registry annotation", async () => {
+      const insecure = withStructured(exampleConfig("dev"), "registry", (registry) => ({
+        ...registry,
+        insecure: true,
+      }));
+      const manifests = renderManifests(parseStackConfig(insecure)).map((r) => r.manifest);
+      const skipping = manifests.filter((m) => JSON.stringify(m).includes("--skip-tls-verify"));
+      assert.ok(skipping.length > 0, "registry.insecure: true should skip TLS verification");
+      assert.deepEqual(await violationsOf(skipping), []);
+      // The same Tasks without the annotation are what the policy exists to stop.
+      const unmarked = skipping.map((manifest) => {
+        const copy = structuredClone(manifest);
+        delete copy.metadata.annotations?.[INSECURE_REGISTRY_ANNOTATION];
+        return copy;
+      });
+      const violations = await violationsOf(unmarked);
+      assert.ok(violations.length > 0);
+      assert.ok(
+        violations.every((v) => v.startsWith("tekton-no-skip-tls-verify")),
+        violations.join("\n"),
+      );
+    });
+  });
+
+  it("knows the Tekton install component by its real type and URN", async () => {
+    const run = await runProgram(exampleConfig("dev"));
+    const install = run.resources.filter((resource) => resource.type === TEKTON_INSTALL_TYPE);
+    assert.equal(install.length, 1, "TektonInstall registers under TEKTON_INSTALL_TYPE");
+    const releases = run.resources.filter((r) => r.type === "kubernetes:yaml/v2:ConfigFile");
+    assert.ok(releases.length > 0);
+    for (const release of releases) assert.ok(isTektonReleaseResource(release.urn), release.urn);
+    const others = run.resources.filter((r) => r.parent === "" && r.type !== TEKTON_INSTALL_TYPE);
+    for (const other of others) assert.equal(isTektonReleaseResource(other.urn), false, other.urn);
+  });
+});
