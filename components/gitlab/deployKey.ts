@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { DeployKeyRecord } from "./client";
-import { isNotFound } from "./errors";
+import { deleteUnlessGone, isNotFound } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import {
   checkBoolean,
@@ -221,11 +221,7 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
 
   async delete(id: string): Promise<void> {
     const { project, id: keyId } = parseId(id, "DeployKey");
-    try {
-      await this.client().deleteDeployKey(project, keyId);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    await deleteUnlessGone(() => this.client().deleteDeployKey(project, keyId));
   }
 }
 

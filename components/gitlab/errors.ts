@@ -75,6 +75,15 @@ export function isNotFound(error: unknown): boolean {
   return (error as { status?: unknown } | undefined)?.status === 404;
 }
 
+/** Runs a delete; a 404 means someone removed the object already, which is what we wanted. */
+export async function deleteUnlessGone(remove: () => Promise<void>): Promise<void> {
+  try {
+    await remove();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
 /**
  * Flattens GitLab's error bodies to one line. GitLab answers `{"message": "..."}`,
  * `{"message": {"field": ["reason", ...]}}`, `{"error": "..."}` or, from a proxy in front of it,

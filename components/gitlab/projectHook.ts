@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { ProjectHookRecord, ProjectHookRequest } from "./client";
-import { isNotFound } from "./errors";
+import { deleteUnlessGone, isNotFound } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import {
   checkBoolean,
@@ -221,11 +221,7 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
 
   async delete(id: string): Promise<void> {
     const { project, id: hookId } = parseId(id, "ProjectHook");
-    try {
-      await this.client().deleteHook(project, hookId);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    await deleteUnlessGone(() => this.client().deleteHook(project, hookId));
   }
 }
 
