@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/load";
 import { AppCredentials } from "./components/appCredentials";
+import { Application } from "./components/application";
 import { BuildPipeline } from "./components/buildPipeline";
 import { GitLabTrigger } from "./components/gitlabTrigger";
 import { TektonInstall } from "./components/tektonInstall";
@@ -15,14 +16,19 @@ export = async () => {
   const context = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
 
   const apps = config.apps.map((app) => {
-    const credentials = new AppCredentials(app.name, {
-      app,
-      gitSsh: config.gitSsh,
-      registry: config.registry,
-      registryPassword: config.registryPassword,
-    });
+    const parent = new Application(app.name);
+    const credentials = new AppCredentials(
+      app.name,
+      {
+        app,
+        gitSsh: config.gitSsh,
+        registry: config.registry,
+        registryPassword: config.registryPassword,
+      },
+      { parent },
+    );
     // Tekton objects wait for Tekton's admission webhooks and for the namespace and Secrets.
-    const inCluster = { dependsOn: [...tekton.ready, ...credentials.ready] };
+    const inCluster = { parent, dependsOn: [...tekton.ready, ...credentials.ready] };
     const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
     const trigger = new GitLabTrigger(app.name, { app, context }, inCluster);
     return { app, credentials, pipeline, trigger };

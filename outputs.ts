@@ -1,6 +1,7 @@
 // The outputs contract: what other stacks read from this one with StackReference. Names and
 // shapes here are a public API; tests/outputs.test.ts fails when one is renamed or removed.
-// Import these types in a consumer stack:  import type { AppOutput } from "tekton-gitlab/outputs".
+// A consumer stack imports these types from this file (copy it, or a path into a checkout of
+// this repository, as examples/consumer does): import type { AppOutput } from "./outputs".
 
 /** Installed Tekton versions; `null` when `tekton.install` is false. */
 export interface TektonOutput {

@@ -67,6 +67,8 @@ export class AppCredentials extends pulumi.ComponentResource {
           name: app.namespace,
           labels: {
             ...labels,
+            // Which stack (environment) owns it, for an admin looking at the cluster.
+            "tekton-gitlab.io/stack": pulumi.getStack(),
             // Kaniko needs root to unpack image layers but nothing privileged: `baseline` allows
             // exactly that and rejects privileged pods in the build namespace.
             "pod-security.kubernetes.io/enforce": "baseline",

@@ -12,8 +12,11 @@ import {
 
 export const NAMESPACE = "tekton-gitlab";
 
-/** Thrown with every config problem found; the message lists them one per line. */
-export class ConfigError extends Error {
+/**
+ * Thrown with every config problem found; the message lists them one per line. A RunError, so
+ * Pulumi prints the list without a stack trace under it.
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(public readonly problems: string[]) {
     super(
       `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
@@ -125,14 +128,21 @@ function crossChecks(
 ): string[] {
   const problems: string[] = [];
   const apps = Array.isArray(input.apps) ? (input.apps as Record<string, unknown>[]) : [];
-  const seen = { name: new Map<string, number>(), namespace: new Map<string, number>() };
+  const seen = {
+    name: new Map<string, number>(),
+    namespace: new Map<string, number>(),
+    // Two Ingresses for one host: the controller serves one, the other app never builds.
+    webhookHost: new Map<string, number>(),
+  };
   apps.forEach((app, index) => {
     if (app === null || typeof app !== "object") return;
     const name = typeof app.name === "string" ? app.name : undefined;
     const namespace = typeof app.namespace === "string" ? app.namespace : name && `${name}-build`;
+    const webhookHost = typeof app.webhookHost === "string" ? app.webhookHost : undefined;
     for (const [field, value] of [
       ["name", name],
       ["namespace", namespace],
+      ["webhookHost", webhookHost],
     ] as const) {
       if (value === undefined) continue;
       const first = seen[field].get(value);
@@ -164,12 +174,16 @@ function crossChecks(
   );
   if (managesGitLab) {
     const baseUrl = gitlab.baseUrl ?? env.GITLAB_BASE_URL;
+    const baseUrlKey =
+      gitlab.baseUrl === undefined ? "gitlab:baseUrl (from env GITLAB_BASE_URL)" : "gitlab:baseUrl";
     if (!baseUrl) {
       problems.push(
         "gitlab:baseUrl: required (or env GITLAB_BASE_URL) to manage deploy keys and webhooks; set manageDeployKeys: false on every app to manage them by hand",
       );
-    } else if (!/^https?:\/\/[^/\s]+/.test(baseUrl)) {
-      problems.push(`gitlab:baseUrl: expected an http(s) URL such as https://gitlab.example.com`);
+    } else if (!/^https?:\/\/[^/\s@]+(\/\S*)?$/.test(baseUrl)) {
+      problems.push(
+        `${baseUrlKey}: expected an http(s) URL such as https://gitlab.example.com/api/v4/, without credentials`,
+      );
     }
     if (!(gitlab.token ?? env.GITLAB_TOKEN)) {
       problems.push(
@@ -195,6 +209,7 @@ export function parseStackConfig(
 ): ValidatedConfig {
   const problems: string[] = [];
   const input: Record<string, unknown> = {};
+  const unparsed = new Set<string>();
   const gitlab: GitLabKeys = { baseUrl: raw["gitlab:baseUrl"], token: raw["gitlab:token"] };
 
   for (const [fullKey, value] of Object.entries(raw)) {
@@ -214,6 +229,7 @@ export function parseStackConfig(
     try {
       input[key] = JSON.parse(value);
     } catch {
+      unparsed.add(key);
       problems.push(
         `${fullKey}: expected a structured value (set it in Pulumi.<stack>.yaml or with pulumi config set --path), got a plain string`,
       );
@@ -222,7 +238,12 @@ export function parseStackConfig(
 
   const result = stackConfigSchema.safeParse(input);
   if (!result.success) {
-    problems.push(...result.error.issues.flatMap((issue) => describeIssue(issue, input)));
+    problems.push(
+      ...result.error.issues
+        // A key whose value did not parse is reported once, above, not again as "missing".
+        .filter((issue) => !unparsed.has(String(issue.path[0])))
+        .flatMap((issue) => describeIssue(issue, input)),
+    );
   }
   problems.push(...crossChecks(input, env, gitlab));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);

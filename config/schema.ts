@@ -128,7 +128,10 @@ export const appSchema = z.strictObject({
       workspaceSize: matching(v.STORAGE_QUANTITY, "a storage quantity such as 1Gi").default("1Gi"),
       storageClassName: dnsLabel.optional(),
       timeout: matching(v.GO_DURATION, "a duration such as 1h or 45m")
-        .refine((value) => value !== "", { message: "expected a duration such as 1h" })
+        // Tekton reads a zero timeout as "no timeout": a stuck build would hold its PVC forever.
+        .refine((value) => /[1-9]/.test(value), {
+          message: "expected a duration above zero, such as 1h",
+        })
         .default("1h"),
     })
     .prefault({}),
@@ -139,7 +142,7 @@ export const stackConfigSchema = z.strictObject({
   tekton: tektonSchema.prefault({}),
   gitSsh: gitSshSchema,
   registry: registrySchema,
-  registryPassword: z.string().min(1).optional(),
+  registryPassword: z.string().min(1, { message: "expected a non-empty password" }).optional(),
   images: imagesSchema.prefault({}),
   apps: z.array(appSchema),
 });

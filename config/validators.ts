@@ -86,8 +86,10 @@ const SSH_KEY_TYPES = new Set([
 ]);
 
 export interface KnownHostsEntry {
+  /** Host patterns: names, `[host]:port`, `*`/`?` wildcards, `!negations`, or hashed `|1|...`. */
   hosts: string[];
   keyType: string;
+  marker?: "@cert-authority" | "@revoked";
 }
 
 /**
@@ -102,12 +104,13 @@ export function parseKnownHosts(text: string): { entries: KnownHostsEntry[]; err
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;
     const fields = line.split(/\s+/);
+    let marker: KnownHostsEntry["marker"];
     if (fields[0].startsWith("@")) {
       if (fields[0] !== "@cert-authority" && fields[0] !== "@revoked") {
         errors.push(`line ${index + 1}: unknown marker ${fields[0]}`);
         return;
       }
-      fields.shift();
+      marker = fields.shift() as KnownHostsEntry["marker"];
     }
     const [hosts, keyType, blob] = fields;
     if (!hosts || !keyType || !blob) {
@@ -122,7 +125,7 @@ export function parseKnownHosts(text: string): { entries: KnownHostsEntry[]; err
       errors.push(`line ${index + 1}: the key is not valid base64 of a ${keyType} public key`);
       return;
     }
-    entries.push({ hosts: hosts.split(","), keyType });
+    entries.push({ hosts: hosts.split(","), keyType, ...(marker ? { marker } : {}) });
   });
   if (entries.length === 0 && errors.length === 0) errors.push("no host key entries");
   return { entries, errors };
@@ -143,11 +146,30 @@ export function knownHostsName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
-/** True when an entry covers the host (hashed `|1|` entries cannot be checked: trust them). */
+/**
+ * True when a usable entry covers the host, matching patterns as ssh does: `*` and `?`
+ * wildcards, and a matching `!pattern` excludes the entry. Revoked keys never count. Hashed
+ * `|1|` names cannot be checked without the salt's hash: trust them.
+ */
 export function knownHostsCovers(entries: KnownHostsEntry[], host: string, port: number): boolean {
   const wanted = knownHostsName(host, port);
-  return entries.some((entry) =>
-    entry.hosts.some((name) => name.startsWith("|1|") || name === wanted),
+  const matches = (pattern: string) =>
+    new RegExp(
+      "^" +
+        pattern
+          .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+          .replace(/\*/g, ".*")
+          .replace(/\?/g, ".") +
+        "$",
+      "i",
+    ).test(wanted);
+  return entries.some(
+    (entry) =>
+      entry.marker !== "@revoked" &&
+      !entry.hosts.some((name) => name.startsWith("!") && matches(name.slice(1))) &&
+      entry.hosts.some(
+        (name) => name.startsWith("|1|") || (!name.startsWith("!") && matches(name)),
+      ),
   );
 }
 

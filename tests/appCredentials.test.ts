@@ -38,6 +38,7 @@ describe("per-app credentials", function () {
     assert.equal(ns.inputs.metadata.name, "python-hello-build");
     assert.equal(ns.inputs.metadata.labels["app.kubernetes.io/managed-by"], "tekton-gitlab");
     assert.equal(ns.inputs.metadata.labels["app.kubernetes.io/part-of"], "hello-python");
+    assert.equal(ns.inputs.metadata.labels["tekton-gitlab.io/stack"], "dev");
   });
 
   it("generates two ED25519 keys by default and RSA 4096 on request", async () => {
@@ -243,11 +244,22 @@ describe("per-app credentials", function () {
     const result = await run(twoApps());
     const keys = result.resources.map((r) => `${r.type}::${r.name}`);
     assert.equal(new Set(keys).size, keys.length);
+    // `pulumi preview` shows one tree per app: everything named for an app hangs below its
+    // Application, and nothing else does.
+    const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
+    const root = (r: (typeof result.resources)[number]): string =>
+      byUrn.has(r.parent) ? root(byUrn.get(r.parent)!) : r.urn;
     for (const appName of ["hello-python", "billing"]) {
-      const component = findResource(result, "tekton-gitlab:app:AppCredentials", appName);
-      const children = result.resources.filter((r) => r.parent === component.urn);
-      assert.ok(children.length >= 8, `${appName} has ${children.length} children`);
-      for (const child of children) assert.ok(child.name.startsWith(`${appName}-`), child.name);
+      const application = findResource(result, "tekton-gitlab:app:Application", appName);
+      const tree = result.resources.filter((r) => r !== application && root(r) === application.urn);
+      assert.ok(tree.length >= 25, `${appName} has ${tree.length} resources`);
+      for (const r of tree)
+        assert.ok(r.name === appName || r.name.startsWith(`${appName}-`), r.name);
+      const named = result.resources.filter((r) => r.name.startsWith(`${appName}-`));
+      assert.deepEqual(
+        named.filter((r) => root(r) !== application.urn),
+        [],
+      );
     }
     const billingNs = findResource(result, "kubernetes:core/v1:Namespace", "billing-namespace");
     assert.equal(billingNs.inputs.metadata.name, "billing-build");

@@ -54,6 +54,29 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /unique namespace/,
   },
   {
+    what: "duplicate webhook hosts",
+    change: (c) =>
+      withStructured(c, "apps", (apps) => [
+        apps[0],
+        { ...apps[0], name: "other", namespace: "other" },
+      ]),
+    key: "tekton-gitlab:apps[1].webhookHost",
+    says: /unique webhookHost/,
+  },
+  {
+    what: "zero pipeline timeout",
+    change: app((a) => (a.pipelineRun = { timeout: "0s" })),
+    key: "tekton-gitlab:apps[0].pipelineRun.timeout",
+    says: /above zero/,
+  },
+  {
+    what: "known_hosts whose only entry for the host is revoked",
+    change: (c) =>
+      withStructured(c, "gitSsh", (s) => ({ ...s, knownHosts: `@revoked ${s.knownHosts}` })),
+    key: "tekton-gitlab:gitSsh.knownHosts",
+    says: /expected an entry for gitlab-gitlab-shell/,
+  },
+  {
     what: "project path given as URL",
     change: app((a) => (a.sourceProject = "https://gitlab.example.com/root/hello-python.git")),
     key: "tekton-gitlab:apps[0].sourceProject",
@@ -266,6 +289,36 @@ describe("config validation", function () {
         `${key} in ${problems.join("\n")}`,
       );
     }
+  });
+
+  it("accepts known_hosts wildcard patterns that cover the host", () => {
+    const raw = withStructured(exampleConfig(), "gitSsh", (s) => ({
+      ...s,
+      knownHosts: s.knownHosts.replace(s.host, "*.gitlab.svc.cluster.local"),
+    }));
+    assert.doesNotThrow(() => parseStackConfig(raw, {}));
+  });
+
+  it("reports a structured key given as a plain string once", () => {
+    const problems = problemsOf({
+      ...exampleConfig(),
+      "tekton-gitlab:gitSsh": "gitlab.example.com",
+    });
+    assert.deepEqual(
+      problems.filter((p) => p.startsWith("tekton-gitlab:gitSsh")),
+      [
+        "tekton-gitlab:gitSsh: expected a structured value (set it in Pulumi.<stack>.yaml or with pulumi config set --path), got a plain string",
+      ],
+    );
+  });
+
+  it("names the environment variable when the GitLab URL came from it", () => {
+    const raw = exampleConfig();
+    delete raw["gitlab:baseUrl"];
+    assert.throws(
+      () => parseStackConfig(raw, { GITLAB_BASE_URL: "https://user:secret@gitlab.example.com" }),
+      /gitlab:baseUrl \(from env GITLAB_BASE_URL\): expected an http\(s\) URL .* without credentials/,
+    );
   });
 
   it("formats config keys as users write them", () => {

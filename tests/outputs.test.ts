@@ -34,7 +34,8 @@ async function exampleRun(): Promise<ProgramRun> {
 describe("outputs contract", function () {
   it("exports exactly the documented stack outputs", async () => {
     const run = await exampleRun();
-    assert.deepEqual(Object.keys(run.values!).sort(), [...STACK_OUTPUT_NAMES].sort());
+    assert.deepEqual(Object.keys(run.values!).sort(), ["apps", "tekton", "webhookTokens"]);
+    assert.deepEqual([...STACK_OUTPUT_NAMES].sort(), ["apps", "tekton", "webhookTokens"]);
     assert.deepEqual(run.values!.tekton, { pipelines: "v1.15.0", triggers: "v0.37.0" });
   });
 
@@ -67,7 +68,7 @@ describe("outputs contract", function () {
 });
 
 describe("consumer stack (examples/consumer)", function () {
-  it("reads an app's namespace and pipeline and grants a team a Role there", async () => {
+  it("reads an app's namespace and pipeline and lets a team watch its runs there", async () => {
     const { values } = await exampleRun();
     stackReferences["organization/tekton-gitlab/dev"] = {
       outputs: values!,
@@ -95,5 +96,10 @@ describe("consumer stack (examples/consumer)", function () {
       { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "python-developers" },
     ]);
     assert.equal(binding.inputs.roleRef.kind, "Role");
+    const role = registered.find((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:Role");
+    assert.equal(role?.inputs.metadata.namespace, "python-hello-build");
+    // Creating PipelineRuns would let the team run any pipelineSpec with the build's write key.
+    const verbs = role!.inputs.rules.flatMap((rule: any) => rule.verbs);
+    assert.deepEqual([...new Set(verbs)].sort(), ["get", "list", "watch"]);
   });
 });

@@ -60,5 +60,13 @@ describe("Tekton install", function () {
     assert.ifError(run.error);
     assert.deepEqual(resourcesOfType(run, CONFIG_FILE), []);
     assert.equal(run.values?.tekton, null);
+    // The apps are still built on the cluster's own Tekton, waiting only for their namespace.
+    const namespace = findResource(run, "kubernetes:core/v1:Namespace", "hello-python-namespace");
+    const tasks = resourcesOfType(run, "kubernetes:tekton.dev/v1:Task");
+    assert.equal(tasks.length, 3);
+    for (const task of [...tasks, ...resourcesOfType(run, "kubernetes:tekton.dev/v1:Pipeline")]) {
+      assert.ok(task.dependencies.includes(namespace.urn), task.name);
+    }
+    assert.equal(run.values?.apps["hello-python"].pipeline, "build-hello-python");
   });
 });

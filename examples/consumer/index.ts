@@ -1,5 +1,5 @@
 // A team's stack that builds on tekton-gitlab: it reads the build stack's outputs and lets a
-// team start and watch the app's pipeline runs in its build namespace, nothing more.
+// team watch the app's pipeline runs and their logs in its build namespace, nothing more.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AppOutput, StackOutputs } from "../../outputs";
@@ -22,25 +22,23 @@ export = async () => {
   });
   const namespace = app.namespace;
 
-  const role = new k8s.rbac.v1.Role("pipeline-runner", {
-    metadata: { name: `${appName}-pipeline-runner`, namespace },
+  // Read-only on purpose: whoever may create a PipelineRun in the build namespace can embed
+  // their own pipelineSpec, run it as the build ServiceAccount and so push with the operations
+  // repo's write key. Starting builds stays with git push (the webhook).
+  const role = new k8s.rbac.v1.Role("pipeline-viewer", {
+    metadata: { name: `${appName}-pipeline-viewer`, namespace },
     rules: [
       {
         apiGroups: ["tekton.dev"],
-        resources: ["pipelineruns"],
-        verbs: ["get", "list", "watch", "create"],
-      },
-      {
-        apiGroups: ["tekton.dev"],
-        resources: ["pipelines", "tasks", "taskruns"],
+        resources: ["pipelineruns", "taskruns", "pipelines", "tasks"],
         verbs: ["get", "list", "watch"],
       },
       { apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list", "watch"] },
     ],
   });
 
-  new k8s.rbac.v1.RoleBinding("pipeline-runner", {
-    metadata: { name: `${appName}-pipeline-runner`, namespace },
+  new k8s.rbac.v1.RoleBinding("pipeline-viewer", {
+    metadata: { name: `${appName}-pipeline-viewer`, namespace },
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: team }],
   });
@@ -51,7 +49,8 @@ export = async () => {
   return {
     namespace,
     pipeline: app.pipeline,
-    // Stays secret: the build stack exports webhook tokens as a secret output.
+    // For teams that register the webhook by hand (manageDeployKeys: false). It stays secret:
+    // the build stack exports webhook tokens as a secret output.
     webhookToken: tokens.apply((all) => all[appName]),
   };
 };
