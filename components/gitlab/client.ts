@@ -3,12 +3,13 @@
 // imports nothing but its siblings (no Pulumi, no third-party modules) and holds the token only
 // in an instance created inside the provider process, never in module scope.
 import {
-  GitLabApiError,
-  GitLabConfigError,
-  GitLabNetworkError,
   RequestContext,
+  gitlabApiError,
+  gitlabConfigError,
   gitlabMessageOf,
+  gitlabNetworkError,
   hintFor,
+  notFoundSubjectOf,
   redact,
 } from "./errors";
 import { DEFAULT_RETRY_POLICY, RetryPolicy, decideRetry } from "./retry";
@@ -99,21 +100,21 @@ export function normalizeBaseUrl(raw: string, key = "gitlab:baseUrl"): string {
   try {
     url = new URL(trimmed);
   } catch {
-    throw new GitLabConfigError(
+    throw gitlabConfigError(
       `${key} must be the GitLab instance URL, e.g. https://gitlab.example.com; got "${trimmed}".`,
     );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new GitLabConfigError(`${key} must be an http(s) URL; got "${url.protocol}" scheme.`);
+    throw gitlabConfigError(`${key} must be an http(s) URL; got "${url.protocol}" scheme.`);
   }
   if (url.username || url.password) {
     // Credentials in the URL would end up in state and logs; the token has its own secret key.
-    throw new GitLabConfigError(
+    throw gitlabConfigError(
       `${key} must not contain credentials; put the token in gitlab:token (a secret).`,
     );
   }
   if (url.search || url.hash) {
-    throw new GitLabConfigError(`${key} must not have a query or fragment; got "${trimmed}".`);
+    throw gitlabConfigError(`${key} must not have a query or fragment; got "${trimmed}".`);
   }
   const path = url.pathname
     .replace(/\/{2,}/g, "/")
@@ -151,9 +152,7 @@ export class GitLabClient {
   constructor(options: GitLabClientOptions) {
     this.baseUrl = normalizeBaseUrl(options.baseUrl);
     if (!options.token || !options.token.trim()) {
-      throw new GitLabConfigError(
-        "gitlab:token is empty; set it with `pulumi config set --secret`.",
-      );
+      throw gitlabConfigError("gitlab:token is empty; set it with `pulumi config set --secret`.");
     }
     const { token, ...rest } = options;
     // Not enumerable: util.inspect, JSON.stringify and Object.keys skip it, so logging the
@@ -174,7 +173,11 @@ export class GitLabClient {
 
   async getDeployKey(project: string, keyId: number): Promise<DeployKeyRecord> {
     const path = `/projects/${projectSegment(project)}/deploy_keys/${keyId}`;
-    const context = { operation: `read deploy key ${keyId} of project "${project}"`, project };
+    const context = {
+      operation: `read deploy key ${keyId} of project "${project}"`,
+      project,
+      object: `deploy key ${keyId}`,
+    };
     return (await this.request<DeployKeyRecord>("GET", path, { context })).data;
   }
 
@@ -197,13 +200,21 @@ export class GitLabClient {
     body: UpdateDeployKeyRequest,
   ): Promise<DeployKeyRecord> {
     const path = `/projects/${projectSegment(project)}/deploy_keys/${keyId}`;
-    const context = { operation: `update deploy key ${keyId} of project "${project}"`, project };
+    const context = {
+      operation: `update deploy key ${keyId} of project "${project}"`,
+      project,
+      object: `deploy key ${keyId}`,
+    };
     return (await this.request<DeployKeyRecord>("PUT", path, { body, context })).data;
   }
 
   async deleteDeployKey(project: string, keyId: number): Promise<void> {
     const path = `/projects/${projectSegment(project)}/deploy_keys/${keyId}`;
-    const context = { operation: `delete deploy key ${keyId} of project "${project}"`, project };
+    const context = {
+      operation: `delete deploy key ${keyId} of project "${project}"`,
+      project,
+      object: `deploy key ${keyId}`,
+    };
     await this.request<unknown>("DELETE", path, { context });
   }
 
@@ -218,7 +229,11 @@ export class GitLabClient {
 
   async getHook(project: string, hookId: number): Promise<ProjectHookRecord> {
     const path = `/projects/${projectSegment(project)}/hooks/${hookId}`;
-    const context = { operation: `read hook ${hookId} of project "${project}"`, project };
+    const context = {
+      operation: `read hook ${hookId} of project "${project}"`,
+      project,
+      object: `hook ${hookId}`,
+    };
     return (await this.request<ProjectHookRecord>("GET", path, { context })).data;
   }
 
@@ -243,6 +258,7 @@ export class GitLabClient {
     const context = {
       operation: `update hook ${hookId} of project "${project}"`,
       project,
+      object: `hook ${hookId}`,
       hookUrl: body.url,
     };
     const secrets = [body.token];
@@ -251,7 +267,11 @@ export class GitLabClient {
 
   async deleteHook(project: string, hookId: number): Promise<void> {
     const path = `/projects/${projectSegment(project)}/hooks/${hookId}`;
-    const context = { operation: `delete hook ${hookId} of project "${project}"`, project };
+    const context = {
+      operation: `delete hook ${hookId} of project "${project}"`,
+      project,
+      object: `hook ${hookId}`,
+    };
     await this.request<unknown>("DELETE", path, { context });
   }
 
@@ -343,13 +363,15 @@ export class GitLabClient {
       // the message at construction, so redacting afterwards would leave it there.
       const operation = redact(options.context.operation, secrets);
       if (!response) {
-        throw new GitLabNetworkError(operation, this.baseUrl, redact(failure, secrets), attempt);
+        throw gitlabNetworkError(operation, this.baseUrl, redact(failure, secrets), attempt);
       }
       const text = await response.text().catch(() => "");
+      const contentType = response.headers.get("content-type") ?? "";
       const gitlabMessage = redact(
-        gitlabMessageOf(text, response.headers.get("content-type") ?? "", response.statusText),
+        gitlabMessageOf(text, contentType, response.statusText),
         secrets,
       );
+      const notFound = response.status === 404 ? notFoundSubjectOf(text, contentType) : undefined;
       const context: RequestContext = {
         ...options.context,
         operation,
@@ -358,12 +380,14 @@ export class GitLabClient {
             ? undefined
             : redact(options.context.hookUrl, secrets),
       };
-      throw new GitLabApiError({
+      throw gitlabApiError({
         status: response.status,
+        statusText: redact(response.statusText, secrets),
         method,
         path: redact(path, secrets),
         gitlabMessage,
-        hint: hintFor(response.status, gitlabMessage, context),
+        hint: hintFor(response.status, gitlabMessage, context, notFound),
+        notFound,
         context,
         attempts: attempt,
       });

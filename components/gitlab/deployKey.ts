@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { DeployKeyRecord } from "./client";
-import { deleteUnlessGone, isNotFound } from "./errors";
+import { deleteUnlessGone, isGone } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import {
   checkBoolean,
@@ -185,8 +185,10 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
     try {
       record = await this.client().getDeployKey(project, keyId);
     } catch (error) {
-      // Gone (removed by hand, or with its project): an empty id drops it from the state.
-      if (isNotFound(error)) return { id: "" };
+      // Removed by hand: an empty id drops it from the state. A missing project is an
+      // error instead (see isGone): dropping the resource would forget an object that may
+      // still exist and grant access.
+      if (isGone(error)) return { id: "" };
       throw error;
     }
     const inputs: DeployKeyInputs = {

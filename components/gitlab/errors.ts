@@ -11,10 +11,38 @@ export interface RequestContext {
   project?: string;
   /** The hook URL sent with the request, for 422 hints. */
   hookUrl?: string;
+  /**
+   * The one existing object the request addresses (`deploy key 7`, `hook 3`), for requests
+   * that read, update or delete it; unset for lists and creates.
+   */
+  object?: string;
+}
+
+/**
+ * What a 404 is about. GitLab names the missing thing in its message: `404 Project Not Found`
+ * when the project is missing or not visible to the token, `404 Not found` (a record lookup)
+ * or `404 Deploy key Not Found` when the key or hook is missing from an existing project.
+ * Anything else (an HTML page from a proxy, Grape's `{"error":"404 Not Found"}` for a path
+ * that is not an API route, as a wrong gitlab:baseUrl gives) is `unknown`.
+ */
+export type NotFoundSubject = "object" | "project" | "unknown";
+
+// The errors are plain `Error` objects with fields, not subclasses of Error: the provider
+// code runs from Pulumi's serialized closure, which turns `class X extends Error` into a
+// function that runs `Error.call(this, message)`. That sets no message, no stack and no
+// Error prototype, and the provider host reports `error.message`, so every hint below would
+// reach the user as an empty error. Tell them apart by `name` (see the guards below).
+function namedError<T extends object>(name: string, message: string, fields: T): Error & T {
+  const error = new Error(message);
+  error.name = name;
+  // Captured again after the name is set, so the stack's first line names the error too.
+  Error.captureStackTrace?.(error);
+  return Object.assign(error, fields);
 }
 
 /** A request GitLab answered with an error status (after any retries). */
-export class GitLabApiError extends Error {
+export interface GitLabApiError extends Error {
+  name: "GitLabApiError";
   /** HTTP status GitLab answered. */
   readonly status: number;
   /** HTTP method of the failed request. */
@@ -25,63 +53,121 @@ export class GitLabApiError extends Error {
   readonly gitlabMessage: string;
   /** What the user can do about it, when we know. */
   readonly hint?: string;
+  /** For a 404: whether GitLab said the object, or its project, is missing. */
+  readonly notFound?: NotFoundSubject;
+}
 
-  constructor(fields: {
-    status: number;
-    method: string;
-    path: string;
-    gitlabMessage: string;
-    hint?: string;
-    context: RequestContext;
-    attempts: number;
-  }) {
-    const retried = fields.attempts > 1 ? ` after ${fields.attempts} attempts` : "";
-    const hint = fields.hint ? ` ${fields.hint}` : "";
-    super(
-      `GitLab could not ${fields.context.operation}: ${fields.method} ${fields.path} answered ` +
-        `${fields.status} ${fields.gitlabMessage}${retried}.${hint}`,
-    );
-    this.name = "GitLabApiError";
-    this.status = fields.status;
-    this.method = fields.method;
-    this.path = fields.path;
-    this.gitlabMessage = fields.gitlabMessage;
-    this.hint = fields.hint;
-  }
+export function gitlabApiError(fields: {
+  status: number;
+  /** The HTTP reason phrase (`Unauthorized`); may be empty (HTTP/2). */
+  statusText?: string;
+  method: string;
+  path: string;
+  gitlabMessage: string;
+  hint?: string;
+  notFound?: NotFoundSubject;
+  context: RequestContext;
+  attempts: number;
+}): GitLabApiError {
+  const retried = fields.attempts > 1 ? ` after ${fields.attempts} attempts` : "";
+  const hint = fields.hint ? ` ${fields.hint}` : "";
+  const answer = describeAnswer(fields.status, fields.statusText ?? "", fields.gitlabMessage);
+  const message =
+    `GitLab could not ${fields.context.operation}: ${fields.method} ${fields.path} answered ` +
+    `${answer}${retried}.${hint}`;
+  return namedError("GitLabApiError", message, {
+    status: fields.status,
+    method: fields.method,
+    path: fields.path,
+    gitlabMessage: fields.gitlabMessage,
+    hint: fields.hint,
+    notFound: fields.notFound,
+  }) as GitLabApiError;
+}
+
+export function isGitLabApiError(error: unknown): error is GitLabApiError {
+  return error instanceof Error && error.name === "GitLabApiError";
+}
+
+/**
+ * The status and GitLab's message, without saying the status twice: GitLab's messages often
+ * start with it (`401 Unauthorized`, `404 Project Not Found`), others do not (`Invalid url
+ * given`), and for a body that is not GitLab's JSON the message is the reason phrase itself.
+ */
+export function describeAnswer(status: number, statusText: string, gitlabMessage: string): string {
+  const message = gitlabMessage.trim().replace(/\.+$/, "");
+  const reason = statusText.trim();
+  const head = reason ? `${status} ${reason}` : String(status);
+  if (message === "" || message === reason || message === head) return head;
+  if (message.startsWith(`${status} `)) return message;
+  return `${head}: ${message}`;
 }
 
 /** GitLab could not be reached at all (DNS, TLS, refused connection, timeout). */
-export class GitLabNetworkError extends Error {
-  constructor(operation: string, baseUrl: string, cause: string, attempts: number) {
-    const retried = attempts > 1 ? ` after ${attempts} attempts` : "";
-    super(
-      `GitLab could not ${operation}: no answer from ${baseUrl}${retried} (${cause}). ` +
-        "Check gitlab:baseUrl (or GITLAB_BASE_URL) and that this machine can reach it.",
-    );
-    this.name = "GitLabNetworkError";
-  }
+export interface GitLabNetworkError extends Error {
+  name: "GitLabNetworkError";
+}
+
+export function gitlabNetworkError(
+  operation: string,
+  baseUrl: string,
+  cause: string,
+  attempts: number,
+): GitLabNetworkError {
+  const retried = attempts > 1 ? ` after ${attempts} attempts` : "";
+  return namedError(
+    "GitLabNetworkError",
+    `GitLab could not ${operation}: no answer from ${baseUrl}${retried} (${cause}). ` +
+      "Check gitlab:baseUrl (or GITLAB_BASE_URL) and that this machine can reach it.",
+    {},
+  ) as GitLabNetworkError;
 }
 
 /** Missing or malformed provider configuration (gitlab:baseUrl, gitlab:token). */
-export class GitLabConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "GitLabConfigError";
-  }
+export interface GitLabConfigError extends Error {
+  name: "GitLabConfigError";
 }
 
-/** True when the error is GitLab answering 404 (the object, or its project, is gone). */
-export function isNotFound(error: unknown): boolean {
-  return (error as { status?: unknown } | undefined)?.status === 404;
+export function gitlabConfigError(message: string): GitLabConfigError {
+  return namedError("GitLabConfigError", message, {}) as GitLabConfigError;
 }
 
-/** Runs a delete; a 404 means someone removed the object already, which is what we wanted. */
+/**
+ * True only when GitLab said the addressed key or hook is missing from a project that exists.
+ * A 404 for the project (token lost access, wrong project, another instance behind a wrong
+ * gitlab:baseUrl) does not mean the key is gone: taking it as gone would let `pulumi destroy`
+ * report success while a write-enabled deploy key stays in GitLab.
+ */
+export function isGone(error: unknown): boolean {
+  const fields = error as { status?: unknown; notFound?: unknown } | undefined;
+  return fields?.status === 404 && fields.notFound === "object";
+}
+
+/** Runs a delete; GitLab saying the object is gone means someone removed it already. */
 export async function deleteUnlessGone(remove: () => Promise<void>): Promise<void> {
   try {
     await remove();
   } catch (error) {
-    if (!isNotFound(error)) throw error;
+    if (!isGone(error)) throw error;
   }
+}
+
+/** Reads what a 404 body is about (see NotFoundSubject). Only GitLab's JSON `message` counts. */
+export function notFoundSubjectOf(body: string, contentType: string): NotFoundSubject {
+  if (!contentType.includes("json")) return "unknown";
+  let message: unknown;
+  try {
+    message = (JSON.parse(body) as { message?: unknown } | null)?.message;
+  } catch {
+    return "unknown";
+  }
+  if (typeof message !== "string") return "unknown";
+  const text = message.trim();
+  if (/^404 project not found$/i.test(text)) return "project";
+  // `404 Not found` is what GitLab's API answers for any record lookup that fails below an
+  // existing project (`find`/`find_by!`); the named forms come from explicit `not_found!`.
+  if (/^404 ((deploy[ _]key|project hook|hook) )?not found$/i.test(text)) return "object";
+  return "unknown";
 }
 
 /**
@@ -111,7 +197,12 @@ export function gitlabMessageOf(body: string, contentType: string, statusText: s
 }
 
 /** The advice that goes with a status, given what the request was about. */
-export function hintFor(status: number, gitlabMessage: string, context: RequestContext): string {
+export function hintFor(
+  status: number,
+  gitlabMessage: string,
+  context: RequestContext,
+  notFound?: NotFoundSubject,
+): string {
   const project = context.project === undefined ? "the project" : `"${context.project}"`;
   const lower = gitlabMessage.toLowerCase();
   switch (status) {
@@ -134,14 +225,35 @@ export function hintFor(status: number, gitlabMessage: string, context: RequestC
       );
     case 403:
       return `The token needs the Maintainer role on project ${project}.`;
-    case 404:
-      if (lower.includes("project")) {
+    case 404: {
+      const subject = notFound ?? (lower.includes("project") ? "project" : "object");
+      if (subject === "project") {
+        // Nothing is known about the key or hook: it may well still exist (and a deploy key
+        // may still grant access), so the user has to decide, not the provider.
+        const forget =
+          context.object === undefined
+            ? ""
+            : ` Only if the project itself was deleted (and ${context.object} with it), run ` +
+              "`pulumi state delete <urn>` so Pulumi forgets this resource.";
         return (
           `Project ${project} was not found or is not visible to the token: check the full ` +
-          "path (group/subgroup/name) or numeric id, and that the token's user is a member."
+          "path (group/subgroup/name) or numeric id, that the token's user is still a member, " +
+          `and that gitlab:baseUrl is the instance that hosts it.${forget}`
         );
       }
-      return `It no longer exists on project ${project} (deleted outside Pulumi?).`;
+      if (subject === "unknown") {
+        return (
+          "The answer does not come from GitLab's API for this project (a proxy page or a path " +
+          "the API does not serve): check gitlab:baseUrl (or GITLAB_BASE_URL) is the GitLab " +
+          `instance URL, including its sub-path if it has one, and that project ${project} exists.`
+        );
+      }
+      const what = context.object === undefined ? "It" : `The ${context.object}`;
+      return (
+        `${what} no longer exists on project ${project} (deleted outside Pulumi?); ` +
+        "`pulumi refresh` drops it from the state."
+      );
+    }
     case 422:
       if (lower.includes("branch filter")) {
         return "Check pushEventsBranchFilter (a branch name, wildcard pattern or regex).";

@@ -4,4 +4,5 @@ export type { DeployKeyArgs } from "./deployKey";
 export { ProjectHook } from "./projectHook";
 export type { ProjectHookArgs } from "./projectHook";
 export { GITLAB_CONFIG_KEYS, GITLAB_ENV_VARS } from "./providerConfig";
-export { GitLabApiError, GitLabConfigError, GitLabNetworkError } from "./errors";
+export type { GitLabApiError, GitLabConfigError, GitLabNetworkError } from "./errors";
+export { isGitLabApiError } from "./errors";

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { ProjectHookRecord, ProjectHookRequest } from "./client";
-import { deleteUnlessGone, isNotFound } from "./errors";
+import { deleteUnlessGone, isGone } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import {
   checkBoolean,
@@ -201,7 +201,8 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
     try {
       record = await this.client().getHook(project, hookId);
     } catch (error) {
-      if (isNotFound(error)) return { id: "" };
+      // Removed by hand: an empty id drops it from the state; a missing project throws.
+      if (isGone(error)) return { id: "" };
       throw error;
     }
     // The URL as GitLab has it: a URL changed by hand shows up as a replacement on the next up.

@@ -3,7 +3,7 @@
 // Pulumi calls `configure` there with the stack's config (`gitlab:baseUrl`, `gitlab:token`),
 // and the environment is read there too. Nothing here runs while the program builds resources.
 import { GitLabClient, GitLabClientOptions } from "./client";
-import { GitLabConfigError } from "./errors";
+import { gitlabConfigError } from "./errors";
 
 export const GITLAB_CONFIG_KEYS = { baseUrl: "gitlab:baseUrl", token: "gitlab:token" } as const;
 export const GITLAB_ENV_VARS = { baseUrl: "GITLAB_BASE_URL", token: "GITLAB_TOKEN" } as const;
@@ -47,14 +47,23 @@ export function resolveGitLabSettings(config: ConfigSource | undefined, env: Env
     );
   }
   if (baseUrl === undefined || token === undefined) {
-    throw new GitLabConfigError(`GitLab is not configured. Set ${missing.join("; and ")}.`);
+    throw gitlabConfigError(`GitLab is not configured. Set ${missing.join("; and ")}.`);
   }
   return { baseUrl, token };
 }
 
+/**
+ * Where retry notices go unless a test injects a log. The engine shows a dynamic provider's
+ * stderr in its diagnostics, so a 429 wait of up to two minutes is not silent. The client
+ * redacts the token (and a hook's token) from every line before it gets here.
+ */
+export function logToStderr(line: string): void {
+  console.error(line);
+}
+
 /** Test hooks of a provider; the providers the resources use are created without any. */
 export interface GitLabProviderOptions {
-  /** Client options other than the connection (retry policy, sleep, log...). */
+  /** Client options other than the connection (retry policy, sleep, log...); log defaults to stderr. */
   client?: Omit<GitLabClientOptions, "baseUrl" | "token">;
   /** Replaces `process.env` for the fallback. */
   env?: Env;
@@ -97,7 +106,11 @@ export abstract class GitLabProviderBase {
     if (!this.gitlabClient) {
       const options = this.providerOptions ?? {};
       const settings = resolveGitLabSettings(this.gitlabConfig, options.env ?? process.env);
-      this.gitlabClient = new GitLabClient({ ...options.client, ...settings });
+      this.gitlabClient = new GitLabClient({
+        ...options.client,
+        log: options.client?.log ?? logToStderr,
+        ...settings,
+      });
     }
     return this.gitlabClient;
   }

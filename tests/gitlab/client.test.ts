@@ -1,7 +1,13 @@
 import * as assert from "node:assert/strict";
 import * as util from "node:util";
 import { GitLabClient, normalizeBaseUrl, projectSegment } from "../../components/gitlab/client";
-import { GitLabApiError, GitLabNetworkError } from "../../components/gitlab/errors";
+import {
+  GitLabApiError,
+  describeAnswer,
+  isGitLabApiError,
+  isGone,
+  notFoundSubjectOf,
+} from "../../components/gitlab/errors";
 import { DEFAULT_RETRY_POLICY, decideRetry, requestedWaitMs } from "../../components/gitlab/retry";
 import { FakeGitLab, fakePublicKey, sha256Fingerprint } from "./fakeGitLab";
 import { assertNoToken, clientFor, rejection, seen } from "./helpers";
@@ -122,7 +128,7 @@ describe("gitlab client", function () {
       const error = await rejection(
         client.createDeployKey(PROJECT, { title: "dup", key }),
         fake.token,
-        /400 deploy_key\.fingerprint_sha256 has already been taken/,
+        /answered 400 Bad Request: deploy_key\.fingerprint_sha256 has already been taken\./,
         /already a deploy key somewhere the token cannot see/,
       );
       assert.equal(error.status, 400);
@@ -179,7 +185,7 @@ describe("gitlab client", function () {
           token: "hook-secret-2",
         }),
         fake.token,
-        /422 Invalid url given/,
+        /answered 422 Unprocessable Entity: Invalid url given\./,
         /Allow requests to the local network from webhooks and integrations/,
         /el-gitlab-listener\.tekton\.svc\.cluster\.local/,
       );
@@ -197,10 +203,10 @@ describe("gitlab client", function () {
       const error = await rejection(
         client.listHooks(PROJECT),
         "glpat-wrong-token",
-        /401 401 Unauthorized/,
-        /check gitlab:token \(or GITLAB_TOKEN\)/,
+        /answered 401 Unauthorized\. GitLab did not accept the token: check gitlab:token \(or GITLAB_TOKEN\)/,
       );
-      assert.ok(error instanceof GitLabApiError);
+      assert.doesNotMatch(error.message, /401 401/, "the status is said once");
+      assert.ok(isGitLabApiError(error));
       assert.equal(error.status, 401);
     });
 
@@ -210,31 +216,119 @@ describe("gitlab client", function () {
       await rejection(
         client.createDeployKey("group/locked", { title: "t", key: fakePublicKey("x") }),
         fake.token,
-        /403 403 Forbidden/,
+        /answered 403 Forbidden\. The token needs/,
         /needs the Maintainer role on project "group\/locked"/,
       );
     });
 
     it("404 on the project says not found or not visible to the token", async () => {
       const { client } = clientFor(fake);
-      await rejection(
+      const error = await rejection(
         client.listDeployKeys("group/missing"),
         fake.token,
-        /404 404 Project Not Found/,
+        /answered 404 Project Not Found\./,
         /Project "group\/missing" was not found or is not visible to the token/,
+        /gitlab:baseUrl is the instance that hosts it/,
       );
+      assert.equal((error as GitLabApiError).notFound, "project");
+      assert.equal(isGone(error), false);
+      assert.doesNotMatch(error.message, /pulumi state delete/, "a list manages no object");
     });
 
-    it("404 on a key of an existing project says it no longer exists", async () => {
+    it("404 on the project of a key or hook is not 'gone' and says when to forget it", async () => {
       const { client } = clientFor(fake);
-      const error = await rejection(
+      for (const call of [
+        client.getDeployKey("group/missing", 7),
+        client.deleteDeployKey("group/missing", 7),
+        client.deleteHook("group/missing", 3),
+      ]) {
+        const error = await rejection(
+          call,
+          fake.token,
+          /Project "group\/missing" was not found or is not visible to the token/,
+          /Only if the project itself was deleted \(and (deploy key 7|hook 3) with it\), run `pulumi state delete <urn>`/,
+        );
+        assert.equal(isGone(error), false);
+      }
+    });
+
+    it("404 on a key or hook of an existing project says it no longer exists", async () => {
+      const { client } = clientFor(fake);
+      const read = await rejection(
         client.getDeployKey(PROJECT, 999),
         fake.token,
         /read deploy key 999 of project "root\/hello-python"/,
-        /404 Deploy Key Not Found/,
-        /no longer exists/,
+        /answered 404 Not found\./,
+        /The deploy key 999 no longer exists on project "root\/hello-python"/,
       );
-      assert.equal(error.status, 404);
+      assert.equal(read.status, 404);
+      assert.equal(isGone(read), true);
+      const removal = await rejection(
+        client.deleteDeployKey(PROJECT, 999),
+        fake.token,
+        /answered 404 Deploy key Not Found\./,
+      );
+      assert.equal(isGone(removal), true);
+      const hook = await rejection(
+        client.updateHook(PROJECT, 5, { url: "https://ci.example.com/hook" }),
+        fake.token,
+        /The hook 5 no longer exists .*`pulumi refresh` drops it/,
+      );
+      assert.equal(isGone(hook), true);
+    });
+
+    it("a 404 that is not GitLab's API answer (wrong gitlab:baseUrl) is not 'gone'", async () => {
+      // A sub-path GitLab does not serve: Grape answers {"error":"404 Not Found"}.
+      const { client } = clientFor(fake, { baseUrl: `${fake.url}/gitlab` });
+      const created = await clientFor(fake).client.createHook(PROJECT, {
+        url: "https://ci.example.com/hook",
+      });
+      const grape = await rejection(
+        client.deleteHook(PROJECT, created.id),
+        fake.token,
+        /answered 404 Not Found\./,
+        /check gitlab:baseUrl \(or GITLAB_BASE_URL\) is the GitLab instance URL/,
+      );
+      assert.equal(isGone(grape), false);
+      // A proxy's HTML page.
+      fake.inject({ status: 404, body: "<html>nginx</html>" });
+      const proxy = await rejection(
+        client.getHook(PROJECT, created.id),
+        fake.token,
+        /404 Not Found/,
+      );
+      assert.equal(isGone(proxy), false);
+      assert.equal(fake.hooksOf(PROJECT).length, 1, "nothing was deleted");
+    });
+
+    it("classifies GitLab's 404 bodies by what they say is missing", () => {
+      const json = "application/json";
+      const cases: [string, string, string][] = [
+        ['{"message":"404 Project Not Found"}', json, "project"],
+        ['{"message":"404 Not found"}', json, "object"],
+        ['{"message":"404 Deploy key Not Found"}', json, "object"],
+        ['{"message":"404 Deploy Key Not Found"}', json, "object"],
+        ['{"message":"404 Hook Not Found"}', json, "object"],
+        ['{"message":"404 Project hook Not Found"}', json, "object"],
+        ['{"error":"404 Not Found"}', json, "unknown"],
+        ['{"message":"404 Group Not Found"}', json, "unknown"],
+        ["<html>404 Not found</html>", "text/html", "unknown"],
+        ["not json", json, "unknown"],
+      ];
+      for (const [body, type, subject] of cases) {
+        assert.equal(notFoundSubjectOf(body, type), subject, body);
+      }
+    });
+
+    it("says the status once, with GitLab's words after it when they add something", () => {
+      assert.equal(describeAnswer(401, "Unauthorized", "401 Unauthorized"), "401 Unauthorized");
+      assert.equal(describeAnswer(502, "Bad Gateway", "Bad Gateway"), "502 Bad Gateway");
+      assert.equal(
+        describeAnswer(422, "Unprocessable Entity", "Invalid url given"),
+        "422 Unprocessable Entity: Invalid url given",
+      );
+      assert.equal(describeAnswer(429, "", "Retry later."), "429: Retry later");
+      assert.equal(describeAnswer(500, "", ""), "500");
     });
 
     it("redacts the token even when GitLab's answer echoes it", async () => {
@@ -258,7 +352,7 @@ describe("gitlab client", function () {
         /no answer from http:\/\/127\.0\.0\.1:\d+\/api\/v4 after 2 attempts/,
         /gitlab:baseUrl/,
       );
-      assert.ok(error instanceof GitLabNetworkError);
+      assert.equal(error.name, "GitLabNetworkError");
       assert.equal(recorder.sleeps.length, 1, "a GET without answer is retried");
       const post = clientFor(fake, { baseUrl: url, retry: { maxAttempts: 2 } });
       await rejection(post.client.createHook(PROJECT, { url: "https://x.example" }), fake.token);
@@ -355,7 +449,7 @@ describe("gitlab client", function () {
       const error = await rejection(
         client.createHook(PROJECT, { url: "https://ci.example.com/hook" }),
         fake.token,
-        /500 500 Internal Server Error\./,
+        /answered 500 Internal Server Error\. GitLab had a server error/,
         /server error/,
       );
       assert.equal(error.status, 500);
@@ -378,7 +472,11 @@ describe("gitlab client", function () {
         headers: { "Retry-After": "600" },
       });
       const { client, recorder } = clientFor(fake);
-      const error = await rejection(client.listHooks(PROJECT), fake.token, /429 Retry later/);
+      const error = await rejection(
+        client.listHooks(PROJECT),
+        fake.token,
+        /answered 429 Too Many Requests: Retry later\. GitLab kept rate-limiting/,
+      );
       assert.equal(error.status, 429);
       assert.deepEqual(recorder.sleeps, []);
       assert.equal(fake.requests.length, 1);

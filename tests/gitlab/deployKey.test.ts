@@ -226,11 +226,55 @@ describe("gitlab DeployKey provider", function () {
       assert.ok(sameKey(read.props!.key, KEY));
     });
 
-    it("treats 404 on delete as already gone", async () => {
+    it("treats 404 for the key itself (project still there) as already gone", async () => {
       const { id, outs } = await create();
       fake.removeDeployKeyByHand(PROJECT, outs.deployKeyId);
       await provider.delete(id);
-      assert.equal(fake.requestsOf("DELETE").length, 1);
+      assert.equal(fake.requestsOf("DELETE").length, 1, "404 Deploy key Not Found: done");
+      assert.equal((await provider.read(id, outs)).id, "", "and a refresh drops it");
+    });
+
+    it("a missing project is not 'already gone': delete fails and the key stays", async () => {
+      // Rotated token, user removed from the project, or a wrong gitlab:baseUrl: GitLab says
+      // the project is not found, and knows nothing of the key, which may still grant pushes.
+      const { id, outs } = await create({ canPush: true });
+      fake.hideProject(PROJECT);
+      const error = await rejection(
+        provider.delete(id),
+        fake.token,
+        new RegExp(`delete deploy key ${outs.deployKeyId} of project "root/hello-python"`),
+        /404 Project Not Found/,
+        /Project "root\/hello-python" was not found or is not visible to the token/,
+        /pulumi state delete/,
+      );
+      assert.equal(error.status, 404);
+      assert.deepEqual(
+        fake.deployKeysOf(PROJECT).map((k) => [k.id, k.can_push]),
+        [[outs.deployKeyId, true]],
+        "the write-enabled key is still in GitLab",
+      );
+    });
+
+    it("a missing project fails a refresh instead of dropping the key from the state", async () => {
+      const { id, outs } = await create();
+      fake.hideProject(PROJECT);
+      await rejection(
+        provider.read(id, outs),
+        fake.token,
+        /read deploy key \d+ of project "root\/hello-python"/,
+        /Project "root\/hello-python" was not found or is not visible to the token/,
+      );
+    });
+
+    it("a wrong gitlab:baseUrl (a path GitLab's API does not serve) is not 'gone' either", async () => {
+      const { id, outs } = await create();
+      const wrong = new DeployKeyProvider({
+        ...providerOptionsFor(fake),
+        env: { GITLAB_BASE_URL: `${fake.url}/gitlab`, GITLAB_TOKEN: fake.token },
+      });
+      await rejection(wrong.delete(id), fake.token, /check gitlab:baseUrl/);
+      await rejection(wrong.read(id, outs), fake.token, /check gitlab:baseUrl/);
+      assert.equal(fake.deployKeysOf(PROJECT).length, 1);
     });
 
     it("retries a delete after 5xx but not a create", async () => {

@@ -2,7 +2,11 @@
 // 127.0.0.1 (random port) with GitLab's routes, status codes and error bodies for deploy keys
 // and project hooks, in-memory state, a log of every request, and injectable failures.
 // Behaviour follows lib/api/deploy_keys.rb and doc/api/project_webhooks.md (see
-// ../shared/GITLAB-API.md), including the traps the providers must handle.
+// ../shared/GITLAB-API.md), including the traps the providers must handle. 404 bodies are
+// GitLab's: `{"message":"404 Project Not Found"}` for a project missing or hidden from the
+// token, `{"message":"404 Not found"}` for a failed record lookup (GET/PUT of a key, any hook
+// request), `{"message":"404 Deploy key Not Found"}` for DELETE of a key not on the project,
+// and Grape's `{"error":"404 Not Found"}` for a path that is not an API route.
 import * as crypto from "node:crypto";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
@@ -34,6 +38,8 @@ interface Project {
   path: string;
   /** The token's user is Maintainer (else 403 on every endpoint). */
   maintainer: boolean;
+  /** The token can see the project (else 404 Project Not Found; its keys and hooks stay). */
+  visible: boolean;
   /** deploy key id -> can_push of the project's link to it. */
   keyLinks: Map<number, boolean>;
   hooks: Map<number, StoredHook>;
@@ -170,10 +176,19 @@ export class FakeGitLab {
       id,
       path,
       maintainer: options.maintainer ?? true,
+      visible: true,
       keyLinks: new Map(),
       hooks: new Map(),
     });
     return id;
+  }
+
+  /**
+   * The token loses sight of the project (its user removed, a token for another account, the
+   * project moved): GitLab answers 404 Project Not Found while the keys and hooks stay.
+   */
+  hideProject(path: string): void {
+    this.project(path)!.visible = false;
   }
 
   /** A deploy key some project the token cannot see already uses. */
@@ -271,7 +286,9 @@ export class FakeGitLab {
     if (!known || rest.length > 0 || segments.length < 5) {
       return this.send(res, 404, { error: "404 Not Found" });
     }
-    if (!project) return this.send(res, 404, { message: "404 Project Not Found" });
+    if (!project || !project.visible) {
+      return this.send(res, 404, { message: "404 Project Not Found" });
+    }
     if (!project.maintainer) return this.send(res, 403, { message: "403 Forbidden" });
     const id = itemId === undefined ? undefined : Number(itemId);
     if (collection === "deploy_keys") return this.deployKeys(res, method, project, id, body, query);
@@ -413,7 +430,10 @@ export class FakeGitLab {
     }
 
     if (!project.keyLinks.has(id)) {
-      return this.send(res, 404, { message: "404 Deploy Key Not Found" });
+      // DELETE checks with an explicit not_found!('Deploy key'); GET and PUT use find_by!,
+      // whose RecordNotFound GitLab's API turns into its generic record message.
+      const message = method === "DELETE" ? "404 Deploy key Not Found" : "404 Not found";
+      return this.send(res, 404, { message });
     }
     switch (method) {
       case "GET":

@@ -99,3 +99,19 @@ export function assertStructEncodable(value: unknown): void {
   const struct = require("google-protobuf/google/protobuf/struct_pb");
   assert.doesNotThrow(() => struct.Struct.fromJavaScript(value));
 }
+
+/** Runs `body` with console.error recorded (and silenced), returning the lines. */
+export async function capturingStderr(body: () => Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => {
+    lines.push(args.map(String).join(" "));
+  };
+  try {
+    await body();
+  } finally {
+    console.error = original;
+  }
+  seen.logs.push(...lines);
+  return lines;
+}

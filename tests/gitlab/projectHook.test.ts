@@ -194,11 +194,33 @@ describe("gitlab ProjectHook provider", function () {
       assert.equal(gone.id, "");
     });
 
-    it("treats 404 on delete as already gone", async () => {
+    it("treats 404 for the hook itself (project still there) as already gone", async () => {
       const { id, outs } = await create();
       fake.removeHookByHand(PROJECT, outs.hookId);
       await provider.delete(id);
-      assert.equal(fake.requestsOf("DELETE").length, 1);
+      assert.equal(fake.requestsOf("DELETE").length, 1, "404 Not found: done");
+      assert.equal((await provider.read(id, outs)).id, "", "and a refresh drops it");
+    });
+
+    it("a missing project is not 'already gone': delete and refresh fail, the hook stays", async () => {
+      const { id, outs } = await create();
+      fake.hideProject(PROJECT);
+      const error = await rejection(
+        provider.delete(id),
+        fake.token,
+        new RegExp(`delete hook ${outs.hookId} of project "root/hello-python"`),
+        /404 Project Not Found/,
+        /Project "root\/hello-python" was not found or is not visible to the token/,
+        /\(and hook \d+ with it\), run `pulumi state delete <urn>`/,
+      );
+      assert.equal(error.status, 404);
+      await rejection(
+        provider.read(id, outs),
+        fake.token,
+        /Project "root\/hello-python" was not found or is not visible to the token/,
+      );
+      assert.equal(fake.hooksOf(PROJECT).length, 1);
+      assert.ok(!error.message.includes(HOOK_TOKEN));
     });
 
     it("explains the local-network 422 without showing the hook token", async () => {
@@ -206,7 +228,7 @@ describe("gitlab ProjectHook provider", function () {
         provider.create(inputs({ url: "http://el-listener.tekton.svc.cluster.local:8080" })),
         fake.token,
         /create a hook on project "root\/hello-python"/,
-        /422 Invalid url given/,
+        /422 Unprocessable Entity: Invalid url given/,
         /"Allow requests to the local network from webhooks and integrations"/,
       );
       assert.ok(!error.message.includes(HOOK_TOKEN));

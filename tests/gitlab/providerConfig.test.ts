@@ -3,7 +3,7 @@ import { DeployKeyProvider } from "../../components/gitlab/deployKey";
 import { ProjectHookProvider } from "../../components/gitlab/projectHook";
 import { resolveGitLabSettings } from "../../components/gitlab/providerConfig";
 import { FakeGitLab, fakePublicKey } from "./fakeGitLab";
-import { rejection } from "./helpers";
+import { capturingStderr, rejection, seen } from "./helpers";
 
 // The Config object the Node.js dynamic provider host hands to `configure`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -96,6 +96,43 @@ describe("gitlab provider configuration", function () {
       /GitLab is not configured\. Set gitlab:baseUrl .* or env GITLAB_BASE_URL; and gitlab:token/,
     );
     assert.equal(fake.requests.length, 0);
+  });
+
+  it("reports retries on stderr by default, with the token redacted", async () => {
+    // A token pasted where the project belongs ends up in the request path: the line must
+    // still not show it.
+    const leaky = `leaky/${fake.token}`;
+    fake.addProject(leaky);
+    const provider = new DeployKeyProvider({
+      env: { GITLAB_BASE_URL: fake.url, GITLAB_TOKEN: fake.token },
+      client: { sleep: async () => undefined },
+    });
+    fake.inject({ method: "DELETE", status: 429, headers: { "Retry-After": "45" } });
+    fake.inject({ method: "GET", status: 502, body: "<html>Bad Gateway</html>" });
+    const lines = await capturingStderr(async () => {
+      await provider.delete(`${leaky}:1`).catch(() => undefined);
+      await provider.read(`${PROJECT}:1`);
+    });
+    assert.equal(lines.length, 2, lines.join("\n"));
+    assert.match(
+      lines[0],
+      /^GitLab DELETE \/projects\/leaky%2F\[redacted\]\/deploy_keys\/1: rate limited; retrying in 45\.0s \(attempt 2 of 6\)\.$/,
+    );
+    assert.match(lines[1], /GET .*server error 502; retrying in/);
+    for (const line of lines) assert.ok(!line.includes(fake.token), `token in: ${line}`);
+  });
+
+  it("an injected log replaces stderr", async () => {
+    const logged: string[] = [];
+    const provider = new ProjectHookProvider({
+      env: { GITLAB_BASE_URL: fake.url, GITLAB_TOKEN: fake.token },
+      client: { sleep: async () => undefined, log: (line) => logged.push(line) },
+    });
+    fake.inject({ status: 429, headers: { "Retry-After": "1" } });
+    const lines = await capturingStderr(() => provider.read(`${PROJECT}:1`));
+    assert.deepEqual(lines, []);
+    assert.equal(logged.length, 1);
+    seen.logs.push(...logged);
   });
 
   it("reports a malformed gitlab:baseUrl by name", async () => {

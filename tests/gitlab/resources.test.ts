@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployKey, ProjectHook } from "../../components/gitlab";
 import { FakeGitLab, fakePublicKey } from "./fakeGitLab";
+import { capturingStderr } from "./helpers";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const requireFromString = require("require-from-string");
@@ -143,8 +144,50 @@ describe("gitlab resources under Pulumi mocks", function () {
       ).inputs;
       const hookCreated = await hookProvider.create(hookInputs);
       assert.equal(fake.hookToken("root/hello-python", hookCreated.outs.hookId), HOOK_TOKEN);
-      await hookProvider.delete(hookCreated.id, hookCreated.outs);
+
+      // Retries show on the provider's stderr (the engine's diagnostics), token-free.
+      fake.inject({ method: "DELETE", status: 429, headers: { "Retry-After": "0" } });
+      const lines = await capturingStderr(() =>
+        hookProvider.delete(hookCreated.id, hookCreated.outs),
+      );
       assert.deepEqual(fake.hooksOf("root/hello-python"), []);
+      assert.equal(lines.length, 1);
+      assert.match(
+        lines[0],
+        /^GitLab DELETE \/projects\/root%2Fhello-python\/hooks\/\d+: rate limited/,
+      );
+      for (const secret of [fake.token, HOOK_TOKEN]) assert.ok(!lines[0].includes(secret));
+
+      // A hook whose project the token no longer sees is not taken as deleted, and the error
+      // survives serialization: the host reports `error.message`, which a serialized
+      // `class extends Error` leaves empty.
+      const again = await hookProvider.create(hookInputs);
+      fake.hideProject("root/hello-python");
+      const failure = await hookProvider.delete(again.id, again.outs).then(
+        () => assert.fail("delete succeeded on a project the token cannot see"),
+        (error: unknown) => error as Error & { status?: number },
+      );
+      assert.equal(failure.status, 404);
+      assert.ok(failure instanceof Error);
+      assert.equal(failure.name, "GitLabApiError");
+      assert.match(
+        failure.message,
+        /answered 404 Project Not Found\. Project "root\/hello-python"/,
+      );
+      assert.match(String(failure.stack), /^GitLabApiError: GitLab could not delete hook/);
+      await assert.rejects(keyProvider.read(created.id, created.outs), /not visible to the token/);
+      assert.equal(fake.hooksOf("root/hello-python").length, 1);
+
+      const misconfigured = requireFromString(keyText).handler();
+      await misconfigured.configure({
+        config: new Config({ "gitlab:baseUrl": "gitlab", "gitlab:token": fake.token }, "t"),
+      });
+      await assert.rejects(misconfigured.delete(created.id, created.outs), (error: Error) => {
+        assert.ok(error instanceof Error);
+        assert.equal(error.name, "GitLabConfigError");
+        assert.match(error.message, /^gitlab:baseUrl must be the GitLab instance URL/);
+        return true;
+      });
     } finally {
       await fake.close();
     }
