@@ -11,9 +11,10 @@ export const DEFAULT_IMAGES = {
    */
   kaniko: "ghcr.io/osscontainertools/kaniko:v1.28.5",
   /**
-   * The official kubectl image, for `kubectl set image --local`. It has no shell; the step uses
-   * the `/go-runner` wrapper of its base image to write kubectl's output to a file. An override
-   * must keep that layout: `/go-runner` (Kubernetes' go-runner base image) and `kubectl` on PATH.
+   * The official kubectl image, for `kubectl set image --local`. Since Kubernetes 1.28 it is
+   * Debian-based (kubernetes/kubernetes build/server-image/kubectl) with bash, sed, grep and jq;
+   * the step is a bash script. An override needs bash and kubectl on PATH (any
+   * registry.k8s.io/kubectl from v1.28 on has both).
    */
   kubectl: "registry.k8s.io/kubectl:v1.36.4",
 } as const;

@@ -61,7 +61,7 @@ export const TASK_RESULTS = {
 
 /**
  * UID and GID of every git and kubectl step: `nobody`, which both the Alpine-based git image and
- * the distroless kubectl image list in /etc/passwd. ssh refuses to run for a UID without a
+ * the Debian-based kubectl image list in /etc/passwd. ssh refuses to run for a UID without a
  * passwd entry, so an arbitrary UID would break every clone.
  */
 export const STEP_USER_ID = 65534;
@@ -279,6 +279,9 @@ export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
         {
           name: "build-and-push",
           image: ctx.images.kaniko,
+          // The image's own entrypoint, named so the Tekton controller need not fetch the image
+          // config from the registry to find it (an override must keep /kaniko/executor).
+          command: ["/kaniko/executor"],
           args,
           ...(stepEnv.length > 0 ? { env: stepEnv } : {}),
           // Kaniko must run as root: it unpacks the base image over its own root filesystem and
@@ -323,12 +326,103 @@ if [ ! -f "$CHECKOUT/$DEPLOYMENT_FILE" ]; then
 fi
 `;
 
+/**
+ * Sets the image with `kubectl set image`, which fails when the container does not exist, where a
+ * strategic-merge `kubectl patch` would silently add a second, image-only container. The kubectl
+ * image (Debian-based since Kubernetes 1.28) has bash; an `images.kubectl` override must provide
+ * bash and kubectl on PATH.
+ */
+const SET_IMAGE_SCRIPT = `#!/bin/bash
+set -euo pipefail
+
+# Only a digest pins what was pushed; the value also ends up in kubectl's arguments.
+if [[ ! "$IMAGE_DIGEST" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+  echo "image-digest must be sha256:<64 lowercase hex digits>, got: '$IMAGE_DIGEST'" >&2
+  exit 1
+fi
+# A container name is a DNS label; one starting with '-' would be read as a kubectl flag.
+if [[ ! "$CONTAINER_NAME" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || [ "\${#CONTAINER_NAME}" -gt 63 ]; then
+  echo "container-name must be a DNS label (a-z, 0-9, '-', at most 63 characters), got: '$CONTAINER_NAME'" >&2
+  exit 1
+fi
+
+kubectl set image --local -f "$CHECKOUT/$DEPLOYMENT_FILE" \\
+  "$CONTAINER_NAME=$IMAGE_URL@$IMAGE_DIGEST" -o yaml > "$PATCHED"
+`;
+
+/**
+ * Commits kubectl's output and pushes it. `kubectl set image -o yaml` re-serialises the whole
+ * file, so the first pipeline commit drops comments and reorders keys; later ones change only
+ * the image line.
+ *
+ * Runs of different commits race: the one finishing last pushes last, and rebasing on a rejected
+ * push would let a late run of an older commit replace a newer image. Tags are `<UTC
+ * YYYYMMDDHHMMSS>-<short sha>` (generate-image-tag), so they order builds by time: a run leaves
+ * the file alone when it already names a newer build of the same repository, checked against
+ * the clone and again against every fetched branch head. When a rebase conflicts and the
+ * fetched file names an older (or equally old) build, an older run changed the same lines: this
+ * build's image replaces the older one in the fetched file, which keeps everything else it
+ * holds (a plain-text replacement, no regex built from config).
+ */
 const COMMIT_AND_PUSH_SCRIPT = `#!/bin/sh
 set -eu
 ${WRITE_KEY_SETUP}
 
+IMAGE_REPO="\${IMAGE_URL%:*}"
+BUILD_STAMP="\${IMAGE_URL##*:}"
+BUILD_STAMP="\${BUILD_STAMP%%-*}"
+case "$BUILD_STAMP" in
+  "" | *[!0-9]*) BUILD_STAMP="" ;;
+esac
+if [ "\${#BUILD_STAMP}" -ne 14 ]; then
+  echo "image-url must end in :<UTC YYYYMMDDHHMMSS>-<short sha> as generate-image-tag names it, got: '$IMAGE_URL'" >&2
+  exit 1
+fi
+NEW_IMAGE="$IMAGE_URL@$IMAGE_DIGEST"
+
+# "<timestamp> <reference>" of every $IMAGE_REPO build the YAML on stdin names, oldest first.
+deployed_builds() {
+  grep -oE "[^[:space:]\\"'=]+:[0-9]{14}-[A-Za-z0-9_.-]*(@sha256:[0-9a-f]{64})?" |
+    while IFS= read -r ref; do
+      tag="\${ref#"$IMAGE_REPO:"}"
+      if [ "$tag" != "$ref" ]; then printf '%s %s\\n' "\${tag%%-*}" "$ref"; fi
+    done | sort
+}
+
+# Timestamp of the newest $IMAGE_REPO build the YAML on stdin names; empty when it names none.
+newest_build() {
+  deployed_builds | tail -n 1 | cut -d ' ' -f 1
+}
+
+# Succeeds, and says so, when timestamp $1 is newer than this build's.
+newer_build_deployed() {
+  if [ -n "$1" ] && [ "$1" -gt "$BUILD_STAMP" ]; then
+    echo "$DEPLOYMENT_FILE on $BRANCH already names a newer build of $IMAGE_REPO ($1, this one is $BUILD_STAMP); a newer build is deployed, leaving it in place"
+    return 0
+  fi
+  return 1
+}
+
+# Copies stdin to stdout with every occurrence of the text $1 replaced by the text $2.
+replace_text() {
+  while IFS= read -r line || [ -n "$line" ]; do
+    out=""
+    while :; do
+      case "$line" in
+        *"$1"*) out="$out\${line%%"$1"*}$2"; line="\${line#*"$1"}" ;;
+        *) break ;;
+      esac
+    done
+    printf '%s\\n' "$out$line"
+  done
+}
+
 git config --global --add safe.directory "$CHECKOUT"
 cd "$CHECKOUT"
+BRANCH="$(git symbolic-ref --short HEAD)"
+if newer_build_deployed "$(newest_build < "$DEPLOYMENT_FILE")"; then
+  exit 0
+fi
 cat "$PATCHED" > "$DEPLOYMENT_FILE"
 if git diff --quiet -- "$DEPLOYMENT_FILE"; then
   echo "$DEPLOYMENT_FILE already names this image; nothing to commit"
@@ -337,7 +431,6 @@ fi
 git add -- "$DEPLOYMENT_FILE"
 git commit --quiet -m "commit $COMMIT_SHA"
 
-BRANCH="$(git symbolic-ref --short HEAD)"
 attempt=1
 while ! git push --quiet origin "HEAD:refs/heads/$BRANCH"; do
   if [ "$attempt" -ge "$PUSH_ATTEMPTS" ]; then
@@ -347,10 +440,31 @@ while ! git push --quiet origin "HEAD:refs/heads/$BRANCH"; do
   attempt=$((attempt + 1))
   echo "push rejected; rebasing onto the new $BRANCH (attempt $attempt of $PUSH_ATTEMPTS)" >&2
   git fetch --quiet origin "$BRANCH"
+  REMOTE_BUILD="$(git show "FETCH_HEAD:$DEPLOYMENT_FILE" 2>/dev/null | newest_build)"
+  if newer_build_deployed "$REMOTE_BUILD"; then
+    exit 0
+  fi
   if ! git rebase --quiet FETCH_HEAD; then
     git rebase --abort
-    echo "a concurrent change to $DEPLOYMENT_FILE conflicts with this one; not retrying" >&2
-    exit 1
+    if [ -z "$REMOTE_BUILD" ]; then
+      echo "a concurrent change to $DEPLOYMENT_FILE conflicts with this one; not retrying" >&2
+      exit 1
+    fi
+    echo "$BRANCH now names an older build of $IMAGE_REPO ($REMOTE_BUILD); putting this one ($BUILD_STAMP) in its place" >&2
+    git reset --quiet --hard FETCH_HEAD
+    REMOTE_FILE="$(mktemp)"
+    cat "$DEPLOYMENT_FILE" > "$REMOTE_FILE"
+    deployed_builds < "$REMOTE_FILE" | cut -d ' ' -f 2 | sort -u | while IFS= read -r old; do
+      replace_text "$old" "$NEW_IMAGE" < "$DEPLOYMENT_FILE" > "$REMOTE_FILE.new"
+      cat "$REMOTE_FILE.new" > "$DEPLOYMENT_FILE"
+    done
+    rm -f "$REMOTE_FILE" "$REMOTE_FILE.new"
+    if git diff --quiet -- "$DEPLOYMENT_FILE"; then
+      echo "$DEPLOYMENT_FILE on $BRANCH already names this image; nothing to push"
+      exit 0
+    fi
+    git add -- "$DEPLOYMENT_FILE"
+    git commit --quiet -m "commit $COMMIT_SHA"
   fi
   sleep "$attempt"
 done
@@ -411,22 +525,15 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
         {
           name: "set-image",
           image: ctx.images.kubectl,
-          // The kubectl image has no shell to redirect output with; its go-runner entrypoint
-          // wrapper writes the command's stdout to a file instead. `kubectl set image` fails
-          // when the container does not exist, where a strategic-merge `kubectl patch` would
-          // silently add a second, image-only container.
-          command: ["/go-runner"],
-          args: [
-            `-log-file=${patched}`,
-            "-redirect-stderr=false",
-            "kubectl",
-            "set",
-            "image",
-            "--local",
-            `--filename=${checkout}/${param(TASK_PARAMS.deploymentFile)}`,
-            `${param(TASK_PARAMS.containerName)}=${param(TASK_PARAMS.imageUrl)}@${param(TASK_PARAMS.imageDigest)}`,
-            "--output=yaml",
+          env: [
+            env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile)),
+            env("CONTAINER_NAME", param(TASK_PARAMS.containerName)),
+            env("IMAGE_URL", param(TASK_PARAMS.imageUrl)),
+            env("IMAGE_DIGEST", param(TASK_PARAMS.imageDigest)),
+            env("CHECKOUT", checkout),
+            env("PATCHED", patched),
           ],
+          script: SET_IMAGE_SCRIPT,
         },
         {
           name: "commit-and-push",
@@ -434,6 +541,8 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
           env: [
             env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile)),
             env("COMMIT_SHA", param(TASK_PARAMS.commitSha)),
+            env("IMAGE_URL", param(TASK_PARAMS.imageUrl)),
+            env("IMAGE_DIGEST", param(TASK_PARAMS.imageDigest)),
             env("CHECKOUT", checkout),
             env("PATCHED", patched),
             env("PUSH_ATTEMPTS", PUSH_ATTEMPTS),

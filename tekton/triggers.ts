@@ -50,6 +50,16 @@ export const TRIGGER_PARAMS = {
   revision: "revision",
   ref: "ref",
   projectPath: "project-path",
+  commitLabel: "commit-label",
+} as const;
+
+/**
+ * CEL overlay holding the commit as a label value: label values stop at 63 characters, so a
+ * SHA-256 commit (64 hex) is cut to 40; a SHA-1 commit is whole.
+ */
+export const COMMIT_LABEL_OVERLAY = {
+  key: "commit_label",
+  expression: "body.checkout_sha.truncate(40)",
 } as const;
 
 /** Labels and annotations on the PipelineRuns a push creates. */
@@ -104,14 +114,15 @@ export function celStringLiteral(value: string): string {
 
 /**
  * The CEL interceptor's filter: a push to exactly the configured branch, whose checkout_sha is a
- * commit id. Branch deletions (checkout_sha null) are dropped, and only a hex SHA can reach the
- * template, where Triggers substitutes params into JSON without escaping them.
+ * full commit id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories), the same lengths
+ * generate-image-tag accepts. Branch deletions (checkout_sha null) are dropped, and only a hex
+ * SHA can reach the template, where Triggers substitutes params into JSON without escaping them.
  */
 export function pushFilter(branch: string): string {
   return [
     `body.ref == ${celStringLiteral(`refs/heads/${branch}`)}`,
     "type(body.checkout_sha) == string",
-    "body.checkout_sha.matches('^[0-9a-f]{40}$')",
+    "body.checkout_sha.matches('^([0-9a-f]{40}|[0-9a-f]{64})$')",
   ].join(" && ");
 }
 
@@ -137,6 +148,7 @@ export function triggerBinding(app: AppConfig): TriggerBinding {
         { name: TRIGGER_PARAMS.revision, value: "$(body.checkout_sha)" },
         { name: TRIGGER_PARAMS.ref, value: "$(body.ref)" },
         { name: TRIGGER_PARAMS.projectPath, value: "$(body.project.path_with_namespace)" },
+        { name: TRIGGER_PARAMS.commitLabel, value: `$(extensions.${COMMIT_LABEL_OVERLAY.key})` },
       ],
     },
   };
@@ -185,8 +197,8 @@ export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): Pipeli
       generateName: `${pipelineName(app)}-`,
       labels: {
         ...appLabels(app),
-        // The filter admits only a 40-hex checkout_sha, which is a valid label value.
-        [RUN_METADATA.commitLabel]: tt(TRIGGER_PARAMS.revision),
+        // Hex only (the filter checks it) and at most 40 characters (the overlay cuts it).
+        [RUN_METADATA.commitLabel]: tt(TRIGGER_PARAMS.commitLabel),
         // The filter admits only pushes to this branch, so its label is known here.
         [RUN_METADATA.branchLabel]: labelValue(app.branch),
       },
@@ -232,6 +244,10 @@ export function triggerTemplate(app: AppConfig, ctx: TriggerContext): TriggerTem
         { name: TRIGGER_PARAMS.revision, description: "The pushed commit (checkout_sha)" },
         { name: TRIGGER_PARAMS.ref, description: "The pushed ref, refs/heads/<branch>" },
         { name: TRIGGER_PARAMS.projectPath, description: "The GitLab project path of the push" },
+        {
+          name: TRIGGER_PARAMS.commitLabel,
+          description: "The pushed commit as a label value (at most 40 characters)",
+        },
       ],
       resourcetemplates: [pipelineRunTemplate(app, ctx)],
     },
@@ -266,7 +282,10 @@ export function eventListener(app: AppConfig): EventListener {
             {
               name: "only-configured-branch",
               ref: { name: "cel", kind: "ClusterInterceptor" },
-              params: [{ name: "filter", value: pushFilter(app.branch) }],
+              params: [
+                { name: "filter", value: pushFilter(app.branch) },
+                { name: "overlays", value: [COMMIT_LABEL_OVERLAY] },
+              ],
             },
           ],
           bindings: [{ ref: names.binding, kind: "TriggerBinding" }],

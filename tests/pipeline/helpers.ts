@@ -70,10 +70,11 @@ export interface StepRun {
 }
 
 /**
- * Runs a script step the way Tekton would, on this machine's /bin/sh: `$(params.*)`,
- * `$(workspaces.*.path)` and `$(results.*.path)` are substituted in the step's env and script
- * (where Tekton substitutes them), the stepTemplate env is applied, and `bin` (stubs for git,
- * sleep...) comes first on PATH.
+ * Runs a script step the way Tekton would, with the interpreter its `#!` line names (this
+ * machine's /bin/sh or /bin/bash): `$(params.*)`, `$(workspaces.*.path)` and
+ * `$(results.*.path)` are substituted in the step's env and script (where Tekton substitutes
+ * them), the stepTemplate env is applied, and `bin` (stubs for git, kubectl, sleep...) comes
+ * first on PATH.
  */
 export function runScriptStep(
   task: Task,
@@ -89,6 +90,7 @@ export function runScriptStep(
 ): Promise<StepRun> {
   const step = stepNamed(task, stepName);
   if (!step.script) throw new Error(`step ${stepName} has no script`);
+  if (!step.script.startsWith("#!/")) throw new Error(`step ${stepName} has no #! line`);
   const substitute = (text: string) =>
     text
       .replace(/\$\(params\.([a-z0-9-]+)\)/g, (_, name: string) => {
@@ -110,8 +112,8 @@ export function runScriptStep(
   fs.writeFileSync(scriptFile, substitute(step.script), { mode: 0o755 });
   return new Promise((resolve) => {
     execFile(
-      "/bin/sh",
-      [scriptFile],
+      scriptFile,
+      [],
       {
         env: {
           PATH: [inputs.bin, process.env.PATH].filter(Boolean).join(":"),

@@ -137,7 +137,32 @@ describe("step scripts", function () {
       assert.ok(commands.includes(`checkout --quiet --detach ${SHA}`));
     });
 
-    for (const revision of ["main", "--upload-pack=touch /tmp/pwned", SHA.slice(0, 12), ""]) {
+    it("accepts a 64-hex commit id (SHA-256 repository), as the trigger's filter does", async () => {
+      const sha256 = SHA + "0123456789abcdef01234567";
+      const env = setup();
+      const run = await runScriptStep(task, "clone-and-tag", {
+        params: params(sha256),
+        workspaces: { source: env.source },
+        results: env.results,
+        home: env.home,
+        bin: env.bin,
+        extraEnv: { FAKE_HEAD: sha256 },
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(env.calls().some(([args]) => args === `checkout --quiet --detach ${sha256}`));
+      assert.match(
+        fs.readFileSync(path.join(env.results, "image-url"), "utf8"),
+        /:\d{14}-01234567$/,
+      );
+    });
+
+    for (const revision of [
+      "main",
+      "--upload-pack=touch /tmp/pwned",
+      SHA.slice(0, 12),
+      SHA + "0",
+      "",
+    ]) {
       it(`refuses revision '${revision}' before running git`, async () => {
         const env = setup();
         const run = await runScriptStep(task, "clone-and-tag", {
@@ -266,6 +291,105 @@ describe("step scripts", function () {
       assert.match(missing.stderr, /deployment-file 'nope.yaml' does not exist/);
     });
 
+    describe("set-image", () => {
+      const DIGEST = `sha256:${"b".repeat(64)}`;
+      const IMAGE_URL = "registry.example.com/team/service:20261126120000-01234567";
+      const KUBECTL_OUTPUT = "apiVersion: apps/v1\nkind: Deployment\n";
+
+      /** A checkout as the clone step leaves it, and a stub kubectl logging its arguments. */
+      function setImageSetup(kubectlExit = 0) {
+        const root = tempDir("set-image");
+        const operations = path.join(root, "operations");
+        fs.mkdirSync(path.join(operations, "repo", path.dirname(deploymentFile)), {
+          recursive: true,
+        });
+        fs.writeFileSync(path.join(operations, "repo", deploymentFile), "image: old\n");
+        const home = path.join(root, "home");
+        fs.mkdirSync(home);
+        const bin = path.join(root, "bin");
+        const log = path.join(root, "kubectl.args");
+        stub(
+          bin,
+          "kubectl",
+          `printf '%s\\n' "$@" > ${log}
+if [ ${kubectlExit} -ne 0 ]; then echo "error: unable to find container named x" >&2; exit ${kubectlExit}; fi
+printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}'`,
+        );
+        const args = () =>
+          fs.existsSync(log) ? fs.readFileSync(log, "utf8").replace(/\n$/, "").split("\n") : null;
+        return { operations, home, bin, args };
+      }
+
+      const run = (env: ReturnType<typeof setImageSetup>, overrides: Record<string, string> = {}) =>
+        runScriptStep(task, "set-image", {
+          params: {
+            "deployment-file": deploymentFile,
+            "container-name": app.containerName,
+            "image-url": IMAGE_URL,
+            "image-digest": DIGEST,
+            ...overrides,
+          },
+          workspaces: { operations: env.operations },
+          home: env.home,
+          bin: env.bin,
+        });
+
+      it("runs kubectl set image --local on the checkout and writes its output to $PATCHED", async () => {
+        const env = setImageSetup();
+        const result = await run(env);
+        assert.equal(result.code, 0, result.stderr);
+        assert.deepEqual(env.args(), [
+          "set",
+          "image",
+          "--local",
+          "-f",
+          path.join(env.operations, "repo", deploymentFile),
+          `${app.containerName}=${IMAGE_URL}@${DIGEST}`,
+          "-o",
+          "yaml",
+        ]);
+        assert.equal(
+          fs.readFileSync(path.join(env.operations, "patched-deployment.yaml"), "utf8"),
+          KUBECTL_OUTPUT,
+        );
+      });
+
+      it("fails when kubectl fails (e.g. no such container)", async () => {
+        const env = setImageSetup(1);
+        const result = await run(env);
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, /unable to find container/);
+      });
+
+      const badDigests: Record<string, string> = {
+        empty: "",
+        "a short digest": "sha256:abcd",
+        "another algorithm": `sha512:${"b".repeat(64)}`,
+        "uppercase hex": `sha256:${"B".repeat(64)}`,
+        "a second line": `${DIGEST}\nmore`,
+        "an option": "--all",
+      };
+      for (const [what, digest] of Object.entries(badDigests)) {
+        it(`refuses an image-digest with ${what} before running kubectl`, async () => {
+          const env = setImageSetup();
+          const result = await run(env, { "image-digest": digest });
+          assert.notEqual(result.code, 0);
+          assert.match(result.stderr, /image-digest must be sha256:<64 lowercase hex digits>/);
+          assert.equal(env.args(), null);
+        });
+      }
+
+      for (const name of ["--all", "-o=json", "Service", "", "a".repeat(64)]) {
+        it(`refuses container-name '${name.slice(0, 20)}' before running kubectl`, async () => {
+          const env = setImageSetup();
+          const result = await run(env, { "container-name": name });
+          assert.notEqual(result.code, 0);
+          assert.match(result.stderr, /container-name must be a DNS label/);
+          assert.equal(env.args(), null);
+        });
+      }
+    });
+
     it("commits 'commit <source sha>' and pushes when the image changed", async () => {
       const env = setup();
       assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
@@ -342,6 +466,159 @@ exec ${realGit} "$@"`,
       assert.notEqual(run.code, 0);
       assert.match(run.stderr, new RegExp(`failed ${PUSH_ATTEMPTS} times; giving up`));
       assert.equal(fs.readFileSync(pushes, "utf8").trim().split("\n").length, PUSH_ATTEMPTS);
+    });
+
+    describe("newest build wins", () => {
+      const REPO = "registry.example.com/team/service";
+      const OURS = `${REPO}:20261126120000-01234567@sha256:${"b".repeat(64)}`;
+      const OLDER = `${REPO}:20261126110000-89abcdef@sha256:${"a".repeat(64)}`;
+      const NEWER = `${REPO}:20261126130000-fedcba98@sha256:${"c".repeat(64)}`;
+      /** A Deployment as kubectl writes it, with a sidecar the pipeline never touches. */
+      const deployment = (image: string, sidecar = "docker.io/library/busybox:1.37") =>
+        [
+          "apiVersion: apps/v1",
+          "kind: Deployment",
+          "spec:",
+          "  template:",
+          "    spec:",
+          "      containers:",
+          `      - image: ${image}`,
+          `        name: ${app.containerName}`,
+          `      - image: ${sidecar}`,
+          "        name: sidecar",
+          "",
+        ].join("\n");
+
+      /** Replaces the seeded deployment file with `text` in the remote. */
+      function seedDeployment(env: Env, text: string) {
+        fs.writeFileSync(path.join(env.seed, deploymentFile), text);
+        git(env.seed, "commit", "--quiet", "-am", "seed image");
+        git(env.seed, "push", "--quiet", "origin", "HEAD:main");
+      }
+
+      /**
+       * Another run commits `text` in the seed clone now and pushes it just before our first
+       * push: it finished while we were between clone and push.
+       */
+      function racingRun(env: Env, text: string, message: string) {
+        fs.writeFileSync(path.join(env.seed, deploymentFile), text);
+        git(env.seed, "commit", "--quiet", "-am", message);
+        const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+        const marker = path.join(env.root, "raced");
+        stub(
+          env.bin,
+          "git",
+          `if [ "$1" = push ] && [ ! -e ${marker} ]; then
+  touch ${marker}
+  (cd ${env.seed} && ${realGit} push --quiet origin HEAD:main) >/dev/null 2>&1
+fi
+exec ${realGit} "$@"`,
+        );
+      }
+
+      const remoteFile = (env: Env) => git(env.remote, "show", `main:${deploymentFile}`) + "\n";
+      const subjects = (env: Env) =>
+        remoteLog(env)
+          .split("\n")
+          .map((line) => line.split("|")[0]);
+
+      it("an older run leaves a newer deployed build in place and succeeds", async () => {
+        const env = setup();
+        seedDeployment(env, deployment(NEWER));
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment(OURS));
+        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(
+          run.stdout,
+          /already names a newer build of registry\.example\.com\/team\/service \(20261126130000, this one is 20261126120000\); a newer build is deployed/,
+        );
+        assert.equal(remoteFile(env), deployment(NEWER));
+        assert.deepEqual(subjects(env), ["seed image", "seed"]);
+      });
+
+      it("an older run whose push loses to a newer one stops instead of rebasing over it", async () => {
+        const env = setup();
+        seedDeployment(env, deployment(OLDER));
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment(OURS));
+        racingRun(env, deployment(NEWER), "commit newer");
+        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stderr, /push rejected/);
+        assert.match(run.stdout, /already names a newer build .*\(20261126130000, this one is/);
+        assert.equal(remoteFile(env), deployment(NEWER));
+        assert.deepEqual(subjects(env), ["commit newer", "seed image", "seed"]);
+      });
+
+      it("a newer run whose push loses to an older one puts its image in the older one's place", async () => {
+        const env = setup();
+        const oldest = `${REPO}:20261126100000-00000000@sha256:${"d".repeat(64)}`;
+        seedDeployment(env, deployment(oldest));
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment(OURS));
+        // The older run also changed the sidecar line: that change must survive.
+        racingRun(env, deployment(OLDER, "docker.io/library/busybox:1.38"), "commit older");
+        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(
+          run.stderr,
+          /main now names an older build of registry\.example\.com\/team\/service \(20261126110000\); putting this one \(20261126120000\) in its place/,
+        );
+        assert.equal(remoteFile(env), deployment(OURS, "docker.io/library/busybox:1.38"));
+        assert.deepEqual(subjects(env), [`commit ${SHA}`, "commit older", "seed image", "seed"]);
+      });
+
+      it("replaces an older build of the same repository", async () => {
+        const env = setup();
+        seedDeployment(env, deployment(OLDER));
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment(OURS));
+        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(remoteFile(env), deployment(OURS));
+        assert.deepEqual(subjects(env), [`commit ${SHA}`, "seed image", "seed"]);
+      });
+
+      it("replaces a build with the same timestamp", async () => {
+        const env = setup();
+        const sameSecond = `${REPO}:20261126120000-deadbeef@sha256:${"e".repeat(64)}`;
+        seedDeployment(env, deployment(sameSecond));
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment(OURS));
+        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(remoteFile(env), deployment(OURS));
+      });
+
+      it("ignores newer-looking tags of other repositories", async () => {
+        const env = setup();
+        const others = [
+          `${REPO}-worker:20991231000000-00000000`,
+          `other.${REPO}:20991231000000-00000000`,
+          `mirror.example.com/${REPO}:20991231000000-00000000`,
+        ];
+        const seeded = deployment("python:3.13") + others.map((o) => `# ${o}\n`).join("");
+        seedDeployment(env, seeded);
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment(OURS));
+        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(remoteFile(env), deployment(OURS));
+      });
+
+      it("fails clearly when image-url has no timestamp tag", async () => {
+        const env = setup();
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment(OURS));
+        const run = await runScriptStep(task, "commit-and-push", {
+          ...inputs(env),
+          params: { ...inputs(env).params, "image-url": `${REPO}:latest` },
+        });
+        assert.notEqual(run.code, 0);
+        assert.match(run.stderr, /image-url must end in :<UTC YYYYMMDDHHMMSS>-<short sha>/);
+        assert.deepEqual(subjects(env), ["seed"]);
+      });
     });
 
     it("gives git only the write key, as a private copy, and the pinned host keys", async () => {

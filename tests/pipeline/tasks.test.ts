@@ -109,6 +109,8 @@ describe("build pipeline Tasks", function () {
       const task = buildAndPushTask(app, ctx);
       assert.equal(step(task).image, ctx.images.kaniko);
       assert.match(ctx.images.kaniko, /^ghcr\.io\/osscontainertools\/kaniko:v1\.28\.\d+$/);
+      // Named, so the controller need not look the entrypoint up in the registry.
+      assert.deepEqual(step(task).command, ["/kaniko/executor"]);
       assert.deepEqual(step(task).args?.slice(0, 4), [
         "--dockerfile=$(workspaces.source.path)/src/$(params.dockerfile)",
         "--context=$(workspaces.source.path)/src/$(params.context-dir)",
@@ -209,22 +211,25 @@ describe("build pipeline Tasks", function () {
       }
     });
 
-    it("sets the container's image by digest with kubectl, without a shell", () => {
+    it("sets the container's image by digest with a bash script in the kubectl image", () => {
       const step = stepNamed(task, "set-image");
       assert.equal(step.image, ctx.images.kubectl);
-      assert.equal(step.script, undefined);
-      assert.deepEqual(step.command, ["/go-runner"]);
-      assert.deepEqual(step.args, [
-        "-log-file=$(workspaces.operations.path)/patched-deployment.yaml",
-        "-redirect-stderr=false",
-        "kubectl",
-        "set",
-        "image",
-        "--local",
-        "--filename=$(workspaces.operations.path)/repo/$(params.deployment-file)",
-        "$(params.container-name)=$(params.image-url)@$(params.image-digest)",
-        "--output=yaml",
-      ]);
+      // The image's entrypoint is kubectl itself; Tekton runs the script instead.
+      assert.equal(step.command, undefined);
+      assert.equal(step.args, undefined);
+      assert.match(step.script!, /^#!\/bin\/bash\nset -euo pipefail\n/);
+      assert.match(
+        step.script!,
+        /kubectl set image --local -f "\$CHECKOUT\/\$DEPLOYMENT_FILE" \\\n\s+"\$CONTAINER_NAME=\$IMAGE_URL@\$IMAGE_DIGEST" -o yaml > "\$PATCHED"/,
+      );
+      assert.deepEqual(envOf(step), {
+        DEPLOYMENT_FILE: "$(params.deployment-file)",
+        CONTAINER_NAME: "$(params.container-name)",
+        IMAGE_URL: "$(params.image-url)",
+        IMAGE_DIGEST: "$(params.image-digest)",
+        CHECKOUT: "$(workspaces.operations.path)/repo",
+        PATCHED: "$(workspaces.operations.path)/patched-deployment.yaml",
+      });
     });
 
     it("runs clone, set-image and commit-and-push in that order as a non-root user", () => {
@@ -236,8 +241,12 @@ describe("build pipeline Tasks", function () {
       assert.ok(task.spec.steps.every((s) => s.securityContext === undefined));
     });
 
-    it("hands the source commit to the commit step through env", () => {
-      assert.equal(envOf(stepNamed(task, "commit-and-push")).COMMIT_SHA, "$(params.commit-sha)");
+    it("hands the source commit and the pushed image to the commit step through env", () => {
+      const commit = envOf(stepNamed(task, "commit-and-push"));
+      assert.equal(commit.COMMIT_SHA, "$(params.commit-sha)");
+      // The image's tag orders builds: the step never replaces a newer one.
+      assert.equal(commit.IMAGE_URL, "$(params.image-url)");
+      assert.equal(commit.IMAGE_DIGEST, "$(params.image-digest)");
     });
   });
 

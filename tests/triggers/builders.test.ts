@@ -42,7 +42,8 @@ function readCelLiteral(text: string, start: number): { value: string; end: numb
 }
 
 const FILTER_TAIL =
-  " && type(body.checkout_sha) == string && body.checkout_sha.matches('^[0-9a-f]{40}$')";
+  " && type(body.checkout_sha) == string" +
+  " && body.checkout_sha.matches('^([0-9a-f]{40}|[0-9a-f]{64})$')";
 
 describe("Trigger builders", function () {
   const { app, ctx } = exampleApp();
@@ -66,12 +67,14 @@ describe("Trigger builders", function () {
         { name: "revision", value: "$(body.checkout_sha)" },
         { name: "ref", value: "$(body.ref)" },
         { name: "project-path", value: "$(body.project.path_with_namespace)" },
+        { name: "commit-label", value: "$(extensions.commit_label)" },
       ]);
     });
 
     it("never reads a URL (or header) from the event", () => {
       for (const param of objects.binding.spec.params) {
-        assert.match(param.value, /^\$\(body\.[a-z_.]+\)$/, param.name);
+        // Body fields, or the CEL interceptor's overlay computed from checkout_sha.
+        assert.match(param.value, /^\$\((body|extensions)\.[a-z_.]+\)$/, param.name);
         assert.doesNotMatch(param.value, /url|http|ssh|repository|homepage/i, param.name);
       }
     });
@@ -193,7 +196,7 @@ describe("Trigger builders", function () {
       assert.deepEqual(labels, {
         "app.kubernetes.io/managed-by": "tekton-gitlab",
         "app.kubernetes.io/part-of": "hello-python",
-        [RUN_METADATA.commitLabel]: "$(tt.params.revision)",
+        [RUN_METADATA.commitLabel]: "$(tt.params.commit-label)",
         [RUN_METADATA.branchLabel]: "feature-Login_v2.1",
       });
       const annotations = triggerObjects(feature.app, feature.ctx).template.spec
@@ -249,6 +252,11 @@ describe("Trigger builders", function () {
       ]);
       assert.deepEqual(trigger.interceptors[1].params, [
         { name: "filter", value: `body.ref == 'refs/heads/main'${FILTER_TAIL}` },
+        // Label values stop at 63 characters: a SHA-256 commit is cut to 40 for the label.
+        {
+          name: "overlays",
+          value: [{ key: "commit_label", expression: "body.checkout_sha.truncate(40)" }],
+        },
       ]);
     });
   });
@@ -265,6 +273,38 @@ describe("Trigger builders", function () {
       });
     }
 
+    describe("checkout_sha pattern", function () {
+      // RE2 (CEL's matches) and JavaScript agree on this pattern's syntax: anchors,
+      // alternation, a character class and counted repetition.
+      const pattern = new RegExp(/matches\('([^']+)'\)/.exec(pushFilter("main"))![1]);
+      const hex = (length: number) => "0123456789abcdef".repeat(8).slice(0, length);
+
+      for (const length of [40, 64]) {
+        it(`admits a full ${length}-hex commit id, as generate-image-tag does`, () => {
+          assert.match(hex(length), pattern);
+        });
+      }
+
+      const rejected: Record<string, string> = {
+        "39 hex": hex(39),
+        "41 hex": hex(41),
+        "63 hex": hex(63),
+        "65 hex": hex(65),
+        "40 + 64 hex": hex(40) + hex(64),
+        uppercase: hex(40).toUpperCase(),
+        "a trailing newline": hex(40) + "\n",
+        "a non-hex character": hex(39) + "g",
+        "a short SHA": hex(8),
+        "a quote after 40 hex": hex(40) + "'",
+        empty: "",
+      };
+      for (const [what, sha] of Object.entries(rejected)) {
+        it(`rejects ${what}`, () => {
+          assert.doesNotMatch(sha, pattern);
+        });
+      }
+    });
+
     it("escapes control and non-ASCII characters instead of embedding them", () => {
       const literal = celStringLiteral("a\nb\u00e9\u{1f600}");
       assert.equal(literal, "'a\\u000ab\\u00e9\\U0001f600'");
@@ -275,7 +315,7 @@ describe("Trigger builders", function () {
       const odd = exampleApp((a) => ({ ...a, branch: "it's/fine" }));
       const listener = triggerObjects(odd.app, odd.ctx).listener;
       const cel = listener.spec.triggers[0].interceptors[1];
-      assert.deepEqual(cel.params, [{ name: "filter", value: pushFilter("it's/fine") }]);
+      assert.deepEqual(cel.params[0], { name: "filter", value: pushFilter("it's/fine") });
       assert.equal(
         readCelLiteral(cel.params[0].value as string, "body.ref == ".length).value,
         "refs/heads/it's/fine",

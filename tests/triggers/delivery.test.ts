@@ -4,7 +4,12 @@
 import * as assert from "node:assert/strict";
 import { sshCloneUrl } from "../../tekton/names";
 import { pushFilter, RUN_METADATA, triggerObjects } from "../../tekton/triggers";
-import { PipelineRunTemplate, TriggerBinding, TriggerTemplate } from "../../tekton/triggerTypes";
+import {
+  EventListener,
+  PipelineRunTemplate,
+  TriggerBinding,
+  TriggerTemplate,
+} from "../../tekton/triggerTypes";
 import { exampleApp, pushPayload } from "./helpers";
 
 /** Resolves one `$(body.a.b)` binding value against the payload (objects become JSON). */
@@ -19,9 +24,32 @@ function resolveBodyPath(expression: string, body: any): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function bind(binding: TriggerBinding, body: any): Record<string, string> {
+/**
+ * The CEL interceptor's overlays (`$(extensions.*)`), for the one expression form the listener
+ * uses: `body.<path>.truncate(<n>)`.
+ */
+function overlays(listener: EventListener, body: any): Record<string, string> {
+  const cel = listener.spec.triggers[0].interceptors.find((i) => i.ref.name === "cel");
+  const param = cel?.params.find((p) => p.name === "overlays");
+  const list = (param?.value ?? []) as { key: string; expression: string }[];
   return Object.fromEntries(
-    binding.spec.params.map((param) => [param.name, resolveBodyPath(param.value, body)]),
+    list.map(({ key, expression }) => {
+      const match = /^body\.([A-Za-z0-9_.]+)\.truncate\((\d+)\)$/.exec(expression);
+      assert.ok(match, `unsupported overlay ${expression}`);
+      return [key, resolveBodyPath(`$(body.${match[1]})`, body).slice(0, Number(match[2]))];
+    }),
+  );
+}
+
+function bind(binding: TriggerBinding, listener: EventListener, body: any): Record<string, string> {
+  const extensions = overlays(listener, body);
+  return Object.fromEntries(
+    binding.spec.params.map((param) => {
+      const extension = /^\$\(extensions\.([A-Za-z0-9_]+)\)$/.exec(param.value);
+      if (!extension) return [param.name, resolveBodyPath(param.value, body)];
+      assert.ok(extension[1] in extensions, `no overlay ${extension[1]}`);
+      return [param.name, extensions[extension[1]]];
+    }),
   );
 }
 
@@ -40,7 +68,7 @@ function instantiate(template: TriggerTemplate, params: Record<string, string>) 
 function deliver(body: any, edit?: (app: any) => any) {
   const { app, ctx } = exampleApp(edit);
   const objects = triggerObjects(app, ctx);
-  const [run] = instantiate(objects.template, bind(objects.binding, body));
+  const [run] = instantiate(objects.template, bind(objects.binding, objects.listener, body));
   return { app, ctx, run, param: (name: string) => run.spec.params.find((p) => p.name === name) };
 }
 
@@ -104,6 +132,15 @@ describe("Simulated GitLab push delivery", function () {
       assert.match(value, LABEL_VALUE, key);
       assert.ok(value.length <= 63, key);
     }
+  });
+
+  it("builds a SHA-256 commit whole and labels it with its first 40 characters", () => {
+    const body = pushPayload();
+    body.checkout_sha = body.after = "0123456789abcdef".repeat(4);
+    const { run, param } = deliver(body);
+    assert.equal(param("revision")?.value, body.checkout_sha);
+    assert.equal(run.metadata.labels[RUN_METADATA.commitLabel], body.checkout_sha.slice(0, 40));
+    assert.match(run.metadata.labels[RUN_METADATA.commitLabel], LABEL_VALUE);
   });
 
   it("keeps a pushed ref with a slash valid in labels (branch from config)", () => {
