@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { DeployKeyRecord } from "./client";
-import { deleteUnlessGone, isGone } from "./errors";
+import { unlessGone } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import {
   checkBoolean,
@@ -181,16 +181,10 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
 
   async read(id: string, props?: DeployKeyOutputs): Promise<dynamic.ReadResult<DeployKeyOutputs>> {
     const { project, id: keyId } = parseId(id, "DeployKey");
-    let record: DeployKeyRecord;
-    try {
-      record = await this.client().getDeployKey(project, keyId);
-    } catch (error) {
-      // Removed by hand: an empty id drops it from the state. A missing project is an
-      // error instead (see isGone): dropping the resource would forget an object that may
-      // still exist and grant access.
-      if (isGone(error)) return { id: "" };
-      throw error;
-    }
+    const record = await unlessGone(() => this.client().getDeployKey(project, keyId));
+    // Removed by hand: an empty id drops it from the state. A missing project throws instead:
+    // dropping the resource would forget a key that may still exist and grant access.
+    if (record === undefined) return { id: "" };
     const inputs: DeployKeyInputs = {
       project: props?.project ?? project,
       title: record.title,
@@ -223,7 +217,7 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
 
   async delete(id: string): Promise<void> {
     const { project, id: keyId } = parseId(id, "DeployKey");
-    await deleteUnlessGone(() => this.client().deleteDeployKey(project, keyId));
+    await unlessGone(() => this.client().deleteDeployKey(project, keyId));
   }
 }
 

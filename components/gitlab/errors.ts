@@ -143,12 +143,16 @@ export function isGone(error: unknown): boolean {
   return fields?.status === 404 && fields.notFound === "object";
 }
 
-/** Runs a delete; GitLab saying the object is gone means someone removed it already. */
-export async function deleteUnlessGone(remove: () => Promise<void>): Promise<void> {
+/**
+ * Runs a call on one key or hook; undefined when GitLab says the object itself is gone
+ * (removed by hand). A missing project still throws: see isGone.
+ */
+export async function unlessGone<T>(call: () => Promise<T>): Promise<T | undefined> {
   try {
-    await remove();
+    return await call();
   } catch (error) {
-    if (!isGone(error)) throw error;
+    if (isGone(error)) return undefined;
+    throw error;
   }
 }
 

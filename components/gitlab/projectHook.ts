@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { ProjectHookRecord, ProjectHookRequest } from "./client";
-import { deleteUnlessGone, isGone } from "./errors";
+import { unlessGone } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import {
   checkBoolean,
@@ -197,14 +197,9 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
     props?: ProjectHookOutputs,
   ): Promise<dynamic.ReadResult<ProjectHookOutputs>> {
     const { project, id: hookId } = parseId(id, "ProjectHook");
-    let record: ProjectHookRecord;
-    try {
-      record = await this.client().getHook(project, hookId);
-    } catch (error) {
-      // Removed by hand: an empty id drops it from the state; a missing project throws.
-      if (isGone(error)) return { id: "" };
-      throw error;
-    }
+    const record = await unlessGone(() => this.client().getHook(project, hookId));
+    // Removed by hand: an empty id drops it from the state; a missing project throws.
+    if (record === undefined) return { id: "" };
     // The URL as GitLab has it: a URL changed by hand shows up as a replacement on the next up.
     const outs = outputsFrom(props?.project ?? project, record.url, props?.token, record, props);
     return { id, props: outs };
@@ -222,7 +217,7 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
 
   async delete(id: string): Promise<void> {
     const { project, id: hookId } = parseId(id, "ProjectHook");
-    await deleteUnlessGone(() => this.client().deleteHook(project, hookId));
+    await unlessGone(() => this.client().deleteHook(project, hookId));
   }
 }
 
