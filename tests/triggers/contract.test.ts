@@ -37,6 +37,26 @@ describe("Trigger <-> Pipeline contract", function () {
         assert.deepEqual(run.spec.params.map((p) => p.name).sort(), required);
       });
 
+      it("leaves every other Pipeline param to its default from config", () => {
+        // The run sets the three values a push decides; the rest come from config through the
+        // Pipeline's defaults. A param gained or lost on either side fails here.
+        const supplied = run.spec.params.map((p) => p.name);
+        assert.deepEqual(supplied.sort(), ["operations-url", "revision", "source-url"]);
+        assert.deepEqual(
+          pipeline.spec.params
+            .filter((p) => !supplied.includes(p.name))
+            .map((p) => [p.name, p.default]),
+          [
+            ["registry-host", ctx.registry.host],
+            ["image-repository", app.imageRepository],
+            ["dockerfile", app.dockerfile],
+            ["context-dir", app.contextDir],
+            ["deployment-file", app.deploymentFile],
+            ["container-name", app.containerName],
+          ],
+        );
+      });
+
       it("binds exactly the workspaces the Pipeline declares", () => {
         const declared = pipeline.spec.workspaces.map((w) => w.name);
         assert.deepEqual(
