@@ -61,16 +61,23 @@ describe("step scripts", function () {
       "image-repository": "team/service",
     });
 
+    /** The tag step's inputs against `setup()`'s stubs; the stub git reports `head` as HEAD. */
+    const tagInputs = (
+      env: ReturnType<typeof setup>,
+      stepParams: Record<string, string>,
+      head = SHA,
+    ) => ({
+      params: stepParams,
+      workspaces: { source: env.source },
+      results: env.results,
+      home: env.home,
+      bin: env.bin,
+      extraEnv: { FAKE_HEAD: head },
+    });
+
     it("clones exactly the commit, shallow, and writes image-url and commit-sha", async () => {
       const env = setup();
-      const run = await runScriptStep(task, "clone-and-tag", {
-        params: params(SHA),
-        workspaces: { source: env.source },
-        results: env.results,
-        home: env.home,
-        bin: env.bin,
-        extraEnv: { FAKE_HEAD: SHA },
-      });
+      const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.equal(run.code, 0, run.stderr);
       const imageUrl = fs.readFileSync(path.join(env.results, "image-url"), "utf8");
       assert.match(imageUrl, /^registry\.example\.com:5000\/team\/service:\d{14}-01234567$/);
@@ -88,14 +95,7 @@ describe("step scripts", function () {
 
     it("verifies the host against credential init's known_hosts, strictly", async () => {
       const env = setup();
-      await runScriptStep(task, "clone-and-tag", {
-        params: params(SHA),
-        workspaces: { source: env.source },
-        results: env.results,
-        home: env.home,
-        bin: env.bin,
-        extraEnv: { FAKE_HEAD: SHA },
-      });
+      await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       const fetch = env.calls().find(([args]) => args.startsWith("fetch"));
       assert.equal(
         fetch?.[1],
@@ -106,14 +106,7 @@ describe("step scripts", function () {
     it("hands an ssh:// URL with a custom port to git unchanged", async () => {
       const env = setup();
       const url = sshCloneUrl({ host: "gitlab.example.com", port: 2222 }, "root/hello-python");
-      const run = await runScriptStep(task, "clone-and-tag", {
-        params: params(SHA, url),
-        workspaces: { source: env.source },
-        results: env.results,
-        home: env.home,
-        bin: env.bin,
-        extraEnv: { FAKE_HEAD: SHA },
-      });
+      const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA, url)));
       assert.equal(run.code, 0, run.stderr);
       assert.ok(
         env.calls().some(([args]) => args === `remote add origin ${url}`),
@@ -123,14 +116,7 @@ describe("step scripts", function () {
 
     it("falls back to fetching the branches when the server refuses a fetch by id", async () => {
       const env = setup({ depthFetchFails: true });
-      const run = await runScriptStep(task, "clone-and-tag", {
-        params: params(SHA),
-        workspaces: { source: env.source },
-        results: env.results,
-        home: env.home,
-        bin: env.bin,
-        extraEnv: { FAKE_HEAD: SHA },
-      });
+      const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.equal(run.code, 0, run.stderr);
       const commands = env.calls().map(([args]) => args);
       assert.ok(commands.includes("fetch --quiet origin +refs/heads/*:refs/remotes/origin/*"));
@@ -140,14 +126,11 @@ describe("step scripts", function () {
     it("accepts a 64-hex commit id (SHA-256 repository), as the trigger's filter does", async () => {
       const sha256 = SHA + "0123456789abcdef01234567";
       const env = setup();
-      const run = await runScriptStep(task, "clone-and-tag", {
-        params: params(sha256),
-        workspaces: { source: env.source },
-        results: env.results,
-        home: env.home,
-        bin: env.bin,
-        extraEnv: { FAKE_HEAD: sha256 },
-      });
+      const run = await runScriptStep(
+        task,
+        "clone-and-tag",
+        tagInputs(env, params(sha256), sha256),
+      );
       assert.equal(run.code, 0, run.stderr);
       assert.ok(env.calls().some(([args]) => args === `checkout --quiet --detach ${sha256}`));
       assert.match(
@@ -165,14 +148,7 @@ describe("step scripts", function () {
     ]) {
       it(`refuses revision '${revision}' before running git`, async () => {
         const env = setup();
-        const run = await runScriptStep(task, "clone-and-tag", {
-          params: params(revision),
-          workspaces: { source: env.source },
-          results: env.results,
-          home: env.home,
-          bin: env.bin,
-          extraEnv: { FAKE_HEAD: SHA },
-        });
+        const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(revision)));
         assert.notEqual(run.code, 0);
         assert.match(run.stderr, /revision must be a full/);
         assert.deepEqual(env.calls(), []);
@@ -181,13 +157,11 @@ describe("step scripts", function () {
 
     it("refuses a source-url git would read as an option", async () => {
       const env = setup();
-      const run = await runScriptStep(task, "clone-and-tag", {
-        params: params(SHA, "--upload-pack=evil"),
-        workspaces: { source: env.source },
-        results: env.results,
-        home: env.home,
-        bin: env.bin,
-      });
+      const run = await runScriptStep(
+        task,
+        "clone-and-tag",
+        tagInputs(env, params(SHA, "--upload-pack=evil")),
+      );
       assert.notEqual(run.code, 0);
       assert.match(run.stderr, /source-url must be a git URL/);
       assert.deepEqual(env.calls(), []);
@@ -195,13 +169,7 @@ describe("step scripts", function () {
 
     it("fails with a pointer to the git-pull Secret when credential init left no known_hosts", async () => {
       const env = setup({ knownHosts: false });
-      const run = await runScriptStep(task, "clone-and-tag", {
-        params: params(SHA),
-        workspaces: { source: env.source },
-        results: env.results,
-        home: env.home,
-        bin: env.bin,
-      });
+      const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.notEqual(run.code, 0);
       assert.match(run.stderr, /known_hosts: .*Secret git-pull.*ServiceAccount tekton-build/);
       assert.deepEqual(env.calls(), []);
