@@ -11,6 +11,7 @@ import { FakeGitLab, fakePublicKey, sha256Fingerprint } from "./fakeGitLab";
 import {
   assertNoToken,
   assertStructEncodable,
+  checkAndCreate,
   providerOptionsFor,
   rejection,
   seen,
@@ -44,13 +45,8 @@ describe("gitlab DeployKey provider", function () {
     for (const error of seen.errors) assertNoToken(error, fake.token);
   });
 
-  async function create(overrides: Partial<DeployKeyInputs> = {}) {
-    const checked = await provider.check({}, { ...inputs(overrides) });
-    assert.deepEqual(checked.failures, []);
-    const result = await provider.create(checked.inputs as DeployKeyInputs);
-    assertStructEncodable(result.outs);
-    return result as { id: string; outs: DeployKeyOutputs };
-  }
+  const create = (overrides: Partial<DeployKeyInputs> = {}) =>
+    checkAndCreate(provider, inputs(overrides));
 
   describe("check", () => {
     it("accepts valid inputs and defaults canPush to false", async () => {

@@ -1,6 +1,7 @@
 // Shared by the GitLab tests: a client or provider wired to the fake server with recorded
 // (not slept) retry waits, and checks that the API token never leaks.
 import * as assert from "node:assert/strict";
+import type * as dynamic from "@pulumi/pulumi/dynamic";
 import * as util from "node:util";
 import { GitLabClient, GitLabClientOptions } from "../../components/gitlab/client";
 import { GitLabProviderOptions } from "../../components/gitlab/providerConfig";
@@ -98,6 +99,24 @@ export function assertStructEncodable(value: unknown): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const struct = require("google-protobuf/google/protobuf/struct_pb");
   assert.doesNotThrow(() => struct.Struct.fromJavaScript(value));
+}
+
+/**
+ * Creates through a provider as the engine does: `check` first (it must report no failures),
+ * then `create` with the checked inputs; the outputs must be Struct-encodable.
+ */
+export async function checkAndCreate<Inputs, Outputs>(
+  provider: {
+    check(olds: object, news: object): Promise<dynamic.CheckResult>;
+    create(inputs: Inputs): Promise<dynamic.CreateResult<Outputs>>;
+  },
+  inputs: object,
+): Promise<{ id: string; outs: Outputs }> {
+  const checked = await provider.check({}, { ...inputs });
+  assert.deepEqual(checked.failures, []);
+  const result = await provider.create(checked.inputs as Inputs);
+  assertStructEncodable(result.outs);
+  return result as { id: string; outs: Outputs };
 }
 
 /** Runs `body` with console.error recorded (and silenced), returning the lines. */

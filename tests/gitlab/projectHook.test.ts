@@ -9,6 +9,7 @@ import { FakeGitLab } from "./fakeGitLab";
 import {
   assertNoToken,
   assertStructEncodable,
+  checkAndCreate,
   providerOptionsFor,
   rejection,
   seen,
@@ -49,13 +50,8 @@ describe("gitlab ProjectHook provider", function () {
     for (const error of seen.errors) assertNoToken(error, fake.token);
   });
 
-  async function create(overrides: Partial<ProjectHookInputs> = {}) {
-    const checked = await provider.check({}, { ...inputs(overrides) });
-    assert.deepEqual(checked.failures, []);
-    const result = await provider.create(checked.inputs as ProjectHookInputs);
-    assertStructEncodable(result.outs);
-    return result as { id: string; outs: ProjectHookOutputs };
-  }
+  const create = (overrides: Partial<ProjectHookInputs> = {}) =>
+    checkAndCreate(provider, inputs(overrides));
 
   describe("check", () => {
     it("applies @pulumi/gitlab's defaults", async () => {
