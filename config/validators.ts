@@ -132,7 +132,7 @@ export function parseKnownHosts(text: string): { entries: KnownHostsEntry[]; err
 }
 
 /** SSH wire format: the key blob starts with a length-prefixed string naming its type. */
-function embeddedKeyType(blob: string): string | undefined {
+export function embeddedKeyType(blob: string): string | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return undefined;
   const bytes = Buffer.from(blob, "base64");
   if (bytes.length < 4) return undefined;

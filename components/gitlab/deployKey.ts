@@ -2,6 +2,7 @@
 // argument and output names so the official provider can replace it later.
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { embeddedKeyType } from "../../config/validators";
 import { DeployKeyRecord } from "./client";
 import { unlessGone } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
@@ -76,9 +77,7 @@ export function publicKeyProblem(key: string): string | undefined {
   }
   // The body starts with its own type as a length-prefixed string: catches a body pasted
   // under the wrong type or cut short.
-  const blob = Buffer.from(body, "base64");
-  const length = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-  if (length <= 0 || blob.subarray(4, 4 + length).toString("latin1") !== type) {
+  if (embeddedKeyType(body) !== type) {
     return `key's base64 body is not a ${type} public key (truncated or mismatched type?).`;
   }
   return undefined;
