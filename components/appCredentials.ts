@@ -12,7 +12,6 @@ import {
   REGISTRY_SECRET,
   appLabels,
   deployKeyResourceNames,
-  sshHostAnnotation,
 } from "../tekton/names";
 
 export interface AppCredentialsArgs {
@@ -124,12 +123,12 @@ export class AppCredentials extends pulumi.ComponentResource {
       secretName: string,
       key: tls.PrivateKey,
       deployKey: DeployKey | undefined,
-      annotations?: Record<string, string>,
     ) =>
       new k8s.core.v1.Secret(
         resourceName,
         {
-          metadata: { ...metadata(secretName), annotations },
+          // No tekton.dev/git-* annotation: the Secret reaches a task only as its workspace.
+          metadata: metadata(secretName),
           type: "kubernetes.io/ssh-auth",
           stringData: {
             "ssh-privatekey": pulumi.secret(key.privateKeyOpenssh),
@@ -139,13 +138,9 @@ export class AppCredentials extends pulumi.ComponentResource {
         { ...inNamespace, dependsOn: [this.namespace, ...(deployKey ? [deployKey] : [])] },
       );
 
-    const gitPull = sshSecret(`${app.name}-git-pull`, GIT_PULL_SECRET, pullKey, pullDeployKey, {
-      // Tekton's credential init copies annotated ssh-auth Secrets of the run's ServiceAccount
-      // into ~/.ssh for this host: the clone of the source repo uses this key and known_hosts.
-      "tekton.dev/git-0": sshHostAnnotation(gitSsh),
-    });
-    // Not annotated, so credential init never offers the write key for the source repo; the
-    // patch task mounts it as a workspace and pushes with it alone (IdentitiesOnly).
+    // Each key reaches one task as a workspace (tekton/triggers.ts pipelineRunWorkspaces):
+    // git-pull the tag task's clone, git-write the patch task's git steps.
+    const gitPull = sshSecret(`${app.name}-git-pull`, GIT_PULL_SECRET, pullKey, pullDeployKey);
     const gitWrite = sshSecret(`${app.name}-git-write`, GIT_WRITE_SECRET, pushKey, pushDeployKey);
 
     const secrets: k8s.core.v1.Secret[] = [gitPull, gitWrite];
@@ -199,9 +194,13 @@ export class AppCredentials extends pulumi.ComponentResource {
         `${app.name}-service-account`,
         {
           metadata: metadata(BUILD_SERVICE_ACCOUNT),
-          // Credential init reads the annotated git-pull; the others are listed so the account
-          // documents every Secret its runs use (tasks mount them as workspaces).
-          secrets: secrets.map((secret) => ({ name: secret.metadata.name })),
+          // No `secrets`: every TaskRun of the PipelineRun runs as this account, and Tekton's
+          // credential init (pipeline v1.15.0 pkg/pod/creds_init.go credsInit) mounts each
+          // listed dockerconfigjson Secret, and each ssh-auth Secret annotated tekton.dev/git-*,
+          // into every step of every task: the registry password into the git steps, a git key
+          // into the Kaniko pod where the Dockerfile's RUN lines could read it. Each credential
+          // is a workspace of the one task that needs it instead; the policy pack
+          // (policy/credentials.ts no-run-wide-credentials) refuses a listed credential.
         },
         inNamespace,
       ),

@@ -2,16 +2,22 @@
 // the stack's contract: Tasks and Secrets refer to each other by these names.
 import { AppConfig, GitSshConfig } from "../config/schema";
 
-/** Secret (kubernetes.io/ssh-auth) with the read-only source key, annotated tekton.dev/git-0. */
+/**
+ * Secret (kubernetes.io/ssh-auth) with the read-only source key; not annotated, listed on no
+ * ServiceAccount: the tag task mounts it as a workspace.
+ */
 export const GIT_PULL_SECRET = "git-pull";
-/** Secret (kubernetes.io/ssh-auth) with the operations push key; not annotated. */
+/** Secret (kubernetes.io/ssh-auth) with the operations push key; not annotated, on no SA. */
 export const GIT_WRITE_SECRET = "git-write";
 /** Secret (kubernetes.io/dockerconfigjson) for the registry, when a username is configured. */
 export const REGISTRY_SECRET = "registry-credentials";
 /** ConfigMap holding the registry CA (`ca.crt`), when one is configured. */
 export const REGISTRY_CA_CONFIGMAP = "registry-ca";
 export const REGISTRY_CA_KEY = "ca.crt";
-/** ServiceAccount the PipelineRun's TaskRuns run as. */
+/**
+ * ServiceAccount the PipelineRun's TaskRuns run as. It lists no Secrets: Tekton's credential
+ * init would mount every registry or annotated git credential listed there into every step.
+ */
 export const BUILD_SERVICE_ACCOUNT = "tekton-build";
 
 /** Pipeline params every trigger must supply (the rest have defaults from config). */
@@ -27,9 +33,11 @@ export const WORKSPACES = {
   source: "source",
   /** The operations checkout, used by the patch task only (emptyDir). */
   operations: "operations",
-  /** Secret git-write, mounted by the patch task. */
+  /** Secret git-pull, mounted by the tag task only. */
+  gitPull: "git-pull-ssh",
+  /** Secret git-write, mounted by the patch task's git steps only. */
   gitWrite: "git-write-ssh",
-  /** Secret registry-credentials (dockerconfigjson), when configured. */
+  /** Secret registry-credentials (dockerconfigjson), when configured; the build task only. */
   dockerConfig: "docker-config",
   /** ConfigMap registry-ca, when configured. */
   registryCa: "registry-ca",
@@ -37,11 +45,6 @@ export const WORKSPACES = {
 
 export function pipelineName(app: Pick<AppConfig, "name">): string {
   return `build-${app.name}`;
-}
-
-/** The host Tekton's credential init and ssh see: `host` on 22, `host:port` otherwise. */
-export function sshHostAnnotation(ssh: Pick<GitSshConfig, "host" | "port">): string {
-  return ssh.port === 22 ? ssh.host : `${ssh.host}:${ssh.port}`;
 }
 
 /** Clone URL of a GitLab project over SSH; the scp form cannot carry a port. */

@@ -16,12 +16,17 @@ export const PIPELINE_RESULTS = {
 /**
  * The workspaces the Pipeline declares, in order. The PipelineRun (TriggerTemplate) binds
  * exactly these: `source` to a volumeClaimTemplate, `operations` to an emptyDir (the affinity
- * assistant allows only one PVC-backed workspace per TaskRun), `git-write-ssh` to Secret
- * git-write, and, when configured, `docker-config` to the registry Secret (key
+ * assistant allows only one PVC-backed workspace per TaskRun), `git-pull-ssh` to Secret
+ * git-pull (tag task only), `git-write-ssh` to Secret git-write (patch task only), and, when configured, `docker-config` to the registry Secret (key
  * `.dockerconfigjson` as `config.json`) and `registry-ca` to the CA ConfigMap.
  */
 export function pipelineWorkspaces(ctx: Pick<BuildContext, "registry">): string[] {
-  const names: string[] = [WORKSPACES.source, WORKSPACES.operations, WORKSPACES.gitWrite];
+  const names: string[] = [
+    WORKSPACES.source,
+    WORKSPACES.operations,
+    WORKSPACES.gitPull,
+    WORKSPACES.gitWrite,
+  ];
   if (ctx.registry.username !== undefined) names.push(WORKSPACES.dockerConfig);
   if (ctx.registry.caCert !== undefined) names.push(WORKSPACES.registryCa);
   return names;
@@ -30,6 +35,7 @@ export function pipelineWorkspaces(ctx: Pick<BuildContext, "registry">): string[
 const WORKSPACE_DESCRIPTIONS: Record<string, string> = {
   [WORKSPACES.source]: "Source checkout shared by the tag and build tasks (a PVC)",
   [WORKSPACES.operations]: "Scratch space for the operations checkout (an emptyDir)",
+  [WORKSPACES.gitPull]: "Secret git-pull: the read-only source key and known_hosts",
   [WORKSPACES.gitWrite]: "Secret git-write: the operations push key and known_hosts",
   [WORKSPACES.dockerConfig]: "Registry credentials as config.json",
   [WORKSPACES.registryCa]: "ConfigMap with the registry's CA bundle",
@@ -99,7 +105,10 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       pass(TASK_PARAMS.registryHost),
       pass(TASK_PARAMS.imageRepository),
     ],
-    workspaces: [{ name: WORKSPACES.source, workspace: WORKSPACES.source }],
+    workspaces: [
+      { name: WORKSPACES.source, workspace: WORKSPACES.source },
+      { name: WORKSPACES.gitPull, workspace: WORKSPACES.gitPull },
+    ],
   };
 
   const build: PipelineTask = {

@@ -10,8 +10,8 @@ import {
 } from "../config/schema";
 import {
   appLabels,
-  BUILD_SERVICE_ACCOUNT,
   GIT_PULL_SECRET,
+  GIT_WRITE_SECRET,
   INSECURE_REGISTRY_ANNOTATION,
   PIPELINE_PARAMS,
   REGISTRY_CA_KEY,
@@ -73,9 +73,9 @@ export const STEP_USER_ID = 65534;
 export const BUILD_FS_GROUP = STEP_USER_ID;
 
 /**
- * HOME of the non-root steps: Tekton's per-pod emptyDir, writable by any UID. Credential init
- * copies the annotated git-pull key, ssh config and known_hosts to `$HOME/.ssh`, and git keeps
- * its global config (safe.directory) there.
+ * HOME of the non-root steps: Tekton's per-pod emptyDir, writable by any UID; git keeps its
+ * global config (safe.directory) there. No credential is put there: the build ServiceAccount
+ * lists no Secrets, so credential init has nothing to copy (keys come in as workspaces).
  */
 export const STEP_HOME = "/tekton/home";
 
@@ -93,6 +93,11 @@ export const COMMIT_IDENTITY = { name: "tekton-gitlab", email: "tekton-gitlab@no
 const param = (name: string) => `$(params.${name})`;
 const workspacePath = (name: string) => `$(workspaces.${name}.path)`;
 const env = (name: string, value: string | number): EnvVar => ({ name, value: String(value) });
+/** Where sshKeySetup finds the key and host keys: an ssh-auth Secret bound to `workspace`. */
+const sshKeyEnv = (workspace: string): EnvVar[] => [
+  env("SSH_KEY", `${workspacePath(workspace)}/ssh-privatekey`),
+  env("KNOWN_HOSTS", `${workspacePath(workspace)}/known_hosts`),
+];
 const stringParam = (name: string, description: string): ParamSpec => ({
   name,
   type: "string",
@@ -131,6 +136,29 @@ function rejectOptionLikeUrl(variable: string, paramName: string): string {
 esac`;
 }
 
+/**
+ * Shell lines giving git exactly one key: the ssh-auth Secret a workspace mounts at $SSH_KEY,
+ * with its pinned $KNOWN_HOSTS. The Secret volume's files may be shared with other UIDs or
+ * read-only with modes ssh rejects for a private key, so the key is copied to a private file
+ * first. `-F none` keeps ssh away from any ssh config (the image's or one left in $HOME).
+ */
+function sshKeySetup(secretName: string): string {
+  return `for file in "$SSH_KEY" "$KNOWN_HOSTS"; do
+  if [ ! -s "$file" ]; then
+    echo "missing $file: bind Secret ${secretName} (keys ssh-privatekey and known_hosts) to this task's workspace" >&2
+    exit 1
+  fi
+done
+KEY_FILE="$(mktemp)"
+trap 'rm -f "$KEY_FILE"' EXIT
+cat "$SSH_KEY" > "$KEY_FILE"
+chmod 600 "$KEY_FILE"
+export GIT_SSH_COMMAND="ssh -F none -i $KEY_FILE -o IdentitiesOnly=yes -o UserKnownHostsFile=$KNOWN_HOSTS ${STRICT_HOST_KEYS}"`;
+}
+
+/** The source clone's key: the read-only git-pull, from the tag task's workspace. */
+const PULL_KEY_SETUP = sshKeySetup(GIT_PULL_SECRET);
+
 const TAG_SCRIPT = `#!/bin/sh
 set -eu
 
@@ -144,13 +172,7 @@ if [ "\${#REVISION}" -ne 40 ] && [ "\${#REVISION}" -ne 64 ]; then
 fi
 ${rejectOptionLikeUrl("SOURCE_URL", PIPELINE_PARAMS.sourceUrl)}
 
-for file in "$HOME/.ssh/config" "$HOME/.ssh/known_hosts"; do
-  if [ ! -s "$file" ]; then
-    echo "missing $file: Tekton's credential init writes it from Secret ${GIT_PULL_SECRET}, which must be listed on ServiceAccount ${BUILD_SERVICE_ACCOUNT}, annotated tekton.dev/git-0 and hold a known_hosts key" >&2
-    exit 1
-  fi
-done
-export GIT_SSH_COMMAND="ssh -F $HOME/.ssh/config -o IdentitiesOnly=yes -o UserKnownHostsFile=$HOME/.ssh/known_hosts ${STRICT_HOST_KEYS}"
+${PULL_KEY_SETUP}
 
 rm -rf "$CHECKOUT"
 mkdir -p "$CHECKOUT"
@@ -195,7 +217,14 @@ export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
         },
         { name: TASK_RESULTS.commitSha, type: "string", description: "The checked-out commit" },
       ],
-      workspaces: [{ name: WORKSPACES.source, description: "Receives the checkout" }],
+      workspaces: [
+        { name: WORKSPACES.source, description: "Receives the checkout" },
+        {
+          name: WORKSPACES.gitPull,
+          description: `Secret ${GIT_PULL_SECRET}: the read-only source key and known_hosts`,
+          readOnly: true,
+        },
+      ],
       stepTemplate: nonRootStepTemplate,
       steps: [
         {
@@ -209,6 +238,7 @@ export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
             // A subdirectory the step creates is owned by the step's UID, whoever owns the
             // volume root (git refuses a repository owned by another UID: "dubious ownership").
             env("CHECKOUT", `${workspacePath(WORKSPACES.source)}/${SOURCE_CHECKOUT_DIR}`),
+            ...sshKeyEnv(WORKSPACES.gitPull),
           ],
           script: TAG_SCRIPT,
         },
@@ -300,17 +330,8 @@ export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
   };
 }
 
-/**
- * Shell lines giving git the write key only. The Secret volume's files may be shared with other
- * UIDs or read-only with modes ssh rejects for a private key, so the key is copied to a private
- * file first. `-F none` keeps ssh away from the config credential init wrote for the same host:
- * it names the read-only git-pull key, which GitLab would accept and then refuse the push.
- */
-const WRITE_KEY_SETUP = `KEY_FILE="$(mktemp)"
-trap 'rm -f "$KEY_FILE"' EXIT
-cat "$SSH_KEY" > "$KEY_FILE"
-chmod 600 "$KEY_FILE"
-export GIT_SSH_COMMAND="ssh -F none -i $KEY_FILE -o IdentitiesOnly=yes -o UserKnownHostsFile=$KNOWN_HOSTS ${STRICT_HOST_KEYS}"`;
+/** Shell lines giving git the write key only (see sshKeySetup). */
+const WRITE_KEY_SETUP = sshKeySetup(GIT_WRITE_SECRET);
 
 const CLONE_OPERATIONS_SCRIPT = `#!/bin/sh
 set -eu
@@ -477,13 +498,15 @@ echo "pushed $(git rev-parse HEAD) to $BRANCH"
  */
 export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
   const operations = workspacePath(WORKSPACES.operations);
-  const gitWrite = workspacePath(WORKSPACES.gitWrite);
   const checkout = `${operations}/${OPERATIONS_CHECKOUT_DIR}`;
   const patched = `${operations}/${PATCHED_FILE}`;
-  const sshEnv = () => [
-    env("SSH_KEY", `${gitWrite}/ssh-privatekey`),
-    env("KNOWN_HOSTS", `${gitWrite}/known_hosts`),
-  ];
+  const sshEnv = () => sshKeyEnv(WORKSPACES.gitWrite);
+  // Step-level workspaces (Tekton v1 Step.workspaces, beta and on by default in v1.15:
+  // pkg/apis/pipeline/v1/task_validation.go validateWorkspaceUsages requires
+  // enable-api-fields "beta", the default in pkg/apis/config/feature_flags.go): once a step
+  // lists the workspace, pkg/workspace/apply.go mountAsIsolatedWorkspace mounts it into the
+  // steps that list it only, so set-image (kubectl) never sees the write key.
+  const gitWriteOnly = [{ name: WORKSPACES.gitWrite }];
   return {
     apiVersion: "tekton.dev/v1",
     kind: "Task",
@@ -520,6 +543,7 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
             env("PATCHED", patched),
             ...sshEnv(),
           ],
+          workspaces: gitWriteOnly,
           script: CLONE_OPERATIONS_SCRIPT,
         },
         {
@@ -552,6 +576,7 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
             env("GIT_COMMITTER_EMAIL", COMMIT_IDENTITY.email),
             ...sshEnv(),
           ],
+          workspaces: gitWriteOnly,
           script: COMMIT_AND_PUSH_SCRIPT,
         },
       ],

@@ -4,6 +4,7 @@ import { AppConfig, GitSshConfig, ImagesConfig, RegistryConfig } from "../config
 import {
   appLabels,
   BUILD_SERVICE_ACCOUNT,
+  GIT_PULL_SECRET,
   GIT_WRITE_SECRET,
   PIPELINE_PARAMS,
   pipelineName,
@@ -169,6 +170,8 @@ export function pipelineRunWorkspaces(app: AppConfig, ctx: TriggerContext): Work
       },
     },
     { name: WORKSPACES.operations, emptyDir: {} },
+    // Credentials as Secret workspaces: each reaches only the pipeline task binding it.
+    { name: WORKSPACES.gitPull, secret: { secretName: GIT_PULL_SECRET } },
     { name: WORKSPACES.gitWrite, secret: { secretName: GIT_WRITE_SECRET } },
   ];
   if (ctx.registry.username !== undefined) {
@@ -220,6 +223,8 @@ export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): Pipeli
       ],
       workspaces: pipelineRunWorkspaces(app, ctx),
       taskRunTemplate: {
+        // Run-wide, so it lists no Secrets (components/appCredentials.ts): credentials come in
+        // as the workspaces above, never through credential init.
         serviceAccountName: BUILD_SERVICE_ACCOUNT,
         // The git steps run as a non-root user: the group makes a freshly provisioned source
         // volume (root-owned on most provisioners) writable for them.

@@ -49,6 +49,18 @@ export interface Step {
   workingDir?: string;
   env?: EnvVar[];
   securityContext?: SecurityContext;
+  /**
+   * Task workspaces only this step mounts (Tekton v1 `Step.workspaces`, beta, on by default):
+   * once any step lists a workspace, steps that do not list it never see it.
+   */
+  workspaces?: { name: string }[];
+  computeResources?: ComputeResources;
+}
+
+/** Kubernetes ResourceRequirements, as quantities (e.g. "512Mi", "1", "500m"). */
+export interface ComputeResources {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
 }
 
 export interface StepTemplate {

@@ -77,33 +77,20 @@ describe("per-app credentials", function () {
     assert.match(operations.inputs.title, /^tekton-gitlab dev\/hello-python: .*write/);
   });
 
-  it("writes git-pull as an annotated ssh-auth Secret with pinned known_hosts", async () => {
+  it("writes git-pull as an ssh-auth Secret with pinned known_hosts, not for credential init", async () => {
     const pull = findResource(await run(), SECRET, "hello-python-git-pull");
     assert.equal(pull.inputs.type, "kubernetes.io/ssh-auth");
     assert.equal(pull.inputs.metadata.name, "git-pull");
     assert.equal(pull.inputs.metadata.namespace, "python-hello-build");
-    assert.deepEqual(pull.inputs.metadata.annotations, {
-      "tekton.dev/git-0": "gitlab-gitlab-shell.gitlab.svc.cluster.local",
-    });
+    // A tekton.dev/git-* annotation would let credential init mount it into every step of any
+    // run whose ServiceAccount lists it; the tag task mounts it as a workspace instead.
+    assert.equal(pull.inputs.metadata.annotations, undefined);
     assert.match(pull.inputs.stringData["ssh-privatekey"], /mock-hello-python-source-key/);
     assert.match(
       pull.inputs.stringData.known_hosts,
       /^gitlab-gitlab-shell\.gitlab\.svc\.cluster\.local ssh-ed25519 AAAA/,
     );
     assert.ok(isSecretAt(pull, "stringData.ssh-privatekey"));
-  });
-
-  it("annotates host:port when GitLab's SSH port is not 22", async () => {
-    const config = withStructured(exampleConfig(), "gitSsh", (ssh) => ({
-      ...ssh,
-      port: 2222,
-      knownHosts: ssh.knownHosts.replace(ssh.host, `[${ssh.host}]:2222`),
-    }));
-    const pull = findResource(await run(config), SECRET, "hello-python-git-pull");
-    assert.equal(
-      pull.inputs.metadata.annotations["tekton.dev/git-0"],
-      "gitlab-gitlab-shell.gitlab.svc.cluster.local:2222",
-    );
   });
 
   it("writes git-write with the push key and no credential-init annotation", async () => {
@@ -149,7 +136,7 @@ describe("per-app credentials", function () {
       "kubernetes:core/v1:ServiceAccount",
       "hello-python-service-account",
     );
-    assert.deepEqual(sa.inputs.secrets, [{ name: "git-pull" }, { name: "git-write" }]);
+    assert.equal(sa.inputs.secrets, undefined);
   });
 
   it("puts the registry CA in a ConfigMap the build task mounts", async () => {
@@ -162,7 +149,7 @@ describe("per-app credentials", function () {
     assert.match(ca.inputs.data["ca.crt"], /^-----BEGIN CERTIFICATE-----/);
   });
 
-  it("gives the ServiceAccount tekton-build every Secret the pipeline uses", async () => {
+  it("lists no Secret on the run-wide ServiceAccount tekton-build (credential init mounts them all)", async () => {
     const sa = findResource(
       await run(),
       "kubernetes:core/v1:ServiceAccount",
@@ -170,11 +157,7 @@ describe("per-app credentials", function () {
     );
     assert.equal(sa.inputs.metadata.name, "tekton-build");
     assert.equal(sa.inputs.metadata.namespace, "python-hello-build");
-    assert.deepEqual(sa.inputs.secrets, [
-      { name: "git-pull" },
-      { name: "git-write" },
-      { name: "registry-credentials" },
-    ]);
+    assert.equal(sa.inputs.secrets, undefined);
   });
 
   it("with manageDeployKeys: false creates no GitLab resources and exports the public keys", async () => {

@@ -112,16 +112,17 @@ describe("build pipeline", function () {
 
   it("keeps the operations checkout off the source PVC (one PVC per TaskRun)", () => {
     const bound = (name: string) => pipelineTask(pipeline, name).workspaces.map((w) => w.workspace);
-    assert.deepEqual(bound("generate-image-tag"), ["source"]);
+    assert.deepEqual(bound("generate-image-tag"), ["source", "git-pull-ssh"]);
     assert.ok(!bound("patch-deployment").includes("source"));
     assert.ok(!bound("build-and-push").includes("operations"));
   });
 
   describe("declared workspaces", () => {
-    it("are source, operations, git-write-ssh, docker-config and registry-ca in the example", () => {
+    it("are source, operations, the two git keys, docker-config and registry-ca in the example", () => {
       assert.deepEqual(pipelineWorkspaces(ctx), [
         "source",
         "operations",
+        "git-pull-ssh",
         "git-write-ssh",
         "docker-config",
         "registry-ca",
@@ -136,11 +137,16 @@ describe("build pipeline", function () {
       const bare = appAndContext({
         registry: ({ username: _u, caCert: _c, ...rest }) => rest,
       });
-      assert.deepEqual(pipelineWorkspaces(bare.ctx), ["source", "operations", "git-write-ssh"]);
+      assert.deepEqual(pipelineWorkspaces(bare.ctx), [
+        "source",
+        "operations",
+        "git-pull-ssh",
+        "git-write-ssh",
+      ]);
       const barePipeline = buildPipeline(bare.app, bare.ctx);
       assert.deepEqual(
         barePipeline.spec.workspaces.map((w) => w.name),
-        ["source", "operations", "git-write-ssh"],
+        ["source", "operations", "git-pull-ssh", "git-write-ssh"],
       );
       assert.deepEqual(
         pipelineTask(barePipeline, "build-and-push").workspaces.map((w) => w.name),

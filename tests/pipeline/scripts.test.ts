@@ -18,14 +18,16 @@ describe("step scripts", function () {
     const { app, ctx } = appAndContext();
     const task = generateImageTagTask(app, ctx);
 
-    /** A HOME as credential init leaves it, a stub git logging its calls, a result dir. */
+    /** An empty HOME, Secret git-pull as its workspace, a stub git logging its calls, results. */
     function setup(options: { knownHosts?: boolean; depthFetchFails?: boolean } = {}) {
       const root = tempDir("tag");
       const home = path.join(root, "home");
-      fs.mkdirSync(path.join(home, ".ssh"), { recursive: true });
-      fs.writeFileSync(path.join(home, ".ssh", "config"), "Host gitlab\n  Port 22\n");
+      fs.mkdirSync(home);
+      const gitPull = path.join(root, "git-pull");
+      fs.mkdirSync(gitPull);
+      fs.writeFileSync(path.join(gitPull, "ssh-privatekey"), "not a real pull key\n");
       if (options.knownHosts !== false) {
-        fs.writeFileSync(path.join(home, ".ssh", "known_hosts"), "gitlab ssh-ed25519 AAAA\n");
+        fs.writeFileSync(path.join(gitPull, "known_hosts"), "gitlab ssh-ed25519 AAAA\n");
       }
       const bin = path.join(root, "bin");
       const log = path.join(root, "git.log");
@@ -51,7 +53,7 @@ describe("step scripts", function () {
               .split("\n")
               .map((line) => line.split("|"))
           : [];
-      return { home, bin, results, source, calls };
+      return { root, home, gitPull, bin, results, source, calls };
     }
 
     const params = (revision: string, sourceUrl = sshCloneUrl(ctx.gitSsh, app.sourceProject)) => ({
@@ -68,7 +70,7 @@ describe("step scripts", function () {
       head = SHA,
     ) => ({
       params: stepParams,
-      workspaces: { source: env.source },
+      workspaces: { source: env.source, "git-pull-ssh": env.gitPull },
       results: env.results,
       home: env.home,
       bin: env.bin,
@@ -93,14 +95,31 @@ describe("step scripts", function () {
       ]);
     });
 
-    it("verifies the host against credential init's known_hosts, strictly", async () => {
+    it("gives git only the git-pull key, as a private copy, and its pinned host keys", async () => {
       const env = setup();
-      await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
-      const fetch = env.calls().find(([args]) => args.startsWith("fetch"));
-      assert.equal(
-        fetch?.[1],
-        `ssh -F ${env.home}/.ssh/config -o IdentitiesOnly=yes -o UserKnownHostsFile=${env.home}/.ssh/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes`,
+      const log = path.join(env.root, "ssh.log");
+      stub(
+        env.bin,
+        "git",
+        `KEY="$(printf '%s' "$GIT_SSH_COMMAND" | sed 's/.* -i \\([^ ]*\\) .*/\\1/')"
+[ "$1" = fetch ] && printf '%s|%s|%s\\n' "$GIT_SSH_COMMAND" "$(stat -c %a "$KEY")" "$(cat "$KEY")" >> ${log}
+[ "$1 $2" = "rev-parse HEAD" ] && printf '%s\\n' "$FAKE_HEAD"
+exit 0`,
       );
+      const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
+      assert.equal(run.code, 0, run.stderr);
+      const [command, mode, key] = fs.readFileSync(log, "utf8").trim().split("|");
+      assert.match(
+        command,
+        new RegExp(
+          `^ssh -F none -i \\S+ -o IdentitiesOnly=yes -o UserKnownHostsFile=${env.gitPull}/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes$`,
+        ),
+      );
+      assert.ok(!command.includes(env.gitPull + "/ssh-privatekey"), "uses a private copy");
+      assert.equal(mode, "600");
+      assert.equal(key, "not a real pull key");
+      // Nothing relies on credential init: no ssh config or key in HOME.
+      assert.ok(!fs.existsSync(path.join(env.home, ".ssh")));
     });
 
     it("hands an ssh:// URL with a custom port to git unchanged", async () => {
@@ -167,11 +186,11 @@ describe("step scripts", function () {
       assert.deepEqual(env.calls(), []);
     });
 
-    it("fails with a pointer to the git-pull Secret when credential init left no known_hosts", async () => {
+    it("fails with a pointer to the git-pull Secret when its workspace holds no known_hosts", async () => {
       const env = setup({ knownHosts: false });
       const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.notEqual(run.code, 0);
-      assert.match(run.stderr, /known_hosts: .*Secret git-pull.*ServiceAccount tekton-build/);
+      assert.match(run.stderr, /known_hosts: bind Secret git-pull .*workspace/);
       assert.deepEqual(env.calls(), []);
     });
   });

@@ -67,7 +67,9 @@ describe("build pipeline Tasks", function () {
         task.spec.results?.map((r) => r.name),
         ["image-url", "commit-sha"],
       );
-      assert.deepEqual(workspaceNames(task), ["source"]);
+      assert.deepEqual(workspaceNames(task), ["source", "git-pull-ssh"]);
+      const pull = task.spec.workspaces.find((w) => w.name === "git-pull-ssh");
+      assert.equal(pull?.readOnly, true);
     });
 
     it("hands every param to the script through env", () => {
@@ -77,6 +79,8 @@ describe("build pipeline Tasks", function () {
         REGISTRY_HOST: "$(params.registry-host)",
         IMAGE_REPOSITORY: "$(params.image-repository)",
         CHECKOUT: "$(workspaces.source.path)/src",
+        SSH_KEY: "$(workspaces.git-pull-ssh.path)/ssh-privatekey",
+        KNOWN_HOSTS: "$(workspaces.git-pull-ssh.path)/known_hosts",
       });
     });
 
@@ -88,11 +92,12 @@ describe("build pipeline Tasks", function () {
 
     it("verifies host keys strictly and never accepts new ones", () => {
       assert.match(step.script!, /StrictHostKeyChecking=yes/);
-      assert.match(step.script!, /UserKnownHostsFile=\$HOME\/\.ssh\/known_hosts/);
+      assert.match(step.script!, /UserKnownHostsFile=\$KNOWN_HOSTS /);
+      assert.doesNotMatch(step.script!, /\$HOME\/\.ssh/, "no reliance on credential init");
       assert.doesNotMatch(step.script!, /accept-new|StrictHostKeyChecking=no|ssh-keyscan/);
     });
 
-    it("runs as a non-root user with a writable HOME for credential init and git", () => {
+    it("runs as a non-root user with a writable HOME for git", () => {
       assert.equal(task.spec.stepTemplate?.securityContext?.runAsUser, STEP_USER_ID);
       assert.equal(task.spec.stepTemplate?.securityContext?.runAsNonRoot, true);
       assert.equal(task.spec.stepTemplate?.securityContext?.allowPrivilegeEscalation, false);
@@ -204,6 +209,7 @@ describe("build pipeline Tasks", function () {
         assert.equal(envOf(step).SSH_KEY, "$(workspaces.git-write-ssh.path)/ssh-privatekey");
         assert.equal(envOf(step).KNOWN_HOSTS, "$(workspaces.git-write-ssh.path)/known_hosts");
         assert.match(step.script!, /chmod 600 "\$KEY_FILE"/);
+        assert.deepEqual(step.workspaces, [{ name: "git-write-ssh" }]);
         assert.match(
           step.script!,
           /GIT_SSH_COMMAND="ssh -F none -i \$KEY_FILE -o IdentitiesOnly=yes -o UserKnownHostsFile=\$KNOWN_HOSTS .*-o StrictHostKeyChecking=yes/,
@@ -230,6 +236,19 @@ describe("build pipeline Tasks", function () {
         CHECKOUT: "$(workspaces.operations.path)/repo",
         PATCHED: "$(workspaces.operations.path)/patched-deployment.yaml",
       });
+    });
+
+    it("mounts the write key into the git steps only: set-image never sees it", () => {
+      // Tekton mounts a workspace some step lists into the listing steps only
+      // (pipeline v1.15.0 pkg/workspace/apply.go mountAsIsolatedWorkspace).
+      assert.equal(stepNamed(task, "set-image").workspaces, undefined);
+      const listing = task.spec.steps.filter((s) =>
+        (s.workspaces ?? []).some((w) => w.name === "git-write-ssh"),
+      );
+      assert.deepEqual(
+        listing.map((s) => s.name),
+        ["clone", "commit-and-push"],
+      );
     });
 
     it("runs clone, set-image and commit-and-push in that order as a non-root user", () => {

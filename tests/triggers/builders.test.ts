@@ -1,5 +1,10 @@
 import * as assert from "node:assert/strict";
-import { GIT_WRITE_SECRET, REGISTRY_CA_CONFIGMAP, REGISTRY_SECRET } from "../../tekton/names";
+import {
+  GIT_PULL_SECRET,
+  GIT_WRITE_SECRET,
+  REGISTRY_CA_CONFIGMAP,
+  REGISTRY_SECRET,
+} from "../../tekton/names";
 import {
   celStringLiteral,
   EVENT_LISTENER_PORT,
@@ -149,6 +154,7 @@ describe("Trigger builders", function () {
           },
         },
         { name: "operations", emptyDir: {} },
+        { name: "git-pull-ssh", secret: { secretName: GIT_PULL_SECRET } },
         { name: "git-write-ssh", secret: { secretName: GIT_WRITE_SECRET } },
         {
           name: "docker-config",
@@ -185,7 +191,7 @@ describe("Trigger builders", function () {
       const spec = triggerObjects(app, bare).template.spec.resourcetemplates[0].spec;
       assert.deepEqual(
         spec.workspaces.map((w) => w.name),
-        ["source", "operations", "git-write-ssh"],
+        ["source", "operations", "git-pull-ssh", "git-write-ssh"],
       );
     });
 

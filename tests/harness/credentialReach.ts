@@ -1,0 +1,80 @@
+// Which Secret reaches which step of an app's build, computed from what the program registered
+// the way Tekton Pipelines v1.15.0 puts a TaskRun's pod together:
+// - credential init (pkg/pod/creds_init.go `credsInit`, mounted into every step by
+//   pkg/pod/pod.go `Build`): each Secret listed on the TaskRun's ServiceAccount that dockercreds
+//   or gitcreds recognises (policy/credentials.ts `credentialInitMounts`); the ServiceAccount is
+//   the PipelineRun's `taskRunSpecs[]` entry for the pipeline task, else
+//   `taskRunTemplate.serviceAccountName`, else "default";
+// - workspaces (pkg/workspace/apply.go `Apply`): a Secret bound to a workspace the pipeline task
+//   passes on is mounted into every step (`mountAsSharedWorkspace`), unless some step lists
+//   the workspace in its own `workspaces`, then into those steps only
+//   (`mountAsIsolatedWorkspace`).
+import { credentialInitMounts, TEKTON_DEFAULT_SERVICE_ACCOUNT } from "../../policy/credentials";
+import { ProgramRun } from "./program";
+
+/** pipeline task -> step -> names of the Secrets mounted into that step, sorted. */
+export type CredentialReach = Record<string, Record<string, string[]>>;
+
+export function credentialReach(run: ProgramRun, namespace: string): CredentialReach {
+  const inNamespace = (type: string, name: string) => {
+    const found = run.resources.find(
+      (r) =>
+        r.type === type &&
+        r.inputs.metadata?.namespace === namespace &&
+        r.inputs.metadata?.name === name,
+    );
+    if (!found) throw new Error(`no ${type} ${namespace}/${name}`);
+    return found.inputs;
+  };
+  const template = run.resources.find(
+    (r) =>
+      r.type === "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate" &&
+      r.inputs.metadata.namespace === namespace,
+  );
+  if (!template) throw new Error(`no TriggerTemplate in ${namespace}`);
+  const pipelineRun = template.inputs.spec.resourcetemplates[0];
+  const pipeline = inNamespace(
+    "kubernetes:tekton.dev/v1:Pipeline",
+    pipelineRun.spec.pipelineRef.name,
+  );
+
+  const reach: CredentialReach = {};
+  for (const pipelineTask of pipeline.spec.tasks) {
+    const task = inNamespace("kubernetes:tekton.dev/v1:Task", pipelineTask.taskRef.name);
+    const steps: { name: string; workspaces?: { name: string }[] }[] = task.spec.steps;
+    const mounted: Record<string, Set<string>> = Object.fromEntries(
+      steps.map((step) => [step.name, new Set<string>()]),
+    );
+
+    const specific = (pipelineRun.spec.taskRunSpecs ?? []).find(
+      (spec: any) => spec.pipelineTaskName === pipelineTask.name,
+    );
+    const serviceAccountName =
+      specific?.serviceAccountName ??
+      pipelineRun.spec.taskRunTemplate?.serviceAccountName ??
+      TEKTON_DEFAULT_SERVICE_ACCOUNT;
+    const serviceAccount = inNamespace("kubernetes:core/v1:ServiceAccount", serviceAccountName);
+    for (const { name } of serviceAccount.secrets ?? []) {
+      const secret = inNamespace("kubernetes:core/v1:Secret", name);
+      if (credentialInitMounts({ type: secret.type, annotations: secret.metadata.annotations })) {
+        for (const step of steps) mounted[step.name].add(name);
+      }
+    }
+
+    for (const binding of pipelineTask.workspaces ?? []) {
+      const runBinding = pipelineRun.spec.workspaces.find((w: any) => w.name === binding.workspace);
+      const secretName: string | undefined = runBinding?.secret?.secretName;
+      if (secretName === undefined) continue;
+      const isolatedTo = steps.filter((step) =>
+        (step.workspaces ?? []).some((usage) => usage.name === binding.name),
+      );
+      for (const step of isolatedTo.length > 0 ? isolatedTo : steps) {
+        mounted[step.name].add(secretName);
+      }
+    }
+    reach[pipelineTask.name] = Object.fromEntries(
+      Object.entries(mounted).map(([step, names]) => [step, [...names].sort()]),
+    );
+  }
+  return reach;
+}
