@@ -41,6 +41,14 @@ export interface SecretShape {
   annotations?: Record<string, string>;
 }
 
+/**
+ * A git credential (ssh-auth or basic-auth): credential init ignores it unannotated, but one
+ * `tekton.dev/git-*` annotation away it is in every step, so a run-wide account lists none.
+ */
+export function isGitCredential(secret: SecretShape): boolean {
+  return secret.type === SECRET_TYPES.sshAuth || secret.type === SECRET_TYPES.basicAuth;
+}
+
 /** True when Tekton's credential init mounts this Secret into every step, if the SA lists it. */
 export function credentialInitMounts(secret: SecretShape): boolean {
   const keys = Object.keys(secret.annotations ?? {});
@@ -202,10 +210,16 @@ export function runWideCredentialProblems(
         for (const name of Object.keys(annotationsValue)) annotations[name] = "";
       }
       const shape = { type: text(() => secret.props.type), annotations };
+      const described = `Secret ${secretName} (${shape.type}${Object.keys(annotations).length ? `, annotated ${Object.keys(annotations).join(", ")}` : ""})`;
       if (credentialInitMounts(shape)) {
         problems.push({
           urn: sa.urn,
-          message: `ServiceAccount ${key}, which ${account.where} runs every task as, lists Secret ${secretName} (${shape.type}${Object.keys(annotations).length ? `, annotated ${Object.keys(annotations).join(", ")}` : ""}): Tekton's credential init mounts it into every step of every task (the image build included). ${fix}`,
+          message: `ServiceAccount ${key}, which ${account.where} runs every task as, lists ${described}: Tekton's credential init mounts it into every step of every task (the image build included). ${fix}`,
+        });
+      } else if (isGitCredential(shape)) {
+        problems.push({
+          urn: sa.urn,
+          message: `ServiceAccount ${key}, which ${account.where} runs every task as, lists ${described}: a git credential one tekton.dev/git-* annotation away from every step of every task. ${fix}`,
         });
       }
     }
@@ -216,7 +230,7 @@ export function runWideCredentialProblems(
 export const noRunWideCredentials: StackValidationPolicy = {
   name: "no-run-wide-credentials",
   description:
-    "The ServiceAccount a whole PipelineRun or TaskRun runs as lists no Secret Tekton's credential init would mount (registry config, tekton.dev/git-* or docker-* annotated): credentials reach only the task that needs them.",
+    "The ServiceAccount a whole PipelineRun or TaskRun runs as lists no registry or git credential (dockerconfigjson, ssh-auth, basic-auth, tekton.dev/git-* or docker-* annotated): Tekton's credential init would mount it into every step.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
     for (const problem of runWideCredentialProblems(args.resources)) {

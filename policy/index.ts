@@ -3,11 +3,12 @@
 // The policies themselves live in ./policies (pure, unit-tested); constructing the PolicyPack
 // starts the analyzer's gRPC server, so nothing but Pulumi's runner imports this file.
 import { PolicyPack } from "@pulumi/policy";
+import { stackPolicies } from "./credentials";
 import { policies } from "./policies";
 
 new PolicyPack("tekton-gitlab", {
   description:
-    "Guard rails of the tekton-gitlab stack: pinned step images, no TLS skipping, no params in scripts, read-only source deploy keys, minimal cluster RBAC, private keys only in ssh-auth Secrets.",
+    "Guard rails of the tekton-gitlab stack: pinned step images, no TLS skipping, no params in scripts, read-only source deploy keys, minimal cluster RBAC, private keys only in ssh-auth Secrets, no credentials on a run-wide ServiceAccount.",
   enforcementLevel: "mandatory",
-  policies,
+  policies: [...policies, ...stackPolicies],
 });

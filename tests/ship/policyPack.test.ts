@@ -93,7 +93,7 @@ describe("policy pack under Pulumi's runner", function () {
     );
   }
 
-  it("serves the six policies as the tekton-gitlab pack", async () => {
+  it("serves the seven policies (six resource, one stack) as the tekton-gitlab pack", async () => {
     const info: any = await new Promise((resolve, reject) =>
       client.getAnalyzerInfo(
         new (fromPulumi("google-protobuf/google/protobuf/empty_pb").Empty)(),
@@ -101,7 +101,7 @@ describe("policy pack under Pulumi's runner", function () {
       ),
     );
     assert.equal(info.getName(), "tekton-gitlab");
-    assert.equal(info.getPoliciesList().length, 6);
+    assert.equal(info.getPoliciesList().length, 7);
   });
 
   it("reports an OpenSSH key (a secret value) in an Opaque Secret as a mandatory violation", async () => {
@@ -126,6 +126,60 @@ describe("policy pack under Pulumi's runner", function () {
       stringData: { token: secret(UNKNOWN_STRING) },
     });
     assert.deepEqual(diagnostics, []);
+  });
+
+  it("refuses, as a stack policy, a run-wide ServiceAccount listing the registry Secret", async () => {
+    const resource = (type: string, name: string, properties: Record<string, unknown>) => {
+      const r = new analyzer.AnalyzerResource();
+      r.setType(type);
+      r.setName(name);
+      r.setUrn(`urn:pulumi:dev::tekton-gitlab::${type}::${name}`);
+      r.setProperties(Struct.fromJavaScript(properties));
+      r.setOptions(new analyzer.AnalyzerResourceOptions());
+      return r;
+    };
+    const metadata = (name: string) => ({ name, namespace: "build" });
+    const request = new analyzer.AnalyzeStackRequest();
+    request.setResourcesList([
+      resource("kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate", "template", {
+        metadata: metadata("template"),
+        spec: {
+          resourcetemplates: [
+            { kind: "PipelineRun", spec: { taskRunTemplate: { serviceAccountName: "builder" } } },
+          ],
+        },
+      }),
+      resource("kubernetes:core/v1:ServiceAccount", "builder", {
+        metadata: metadata("builder"),
+        secrets: [{ name: "registry" }],
+      }),
+      resource("kubernetes:core/v1:Secret", "registry", {
+        metadata: metadata("registry"),
+        type: "kubernetes.io/dockerconfigjson",
+        stringData: { ".dockerconfigjson": secret("{}") },
+      }),
+    ]);
+    const diagnostics: Diagnostic[] = await new Promise((resolve, reject) =>
+      client.analyzeStack(request, (error: Error | null, response: any) =>
+        error
+          ? reject(error)
+          : resolve(
+              response.getDiagnosticsList().map((d: any) => ({
+                policy: d.getPolicyname(),
+                message: d.getMessage(),
+                enforcementLevel: d.getEnforcementlevel(),
+              })),
+            ),
+      ),
+    );
+    assert.deepEqual(
+      diagnostics.map((d) => [d.policy, d.enforcementLevel]),
+      [["no-run-wide-credentials", analyzer.EnforcementLevel.MANDATORY]],
+    );
+    assert.match(
+      diagnostics[0].message,
+      /lists Secret registry \(kubernetes\.io\/dockerconfigjson\)/,
+    );
   });
 
   it("reports an unpinned step image in a Task", async () => {
