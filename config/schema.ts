@@ -32,6 +32,63 @@ const projectPath = matching(
 });
 const pinnedImage = checked(v.pinnedImageError);
 
+/**
+ * What the Kaniko step asks for unless an app says otherwise. Kaniko itself needs little (the
+ * executor, a Go binary, plus the layer it is snapshotting); the Dockerfile's RUN lines dominate:
+ * a pip or npm install of a typical service peaks well under 1Gi, compiling C extensions or a
+ * JVM/Go build goes to 2-3Gi. So: request 1Gi (what the scheduler reserves: a typical build
+ * fits), limit 4Gi (headroom for the heavy ones, but a runaway build is OOM-killed instead of
+ * taking the node's memory). CPU: request half a core; no CPU limit by default (it only
+ * throttles, it protects nothing), set `limits.cpu` where a ResourceQuota on limits.cpu needs it.
+ */
+export const DEFAULT_BUILD_RESOURCES = {
+  requests: { cpu: "500m", memory: "1Gi" },
+  limits: { memory: "4Gi" },
+} as const;
+
+const resourceList = z.strictObject({
+  cpu: checked(v.cpuQuantityError).optional(),
+  memory: checked(v.memoryQuantityError).optional(),
+});
+
+/** `build.resources`: the app's values over DEFAULT_BUILD_RESOURCES, key by key. */
+const buildResources = z
+  .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
+  .superRefine((given, ctx) => {
+    // The API server rejects a pod whose request is above its limit. The problem is reported
+    // on the key the app set (a default on the other side is named as such).
+    const defaults: Record<string, Record<string, string>> = DEFAULT_BUILD_RESOURCES;
+    for (const name of ["cpu", "memory"] as const) {
+      const givenRequest = given.requests?.[name];
+      const givenLimit = given.limits?.[name];
+      if (givenRequest === undefined && givenLimit === undefined) continue;
+      const request = givenRequest ?? defaults.requests[name];
+      const limit = givenLimit ?? defaults.limits[name];
+      const requestValue = request === undefined ? undefined : v.quantityValue(request);
+      const limitValue = limit === undefined ? undefined : v.quantityValue(limit);
+      if (requestValue === undefined || limitValue === undefined || requestValue <= limitValue) {
+        continue;
+      }
+      ctx.addIssue(
+        givenRequest !== undefined
+          ? {
+              code: "custom",
+              path: ["requests", name],
+              message: `expected at most limits.${name} (${limit}${givenLimit === undefined ? ", the default" : ""}), got ${request}`,
+            }
+          : {
+              code: "custom",
+              path: ["limits", name],
+              message: `expected at least requests.${name} (${request}, the default), got ${limit}`,
+            },
+      );
+    }
+  })
+  .transform((given) => ({
+    requests: { ...DEFAULT_BUILD_RESOURCES.requests, ...given.requests } as Record<string, string>,
+    limits: { ...DEFAULT_BUILD_RESOURCES.limits, ...given.limits } as Record<string, string>,
+  }));
+
 export const tektonSchema = z.strictObject({
   /** false: the cluster already has Tekton; install nothing. */
   install: z.boolean().default(true),
@@ -67,15 +124,28 @@ export const gitSshSchema = z
     }
   });
 
-export const registrySchema = z.strictObject({
-  host: checked(v.registryHostError),
-  /** With `tekton-gitlab:registryPassword` (secret): the build pushes with these credentials. */
-  username: z.string().min(1).optional(),
-  /** PEM CA bundle the build trusts for this registry. */
-  caCert: checked(v.pemCertificatesError).optional(),
-  /** true only by explicit choice: the build skips TLS verification for this registry. */
-  insecure: z.boolean().default(false),
-});
+export const registrySchema = z
+  .strictObject({
+    host: checked(v.registryHostError),
+    /** With `tekton-gitlab:registryPassword` (secret): the build pushes with these credentials. */
+    username: z.string().min(1).optional(),
+    /** PEM CA bundle the build trusts for this registry. */
+    caCert: checked(v.pemCertificatesError).optional(),
+    /** true only by explicit choice: the build skips TLS verification for this registry. */
+    insecure: z.boolean().default(false),
+    /** true only by explicit choice: the registry speaks plain HTTP (no TLS at all). */
+    plainHttp: z.boolean().default(false),
+  })
+  .superRefine((registry, ctx) => {
+    if (registry.plainHttp && registry.caCert !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["plainHttp"],
+        message:
+          "expected plainHttp: false with registry.caCert: plain HTTP uses no TLS, so no CA; remove caCert or plainHttp",
+      });
+    }
+  });
 
 export const imagesSchema = z.strictObject({
   git: pinnedImage.default(DEFAULT_IMAGES.git),
@@ -121,6 +191,12 @@ export const appSchema = z.strictObject({
       /** false only when the Ingress really serves plain http. */
       tls: z.boolean().default(true),
       sslVerification: z.boolean().default(true),
+    })
+    .prefault({}),
+  build: z
+    .strictObject({
+      /** Requests and limits of the Kaniko step; unset keys keep DEFAULT_BUILD_RESOURCES. */
+      resources: buildResources.prefault({}),
     })
     .prefault({}),
   pipelineRun: z

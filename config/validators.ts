@@ -18,6 +18,70 @@ export const IMAGE_REPOSITORY =
   /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 /** Kubernetes resource quantity for a storage request, e.g. `1Gi`, `500Mi`. */
 export const STORAGE_QUANTITY = /^[1-9]\d*(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/;
+/**
+ * A Kubernetes resource quantity (k8s.io/apimachinery pkg/api/resource/quantity.go
+ * `ParseQuantity`): a non-negative decimal number with a binary (Ki..Ei), decimal (n, u, m, k,
+ * M..E) or exponent (e/E) suffix. The sign the parser allows is left out: no resource here may
+ * be negative.
+ */
+const QUANTITY =
+  /^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:(Ki|Mi|Gi|Ti|Pi|Ei)|(n|u|m|k|M|G|T|P|E)|[eE]([+-]?[0-9]+))?$/;
+const BINARY: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+const DECIMAL: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+};
+
+/** The value of a quantity in base units (bytes, cores); undefined when it is not one. */
+export function quantityValue(text: string): number | undefined {
+  const match = QUANTITY.exec(text);
+  if (!match) return undefined;
+  const [, number, binary, decimal, exponent] = match;
+  const scale = binary
+    ? BINARY[binary]
+    : decimal
+      ? DECIMAL[decimal]
+      : exponent !== undefined
+        ? 10 ** Number(exponent)
+        : 1;
+  return Number(number) * scale;
+}
+
+/** A CPU quantity: cores ("2", "1.5") or millicores ("500m"), above zero. */
+export function cpuQuantityError(text: string): string | undefined {
+  const value = quantityValue(text);
+  return value !== undefined && value > 0
+    ? undefined
+    : "a Kubernetes quantity such as 500m or 2 (CPU cores)";
+}
+
+/** The smallest memory quantity accepted: below it, "512m" (half a byte) was meant as 512Mi. */
+export const MIN_MEMORY = "64Mi";
+
+/** A memory quantity in bytes ("4Gi", "512Mi", "2G"), at least MIN_MEMORY. */
+export function memoryQuantityError(text: string): string | undefined {
+  const value = quantityValue(text);
+  if (value === undefined) return "a Kubernetes quantity such as 4Gi or 512Mi (bytes)";
+  if (value < quantityValue(MIN_MEMORY)!) {
+    return `at least ${MIN_MEMORY}, got ${text} bytes (an "m" suffix means thousandths: 512m is half a byte; write 512Mi)`;
+  }
+  return undefined;
+}
+
 /** Go duration as Tekton's `timeouts.pipeline` accepts it, e.g. `1h`, `30m`, `1h30m`. */
 export const GO_DURATION = /^(\d+h)?(\d+m)?(\d+s)?$/;
 

@@ -2,7 +2,13 @@
 // and the commit; everything else defaults from config and can be overridden per run.
 import { AppConfig } from "../config/schema";
 import { appLabels, PIPELINE_PARAMS, pipelineName, WORKSPACES } from "./names";
-import { BuildContext, TASK_NAMES, TASK_PARAMS, TASK_RESULTS } from "./tasks";
+import {
+  BuildContext,
+  buildTakesRegistryHost,
+  TASK_NAMES,
+  TASK_PARAMS,
+  TASK_RESULTS,
+} from "./tasks";
 import { Param, ParamSpec, Pipeline, PipelineTask, WorkspaceDeclaration } from "./types";
 
 export type { BuildContext } from "./tasks";
@@ -119,7 +125,7 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       pass(TASK_PARAMS.imageUrl, result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)),
       pass(TASK_PARAMS.dockerfile),
       pass(TASK_PARAMS.contextDir),
-      ...(ctx.registry.caCert !== undefined ? [pass(TASK_PARAMS.registryHost)] : []),
+      ...(buildTakesRegistryHost(ctx.registry) ? [pass(TASK_PARAMS.registryHost)] : []),
     ],
     workspaces: [
       { name: WORKSPACES.source, workspace: WORKSPACES.source },

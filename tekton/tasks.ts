@@ -247,7 +247,22 @@ export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
   };
 }
 
-/** Builds the checkout with Kaniko and pushes it; the pushed digest is the result. */
+/** True when the build task takes `registry-host` (for its CA or plain-HTTP flag). */
+export function buildTakesRegistryHost(registry: RegistryConfig): boolean {
+  return registry.caCert !== undefined || registry.plainHttp;
+}
+
+/**
+ * Builds the checkout with Kaniko and pushes it; the pushed digest is the result.
+ *
+ * Registry flags, as the Kaniko fork defines them (osscontainertools/kaniko v1.28.3,
+ * cmd/executor/cmd/root.go `addKanikoOptionsFlags`): `--skip-tls-verify` "push to insecure
+ * registry ignoring TLS verify" (TLS, certificate unchecked); `--insecure` "push to insecure
+ * registry using plain HTTP"; `--insecure-registry` / `--skip-tls-verify-registry` the same for
+ * one named registry, push and pull (pkg/executor/push.go `CheckPushPermissions` and
+ * pkg/image/remote/remote.go test `opts.Insecure || opts.InsecureRegistries.Contains(...)`);
+ * `--registry-certificate host=path` trusts a CA for one registry.
+ */
 export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
   const { registry } = ctx;
   const checkout = `${workspacePath(WORKSPACES.source)}/${SOURCE_CHECKOUT_DIR}`;
@@ -275,8 +290,10 @@ export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
     });
     stepEnv.push(env("DOCKER_CONFIG", workspacePath(WORKSPACES.dockerConfig)));
   }
+  if (buildTakesRegistryHost(registry)) {
+    params.push(stringParam(TASK_PARAMS.registryHost, "Registry host[:port] pushed to"));
+  }
   if (registry.caCert !== undefined) {
-    params.push(stringParam(TASK_PARAMS.registryHost, "Registry host[:port] the CA is for"));
     workspaces.push({
       name: WORKSPACES.registryCa,
       description: `CA bundle of the registry, key ${REGISTRY_CA_KEY}`,
@@ -287,12 +304,15 @@ export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
     );
   }
   if (registry.insecure) args.push("--skip-tls-verify");
+  // Plain HTTP for our registry only, push and pull (a FROM on it too); base images from any
+  // other registry stay on verified TLS, which `--insecure` plus `--insecure-pull` would not.
+  if (registry.plainHttp) args.push(`--insecure-registry=${param(TASK_PARAMS.registryHost)}`);
 
   return {
     apiVersion: "tekton.dev/v1",
     kind: "Task",
     metadata: metadata(app, TASK_NAMES.build, {
-      [INSECURE_REGISTRY_ANNOTATION]: String(registry.insecure),
+      [INSECURE_REGISTRY_ANNOTATION]: String(registry.insecure || registry.plainHttp),
     }),
     spec: {
       description: "Builds the image with Kaniko and pushes it; emits the pushed digest.",
@@ -314,6 +334,13 @@ export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
           command: ["/kaniko/executor"],
           args,
           ...(stepEnv.length > 0 ? { env: stepEnv } : {}),
+          // Requests and limits (config/schema.ts DEFAULT_BUILD_RESOURCES, per app
+          // `build.resources`): a namespace LimitRange or quota admits the pod, and a large
+          // build is OOM-killed at its limit instead of taking the node's memory.
+          computeResources: {
+            requests: { ...app.build.resources.requests },
+            limits: { ...app.build.resources.limits },
+          },
           // Kaniko must run as root: it unpacks the base image over its own root filesystem and
           // sets file ownership while building. It needs no privileged mode and no privilege
           // escalation; the default capabilities suffice.

@@ -216,6 +216,48 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /structured value/,
   },
   {
+    what: "build memory limit not a Kubernetes quantity",
+    change: app((a) => (a.build = { resources: { limits: { memory: "4 GB" } } })),
+    key: "tekton-gitlab:apps[0].build.resources.limits.memory",
+    says: /Kubernetes quantity such as 4Gi/,
+  },
+  {
+    what: "build cpu request negative",
+    change: app((a) => (a.build = { resources: { requests: { cpu: "-1" } } })),
+    key: "tekton-gitlab:apps[0].build.resources.requests.cpu",
+    says: /Kubernetes quantity such as 500m/,
+  },
+  {
+    what: "build memory in millibytes (512m is half a byte)",
+    change: app((a) => (a.build = { resources: { requests: { memory: "512m" } } })),
+    key: "tekton-gitlab:apps[0].build.resources.requests.memory",
+    says: /at least 64Mi.*512Mi/,
+  },
+  {
+    what: "build memory request above the (default) limit",
+    change: app((a) => (a.build = { resources: { requests: { memory: "6Gi" } } })),
+    key: "tekton-gitlab:apps[0].build.resources.requests.memory",
+    says: /at most limits\.memory \(4Gi, the default\), got 6Gi/,
+  },
+  {
+    what: "build memory limit below the default request",
+    change: app((a) => (a.build = { resources: { limits: { memory: "512Mi" } } })),
+    key: "tekton-gitlab:apps[0].build.resources.limits.memory",
+    says: /at least requests\.memory \(1Gi, the default\), got 512Mi/,
+  },
+  {
+    what: "build resource Kaniko's step does not take",
+    change: app((a) => (a.build = { resources: { limits: { gpu: "1" } } })),
+    key: "tekton-gitlab:apps[0].build.resources.limits.gpu",
+    says: /unknown key/,
+  },
+  {
+    what: "plain-HTTP registry with a CA certificate",
+    change: (c) => withStructured(c, "registry", (r) => ({ ...r, plainHttp: true })),
+    key: "tekton-gitlab:registry.plainHttp",
+    says: /no TLS.*caCert/,
+  },
+  {
     what: "wrong type",
     change: (c) => withStructured(c, "tekton", (t) => ({ ...t, install: "yes" })),
     key: "tekton-gitlab:tekton.install",
@@ -245,6 +287,41 @@ describe("config validation", function () {
     assert.equal(app.pipelineRun.workspaceSize, "1Gi");
     assert.equal(config.tekton.pipelinesVersion, "v1.15.0");
     assert.equal(config.hasRegistryPassword, true);
+  });
+
+  it("gives the Kaniko step default resources; an app overrides them key by key", () => {
+    const [defaults] = parseStackConfig(exampleConfig(), {}).apps;
+    assert.deepEqual(defaults.build.resources, {
+      requests: { cpu: "500m", memory: "1Gi" },
+      limits: { memory: "4Gi" },
+    });
+    const [custom] = parseStackConfig(
+      app((a) => (a.build = { resources: { limits: { memory: "8Gi", cpu: "2" } } }))(
+        exampleConfig(),
+      ),
+      {},
+    ).apps;
+    assert.deepEqual(custom.build.resources, {
+      requests: { cpu: "500m", memory: "1Gi" },
+      limits: { memory: "8Gi", cpu: "2" },
+    });
+    // Decimal, binary and exponent forms are all Kubernetes quantities.
+    for (const memory of ["2G", "2.5Gi", "3e9", "2048Mi"]) {
+      const [ok] = parseStackConfig(
+        app((a) => (a.build = { resources: { limits: { memory } } }))(exampleConfig()),
+        {},
+      ).apps;
+      assert.equal(ok.build.resources.limits.memory, memory);
+    }
+  });
+
+  it("keeps the registry on TLS unless plainHttp is set explicitly", () => {
+    assert.equal(parseStackConfig(exampleConfig(), {}).registry.plainHttp, false);
+    const plain = withStructured(exampleConfig(), "registry", ({ caCert: _c, ...r }) => ({
+      ...r,
+      plainHttp: true,
+    }));
+    assert.equal(parseStackConfig(plain, {}).registry.plainHttp, true);
   });
 
   it("derives namespace and dockerfile defaults from name and contextDir", () => {

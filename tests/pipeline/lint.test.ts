@@ -20,6 +20,11 @@ describe("tekton-lint on the rendered pipelines", function () {
           knownHosts: ssh.knownHosts.replace(/^(\S+)/gm, "[$1]:2222"),
         }),
       }),
+    "a plain-HTTP registry and custom build resources": () =>
+      stack({
+        registry: ({ caCert: _c, ...rest }) => ({ ...rest, plainHttp: true }),
+        apps: ([a]) => [{ ...a, build: { resources: { limits: { memory: "8Gi", cpu: "2" } } } }],
+      }),
   };
 
   for (const [name, config] of Object.entries(cases)) {

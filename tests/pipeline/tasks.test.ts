@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { pinnedImageError } from "../../config/validators";
 import { INSECURE_REGISTRY_ANNOTATION, REGISTRY_CA_KEY } from "../../tekton/names";
+import { buildPipeline } from "../../tekton/pipeline";
 import { renderManifests } from "../../tekton/render";
 import {
   buildAndPushTask,
@@ -23,6 +24,9 @@ const VARIANTS = {
   noCa: stack({ registry: ({ caCert: _c, ...rest }) => rest }),
   insecure: stack({
     registry: ({ caCert: _c, ...rest }) => ({ ...rest, insecure: true }),
+  }),
+  plainHttp: stack({
+    registry: ({ caCert: _c, ...rest }) => ({ ...rest, plainHttp: true }),
   }),
   customPort: stack({
     gitSsh: (ssh) => ({
@@ -171,6 +175,46 @@ describe("build pipeline Tasks", function () {
       assert.ok(!workspaceNames(task).includes("registry-ca"));
       assert.ok(!paramNames(task).includes("registry-host"));
       assert.ok(!step(task).args?.some((arg) => arg.startsWith("--registry-certificate")));
+    });
+
+    it("gives Kaniko memory and CPU requests and a memory limit, per app from config", () => {
+      const { app, ctx } = appAndContext();
+      assert.deepEqual(step(buildAndPushTask(app, ctx)).computeResources, {
+        requests: { cpu: "500m", memory: "1Gi" },
+        limits: { memory: "4Gi" },
+      });
+      const big = appAndContext({
+        apps: ([a]) => [{ ...a, build: { resources: { limits: { memory: "12Gi", cpu: "4" } } } }],
+      });
+      assert.deepEqual(step(buildAndPushTask(big.app, big.ctx)).computeResources, {
+        requests: { cpu: "500m", memory: "1Gi" },
+        limits: { memory: "12Gi", cpu: "4" },
+      });
+    });
+
+    it("talks plain HTTP to the registry only with plainHttp, and to that host only", () => {
+      const secure = appAndContext();
+      assert.ok(
+        !step(buildAndPushTask(secure.app, secure.ctx)).args?.some((a) =>
+          a.startsWith("--insecure"),
+        ),
+      );
+
+      const plain = appAndContext({
+        registry: ({ caCert: _c, ...r }) => ({ ...r, plainHttp: true }),
+      });
+      const task = buildAndPushTask(plain.app, plain.ctx);
+      const args = step(task).args ?? [];
+      // Kaniko (cmd/executor/cmd/root.go): --insecure-registry=<host> is plain HTTP to push
+      // AND pull for that registry only; --insecure would be every push destination.
+      assert.ok(args.includes("--insecure-registry=$(params.registry-host)"), args.join(" "));
+      assert.ok(!args.includes("--insecure"));
+      assert.ok(!args.includes("--skip-tls-verify"), "plain HTTP is not 'skip TLS verification'");
+      assert.ok(paramNames(task).includes("registry-host"));
+      assert.equal(task.metadata.annotations?.[INSECURE_REGISTRY_ANNOTATION], "true");
+      const pipeline = buildPipeline(plain.app, plain.ctx);
+      const build = pipeline.spec.tasks.find((t) => t.name === "build-and-push")!;
+      assert.ok(build.params.some((p) => p.name === "registry-host"));
     });
 
     it("skips TLS verification only for a registry marked insecure, and says so", () => {
