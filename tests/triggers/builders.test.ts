@@ -187,7 +187,10 @@ describe("Trigger builders", function () {
     });
 
     it("omits the registry workspaces when no username or CA is configured", () => {
-      const bare = { ...ctx, registry: { host: ctx.registry.host, insecure: false, plainHttp: false } };
+      const bare = {
+        ...ctx,
+        registry: { host: ctx.registry.host, insecure: false, plainHttp: false },
+      };
       const spec = triggerObjects(app, bare).template.spec.resourcetemplates[0].spec;
       assert.deepEqual(
         spec.workspaces.map((w) => w.name),

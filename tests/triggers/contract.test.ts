@@ -12,7 +12,10 @@ const setups = {
   "registry with credentials and CA": () => exampleApp(),
   "registry without credentials or CA": () => {
     const { app, ctx } = exampleApp();
-    return { app, ctx: { ...ctx, registry: { host: ctx.registry.host, insecure: false, plainHttp: false } } };
+    return {
+      app,
+      ctx: { ...ctx, registry: { host: ctx.registry.host, insecure: false, plainHttp: false } },
+    };
   },
 };
 
