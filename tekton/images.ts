@@ -1,4 +1,7 @@
-// Default step images, pinned. Override per environment with `tekton-gitlab:images`.
+// Default step images, pinned by tag. Override per environment with `tekton-gitlab:images`.
+// Only tags confirmed published; where each was confirmed: README, section "Step images"
+// (tests/images.test.ts keeps that list and this one equal). Not pinned by digest: no
+// trustworthy stored source gave one.
 export const DEFAULT_IMAGES = {
   /**
    * git with a shell (Alpine), for clone, commit and push. Its /etc/passwd lists `nobody`
@@ -9,12 +12,12 @@ export const DEFAULT_IMAGES = {
    * The maintained community fork of Kaniko (GoogleContainerTools/kaniko was archived in 2025).
    * The non-debug image: the build step passes arguments only and needs no shell.
    */
-  kaniko: "ghcr.io/osscontainertools/kaniko:v1.28.5",
+  kaniko: "ghcr.io/osscontainertools/kaniko:v1.28.3",
   /**
    * The official kubectl image, for `kubectl set image --local`. Since Kubernetes 1.28 it is
    * Debian-based (kubernetes/kubernetes build/server-image/kubectl) with bash, sed, grep and jq;
    * the step is a bash script. An override needs bash and kubectl on PATH (any
    * registry.k8s.io/kubectl from v1.28 on has both).
    */
-  kubectl: "registry.k8s.io/kubectl:v1.36.4",
+  kubectl: "registry.k8s.io/kubectl:v1.36.0",
 } as const;

@@ -256,11 +256,12 @@ export function buildTakesRegistryHost(registry: RegistryConfig): boolean {
  * Builds the checkout with Kaniko and pushes it; the pushed digest is the result.
  *
  * Registry flags, as the Kaniko fork defines them (osscontainertools/kaniko v1.28.3,
- * cmd/executor/cmd/root.go `addKanikoOptionsFlags`): `--skip-tls-verify` "push to insecure
+ * cmd/executor/cmd/root.go `AddRegistryOptionsFlags`): `--skip-tls-verify` "push to insecure
  * registry ignoring TLS verify" (TLS, certificate unchecked); `--insecure` "push to insecure
  * registry using plain HTTP"; `--insecure-registry` / `--skip-tls-verify-registry` the same for
- * one named registry, push and pull (pkg/executor/push.go `CheckPushPermissions` and
- * pkg/image/remote/remote.go test `opts.Insecure || opts.InsecureRegistries.Contains(...)`);
+ * one named registry, push and pull (pkg/executor/push.go `CheckPushPermissions`/`DoPush` test
+ * `opts.Insecure || opts.InsecureRegistries.Contains(registry)`, pkg/image/remote/remote.go
+ * `RetrieveRemoteImage` `opts.InsecurePull || opts.InsecureRegistries.Contains(registry)`);
  * `--registry-certificate host=path` trusts a CA for one registry.
  */
 export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
