@@ -201,6 +201,10 @@ export class AppCredentials extends pulumi.ComponentResource {
           // into the Kaniko pod where the Dockerfile's RUN lines could read it. Each credential
           // is a workspace of the one task that needs it instead; the policy pack
           // (policy/credentials.ts no-run-wide-credentials) refuses a listed credential.
+          // No step calls the Kubernetes API (Tekton's entrypoint and init containers do not
+          // either), and the account has no RBAC: its token would only be one more secret a
+          // Dockerfile RUN line in the Kaniko pod could read.
+          automountServiceAccountToken: false,
         },
         inNamespace,
       ),

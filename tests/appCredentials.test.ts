@@ -160,6 +160,16 @@ describe("per-app credentials", function () {
     assert.equal(sa.inputs.secrets, undefined);
   });
 
+  it("mounts no API token into the build's pods: no step talks to the Kubernetes API", async () => {
+    const sa = findResource(
+      await run(),
+      "kubernetes:core/v1:ServiceAccount",
+      "hello-python-service-account",
+    );
+    // Otherwise every step, Kaniko's RUN lines included, could read the account's token.
+    assert.equal(sa.inputs.automountServiceAccountToken, false);
+  });
+
   it("with manageDeployKeys: false creates no GitLab resources and exports the public keys", async () => {
     const config = withStructured(exampleConfig(), "apps", ([a]) => [
       { ...a, manageDeployKeys: false },
