@@ -72,6 +72,32 @@ describe("the program under its policy pack", function () {
     }
   });
 
+  it("lets a plain-HTTP registry use --insecure-registry (annotated Task)", async () => {
+    const config = withStructured(exampleConfig("dev"), "registry", ({ caCert: _c, ...r }) => ({
+      ...r,
+      plainHttp: true,
+    }));
+    const run = await runProgram(config);
+    assert.equal(run.error, undefined, run.error?.stack);
+    const plain = run.resources.filter(
+      (r) =>
+        r.type === "kubernetes:tekton.dev/v1:Task" &&
+        JSON.stringify(r.inputs).includes("--insecure-registry="),
+    );
+    assert.equal(plain.length, 1);
+    const props = {
+      type: plain[0].type,
+      name: plain[0].name,
+      urn: plain[0].urn,
+      props: plain[0].inputs,
+    };
+    assert.deepEqual(await checkPolicy(noSkipTlsVerify, props), []);
+    // Without the annotation the same flag is refused: the policy does see it.
+    const unannotated = structuredClone(plain[0].inputs);
+    delete unannotated.metadata.annotations[INSECURE_REGISTRY_ANNOTATION];
+    assert.equal((await checkPolicy(noSkipTlsVerify, { ...props, props: unannotated })).length, 1);
+  });
+
   describe("the build pipeline's manifests (npm run render)", () => {
     const asResource = (manifest: any) => ({
       type: `kubernetes:${manifest.apiVersion}:${manifest.kind}`,
