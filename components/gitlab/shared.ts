@@ -98,3 +98,8 @@ export function sameInstant(a: string | null | undefined, b: string | null | und
   const tb = Date.parse(b as string);
   return Number.isNaN(ta) || Number.isNaN(tb) ? a === b : ta === tb;
 }
+
+/** GitLab's `SHA256:` fingerprint of an OpenSSH public key (not implemented yet). */
+export function keyFingerprintSha256(_key: string): string | undefined {
+  return undefined;
+}
