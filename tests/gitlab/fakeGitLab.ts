@@ -20,6 +20,10 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON body, if any. */
   body: any;
+  /** Status the client got (0: no answer); set when the answer is sent. */
+  status?: number;
+  /** The fake applied the request (the real handler ran). */
+  applied?: boolean;
 }
 
 export interface InjectedResponse {
@@ -154,6 +158,8 @@ export class FakeGitLab {
   readonly requests: RecordedRequest[] = [];
   /** GitLab's admin setting "Allow requests to the local network from webhooks...". */
   allowLocalNetwork = false;
+  /** Decides a fault for any request (the soak's random faults); after `inject`ed ones. */
+  faults?: (request: RecordedRequest) => InjectedResponse | undefined;
   private readonly server: http.Server;
   private readonly scheme: "http" | "https";
   private readonly legacyHooks: boolean;
@@ -307,9 +313,11 @@ export class FakeGitLab {
       }
     }
     const method = req.method ?? "GET";
-    this.requests.push({ method, rawPath, query, headers: req.headers, body });
+    const recorded: RecordedRequest = { method, rawPath, query, headers: req.headers, body };
+    this.requests.push(recorded);
+    res.on("finish", () => (recorded.status = res.statusCode));
 
-    const injected = this.injected.find(
+    let injected = this.injected.find(
       (i) =>
         (i.method === undefined || i.method === method) &&
         (i.pathIncludes === undefined || rawPath.includes(i.pathIncludes)),
@@ -317,17 +325,24 @@ export class FakeGitLab {
     if (injected) {
       injected.times = (injected.times ?? 1) - 1;
       if (injected.times <= 0) this.injected.splice(this.injected.indexOf(injected), 1);
+    } else {
+      injected = this.faults?.(recorded);
+    }
+    if (injected) {
       if (injected.apply) {
         // GitLab does the work; its answer is lost on the way back.
         const sink = { writeHead: () => sink, end: () => sink } as unknown as http.ServerResponse;
+        recorded.applied = true;
         this.route(req, sink, method, rawPath, body, query);
       }
       if (injected.drop) {
+        recorded.status = 0;
         req.socket.destroy();
         return;
       }
       return this.send(res, injected.status, injected.body, injected.headers);
     }
+    recorded.applied = true;
     return this.route(req, res, method, rawPath, body, query);
   }
 
