@@ -441,6 +441,21 @@ async function main(): Promise<number> {
   const texts = [...errors.map((e) => `${e.message}\n${e.stack ?? ""}`), ...logs];
   const leaks = texts.filter((text) => secrets.some((s) => text.includes(s))).length;
   await fake.close();
+  if (process.env.SOAK_ERRORS) {
+    // What the failed operations were, by the end of their message (stderr, not the summary).
+    const kinds = new Map<string, number>();
+    for (const error of errors) {
+      const message = error.message
+        .replace(/\d+/g, "N")
+        .replace(/"[^"]*"/g, '"…"')
+        .replace(/pulumi-create-[0-9a-fN]+/g, "marker")
+        .slice(0, 160);
+      kinds.set(message, (kinds.get(message) ?? 0) + 1);
+    }
+    for (const [message, count] of [...kinds].sort((a, b) => b[1] - a[1])) {
+      console.error(`${String(count).padStart(4)}  ${message}`);
+    }
+  }
 
   const perOp = (kind: string) => {
     const entry = cost.get(kind);
