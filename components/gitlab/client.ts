@@ -545,7 +545,12 @@ export class GitLabClient {
         method,
         path: redact(path, secrets),
         gitlabMessage,
-        hint: hintFor(response.status, gitlabMessage, context, notFound),
+        // After a POST, "try again later" would advise the rerun that makes a duplicate: the
+        // provider says what GitLab did instead (issue 11, defect 6).
+        hint:
+          isWrite && response.status >= 500
+            ? "GitLab, or a proxy in front of it, failed after the request was sent."
+            : hintFor(response.status, gitlabMessage, context, notFound),
         notFound,
         context,
         attempts: attempt,

@@ -9,6 +9,7 @@ import {
   isAmbiguousWrite,
   partiallyCreated,
   unlessGone,
+  withoutHint,
   writeMayExistError,
   writeNotAppliedError,
 } from "./errors";
@@ -257,7 +258,7 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
         original,
         "deploy key",
         `list deploy keys of project "${inputs.project}"`,
-        (failure as Error)?.message ?? String(failure),
+        withoutHint(failure),
         `project "${inputs.project}" > Settings > Repository > Deploy keys (fingerprint ${fingerprint})`,
       );
     }

@@ -393,3 +393,13 @@ function pickFields(error: Error): Record<string, unknown> {
   }
   return fields;
 }
+
+/** An error's message without its advice, to quote it inside another error's message. */
+export function withoutHint(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const hint = (error as { hint?: unknown }).hint;
+  if (typeof hint === "string" && hint !== "" && error.message.endsWith(` ${hint}`)) {
+    return error.message.slice(0, -hint.length - 1);
+  }
+  return error.message;
+}

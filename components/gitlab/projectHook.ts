@@ -8,6 +8,7 @@ import {
   RECONCILE_ROUNDS,
   isAmbiguousWrite,
   unlessGone,
+  withoutHint,
   writeMayExistError,
   writeNotAppliedError,
 } from "./errors";
@@ -203,7 +204,7 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
         original,
         "hook",
         `list hooks of project "${inputs.project}"`,
-        (failure as Error)?.message ?? String(failure),
+        withoutHint(failure),
         where,
       );
     }
