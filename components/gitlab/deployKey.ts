@@ -259,7 +259,11 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
         "deploy key",
         `list deploy keys of project "${inputs.project}"`,
         withoutHint(failure),
-        `project "${inputs.project}" > Settings > Repository > Deploy keys (fingerprint ${fingerprint})`,
+        `project "${inputs.project}" > Settings > Repository > Deploy keys`,
+        `It is not in the state yet, so \`pulumi destroy\` would not remove it: run ` +
+          "`pulumi up` again once GitLab answers (it finds the key by fingerprint and adopts " +
+          `it), or remove the key with fingerprint ${fingerprint} from project ` +
+          `"${inputs.project}" > Settings > Repository > Deploy keys.`,
       );
     }
     const found = listed.find((key) => sameFingerprint(key.fingerprint_sha256, fingerprint));

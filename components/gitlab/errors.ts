@@ -354,14 +354,16 @@ export function writeMayExistError(
   lookedWith: string,
   failure: string,
   where: string,
+  next?: string,
 ): Error {
   return namedError(
     original.name,
     `${original.message} The ${what} may exist in GitLab: the request may have been applied ` +
       `before the answer was lost. The POST was not sent again (that could make a second ` +
       `${what}); the provider then tried to ${lookedWith} to find it, and could not: ${failure} ` +
-      `Before the next \`pulumi up\`, look at ${where} and delete a ${what} you do not want ` +
-      "there, or the next run adds another one.",
+      (next ??
+        `Before the next \`pulumi up\`, look at ${where} and delete a ${what} you do not ` +
+          "want there, or the next run adds another one."),
     { ...pickFields(original), ambiguous: true },
   );
 }

@@ -215,7 +215,14 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
     it("says the key may exist when GitLab cannot be asked after a lost answer", async () => {
       fake.inject({ method: "POST", apply: true, drop: true, status: 0 });
       fake.inject({ method: "GET", status: 503, body: { message: "down" }, times: 12 });
-      await rejection(keys.create(keyInputs()), fake.token, /may exist/, /not sent again/);
+      await rejection(
+        keys.create(keyInputs()),
+        fake.token,
+        /may exist/,
+        /not sent again/,
+        /`pulumi destroy` would not remove it/,
+        /finds the key by fingerprint and adopts it/,
+      );
     });
   });
 
