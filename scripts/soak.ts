@@ -15,6 +15,7 @@
 // Deterministic per seed (waits are recorded on a virtual clock, never slept); loopback only;
 // bounded by a hard time limit.
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { DeployKeyProvider } from "../components/gitlab/deployKey";
 import { ProjectHookProvider } from "../components/gitlab/projectHook";
 import {
@@ -26,11 +27,16 @@ import {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const requireFromString = require("require-from-string");
+// The Config object the Node.js dynamic provider host hands to `configure`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Config } = require("@pulumi/pulumi/cmd/dynamic-provider/config");
 
 const HARD_LIMIT_MS = Number(process.env.SOAK_TIME_LIMIT_MS ?? 300_000);
 const PROJECTS = ["soak/app-0", "soak/app-1", "soak/app-2"];
 const SLOTS = 8;
-/** Stands in for the serialized provider the engine passes in `__provider`. */
+/** Stands in for the serialized provider in `__provider` with `--direct`. */
 const PROVIDER_MARK = "serialized-provider-placeholder";
 
 function arg(name: string, fallback: number): number {
@@ -97,10 +103,43 @@ async function main(): Promise<number> {
     log: (line: string) => logs.push(line),
     timeoutMs: 10_000,
   };
-  const env = { GITLAB_BASE_URL: fake.url, GITLAB_TOKEN: fake.token };
+  // The providers run the way the engine runs them: serialized as @pulumi/pulumi's
+  // dynamic.Resource does (dynamic/index.js serializeFunctionMaybeSecret:
+  // `serializeFunction(() => provider, { allowSecrets: true })`), loaded from that text as the
+  // dynamic provider host does (cmd/dynamic-provider/index.ts getProvider:
+  // `requireFromString(providerString).handler()`), then configured with the host's Config.
+  // The clock and log hooks reach the soak through globalThis, which the serializer leaves
+  // as a reference. `--direct` uses the in-process objects instead.
+  (globalThis as Record<string, unknown>).__gitlabSoak = clientOptions;
+  const hooks = {
+    sleep: (ms: number) => (globalThis as any).__gitlabSoak.sleep(ms),
+    now: () => (globalThis as any).__gitlabSoak.now(),
+    random: () => (globalThis as any).__gitlabSoak.random(),
+    log: (line: string) => (globalThis as any).__gitlabSoak.log(line),
+    timeoutMs: 10_000,
+  };
+  const direct = process.argv.includes("--direct");
+  const config = { "gitlab:baseUrl": fake.url, "gitlab:token": fake.token };
+  const serialized: Record<Kind, string> = { key: PROVIDER_MARK, hook: PROVIDER_MARK };
+  async function asEngine<T extends { configure(req: unknown): Promise<void> }>(
+    kind: Kind,
+    provider: T,
+  ): Promise<T> {
+    if (direct) {
+      await provider.configure({ config: new Config(config, "soak") });
+      return provider;
+    }
+    const { text } = await pulumi.runtime.serializeFunction(() => provider, {
+      allowSecrets: true,
+    });
+    serialized[kind] = text;
+    const loaded = requireFromString(text).handler() as T;
+    await loaded.configure({ config: new Config(config, "soak") });
+    return loaded;
+  }
   const providers = {
-    key: new DeployKeyProvider({ client: clientOptions, env }),
-    hook: new ProjectHookProvider({ client: clientOptions, env }),
+    key: await asEngine("key", new DeployKeyProvider({ client: hooks, env: {} })),
+    hook: await asEngine("hook", new ProjectHookProvider({ client: hooks, env: {} })),
   };
 
   // ---- faults ------------------------------------------------------------------------------
@@ -219,7 +258,7 @@ async function main(): Promise<number> {
     const provider = providers[kind];
     const checked = await provider.check(
       {},
-      viaStruct({ ...compact(news), __provider: PROVIDER_MARK }),
+      viaStruct({ ...compact(news), __provider: serialized[kind] }),
     );
     assert.deepEqual(checked.failures, [], `check failed for ${slot}`);
     const inputs = viaStruct(checked.inputs) as Props;
@@ -273,7 +312,7 @@ async function main(): Promise<number> {
     const old = have!;
     const checked = await provider.check(
       old.inputs,
-      viaStruct({ ...compact(want!), __provider: PROVIDER_MARK }),
+      viaStruct({ ...compact(want!), __provider: serialized[kind] }),
     );
     const news = viaStruct(checked.inputs) as Props;
     const diff = await provider.diff(old.id, old.outputs as never, news as never);
@@ -485,7 +524,9 @@ async function main(): Promise<number> {
     drift === 0 &&
     left === 0;
   console.log(
-    `soak seed=${seed} ops=${opsWanted} fault-rate=${faultRate}: faults=${faults} ` +
+    `soak seed=${seed} ops=${opsWanted} fault-rate=${faultRate} providers=` +
+      `${direct ? "direct" : `serialized(${serialized.key.length}+${serialized.hook.length} chars)`}: ` +
+      `faults=${faults} ` +
       `errors=${failedOps} orphans=${orphans} duplicates=${duplicates} ghosts=${ghosts} ` +
       `token-leaks=${leaks} post-retries=${postRetries} wait-mismatches=${waitMismatches} ` +
       `drift=${drift} requests/op(no fault, n=${totalOps}): create ${perOp("create")}, ` +
