@@ -415,6 +415,29 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
       assert.equal(fake.requests[0].headers["private-token"], fake.token);
     });
 
+    it("never sends the token over plain http when the base URL is https", async () => {
+      const plain: http.IncomingHttpHeaders[] = [];
+      const server = http.createServer((req, res) => {
+        plain.push(req.headers);
+        res.end("[]");
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const port = (server.address() as AddressInfo).port;
+        fake.inject({
+          status: 302,
+          headers: { Location: `http://127.0.0.1:${port}/x` },
+          times: 20,
+        });
+        const provider = await configured({ "gitlab:cacertFile": ca });
+        await rejection(provider.read(`${PROJECT}:1`), fake.token, /redirect/);
+        assert.equal(plain.length, 0);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+
     it("skips verification with gitlab:insecure=true", async () => {
       const provider = await configured({ "gitlab:insecure": "true" });
       await checkAndCreate(provider, hookInputs());
