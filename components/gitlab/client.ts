@@ -1,7 +1,15 @@
-// A small typed client for the GitLab REST API v4 endpoints this stack uses, on Node's built-in
-// fetch. It is serialized into the Pulumi state with the dynamic providers that use it, so it
-// imports nothing but its siblings (no Pulumi, no third-party modules) and holds the token only
-// in an instance created inside the provider process, never in module scope.
+// A small typed client for the GitLab REST API v4 endpoints this stack uses, on Node's own
+// http/https modules. It is serialized into the Pulumi state with the dynamic providers that
+// use it, so it imports nothing but its siblings and Node built-ins (no Pulumi, no third-party
+// modules) and holds the token only in an instance created inside the provider process, never
+// in module scope.
+//
+// Why not the built-in fetch: it follows redirects with the PRIVATE-TOKEN header (a 301 from
+// http:// to https:// also turns a POST into a GET that "succeeds"), and it takes a custom CA
+// only through an undici dispatcher, a module the provider process cannot be sure to resolve.
+// node:https takes `ca` and `rejectUnauthorized` directly and never follows a redirect.
+import * as http from "node:http";
+import * as https from "node:https";
 import {
   RequestContext,
   gitlabApiError,
@@ -9,6 +17,8 @@ import {
   gitlabMessageOf,
   gitlabNetworkError,
   hintFor,
+  isCertificateFailure,
+  isNotSent,
   notFoundSubjectOf,
   redact,
 } from "./errors";
@@ -43,6 +53,9 @@ export interface UpdateDeployKeyRequest {
 export interface ProjectHookRecord {
   id: number;
   url: string;
+  /** GitLab 17.1+ (lib/api/entities/hook.rb); absent on older GitLab. */
+  name?: string | null;
+  description?: string | null;
   project_id: number;
   push_events: boolean;
   push_events_branch_filter: string | null;
@@ -57,6 +70,10 @@ export interface ProjectHookRecord {
 
 export interface ProjectHookRequest {
   url?: string;
+  /** GitLab 17.1+; older GitLab ignores it. */
+  name?: string;
+  /** GitLab 17.1+; older GitLab ignores it. */
+  description?: string;
   token?: string;
   push_events?: boolean;
   push_events_branch_filter?: string;
@@ -85,6 +102,18 @@ export interface GitLabClientOptions {
   log?: (line: string) => void;
   /** Timeout of one attempt. */
   timeoutMs?: number;
+  /** PEM CA certificate(s) to trust for an https base URL (gitlab:cacertFile). */
+  caCert?: string;
+  /** Skip TLS verification (gitlab:insecure). */
+  insecure?: boolean;
+}
+
+/** One HTTP exchange, as the retry loop needs it. */
+interface RawAnswer {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  text: string;
 }
 
 /** Largest page GitLab serves. */
@@ -139,6 +168,28 @@ interface RequestOptions {
 interface Answer<T> {
   data: T;
   headers: Headers;
+  status: number;
+}
+
+/** What to do about a redirect: name where it points and the base URL that avoids it. */
+function redirectHint(baseUrl: string, location: string): string {
+  let suggestion = "";
+  try {
+    const target = new URL(location, baseUrl);
+    const base = new URL(baseUrl);
+    if (target.host === base.host && target.protocol === "https:" && base.protocol === "http:") {
+      suggestion = ` (here: ${base.href.replace(/^http:/, "https:").replace(/\/api\/v4\/?$/, "")})`;
+    } else {
+      suggestion = ` (here probably ${target.origin})`;
+    }
+  } catch {
+    suggestion = "";
+  }
+  return (
+    "The provider does not follow redirects: the token would be sent along and a POST " +
+    "would turn into a GET. Set gitlab:baseUrl (or GITLAB_BASE_URL) to the address GitLab " +
+    `really answers on, normally its https:// URL${suggestion}.`
+  );
 }
 
 // No `#private` members: Pulumi's closure serializer turns methods into plain functions, where
@@ -191,7 +242,8 @@ export class GitLabClient {
       operation: `create deploy key "${body.title}" on project "${project}"`,
       project,
     };
-    return (await this.request<DeployKeyRecord>("POST", path, { body, context })).data;
+    const answer = await this.request<DeployKeyRecord>("POST", path, { body, context });
+    return this.created(answer, "POST", path, context);
   }
 
   async updateDeployKey(
@@ -245,7 +297,8 @@ export class GitLabClient {
       hookUrl: body.url,
     };
     const secrets = [body.token];
-    return (await this.request<ProjectHookRecord>("POST", path, { body, context, secrets })).data;
+    const answer = await this.request<ProjectHookRecord>("POST", path, { body, context, secrets });
+    return this.created(answer, "POST", path, context);
   }
 
   /** Updates a hook. Send `token` with every update that sends `url`: GitLab erases it else. */
@@ -276,6 +329,79 @@ export class GitLabClient {
   }
 
   // ---- transport ---------------------------------------------------------------------------
+
+  /**
+   * A create's answer must be the created record. Anything without a numeric id (an empty
+   * list from a POST turned into a GET, a proxy's JSON) is not GitLab's create answer: the
+   * write may or may not have happened, so it is reported as ambiguous.
+   */
+  private created<T extends { id: number }>(
+    answer: Answer<T>,
+    method: string,
+    path: string,
+    context: RequestContext,
+  ): T {
+    const id = (answer.data as { id?: unknown } | undefined)?.id;
+    if (typeof id === "number" && Number.isInteger(id) && id > 0) return answer.data;
+    throw gitlabApiError({
+      status: answer.status,
+      method,
+      path,
+      gitlabMessage: "",
+      answer: `${answer.status} without a numeric id, which is not GitLab's answer to a create`,
+      hint:
+        "Something between this machine and GitLab answered in its place; check " +
+        "gitlab:baseUrl (or GITLAB_BASE_URL) is the GitLab instance URL.",
+      context,
+      attempts: 1,
+      ambiguous: true,
+    });
+  }
+
+  /** Sends one request; rejects only when no HTTP answer came back at all. */
+  private exchange(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+  ): Promise<RawAnswer> {
+    const secure = url.startsWith("https:");
+    const transport = secure ? https : http;
+    const options: https.RequestOptions = {
+      method,
+      headers:
+        body === undefined ? headers : { ...headers, "Content-Length": Buffer.byteLength(body) },
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+    };
+    if (secure) {
+      if (this.options.caCert) options.ca = this.options.caCert;
+      if (this.options.insecure) options.rejectUnauthorized = false;
+    }
+    return new Promise<RawAnswer>((resolve, reject) => {
+      const req = transport.request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", reject);
+        res.on("end", () => {
+          const answerHeaders = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value === undefined) continue;
+            for (const item of Array.isArray(value) ? value : [value]) {
+              answerHeaders.append(name, item);
+            }
+          }
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? "",
+            headers: answerHeaders,
+            text: Buffer.concat(chunks).toString("utf8"),
+          });
+        });
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
 
   private async list<T>(path: string, context: RequestContext): Promise<T[]> {
     const items: T[] = [];
@@ -319,36 +445,41 @@ export class GitLabClient {
     const now = this.options.now ?? Date.now;
     let waitedMs = 0;
     for (let attempt = 1; ; attempt++) {
-      let response: Response | undefined;
+      let response: RawAnswer | undefined;
       let failure = "";
       try {
-        response = await fetch(url, {
-          method,
-          headers,
-          body,
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
-        });
+        response = await this.exchange(method, url, headers, body);
       } catch (error) {
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        failure = cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+        const cause = error as { code?: string; message?: string; name?: string };
+        failure =
+          cause.name === "TimeoutError" || cause.name === "AbortError"
+            ? "timeout"
+            : (cause.code ?? cause.message ?? String(error));
       }
-      if (response?.ok) {
-        const text = response.status === 204 ? "" : await response.text();
-        return { data: (text ? JSON.parse(text) : undefined) as T, headers: response.headers };
+      const status = response?.status;
+      const ok = status !== undefined && status >= 200 && status < 300;
+      if (ok && response) {
+        const data = this.parse<T>(method, path, response, options, secrets);
+        return { data, headers: response.headers, status: response.status };
       }
-      const decision = decideRetry({
-        method,
-        status: response?.status,
-        headers: response?.headers,
-        attempt,
-        waitedMs,
-        policy: this.policy,
-        nowMs: now(),
-        random,
-      });
+      // A certificate GitLab's server presented that this machine does not trust will not
+      // change on a retry.
+      const permanent = !response && isCertificateFailure(failure);
+      const redirect = status !== undefined && status >= 300 && status < 400;
+      const decision =
+        permanent || redirect
+          ? ({ retry: false, reason: "" } as const)
+          : decideRetry({
+              method,
+              status,
+              headers: response?.headers,
+              attempt,
+              waitedMs,
+              policy: this.policy,
+              nowMs: now(),
+              random,
+            });
       if (decision.retry) {
-        // Drain the body so the connection can be reused.
-        await response?.text().catch(() => undefined);
         this.log(
           secrets,
           `GitLab ${method} ${path}: ${decision.reason}; retrying in ` +
@@ -362,16 +493,16 @@ export class GitLabClient {
       // Every piece of a message is scrubbed before the error is built: the stack trace copies
       // the message at construction, so redacting afterwards would leave it there.
       const operation = redact(options.context.operation, secrets);
+      const isWrite = method === "POST";
       if (!response) {
-        throw gitlabNetworkError(operation, this.baseUrl, redact(failure, secrets), attempt);
+        throw gitlabNetworkError(
+          operation,
+          this.baseUrl,
+          redact(failure, secrets),
+          attempt,
+          isWrite && !isNotSent(failure),
+        );
       }
-      const text = await response.text().catch(() => "");
-      const contentType = response.headers.get("content-type") ?? "";
-      const gitlabMessage = redact(
-        gitlabMessageOf(text, contentType, response.statusText),
-        secrets,
-      );
-      const notFound = response.status === 404 ? notFoundSubjectOf(text, contentType) : undefined;
       const context: RequestContext = {
         ...options.context,
         operation,
@@ -380,18 +511,93 @@ export class GitLabClient {
             ? undefined
             : redact(options.context.hookUrl, secrets),
       };
+      if (redirect) {
+        // Never followed: the PRIVATE-TOKEN header would go wherever Location points, and a
+        // 301/302 turns a POST into a GET that "succeeds" without creating anything.
+        const location = redact(response.headers.get("location") ?? "(no Location)", secrets);
+        throw gitlabApiError({
+          status: response.status,
+          statusText: redact(response.statusText, secrets),
+          method,
+          path: redact(path, secrets),
+          gitlabMessage: "",
+          answer:
+            `${response.status} ${redact(response.statusText, secrets)} redirecting to ${location}`.replace(
+              /\s+/g,
+              " ",
+            ),
+          hint: redirectHint(this.baseUrl, location),
+          context,
+          attempts: attempt,
+          ambiguous: isWrite,
+        });
+      }
+      const text = response.text;
+      const contentType = response.headers.get("content-type") ?? "";
+      const gitlabMessage = redact(
+        gitlabMessageOf(text, contentType, response.statusText),
+        secrets,
+      );
+      const notFound = response.status === 404 ? notFoundSubjectOf(text, contentType) : undefined;
       throw gitlabApiError({
         status: response.status,
         statusText: redact(response.statusText, secrets),
         method,
         path: redact(path, secrets),
         gitlabMessage,
-        hint: hintFor(response.status, gitlabMessage, context, notFound),
+        // After a POST, "try again later" would advise the rerun that makes a duplicate: the
+        // provider says what GitLab did instead (issue 11, defect 6).
+        hint:
+          isWrite && response.status >= 500
+            ? "GitLab, or a proxy in front of it, failed after the request was sent."
+            : hintFor(response.status, gitlabMessage, context, notFound),
         notFound,
         context,
         attempts: attempt,
+        // A 5xx may come from a proxy after GitLab did the work (or from GitLab after it).
+        ambiguous: isWrite && response.status >= 500,
       });
     }
+  }
+
+  /**
+   * GitLab's JSON, or an error that says which request got what: a 200 with an HTML body is a
+   * proxy's or SSO login page, never GitLab's API.
+   */
+  private parse<T>(
+    method: string,
+    path: string,
+    response: RawAnswer,
+    options: RequestOptions,
+    secrets: (string | undefined)[],
+  ): T {
+    if (response.status === 204 || response.text === "") return undefined as T;
+    const contentType = response.headers.get("content-type") ?? "";
+    let parsed: unknown;
+    let readable = contentType.includes("json");
+    if (readable) {
+      try {
+        parsed = JSON.parse(response.text);
+      } catch {
+        readable = false;
+      }
+    }
+    if (readable) return parsed as T;
+    const what = contentType.split(";")[0].trim() || "a body without a content type";
+    throw gitlabApiError({
+      status: response.status,
+      method,
+      path: redact(path, secrets),
+      gitlabMessage: "",
+      answer: `${response.status} with ${what}, not GitLab's JSON`,
+      hint:
+        "Something other than GitLab answered (an SSO or proxy login page, a captive portal, " +
+        "another web server): check gitlab:baseUrl (or GITLAB_BASE_URL) is the GitLab " +
+        "instance URL and that this machine reaches GitLab's API without a browser login.",
+      context: { ...options.context, operation: redact(options.context.operation, secrets) },
+      attempts: 1,
+      ambiguous: method === "POST",
+    });
   }
 
   private sleep(ms: number): Promise<void> {

@@ -3,8 +3,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { embeddedKeyType } from "../../config/validators";
-import { DeployKeyRecord } from "./client";
-import { unlessGone } from "./errors";
+import { DeployKeyRecord, GitLabClient } from "./client";
+import {
+  RECONCILE_ROUNDS,
+  isAmbiguousWrite,
+  partiallyCreated,
+  unlessGone,
+  withoutHint,
+  writeMayExistError,
+  writeNotAppliedError,
+} from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import {
   checkBoolean,
@@ -14,7 +22,9 @@ import {
   compact,
   formatId,
   isUnknown,
+  keyFingerprintSha256,
   parseId,
+  sameFingerprint,
   sameInstant,
 } from "./shared";
 
@@ -56,6 +66,29 @@ const KEY_TYPES =
 export function normalizeKey(key: string): string {
   const [type, body] = key.trim().split(/\s+/);
   return body === undefined ? key.trim() : `${type} ${body}`;
+}
+
+/**
+ * The key as GitLab stores it: trimmed, type, body and only the first word of the comment
+ * (lib/gitlab/ssh_public_key.rb `SSHPublicKey.sanitize`, called by app/models/key.rb `key=`).
+ * GitLab's create looks an existing key up by the exact text POSTed
+ * (lib/api/deploy_keys.rb: `user_project.deploy_keys.find_by(key: params[:key])`), so sending
+ * this form finds a key already on the project instead of failing its fingerprint uniqueness.
+ */
+export function storedKeyForm(key: string): string {
+  const [type, body, comment] = key.trim().split(/\s+/);
+  if (body === undefined) return key.trim();
+  return comment === undefined ? `${type} ${body}` : `${type} ${body} ${comment}`;
+}
+
+/** GitLab's 400 when the key's fingerprint is already registered (app/models/key.rb). */
+function isFingerprintTaken(error: unknown): boolean {
+  const fields = error as { status?: unknown; gitlabMessage?: unknown } | undefined;
+  return (
+    fields?.status === 400 &&
+    typeof fields.gitlabMessage === "string" &&
+    /fingerprint/i.test(fields.gitlabMessage)
+  );
 }
 
 export function sameKey(a: string | undefined, b: string | undefined): boolean {
@@ -157,25 +190,89 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
   async create(inputs: DeployKeyInputs): Promise<dynamic.CreateResult<DeployKeyOutputs>> {
     const client = this.client();
     const canPush = inputs.canPush ?? false;
-    let record = await client.createDeployKey(inputs.project, {
-      title: inputs.title,
-      key: inputs.key.trim(),
-      can_push: canPush,
-      expires_at: inputs.expiresAt,
-    });
+    let record: DeployKeyRecord;
+    try {
+      record = await client.createDeployKey(inputs.project, {
+        title: inputs.title,
+        key: storedKeyForm(inputs.key),
+        can_push: canPush,
+        expires_at: inputs.expiresAt,
+      });
+    } catch (error) {
+      if (!isAmbiguousWrite(error) && !isFingerprintTaken(error)) throw error;
+      // Lost answer: find out whether GitLab added it. Fingerprint taken: the key may be on
+      // this project under another comment (GitLab's find_by(key:) compares the text).
+      record = await this.findByFingerprint(client, inputs, error as Error);
+    }
     if (record.title !== inputs.title || record.can_push !== canPush) {
       // GitLab handed back a key that was already on the project (left by a failed run or
       // added by hand) with its old title/can_push; make it what the program says.
-      const updated = await client.updateDeployKey(inputs.project, record.id, {
-        title: inputs.title,
-        can_push: canPush,
-      });
-      record = { ...record, ...updated, can_push: updated.can_push ?? canPush };
+      try {
+        const updated = await client.updateDeployKey(inputs.project, record.id, {
+          title: inputs.title,
+          can_push: canPush,
+        });
+        record = { ...record, ...updated, can_push: updated.can_push ?? canPush };
+      } catch (error) {
+        // The key is on the project: keep it in the state so destroy removes it.
+        const outs = outputsFrom({ ...inputs, canPush: record.can_push }, record);
+        const provider = (inputs as unknown as Record<string, unknown>).__provider;
+        throw partiallyCreated(error, formatId(inputs.project, record.id), {
+          ...outs,
+          title: record.title,
+          ...(provider === undefined ? {} : { __provider: provider }),
+        });
+      }
     }
     return {
       id: formatId(inputs.project, record.id),
       outs: outputsFrom({ ...inputs, canPush }, record),
     };
+  }
+
+  /**
+   * Lists the project's deploy keys and returns the one with this key's fingerprint, or
+   * throws: the original error when a fingerprint 400 is not explained by this project, a
+   * "not created" error when a lost answer turns out to have created nothing, a "may exist"
+   * error when GitLab cannot be asked.
+   */
+  private async findByFingerprint(
+    client: GitLabClient,
+    inputs: DeployKeyInputs,
+    original: Error,
+  ): Promise<DeployKeyRecord> {
+    const fingerprint = keyFingerprintSha256(inputs.key);
+    let listed: DeployKeyRecord[] | undefined;
+    let failure: unknown;
+    for (let round = 0; round < RECONCILE_ROUNDS && listed === undefined; round++) {
+      try {
+        listed = await client.listDeployKeys(inputs.project);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    const ambiguous = isAmbiguousWrite(original);
+    if (listed === undefined) {
+      if (!ambiguous) throw original;
+      throw writeMayExistError(
+        original,
+        "deploy key",
+        `list deploy keys of project "${inputs.project}"`,
+        withoutHint(failure),
+        `project "${inputs.project}" > Settings > Repository > Deploy keys`,
+        `It is not in the state yet, so \`pulumi destroy\` would not remove it: run ` +
+          "`pulumi up` again once GitLab answers (it finds the key by fingerprint and adopts " +
+          `it), or remove the key with fingerprint ${fingerprint} from project ` +
+          `"${inputs.project}" > Settings > Repository > Deploy keys.`,
+      );
+    }
+    const found = listed.find((key) => sameFingerprint(key.fingerprint_sha256, fingerprint));
+    if (found) return found;
+    if (!ambiguous) throw original;
+    throw writeNotAppliedError(
+      original,
+      `listed afterwards, no deploy key of the project has fingerprint ${fingerprint}`,
+    );
   }
 
   async read(id: string, props?: DeployKeyOutputs): Promise<dynamic.ReadResult<DeployKeyOutputs>> {

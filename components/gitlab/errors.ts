@@ -55,6 +55,8 @@ export interface GitLabApiError extends Error {
   readonly hint?: string;
   /** For a 404: whether GitLab said the object, or its project, is missing. */
   readonly notFound?: NotFoundSubject;
+  /** A write that GitLab may have applied although no usable answer came back. */
+  readonly ambiguous?: boolean;
 }
 
 export function gitlabApiError(fields: {
@@ -68,10 +70,14 @@ export function gitlabApiError(fields: {
   notFound?: NotFoundSubject;
   context: RequestContext;
   attempts: number;
+  ambiguous?: boolean;
+  /** Replaces "answered <status...>" when the answer itself is the problem. */
+  answer?: string;
 }): GitLabApiError {
   const retried = fields.attempts > 1 ? ` after ${fields.attempts} attempts` : "";
   const hint = fields.hint ? ` ${fields.hint}` : "";
-  const answer = describeAnswer(fields.status, fields.statusText ?? "", fields.gitlabMessage);
+  const answer =
+    fields.answer ?? describeAnswer(fields.status, fields.statusText ?? "", fields.gitlabMessage);
   const message =
     `GitLab could not ${fields.context.operation}: ${fields.method} ${fields.path} answered ` +
     `${answer}${retried}.${hint}`;
@@ -82,6 +88,7 @@ export function gitlabApiError(fields: {
     gitlabMessage: fields.gitlabMessage,
     hint: fields.hint,
     notFound: fields.notFound,
+    ambiguous: fields.ambiguous ?? false,
   }) as GitLabApiError;
 }
 
@@ -106,6 +113,24 @@ export function describeAnswer(status: number, statusText: string, gitlabMessage
 /** GitLab could not be reached at all (DNS, TLS, refused connection, timeout). */
 export interface GitLabNetworkError extends Error {
   name: "GitLabNetworkError";
+  /** The request may have reached GitLab (connection dropped or timed out after sending). */
+  readonly ambiguous?: boolean;
+}
+
+/**
+ * Node's codes for a TLS certificate GitLab's server presented but this machine does not
+ * trust (node:tls / OpenSSL verify errors). Nothing was sent: the handshake failed first.
+ */
+export function isCertificateFailure(cause: string): boolean {
+  return /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|certificate/i.test(cause);
+}
+
+/** Failures where the request never left this machine (so nothing can have been applied). */
+export function isNotSent(cause: string): boolean {
+  return (
+    isCertificateFailure(cause) ||
+    /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ERR_INVALID_URL)$/.test(cause)
+  );
 }
 
 export function gitlabNetworkError(
@@ -113,14 +138,29 @@ export function gitlabNetworkError(
   baseUrl: string,
   cause: string,
   attempts: number,
+  ambiguous = false,
 ): GitLabNetworkError {
   const retried = attempts > 1 ? ` after ${attempts} attempts` : "";
+  const advice = isCertificateFailure(cause)
+    ? "GitLab's TLS certificate is not trusted by this machine. If GitLab uses a private CA, " +
+      "set gitlab:cacertFile to the CA's PEM file (`pulumi config set gitlab:cacertFile " +
+      "/path/ca.pem`); only for a throw-away lab, gitlab:insecure=true skips verification."
+    : "Check gitlab:baseUrl (or GITLAB_BASE_URL) and that this machine can reach it.";
   return namedError(
     "GitLabNetworkError",
-    `GitLab could not ${operation}: no answer from ${baseUrl}${retried} (${cause}). ` +
-      "Check gitlab:baseUrl (or GITLAB_BASE_URL) and that this machine can reach it.",
-    {},
+    `GitLab could not ${operation}: no answer from ${baseUrl}${retried} (${cause}). ${advice}`,
+    { ambiguous },
   ) as GitLabNetworkError;
+}
+
+/**
+ * True for a POST that may have been applied although no usable answer came back: the
+ * connection dropped after sending, a 5xx (a proxy's 502/504 often arrives after GitLab did
+ * the work), a redirect or a page that is not GitLab's JSON. The providers then ask GitLab
+ * what it did; they never send the POST again blind.
+ */
+export function isAmbiguousWrite(error: unknown): boolean {
+  return (error as { ambiguous?: unknown } | undefined)?.ambiguous === true;
 }
 
 /** Missing or malformed provider configuration (gitlab:baseUrl, gitlab:token). */
@@ -286,4 +326,82 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
     if (secret !== undefined && secret.length >= 4) out = out.split(secret).join("[redacted]");
   }
   return out;
+}
+
+/** How often a provider asks GitLab what became of an ambiguous write (each with retries). */
+export const RECONCILE_ROUNDS = 2;
+
+/**
+ * An ambiguous write that GitLab, asked afterwards, shows was not applied: nothing was left
+ * behind, so running again is safe.
+ */
+export function writeNotAppliedError(original: Error, checked: string): Error {
+  return namedError(
+    original.name,
+    `${original.message} GitLab did not create it: ${checked}, so nothing was left behind ` +
+      "and the POST was not sent again. Running `pulumi up` again is safe.",
+    { ...pickFields(original) },
+  );
+}
+
+/**
+ * An ambiguous write whose outcome could not be found out: the object may exist. Says what
+ * the provider did (did not resend, tried to look) and what the user should check.
+ */
+export function writeMayExistError(
+  original: Error,
+  what: string,
+  lookedWith: string,
+  failure: string,
+  where: string,
+  next?: string,
+): Error {
+  return namedError(
+    original.name,
+    `${original.message} The ${what} may exist in GitLab: the request may have been applied ` +
+      `before the answer was lost. The POST was not sent again (that could make a second ` +
+      `${what}); the provider then tried to ${lookedWith} to find it, and could not: ${failure} ` +
+      (next ??
+        `Before the next \`pulumi up\`, look at ${where} and delete a ${what} you do not ` +
+          "want there, or the next run adds another one."),
+    { ...pickFields(original), ambiguous: true },
+  );
+}
+
+/**
+ * The object exists in GitLab (created or found) but a later step failed. Thrown with `id` and
+ * `properties`, the Node.js dynamic provider host reports it as ErrorResourceInitFailed
+ * (@pulumi/pulumi sdk/nodejs/cmd/dynamic-provider/index.ts, grpcResponseFromError) and the
+ * engine keeps the resource in the state as a partial failure (pkg/resource/deploy/step.go,
+ * CreateStep.Apply: `resp.Status == StatusPartialFailure` keeps `resp.ID` and its outputs), so
+ * `destroy` deletes it without a rerun. The host does not add `__provider` to these
+ * properties (it does for a successful create, resultIncludingProvider), so the caller copies
+ * it from the inputs: `delete` needs it to load the provider.
+ */
+export function partiallyCreated(
+  error: unknown,
+  id: string,
+  properties: Record<string, unknown>,
+): Error {
+  const base = error instanceof Error ? error : new Error(String(error));
+  return Object.assign(base, { id, properties });
+}
+
+function pickFields(error: Error): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const key of ["status", "method", "path", "gitlabMessage", "hint", "notFound"]) {
+    const value = (error as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) fields[key] = value;
+  }
+  return fields;
+}
+
+/** An error's message without its advice, to quote it inside another error's message. */
+export function withoutHint(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const hint = (error as { hint?: unknown }).hint;
+  if (typeof hint === "string" && hint !== "" && error.message.endsWith(` ${hint}`)) {
+    return error.message.slice(0, -hint.length - 1);
+  }
+  return error.message;
 }

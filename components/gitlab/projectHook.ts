@@ -2,8 +2,16 @@
 // argument and output names so the official provider can replace it later.
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { ProjectHookRecord, ProjectHookRequest } from "./client";
-import { unlessGone } from "./errors";
+import { randomBytes } from "node:crypto";
+import { GitLabClient, ProjectHookRecord, ProjectHookRequest } from "./client";
+import {
+  RECONCILE_ROUNDS,
+  isAmbiguousWrite,
+  unlessGone,
+  withoutHint,
+  writeMayExistError,
+  writeNotAppliedError,
+} from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import {
   checkBoolean,
@@ -144,7 +152,96 @@ function outputsFrom(
   } as ProjectHookOutputs);
 }
 
+/**
+ * How the provider marks the hooks it creates. GitLab 17.1 added `name` and `description` to
+ * project hooks (doc/api/project_webhooks.md: "`name` and `description` attributes introduced in
+ * GitLab 17.1"; columns from db/migrate AddNameAndDescriptionToWebHooks, milestone 16.9;
+ * lib/api/entities/hook.rb exposes both). Older GitLab drops the unknown parameters.
+ */
+export const HOOK_NAME = "Tekton (managed by Pulumi)";
+const HOOK_DESCRIPTION = "Created by the tekton-gitlab Pulumi stack; do not edit by hand.";
+
+/** The settings a hook was created with, to recognise it on GitLab before 17.1. */
+function sameSettings(record: ProjectHookRecord, inputs: ProjectHookInputs): boolean {
+  const want = requestFrom(inputs);
+  return (
+    record.url === want.url &&
+    record.push_events === want.push_events &&
+    filterOf(record.push_events_branch_filter) === want.push_events_branch_filter &&
+    record.enable_ssl_verification === want.enable_ssl_verification &&
+    record.merge_requests_events === want.merge_requests_events &&
+    record.tag_push_events === want.tag_push_events
+  );
+}
+
 export class ProjectHookProvider extends GitLabProviderBase implements dynamic.ResourceProvider {
+  /**
+   * After a POST whose answer was lost (dropped connection, 5xx, redirect, not JSON): lists the
+   * project's hooks and returns the one this create made, or throws saying what GitLab did.
+   * GitLab 17.1+ returns `description`, which carries this create's random marker, so a hook
+   * someone else made with the same URL is never adopted. Older GitLab returns neither field:
+   * then exactly one hook with the same URL and settings is adopted (and the log says so);
+   * with two or more the provider refuses to guess.
+   */
+  private async findCreated(
+    client: GitLabClient,
+    inputs: ProjectHookInputs,
+    marker: string,
+    original: Error,
+  ): Promise<ProjectHookRecord> {
+    let listed: ProjectHookRecord[] | undefined;
+    let failure: unknown;
+    for (let round = 0; round < RECONCILE_ROUNDS && listed === undefined; round++) {
+      try {
+        listed = await client.listHooks(inputs.project);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    const where = `project "${inputs.project}" > Settings > Webhooks (hooks for ${inputs.url})`;
+    if (listed === undefined) {
+      throw writeMayExistError(
+        original,
+        "hook",
+        `list hooks of project "${inputs.project}"`,
+        withoutHint(failure),
+        where,
+      );
+    }
+    const marked = listed.filter((hook) => "description" in hook);
+    if (marked.length > 0) {
+      const ours = listed.filter((hook) => (hook.description ?? "").includes(marker));
+      if (ours.length === 1) return ours[0];
+      if (ours.length === 0) {
+        throw writeNotAppliedError(
+          original,
+          `listed afterwards, no hook carries this create's marker (${marker})`,
+        );
+      }
+    }
+    const candidates = listed.filter((hook) => sameSettings(hook, inputs));
+    if (candidates.length === 0) {
+      throw writeNotAppliedError(original, "listed afterwards, no hook has this URL and settings");
+    }
+    if (candidates.length === 1) {
+      this.note(
+        `GitLab POST /projects/${inputs.project}/hooks got no usable answer; this GitLab ` +
+          `returns no name/description (before 17.1), so the one hook with the same URL and ` +
+          `settings was taken as the one just created: adopted hook ${candidates[0].id}.`,
+      );
+      return candidates[0];
+    }
+    throw writeMayExistError(
+      original,
+      "hook",
+      `list hooks of project "${inputs.project}"`,
+      `${candidates.length} hooks (ids ${candidates.map((h) => h.id).join(", ")}) have this ` +
+        "URL and settings and this GitLab (before 17.1) has no name/description to tell which " +
+        "one this create made.",
+      where,
+    );
+  }
+
   constructor(options?: GitLabProviderOptions) {
     super(options);
   }
@@ -184,8 +281,22 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
   }
 
   async create(inputs: ProjectHookInputs): Promise<dynamic.CreateResult<ProjectHookOutputs>> {
-    // Never retried on a server error (a retried POST could leave two hooks).
-    const record = await this.client().createHook(inputs.project, requestFrom(inputs));
+    const client = this.client();
+    const marker = `pulumi-create-${randomBytes(8).toString("hex")}`;
+    const request: ProjectHookRequest = {
+      ...requestFrom(inputs),
+      name: HOOK_NAME,
+      description: `${HOOK_DESCRIPTION} ${marker}`,
+    };
+    let record: ProjectHookRecord;
+    try {
+      // Never retried on a server error or a lost answer (a retried POST could leave two
+      // hooks): after an ambiguous answer GitLab is asked what it did instead.
+      record = await client.createHook(inputs.project, request);
+    } catch (error) {
+      if (!isAmbiguousWrite(error)) throw error;
+      record = await this.findCreated(client, inputs, marker, error as Error);
+    }
     return {
       id: formatId(inputs.project, record.id),
       outs: outputsFrom(inputs.project, inputs.url, inputs.token, record, inputs),

@@ -2,10 +2,22 @@
 // every resource, so the token must reach it only at run time, inside the provider process:
 // Pulumi calls `configure` there with the stack's config (`gitlab:baseUrl`, `gitlab:token`),
 // and the environment is read there too. Nothing here runs while the program builds resources.
+import * as fs from "node:fs";
 import { GitLabClient, GitLabClientOptions } from "./client";
 import { gitlabConfigError } from "./errors";
 
-export const GITLAB_CONFIG_KEYS = { baseUrl: "gitlab:baseUrl", token: "gitlab:token" } as const;
+/**
+ * @pulumi/gitlab's keys. `cacertFile` and `insecure` have no environment variable there:
+ * terraform-provider-gitlab's provider schema (internal/provider/provider.go, `Provider()`)
+ * gives only `token` (GITLAB_TOKEN) and `base_url` (GITLAB_BASE_URL) an EnvDefaultFunc, so
+ * neither does this provider.
+ */
+export const GITLAB_CONFIG_KEYS = {
+  baseUrl: "gitlab:baseUrl",
+  token: "gitlab:token",
+  cacertFile: "gitlab:cacertFile",
+  insecure: "gitlab:insecure",
+} as const;
 export const GITLAB_ENV_VARS = { baseUrl: "GITLAB_BASE_URL", token: "GITLAB_TOKEN" } as const;
 
 /** What `configure` receives as `req.config` (keys are fully qualified: `gitlab:token`). */
@@ -16,6 +28,10 @@ export interface ConfigSource {
 export interface GitLabSettings {
   baseUrl: string;
   token: string;
+  /** Path of a PEM file with the CA that signed GitLab's certificate. */
+  cacertFile?: string;
+  /** Skip TLS verification. */
+  insecure?: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -49,7 +65,40 @@ export function resolveGitLabSettings(config: ConfigSource | undefined, env: Env
   if (baseUrl === undefined || token === undefined) {
     throw gitlabConfigError(`GitLab is not configured. Set ${missing.join("; and ")}.`);
   }
-  return { baseUrl, token };
+  const settings: GitLabSettings = { baseUrl, token };
+  const cacertFile = nonEmpty(config?.get(GITLAB_CONFIG_KEYS.cacertFile));
+  if (cacertFile !== undefined) settings.cacertFile = cacertFile.trim();
+  const insecure = nonEmpty(config?.get(GITLAB_CONFIG_KEYS.insecure))?.trim().toLowerCase();
+  if (insecure !== undefined) {
+    if (insecure !== "true" && insecure !== "false") {
+      throw gitlabConfigError(
+        `${GITLAB_CONFIG_KEYS.insecure} must be true or false; got "${insecure}".`,
+      );
+    }
+    settings.insecure = insecure === "true";
+  }
+  return settings;
+}
+
+/** The PEM text of gitlab:cacertFile, or an error naming the key, the path and what it needs. */
+export function readCaCert(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? String(error);
+    throw gitlabConfigError(
+      `${GITLAB_CONFIG_KEYS.cacertFile}: cannot read "${file}" (${code}); expected the path of ` +
+        "a PEM file holding the CA certificate that signed GitLab's certificate.",
+    );
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw gitlabConfigError(
+      `${GITLAB_CONFIG_KEYS.cacertFile}: "${file}" holds no PEM certificate ` +
+        "(-----BEGIN CERTIFICATE-----).",
+    );
+  }
+  return text;
 }
 
 /**
@@ -102,6 +151,11 @@ export abstract class GitLabProviderBase {
     this.gitlabClient = undefined;
   }
 
+  /** One line to the provider's log (stderr unless a test injects a log). */
+  protected note(line: string): void {
+    (this.providerOptions?.client?.log ?? logToStderr)(line);
+  }
+
   protected client(): GitLabClient {
     if (!this.gitlabClient) {
       const options = this.providerOptions ?? {};
@@ -109,7 +163,10 @@ export abstract class GitLabProviderBase {
       this.gitlabClient = new GitLabClient({
         ...options.client,
         log: options.client?.log ?? logToStderr,
-        ...settings,
+        baseUrl: settings.baseUrl,
+        token: settings.token,
+        caCert: settings.cacertFile === undefined ? undefined : readCaCert(settings.cacertFile),
+        insecure: settings.insecure,
       });
     }
     return this.gitlabClient;

@@ -1,6 +1,7 @@
 // Helpers both dynamic providers share: ids, validation and value comparisons. Serialized into
-// the state with the providers, so no imports.
+// the state with the providers, so no imports but Node built-ins.
 import type { CheckFailure } from "@pulumi/pulumi/dynamic";
+import { createHash } from "node:crypto";
 
 /**
  * What the Node.js dynamic provider host passes for a value that is not known yet (a preview
@@ -97,4 +98,24 @@ export function sameInstant(a: string | null | undefined, b: string | null | und
   const ta = Date.parse(a as string);
   const tb = Date.parse(b as string);
   return Number.isNaN(ta) || Number.isNaN(tb) ? a === b : ta === tb;
+}
+
+/**
+ * GitLab's `SHA256:` fingerprint of an OpenSSH public key: SHA-256 of the decoded key blob,
+ * base64 without padding, as `ssh-keygen -l` prints it. GitLab: lib/gitlab/ssh_public_key.rb
+ * `fingerprint_sha256` = `'SHA256:' + key.fingerprint(md5: false)` (ssh_data gem: base64 of
+ * the SHA-256 digest of the blob, `=` padding removed); app/models/key.rb stores it (without
+ * the prefix) and the API shows it with it. Undefined for text that is not `<type> <base64>`.
+ */
+export function keyFingerprintSha256(key: string): string | undefined {
+  const body = key.trim().split(/\s+/)[1];
+  if (!body || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return undefined;
+  const digest = createHash("sha256").update(Buffer.from(body, "base64")).digest("base64");
+  return `SHA256:${digest.replace(/=+$/, "")}`;
+}
+
+/** Compares fingerprints with or without the `SHA256:` prefix and padding. */
+export function sameFingerprint(a: string | undefined, b: string | undefined): boolean {
+  const bare = (v: string | undefined) => (v ?? "").replace(/^SHA256:/, "").replace(/=+$/, "");
+  return bare(a) !== "" && bare(a) === bare(b);
 }

@@ -9,6 +9,7 @@
 // and Grape's `{"error":"404 Not Found"}` for a path that is not an API route.
 import * as crypto from "node:crypto";
 import * as http from "node:http";
+import * as https from "node:https";
 import { AddressInfo } from "node:net";
 
 export interface RecordedRequest {
@@ -19,6 +20,10 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON body, if any. */
   body: any;
+  /** Status the client got (0: no answer); set when the answer is sent. */
+  status?: number;
+  /** The fake applied the request (the real handler ran). */
+  applied?: boolean;
 }
 
 export interface InjectedResponse {
@@ -31,6 +36,23 @@ export interface InjectedResponse {
   headers?: Record<string, string>;
   /** How many matching requests get this answer (default 1). */
   times?: number;
+  /**
+   * Apply the request first (as GitLab behind a proxy does), then answer with this response
+   * instead of GitLab's: the write happened, the client only sees `status` (or nothing).
+   */
+  apply?: boolean;
+  /** Close the connection without any answer (`status` is ignored). */
+  drop?: boolean;
+}
+
+export interface FakeGitLabOptions {
+  /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
+  tls?: { key: string; cert: string };
+  /**
+   * GitLab before 17.1: hooks have no `name` / `description` (doc/api/project_webhooks.md,
+   * "name and description attributes introduced in GitLab 17.1"); the API ignores them.
+   */
+  legacyHooks?: boolean;
 }
 
 interface Project {
@@ -60,6 +82,8 @@ interface StoredKey {
 interface StoredHook {
   id: number;
   url: string;
+  name: string | null;
+  description: string | null;
   token: string;
   project_id: number;
   push_events: boolean;
@@ -134,7 +158,11 @@ export class FakeGitLab {
   readonly requests: RecordedRequest[] = [];
   /** GitLab's admin setting "Allow requests to the local network from webhooks...". */
   allowLocalNetwork = false;
+  /** Decides a fault for any request (the soak's random faults); after `inject`ed ones. */
+  faults?: (request: RecordedRequest) => InjectedResponse | undefined;
   private readonly server: http.Server;
+  private readonly scheme: "http" | "https";
+  private readonly legacyHooks: boolean;
   private readonly projects: Project[] = [];
   private readonly keys = new Map<number, StoredKey>();
   private readonly injected: InjectedResponse[] = [];
@@ -142,14 +170,19 @@ export class FakeGitLab {
   private nextKeyId = 1;
   private nextHookId = 1;
 
-  private constructor(server: http.Server, token: string) {
+  private constructor(server: http.Server, token: string, options: FakeGitLabOptions) {
     this.server = server;
     this.token = token;
+    this.scheme = options.tls ? "https" : "http";
+    this.legacyHooks = options.legacyHooks ?? false;
   }
 
-  static async start(token = "glpat-fake-TOKEN-0123456789"): Promise<FakeGitLab> {
-    const server = http.createServer();
-    const fake = new FakeGitLab(server, token);
+  static async start(
+    token = "glpat-fake-TOKEN-0123456789",
+    options: FakeGitLabOptions = {},
+  ): Promise<FakeGitLab> {
+    const server = options.tls ? https.createServer(options.tls) : http.createServer();
+    const fake = new FakeGitLab(server, token, options);
     server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
       fake.handle(req, res).catch((error) => {
         res.writeHead(500, { "Content-Type": "application/json" });
@@ -162,7 +195,7 @@ export class FakeGitLab {
 
   /** Instance URL (no /api/v4), as a user would configure it. */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `${this.scheme}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {
@@ -232,6 +265,28 @@ export class FakeGitLab {
     Object.assign(this.project(project)!.hooks.get(hookId)!, fields);
   }
 
+  /** Adds a hook the way a user would in the UI; returns its id. */
+  addHookByHand(project: string, url: string, fields: Partial<StoredHook> = {}): number {
+    const p = this.project(project)!;
+    const hook: StoredHook = {
+      id: this.nextHookId++,
+      url,
+      name: null,
+      description: null,
+      token: "",
+      project_id: p.id,
+      push_events: true,
+      push_events_branch_filter: null,
+      enable_ssl_verification: true,
+      merge_requests_events: false,
+      tag_push_events: false,
+      created_at: new Date().toISOString(),
+      ...fields,
+    };
+    p.hooks.set(hook.id, hook);
+    return hook.id;
+  }
+
   removeHookByHand(project: string, hookId: number): void {
     this.project(project)!.hooks.delete(hookId);
   }
@@ -258,9 +313,11 @@ export class FakeGitLab {
       }
     }
     const method = req.method ?? "GET";
-    this.requests.push({ method, rawPath, query, headers: req.headers, body });
+    const recorded: RecordedRequest = { method, rawPath, query, headers: req.headers, body };
+    this.requests.push(recorded);
+    res.on("finish", () => (recorded.status = res.statusCode));
 
-    const injected = this.injected.find(
+    let injected = this.injected.find(
       (i) =>
         (i.method === undefined || i.method === method) &&
         (i.pathIncludes === undefined || rawPath.includes(i.pathIncludes)),
@@ -268,9 +325,35 @@ export class FakeGitLab {
     if (injected) {
       injected.times = (injected.times ?? 1) - 1;
       if (injected.times <= 0) this.injected.splice(this.injected.indexOf(injected), 1);
+    } else {
+      injected = this.faults?.(recorded);
+    }
+    if (injected) {
+      if (injected.apply) {
+        // GitLab does the work; its answer is lost on the way back.
+        const sink = { writeHead: () => sink, end: () => sink } as unknown as http.ServerResponse;
+        recorded.applied = true;
+        this.route(req, sink, method, rawPath, body, query);
+      }
+      if (injected.drop) {
+        recorded.status = 0;
+        req.socket.destroy();
+        return;
+      }
       return this.send(res, injected.status, injected.body, injected.headers);
     }
+    recorded.applied = true;
+    return this.route(req, res, method, rawPath, body, query);
+  }
 
+  private route(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    method: string,
+    rawPath: string,
+    body: any,
+    query: Record<string, string>,
+  ): void {
     if (req.headers["private-token"] !== this.token) {
       return this.send(res, 401, { message: "401 Unauthorized" });
     }
@@ -460,6 +543,11 @@ export class FakeGitLab {
     // The token is write-only.
     const entity: Record<string, unknown> = { ...hook, alert_status: "executable" };
     delete entity.token;
+    // lib/api/entities/hook.rb exposes name and description (GitLab 17.1+).
+    if (this.legacyHooks) {
+      delete entity.name;
+      delete entity.description;
+    }
     return { ...entity, disabled_until: null };
   }
 
@@ -498,6 +586,9 @@ export class FakeGitLab {
       const hook: StoredHook = {
         id: this.nextHookId++,
         url: String(body.url),
+        // Before 17.1 GitLab drops the undeclared params (Grape `declared_params`).
+        name: this.legacyHooks ? null : (body.name ?? null),
+        description: this.legacyHooks ? null : (body.description ?? null),
         token: body.token ?? "",
         project_id: project.id,
         push_events: body.push_events ?? true,
@@ -525,6 +616,10 @@ export class FakeGitLab {
           hook.url = String(body.url);
         }
         if (body?.token !== undefined) hook.token = String(body.token);
+        if (!this.legacyHooks && body?.name !== undefined) hook.name = body.name;
+        if (!this.legacyHooks && body?.description !== undefined) {
+          hook.description = body.description;
+        }
         for (const field of HOOK_BOOLEANS) {
           if (body?.[field] !== undefined) hook[field] = body[field] === true;
         }
