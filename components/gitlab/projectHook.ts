@@ -5,6 +5,7 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { ProjectHookRecord, ProjectHookRequest } from "./client";
 import { unlessGone } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
+import { providerShim } from "./shim";
 import {
   checkBoolean,
   checkProject,
@@ -221,8 +222,11 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
   }
 }
 
-/** The provider every ProjectHook uses; unconfigured until the provider process configures it. */
-const projectHookProvider = new ProjectHookProvider();
+/**
+ * What every ProjectHook hands to Pulumi: a shim that loads `provider.ts` at run time, so the
+ * state holds a few hundred bytes instead of this code, and runs the project's current code.
+ */
+const projectHookProvider = providerShim("ProjectHook");
 
 /**
  * A webhook on a GitLab project (type `pulumi-nodejs:dynamic/gitlab:ProjectHook`, id
