@@ -102,6 +102,32 @@ describe("gitlab resources in the state", function () {
     }
   });
 
+  it("node_modules holds a copy of components/gitlab/runtime, not a link or a stale copy", () => {
+    // A symlink would put the package's real path, without `node_modules`, in require.cache,
+    // and the serializer would store the forwarder by value (~3.7 kB, twice per resource).
+    const installed = path.join(
+      __dirname,
+      "..",
+      "..",
+      "node_modules",
+      "@tekton-gitlab",
+      "gitlab-provider",
+    );
+    assert.equal(
+      fs.lstatSync(installed).isSymbolicLink(),
+      false,
+      "install-links=true is not in effect",
+    );
+    const source = path.join(__dirname, "..", "..", "components", "gitlab", "runtime");
+    for (const file of fs.readdirSync(source)) {
+      assert.equal(
+        fs.readFileSync(path.join(installed, file), "utf8"),
+        fs.readFileSync(path.join(source, file), "utf8"),
+        `node_modules has an old ${file}: run npm ci`,
+      );
+    }
+  });
+
   it("the state's provider runs components/gitlab/provider.ts as the project has it now", async () => {
     // A fix reaches existing resources because the state only names the forwarder, which
     // looks the implementation up again in each provider process.

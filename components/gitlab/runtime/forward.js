@@ -39,21 +39,23 @@ function load(kind) {
 }
 
 module.exports = function forward(kind) {
-  let impl;
+  // In an object, not a `let`: should this file ever be serialized by value (a symlinked
+  // install), each serialized function would get its own copy of a captured variable.
+  const loaded = { impl: undefined };
   const provider = {
     // The host configures a provider once, right after loading it, with the stack's config:
     // start from a fresh implementation each time.
     configure(req) {
-      impl = load(kind);
-      return impl.configure ? impl.configure(req) : undefined;
+      loaded.impl = load(kind);
+      return loaded.impl.configure ? loaded.impl.configure(req) : undefined;
     },
   };
   // Every method exists up front: the host silently skips `read` and `delete` (and so would
   // forget a key) when the provider has none (`readRPC`, `deleteRPC`).
   for (const method of METHODS) {
     provider[method] = (...args) => {
-      if (!impl) impl = load(kind);
-      return impl[method](...args);
+      if (!loaded.impl) loaded.impl = load(kind);
+      return loaded.impl[method](...args);
     };
   }
   return provider;
