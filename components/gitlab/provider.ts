@@ -12,7 +12,8 @@ type Props = Record<string, unknown>;
 
 /** The resource's properties without the host's `__provider` entry. */
 function withoutProvider<T>(props: T): T {
-  const { [PROVIDER_KEY]: _ignored, ...rest } = props as Props;
+  const rest: Props = { ...(props as Props) };
+  delete rest[PROVIDER_KEY];
   return rest as T;
 }
 

@@ -44,19 +44,19 @@ export class ProviderHost {
       stdio: ["pipe", "pipe", "pipe"],
     });
     const lines = readline.createInterface({ input: child.stdout! });
-    let host: ProviderHost | undefined;
+    const started: { host?: ProviderHost } = {};
     const ready = new Promise<boolean>((resolve, reject) => {
       child.once("error", reject);
       child.once("exit", (code) => reject(new Error(`provider host exited (${code})`)));
       lines.on("line", (line) => {
         const message = JSON.parse(line);
         if (message.ready) return resolve(message.tsLoaderAtStart);
-        host?.pending.get(message.n)?.(message);
-        host?.pending.delete(message.n);
+        started.host?.pending.get(message.n)?.(message);
+        started.host?.pending.delete(message.n);
       });
     });
-    host = new ProviderHost(child, await withTimeout(ready, "start"));
-    return host;
+    started.host = new ProviderHost(child, await withTimeout(ready, "start"));
+    return started.host;
   }
 
   /** `provider[method](...args)` for the provider serialized as `text`. */

@@ -243,7 +243,8 @@ describe("gitlab resources in the state", function () {
         assert.deepEqual(diff.replaces, []);
         const updated = await host.ok(text, "update", state.id, state.outputs, newInputs);
         assert.equal(fake.requests.length, requestsBefore, "the move made GitLab requests");
-        const { __provider: _old, ...oldOutputs } = state.outputs;
+        const oldOutputs: Record<string, unknown> = { ...state.outputs };
+        delete oldOutputs.__provider;
         assert.deepEqual(updated.outs, oldOutputs);
         const outputs = { ...updated.outs, __provider: text };
 
