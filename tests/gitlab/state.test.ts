@@ -163,7 +163,7 @@ describe("gitlab resources in the state", function () {
     ]);
   });
 
-  describe("in a provider process like the engine's (plain node, in the project directory)", () => {
+  describe("in Pulumi's dynamic provider host, run as the engine runs it", () => {
     let fake: FakeGitLab;
     let host: ProviderHost;
     const PROJECT = "root/hello-python";
@@ -184,22 +184,19 @@ describe("gitlab resources in the state", function () {
         ? { project: PROJECT, title: `key-${n}`, key: fakePublicKey(`state-${n}`), canPush: true }
         : { project: PROJECT, url: `https://tekton.example.com/hooks/${n}`, token: `t-${n}` };
 
-    /** `pulumi up` creating the resource with `text` as its provider: check, then create. */
+    /** `pulumi up` creating the resource with provider `text`: Check, then Create. */
     async function created(kind: Kind, text: string, n: number) {
-      const checked = await host.ok(text, "check", {}, { ...inputsOf(kind, n), __provider: text });
+      const checked = await host.check({}, { ...inputsOf(kind, n), __provider: text });
       assert.deepEqual(checked.failures, []);
-      const inputs = { ...checked.inputs, __provider: text };
-      const result = await host.ok(text, "create", inputs);
+      assert.equal(checked.inputs.__provider, text);
+      const result = await host.create(checked.inputs);
       // The host stores the outputs with the `__provider` of the inputs.
-      return { id: result.id as string, inputs, outputs: { ...result.outs, __provider: text } };
+      assert.equal(result.properties.__provider, text);
+      return { id: result.id, inputs: checked.inputs, outputs: result.properties };
     }
 
     const inGitLab = (kind: Kind) =>
       kind === "DeployKey" ? fake.deployKeysOf(PROJECT) : fake.hooksOf(PROJECT);
-
-    it("loads TypeScript itself: no loader is registered before the provider loads", () => {
-      assert.equal(host.tsLoaderAtStart, false);
-    });
 
     for (const kind of KINDS) {
       it(`${kind}: the new provider creates, refreshes and destroys`, async () => {
@@ -207,9 +204,9 @@ describe("gitlab resources in the state", function () {
         const before = inGitLab(kind).length;
         const state = await created(kind, text, 1);
         assert.equal(inGitLab(kind).length, before + 1);
-        const read = await host.ok(text, "read", state.id, state.outputs);
+        const read = await host.read(state.id, state.outputs);
         assert.equal(read.id, state.id);
-        await host.ok(text, "delete", state.id, state.outputs);
+        await host.delete(state.id, state.outputs);
         assert.equal(inGitLab(kind).length, before);
       });
 
@@ -218,11 +215,12 @@ describe("gitlab resources in the state", function () {
         const before = inGitLab(kind).length;
         const state = await created(kind, legacy, 2);
         assert.equal(inGitLab(kind).length, before + 1);
-        // refresh and destroy run the state's (legacy) __provider: pulumi 3.248.0
-        // cmd/dynamic-provider/index.ts read/delete use getProvider(props), props = outputs.
-        const read = await host.ok(legacy, "read", state.id, state.outputs);
+        // Refresh and destroy run the state's (legacy) __provider: the host's read and delete
+        // call getProvider(props) with the outputs the engine sends.
+        const read = await host.read(state.id, state.outputs);
         assert.equal(read.id, state.id);
-        await host.ok(legacy, "delete", state.id, state.outputs);
+        assert.equal(read.properties.__provider, legacy);
+        await host.delete(state.id, state.outputs);
         assert.equal(inGitLab(kind).length, before);
       });
 
@@ -232,30 +230,26 @@ describe("gitlab resources in the state", function () {
         const state = await created(kind, legacy, 3);
         const requestsBefore = fake.requests.length;
 
-        // `pulumi up` with the program of today: check and diff run the provider of the new
-        // inputs (`news[__provider]`), and only `__provider` changed.
-        const news = { ...state.inputs, __provider: text };
-        const checked = await host.ok(text, "check", state.inputs, news);
+        // `pulumi up` with the program of today: Check and Diff run the provider of the new
+        // inputs (`news.__provider`), and nothing but `__provider` changed.
+        const checked = await host.check(state.inputs, { ...state.inputs, __provider: text });
         assert.deepEqual(checked.failures, []);
-        const newInputs = { ...checked.inputs, __provider: text };
-        const diff = await host.ok(text, "diff", state.id, state.outputs, newInputs);
-        assert.equal(diff.changes, true, "a diff of `__provider` alone must update the outputs");
+        const diff = await host.diff(state.id, state.outputs, checked.inputs);
+        assert.equal(diff.changes, "some", "a diff of `__provider` alone must update the outputs");
         assert.deepEqual(diff.replaces, []);
-        const updated = await host.ok(text, "update", state.id, state.outputs, newInputs);
+        const updated = await host.update(state.id, state.outputs, checked.inputs);
         assert.equal(fake.requests.length, requestsBefore, "the move made GitLab requests");
-        const oldOutputs: Record<string, unknown> = { ...state.outputs };
-        delete oldOutputs.__provider;
-        assert.deepEqual(updated.outs, oldOutputs);
-        const outputs = { ...updated.outs, __provider: text };
+        assert.deepEqual(updated.properties, { ...state.outputs, __provider: text });
+        const outputs = updated.properties;
 
         // Moved: the next up sees no change, and refresh and destroy run today's code.
-        const again = await host.ok(text, "diff", state.id, outputs, newInputs);
-        assert.equal(again.changes, false);
-        const read = await host.ok(text, "read", state.id, outputs);
+        const again = await host.diff(state.id, outputs, checked.inputs);
+        assert.equal(again.changes, "none");
+        const read = await host.read(state.id, outputs);
         assert.equal(read.id, state.id);
-        assert.deepEqual(read.props, oldOutputs);
+        assert.deepEqual(read.properties, outputs);
         const before = inGitLab(kind).length;
-        await host.ok(text, "delete", state.id, outputs);
+        await host.delete(state.id, outputs);
         assert.equal(inGitLab(kind).length, before - 1);
       });
     }
