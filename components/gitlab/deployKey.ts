@@ -14,6 +14,7 @@ import {
   writeNotAppliedError,
 } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
+import { providerShim } from "./shim";
 import {
   checkBoolean,
   checkIsoDate,
@@ -317,8 +318,11 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
   }
 }
 
-/** The provider every DeployKey uses; unconfigured until the provider process configures it. */
-const deployKeyProvider = new DeployKeyProvider();
+/**
+ * What every DeployKey hands to Pulumi: a shim that loads `provider.ts` at run time, so the
+ * state holds a few hundred bytes instead of this code, and runs the project's current code.
+ */
+const deployKeyProvider = providerShim("DeployKey");
 
 /**
  * A deploy key on a GitLab project (type `pulumi-nodejs:dynamic/gitlab:DeployKey`, id

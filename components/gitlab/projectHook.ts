@@ -13,6 +13,7 @@ import {
   writeNotAppliedError,
 } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
+import { providerShim } from "./shim";
 import {
   checkBoolean,
   checkProject,
@@ -332,8 +333,11 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
   }
 }
 
-/** The provider every ProjectHook uses; unconfigured until the provider process configures it. */
-const projectHookProvider = new ProjectHookProvider();
+/**
+ * What every ProjectHook hands to Pulumi: a shim that loads `provider.ts` at run time, so the
+ * state holds a few hundred bytes instead of this code, and runs the project's current code.
+ */
+const projectHookProvider = providerShim("ProjectHook");
 
 /**
  * A webhook on a GitLab project (type `pulumi-nodejs:dynamic/gitlab:ProjectHook`, id

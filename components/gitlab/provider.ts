@@ -1,0 +1,66 @@
+// The run-time entry of the GitLab dynamic providers: what the `__provider` shim in the state
+// (`./shim.ts`) loads inside the dynamic provider host, on every `up`, `refresh` and `destroy`.
+// Keep its export stable: states written since the shim exists call `provider(kind)`.
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { DeployKeyProvider } from "./deployKey";
+import { ProjectHookProvider } from "./projectHook";
+import type { GitLabResourceKind } from "./shim";
+
+const PROVIDER_KEY = "__provider";
+
+type Props = Record<string, unknown>;
+
+/** The resource's properties without the host's `__provider` entry. */
+function withoutProvider<T>(props: T): T {
+  const rest: Props = { ...(props as Props) };
+  delete rest[PROVIDER_KEY];
+  return rest as T;
+}
+
+/**
+ * The implementation, plus the one thing that moves existing resources onto the shim.
+ *
+ * The engine keeps a resource's old outputs when `diff` reports no change (pulumi 3.248.0
+ * `pkg/resource/deploy/step.go` `SameStep.Apply`: `s.new.Outputs = s.old.Outputs`), and the
+ * host runs `read` and `delete` with the outputs' `__provider`. So a resource created before the
+ * shim would keep its 50 kB copy of the old code for good. `diff` therefore reports a change
+ * when only `__provider` differs, and `update` then answers from the old outputs without
+ * calling GitLab; the host stores the new `__provider` with them (`updateRPC`,
+ * `resultIncludingProvider(result.outs, news)`). The shim text is the same in every release,
+ * so this happens once per resource.
+ */
+export function migrating(impl: dynamic.ResourceProvider): dynamic.ResourceProvider {
+  const diff = async (id: string, olds: Props, news: Props): Promise<dynamic.DiffResult> =>
+    impl.diff ? impl.diff(id, olds, news) : { changes: false };
+  return {
+    configure: impl.configure?.bind(impl),
+    check: impl.check?.bind(impl),
+    create: impl.create?.bind(impl),
+    read: impl.read?.bind(impl),
+    delete: impl.delete?.bind(impl),
+    async diff(id: string, olds: Props, news: Props) {
+      const result = await diff(id, olds, news);
+      if (result.changes === false && olds[PROVIDER_KEY] !== news[PROVIDER_KEY]) {
+        return { ...result, changes: true, replaces: [] };
+      }
+      return result;
+    },
+    async update(id: string, olds: Props, news: Props) {
+      const result = await diff(id, olds, news);
+      if (result.changes === false) return { outs: withoutProvider(olds) };
+      return impl.update ? impl.update(id, olds, news) : { outs: withoutProvider(news) };
+    },
+  };
+}
+
+/** The provider behind every `DeployKey` or `ProjectHook` of the stack. */
+export function provider(kind: GitLabResourceKind): dynamic.ResourceProvider {
+  switch (kind) {
+    case "DeployKey":
+      return migrating(new DeployKeyProvider());
+    case "ProjectHook":
+      return migrating(new ProjectHookProvider());
+    default:
+      throw new Error(`No GitLab provider for ${JSON.stringify(kind)}.`);
+  }
+}

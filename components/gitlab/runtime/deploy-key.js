@@ -1,0 +1,3 @@
+// The DeployKey provider a state refers to by name (see forward.js).
+"use strict";
+module.exports = require("./forward")("DeployKey");

@@ -1,0 +1,3 @@
+// The ProjectHook provider a state refers to by name (see forward.js).
+"use strict";
+module.exports = require("./forward")("ProjectHook");

@@ -1,0 +1,257 @@
+// What DeployKey and ProjectHook put in the state, and that stacks written by the previous
+// provider (its whole code in `__provider`) still refresh, destroy, and move to the small one.
+import { RegisteredResource } from "../harness/mocks";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { exampleConfig, resourcesOfType, runProgram } from "../harness/program";
+import { FakeGitLab, fakePublicKey } from "./fakeGitLab";
+import { ProviderHost } from "./providerHost";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const requireFromString = require("require-from-string");
+
+const KINDS = ["DeployKey", "ProjectHook"] as const;
+type Kind = (typeof KINDS)[number];
+const TYPE = (kind: Kind) => `pulumi-nodejs:dynamic/gitlab:${kind}`;
+
+/** At most this much state per GitLab resource (issue 11; it was ~100 kB: 50 kB, twice). */
+const MAX_STATE_BYTES = 5_000;
+
+/**
+ * `__provider` as the provider before the forwarder serialized it (50,765 and 48,359
+ * characters), taken from the program's registrations at commit 2a393f3; see fixtures/README.md.
+ */
+function legacyProvider(kind: Kind): string {
+  return fs.readFileSync(path.join(__dirname, "fixtures", `legacy-${kind}-provider.js`), "utf8");
+}
+
+/** The state secret envelope the engine writes for a secret value (ciphertext ~4/3 larger). */
+function secretEnvelope(value: unknown): unknown {
+  const length = Math.ceil(((JSON.stringify(value).length + 28) * 4) / 3) + 24;
+  return {
+    "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+    ciphertext: `v1:${"x".repeat(length)}`,
+  };
+}
+
+/**
+ * The resource's checkpoint entry as the engine writes it: inputs, outputs (the inputs plus
+ * GitLab's ids, and `__provider` again, copied by the host), secrets as ciphertext.
+ */
+function stateEntryBytes(r: RegisteredResource): number {
+  const inputs: Record<string, unknown> = { ...r.inputs };
+  for (const secret of r.secretPaths) inputs[secret] = secretEnvelope(inputs[secret]);
+  const outputs = {
+    ...inputs,
+    ...(r.type === TYPE("DeployKey")
+      ? { deployKeyId: 1234567, fingerprintSha256: `SHA256:${"f".repeat(43)}` }
+      : { hookId: 1234567 }),
+  };
+  const entry = {
+    urn: r.urn,
+    custom: true,
+    id: `${r.inputs.project}:1234567`,
+    type: r.type,
+    inputs,
+    outputs,
+    parent: r.parent,
+    provider: `urn:pulumi:dev::tekton-gitlab::pulumi:providers:pulumi-nodejs::default::${"0".repeat(36)}`,
+    dependencies: r.dependencies,
+    propertyDependencies: Object.fromEntries(Object.keys(r.inputs).map((k) => [k, []])),
+    created: "2026-01-01T00:00:00.000000000Z",
+    modified: "2026-01-01T00:00:00.000000000Z",
+  };
+  return Buffer.byteLength(JSON.stringify(entry, null, 4));
+}
+
+describe("gitlab resources in the state", function () {
+  this.timeout(120_000);
+  const providers: Partial<Record<Kind, string>> = {};
+  const registrations: RegisteredResource[] = [];
+
+  before(async () => {
+    const run = await runProgram(exampleConfig());
+    if (run.error) throw run.error;
+    for (const kind of KINDS) {
+      const found = resourcesOfType(run, TYPE(kind));
+      assert.ok(found.length > 0, `the example stack registers no ${kind}`);
+      registrations.push(...found);
+      providers[kind] = found[0].inputs.__provider;
+    }
+  });
+
+  it(`keeps each DeployKey and ProjectHook under ${MAX_STATE_BYTES} bytes of state`, () => {
+    for (const r of registrations) {
+      const bytes = stateEntryBytes(r);
+      assert.ok(bytes <= MAX_STATE_BYTES, `${r.type} ${r.name}: ${bytes} bytes of state`);
+    }
+  });
+
+  it("stores the provider by name, not its code: one require of the forwarder package", () => {
+    const modules = { DeployKey: "deploy-key.js", ProjectHook: "project-hook.js" };
+    for (const kind of KINDS) {
+      const text = providers[kind]!;
+      const requires = [...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+      assert.deepEqual(requires, [`@tekton-gitlab/gitlab-provider/${modules[kind]}`]);
+      // No function of ours is serialized: nothing to go stale in the state.
+      assert.ok(!/GitLab|fetch|class /.test(text), `${kind}'s __provider carries code:\n${text}`);
+      for (const r of registrations.filter((x) => x.type === TYPE(kind))) {
+        assert.equal(r.inputs.__provider, text, "every resource of a kind stores the same text");
+      }
+    }
+  });
+
+  it("node_modules holds a copy of components/gitlab/runtime, not a link or a stale copy", () => {
+    // A symlink would put the package's real path, without `node_modules`, in require.cache,
+    // and the serializer would store the forwarder by value (~3.7 kB, twice per resource).
+    const installed = path.join(
+      __dirname,
+      "..",
+      "..",
+      "node_modules",
+      "@tekton-gitlab",
+      "gitlab-provider",
+    );
+    assert.equal(
+      fs.lstatSync(installed).isSymbolicLink(),
+      false,
+      "install-links=true is not in effect",
+    );
+    const source = path.join(__dirname, "..", "..", "components", "gitlab", "runtime");
+    for (const file of fs.readdirSync(source)) {
+      assert.equal(
+        fs.readFileSync(path.join(installed, file), "utf8"),
+        fs.readFileSync(path.join(source, file), "utf8"),
+        `node_modules has an old ${file}: run npm ci`,
+      );
+    }
+  });
+
+  it("the state's provider runs components/gitlab/provider.ts as the project has it now", async () => {
+    // A fix reaches existing resources because the state only names the forwarder, which
+    // looks the implementation up again in each provider process.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const entry = require("../../components/gitlab/provider");
+    const original = entry.provider;
+    const calls: string[] = [];
+    entry.provider = (kind: Kind) => ({
+      configure: async () => undefined,
+      read: async (id: string) => {
+        calls.push(`${kind} read ${id}`);
+        return { id, props: {} };
+      },
+      delete: async (id: string) => {
+        calls.push(`${kind} delete ${id}`);
+      },
+    });
+    try {
+      for (const kind of KINDS) {
+        const provider = requireFromString(providers[kind]!).handler();
+        await provider.configure({ config: { get: () => undefined } });
+        await provider.read("root/app:1", {});
+        await provider.delete("root/app:1", {});
+      }
+    } finally {
+      entry.provider = original;
+    }
+    assert.deepEqual(calls, [
+      "DeployKey read root/app:1",
+      "DeployKey delete root/app:1",
+      "ProjectHook read root/app:1",
+      "ProjectHook delete root/app:1",
+    ]);
+  });
+
+  describe("in Pulumi's dynamic provider host, run as the engine runs it", () => {
+    let fake: FakeGitLab;
+    let host: ProviderHost;
+    const PROJECT = "root/hello-python";
+
+    before(async () => {
+      fake = await FakeGitLab.start();
+      fake.addProject(PROJECT);
+      host = await ProviderHost.start({ "gitlab:baseUrl": fake.url, "gitlab:token": fake.token });
+    });
+
+    after(async () => {
+      await host?.close();
+      await fake?.close();
+    });
+
+    const inputsOf = (kind: Kind, n: number): Record<string, unknown> =>
+      kind === "DeployKey"
+        ? { project: PROJECT, title: `key-${n}`, key: fakePublicKey(`state-${n}`), canPush: true }
+        : { project: PROJECT, url: `https://tekton.example.com/hooks/${n}`, token: `t-${n}` };
+
+    /** `pulumi up` creating the resource with provider `text`: Check, then Create. */
+    async function created(kind: Kind, text: string, n: number) {
+      const checked = await host.check({}, { ...inputsOf(kind, n), __provider: text });
+      assert.deepEqual(checked.failures, []);
+      assert.equal(checked.inputs.__provider, text);
+      const result = await host.create(checked.inputs);
+      // The host stores the outputs with the `__provider` of the inputs.
+      assert.equal(result.properties.__provider, text);
+      return { id: result.id, inputs: checked.inputs, outputs: result.properties };
+    }
+
+    const inGitLab = (kind: Kind) =>
+      kind === "DeployKey" ? fake.deployKeysOf(PROJECT) : fake.hooksOf(PROJECT);
+
+    for (const kind of KINDS) {
+      it(`${kind}: the new provider creates, refreshes and destroys`, async () => {
+        const text = providers[kind]!;
+        const before = inGitLab(kind).length;
+        const state = await created(kind, text, 1);
+        assert.equal(inGitLab(kind).length, before + 1);
+        const read = await host.read(state.id, state.outputs);
+        assert.equal(read.id, state.id);
+        await host.delete(state.id, state.outputs);
+        assert.equal(inGitLab(kind).length, before);
+      });
+
+      it(`${kind}: a stack from the previous provider refreshes and destroys as it is`, async () => {
+        const legacy = legacyProvider(kind);
+        const before = inGitLab(kind).length;
+        const state = await created(kind, legacy, 2);
+        assert.equal(inGitLab(kind).length, before + 1);
+        // Refresh and destroy run the state's (legacy) __provider: the host's read and delete
+        // call getProvider(props) with the outputs the engine sends.
+        const read = await host.read(state.id, state.outputs);
+        assert.equal(read.id, state.id);
+        assert.equal(read.properties.__provider, legacy);
+        await host.delete(state.id, state.outputs);
+        assert.equal(inGitLab(kind).length, before);
+      });
+
+      it(`${kind}: the next up moves it to the new provider without a GitLab call`, async () => {
+        const legacy = legacyProvider(kind);
+        const text = providers[kind]!;
+        const state = await created(kind, legacy, 3);
+        const requestsBefore = fake.requests.length;
+
+        // `pulumi up` with the program of today: Check and Diff run the provider of the new
+        // inputs (`news.__provider`), and nothing but `__provider` changed.
+        const checked = await host.check(state.inputs, { ...state.inputs, __provider: text });
+        assert.deepEqual(checked.failures, []);
+        const diff = await host.diff(state.id, state.outputs, checked.inputs);
+        assert.equal(diff.changes, "some", "a diff of `__provider` alone must update the outputs");
+        assert.deepEqual(diff.replaces, []);
+        const updated = await host.update(state.id, state.outputs, checked.inputs);
+        assert.equal(fake.requests.length, requestsBefore, "the move made GitLab requests");
+        assert.deepEqual(updated.properties, { ...state.outputs, __provider: text });
+        const outputs = updated.properties;
+
+        // Moved: the next up sees no change, and refresh and destroy run today's code.
+        const again = await host.diff(state.id, outputs, checked.inputs);
+        assert.equal(again.changes, "none");
+        const read = await host.read(state.id, outputs);
+        assert.equal(read.id, state.id);
+        assert.deepEqual(read.properties, outputs);
+        const before = inGitLab(kind).length;
+        await host.delete(state.id, outputs);
+        assert.equal(inGitLab(kind).length, before - 1);
+      });
+    }
+  });
+});
