@@ -4,6 +4,8 @@ import {
   celStringLiteral,
   EVENT_LISTENER_PORT,
   labelValue,
+  LISTENER_CLUSTER_ROLE,
+  listenerClusterRole,
   pushFilter,
   RUN_METADATA,
   triggerManifests,
@@ -336,24 +338,76 @@ describe("Trigger builders", function () {
       assert.equal(objects.serviceAccount.metadata.namespace, "python-hello-build");
     });
 
-    it("binds only Triggers' two listener roles, namespaced where it can be", () => {
-      const { roleBinding, clusterRoleBinding } = objects;
+    it("binds the listener to roles of our own, none granting Secrets", () => {
+      const { role, roleBinding, clusterRoleBinding } = objects;
       assert.equal(roleBinding.kind, "RoleBinding");
       assert.equal(roleBinding.metadata.namespace, "python-hello-build");
       assert.deepEqual(roleBinding.roleRef, {
         apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: "tekton-triggers-eventlistener-roles",
+        kind: "Role",
+        name: role.metadata.name,
       });
+      assert.equal(role.kind, "Role");
+      assert.equal(role.metadata.namespace, "python-hello-build");
       assert.deepEqual(roleBinding.subjects, [subject]);
       assert.equal(clusterRoleBinding.kind, "ClusterRoleBinding");
       assert.equal(clusterRoleBinding.metadata.namespace, undefined);
       assert.deepEqual(clusterRoleBinding.roleRef, {
         apiGroup: "rbac.authorization.k8s.io",
         kind: "ClusterRole",
-        name: "tekton-triggers-eventlistener-clusterroles",
+        name: LISTENER_CLUSTER_ROLE,
       });
       assert.deepEqual(clusterRoleBinding.subjects, [subject]);
+      for (const manifest of [role, listenerClusterRole()]) {
+        for (const rule of manifest.rules) {
+          assert.ok(!rule.resources.includes("secrets"), JSON.stringify(rule));
+          for (const field of [rule.apiGroups, rule.resources, rule.verbs]) {
+            assert.ok(!field.includes("*"), JSON.stringify(rule));
+          }
+        }
+      }
+    });
+
+    it("grants cluster-wide only reads of ClusterTriggerBindings and ClusterInterceptors", () => {
+      // Triggers v0.37.0 pkg/adapter/adapter.go: the only cluster-scoped informers.
+      assert.deepEqual(listenerClusterRole(), {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: {
+          name: LISTENER_CLUSTER_ROLE,
+          labels: { "app.kubernetes.io/managed-by": "tekton-gitlab" },
+        },
+        rules: [
+          {
+            apiGroups: ["triggers.tekton.dev"],
+            resources: ["clustertriggerbindings", "clusterinterceptors"],
+            verbs: ["get", "list", "watch"],
+          },
+        ],
+      });
+      assert.equal(listenerClusterRole("x-role").metadata.name, "x-role");
+      const { app, ctx } = exampleApp();
+      const named = triggerObjects(app, { ...ctx, listenerClusterRole: "x-role" });
+      assert.equal(named.clusterRoleBinding.roleRef.name, "x-role");
+    });
+
+    it("grants in the namespace reads of its Triggers objects, PipelineRun create, events", () => {
+      assert.deepEqual(objects.role.rules, [
+        {
+          apiGroups: ["triggers.tekton.dev"],
+          resources: [
+            "eventlisteners",
+            "triggerbindings",
+            "interceptors",
+            "triggertemplates",
+            "triggers",
+          ],
+          verbs: ["get", "list", "watch"],
+        },
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      ]);
     });
 
     it("names the ClusterRoleBinding uniquely per namespace and app", () => {
