@@ -1,8 +1,11 @@
 // Calls a policy the way the policy framework does: props behind its unknown-checking proxy,
 // violations collected by a reportViolation spy. No CLI, no gRPC.
 import {
+  PolicyResource,
   ResourceValidationArgs,
   ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
   unknownCheckingProxy,
 } from "@pulumi/policy";
 
@@ -37,5 +40,36 @@ export async function checkPolicy(
   for (const validate of [policy.validateResource ?? []].flat()) {
     await validate(args, (message: string) => violations.push(message));
   }
+  return violations;
+}
+
+/** Runs a stack policy on a set of resources; returns the violation messages. */
+export async function checkStackPolicy(
+  policy: StackValidationPolicy,
+  resources: FakeResource[],
+): Promise<string[]> {
+  const violations: string[] = [];
+  const args = {
+    resources: resources.map((resource) => {
+      const name = resource.name ?? "test-resource";
+      return {
+        type: resource.type,
+        name,
+        urn: resource.urn ?? `urn:pulumi:dev::tekton-gitlab::${resource.type}::${name}`,
+        props: unknownCheckingProxy(resource.props),
+        opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [] },
+        dependencies: [],
+        propertyDependencies: {},
+        isType: () => false,
+        asType: () => undefined,
+      } as unknown as PolicyResource;
+    }),
+    stackTags: new Map(),
+    getConfig: () => ({}),
+    notApplicable: () => {
+      throw new Error("notApplicable is not expected from these policies");
+    },
+  } as unknown as StackValidationArgs;
+  await policy.validateStack(args, (message: string) => violations.push(message));
   return violations;
 }

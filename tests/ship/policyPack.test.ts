@@ -93,7 +93,7 @@ describe("policy pack under Pulumi's runner", function () {
     );
   }
 
-  it("serves the six policies as the tekton-gitlab pack", async () => {
+  it("serves the eight policies as the tekton-gitlab pack", async () => {
     const info: any = await new Promise((resolve, reject) =>
       client.getAnalyzerInfo(
         new (fromPulumi("google-protobuf/google/protobuf/empty_pb").Empty)(),
@@ -101,7 +101,7 @@ describe("policy pack under Pulumi's runner", function () {
       ),
     );
     assert.equal(info.getName(), "tekton-gitlab");
-    assert.equal(info.getPoliciesList().length, 6);
+    assert.equal(info.getPoliciesList().length, 8);
   });
 
   it("reports an OpenSSH key (a secret value) in an Opaque Secret as a mandatory violation", async () => {
