@@ -45,6 +45,11 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
     });
   }
   const key = configKey(issue.path);
+  // A cross-field check may name a key that is absent on purpose ("required while ..."): its
+  // own message says what is expected.
+  if (issue.code === "custom" && valueAt(input, issue.path) === undefined) {
+    return [`${key}: ${issue.message}`];
+  }
   if (valueAt(input, issue.path) === undefined) {
     return [`${key}: required value is missing`];
   }

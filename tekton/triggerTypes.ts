@@ -157,7 +157,7 @@ export interface IngressManifest {
   metadata: ObjectMeta;
   spec: {
     ingressClassName?: string;
-    tls?: { hosts: string[]; secretName: string }[];
+    tls?: { hosts: string[]; secretName?: string }[];
     rules: {
       host: string;
       http: {

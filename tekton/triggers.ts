@@ -421,7 +421,15 @@ export function listenerClusterRoleBinding(
 
 export function webhookIngress(app: AppConfig): IngressManifest {
   const names = triggerNames(app);
-  const { className, tlsSecretName, annotations } = app.ingress;
+  const { className, tlsSecretName, useControllerDefaultCertificate, annotations } = app.ingress;
+  // A tls entry without secretName: the Ingress API leaves the certificate to the controller's
+  // default (networking.k8s.io/v1 IngressTLS.secretName is optional).
+  const tls =
+    tlsSecretName !== undefined
+      ? [{ hosts: [app.webhookHost], secretName: tlsSecretName }]
+      : useControllerDefaultCertificate && app.webhook.tls
+        ? [{ hosts: [app.webhookHost] }]
+        : undefined;
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "Ingress",
@@ -433,9 +441,7 @@ export function webhookIngress(app: AppConfig): IngressManifest {
     },
     spec: {
       ...(className === undefined ? {} : { ingressClassName: className }),
-      ...(tlsSecretName === undefined
-        ? {}
-        : { tls: [{ hosts: [app.webhookHost], secretName: tlsSecretName }] }),
+      ...(tls === undefined ? {} : { tls }),
       rules: [
         {
           host: app.webhookHost,

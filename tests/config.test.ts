@@ -216,6 +216,25 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /structured value/,
   },
   {
+    what: "webhook TLS on without a TLS Secret (GitLab refuses the controller's fake certificate)",
+    change: app((a) => (a.ingress = { className: "nginx" })),
+    key: "tekton-gitlab:apps[0].ingress.tlsSecretName",
+    says: /required while webhook\.tls is on.*useControllerDefaultCertificate: true/,
+  },
+  {
+    what: "both a TLS Secret and the controller's default certificate",
+    change: app(
+      (a) =>
+        (a.ingress = {
+          className: "nginx",
+          tlsSecretName: "webhook-tls",
+          useControllerDefaultCertificate: true,
+        }),
+    ),
+    key: "tekton-gitlab:apps[0].ingress.useControllerDefaultCertificate",
+    says: /either .*tlsSecretName.* or/,
+  },
+  {
     what: "wrong type",
     change: (c) => withStructured(c, "tekton", (t) => ({ ...t, install: "yes" })),
     key: "tekton-gitlab:tekton.install",

@@ -422,7 +422,8 @@ describe("Trigger builders", function () {
 
   describe("Ingress", function () {
     it("routes the webhook host to el-<listener>:8080", () => {
-      const { ingress } = objects;
+      const plain = exampleApp((a) => ({ ...a, ingress: {}, webhook: { tls: false } }));
+      const { ingress } = triggerObjects(plain.app, plain.ctx);
       assert.equal(ingress.apiVersion, "networking.k8s.io/v1");
       assert.equal(ingress.metadata.namespace, "python-hello-build");
       assert.equal(ingress.metadata.annotations, undefined);
@@ -468,6 +469,20 @@ describe("Trigger builders", function () {
       assert.deepEqual(ingress.metadata.annotations, {
         "cert-manager.io/cluster-issuer": "letsencrypt",
       });
+    });
+  });
+
+  describe("Ingress TLS", function () {
+    it("terminates TLS with the controller's default certificate only when opted in", () => {
+      const opted = exampleApp((a) => ({
+        ...a,
+        ingress: { className: "nginx", useControllerDefaultCertificate: true },
+      }));
+      const { ingress } = triggerObjects(opted.app, opted.ctx);
+      // No secretName: the Ingress API lets the controller use its default certificate.
+      assert.deepEqual(ingress.spec.tls, [
+        { hosts: ["python-hello-application.build.192-168-2-119.nip.io"] },
+      ]);
     });
   });
 
