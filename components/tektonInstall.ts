@@ -14,6 +14,24 @@ export function tektonReleaseUrls(config: TektonConfig) {
   };
 }
 
+const CRD_TYPE = /^kubernetes:apiextensions\.k8s\.io\/[^:]+:CustomResourceDefinition$/;
+
+/**
+ * Keeps Tekton's CustomResourceDefinitions in the cluster when Pulumi deletes them: deleting a
+ * CRD deletes every object of its kind, so `install: false`, a destroy, or an upgrade whose
+ * release file drops a CRD would otherwise take every Task, Pipeline and PipelineRun of the
+ * cluster with it (and not only this stack's). With retainOnDelete Pulumi only forgets the CRD.
+ *
+ * Set as a `transforms` resource option on each ConfigFile: yaml/v2 ConfigFile is a remote
+ * component (pulumi-kubernetes registers its children from the provider), and the engine runs a
+ * parent's transforms on every child it registers (pulumi v3.248.0
+ * pkg/resource/deploy/source_eval.go, `RegisterResource`: "collect parent transforms").
+ */
+export const retainCustomResourceDefinitions: pulumi.ResourceTransform = (args) =>
+  CRD_TYPE.test(args.type)
+    ? { props: args.props, opts: { ...args.opts, retainOnDelete: true } }
+    : undefined;
+
 /**
  * Installs pinned Tekton Pipelines, Triggers and the Triggers interceptors, or nothing when
  * `install: false` (the cluster already has Tekton).
@@ -40,17 +58,17 @@ export class TektonInstall extends pulumi.ComponentResource {
     const pipelines = new k8s.yaml.v2.ConfigFile(
       `${name}-pipelines`,
       { file: urls.pipelines },
-      { parent: this },
+      { parent: this, transforms: [retainCustomResourceDefinitions] },
     );
     const triggers = new k8s.yaml.v2.ConfigFile(
       `${name}-triggers`,
       { file: urls.triggers },
-      { parent: this, dependsOn: [pipelines] },
+      { parent: this, dependsOn: [pipelines], transforms: [retainCustomResourceDefinitions] },
     );
     const interceptors = new k8s.yaml.v2.ConfigFile(
       `${name}-interceptors`,
       { file: urls.interceptors },
-      { parent: this, dependsOn: [triggers] },
+      { parent: this, dependsOn: [triggers], transforms: [retainCustomResourceDefinitions] },
     );
     this.ready = [pipelines, triggers, interceptors];
     this.versions = { pipelines: config.pipelinesVersion, triggers: config.triggersVersion };

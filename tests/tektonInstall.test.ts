@@ -1,5 +1,6 @@
 import "./harness/mocks";
 import * as assert from "node:assert/strict";
+import { retainCustomResourceDefinitions } from "../components/tektonInstall";
 import {
   exampleConfig,
   findResource,
@@ -68,5 +69,43 @@ describe("Tekton install", function () {
       assert.ok(task.dependencies.includes(namespace.urn), task.name);
     }
     assert.equal(run.values?.apps["hello-python"].pipeline, "build-hello-python");
+  });
+
+  describe("uninstall safety", () => {
+    it("registers every release ConfigFile with the CRD-retaining transform", async () => {
+      const run = await runProgram(exampleConfig());
+      assert.ifError(run.error);
+      const files = resourcesOfType(run, CONFIG_FILE);
+      assert.equal(files.length, 3);
+      for (const file of files) assert.equal(file.transforms, 1, file.name);
+    });
+
+    it("keeps CustomResourceDefinitions on delete and leaves other objects alone", async () => {
+      const crd = await retainCustomResourceDefinitions({
+        custom: true,
+        type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+        name: "tasks.tekton.dev",
+        props: { metadata: { name: "tasks.tekton.dev" } },
+        opts: { parent: undefined, protect: false },
+      });
+      assert.equal(crd?.opts.retainOnDelete, true);
+      assert.deepEqual(crd?.props, { metadata: { name: "tasks.tekton.dev" } });
+      assert.equal(crd?.opts.protect, false);
+      for (const type of [
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration",
+      ]) {
+        const other = await retainCustomResourceDefinitions({
+          custom: true,
+          type,
+          name: "x",
+          props: {},
+          opts: {},
+        });
+        assert.equal(other, undefined, type);
+      }
+    });
   });
 });
