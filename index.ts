@@ -13,7 +13,10 @@ import { AppOutput } from "./outputs";
 
 export = async () => {
   const config = loadStackConfig();
-  const tekton = new TektonInstall("tekton", config.tekton);
+  const tekton = new TektonInstall("tekton", {
+    tekton: config.tekton,
+    kubectlImage: config.images.kubectl,
+  });
   const context = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
   // One ClusterRole for every app's EventListener (no Secrets), created once per stack.
   const listenerRole = new ListenerClusterRole("listener-clusterrole", {
