@@ -30,16 +30,25 @@ export const GATE_CREATE_TIMEOUT = "12m";
 const LABELS = { "app.kubernetes.io/managed-by": "tekton-gitlab" };
 
 /**
- * The smallest objects each webhook validates: a Task (Pipelines' webhook) and an
- * EventListener (Triggers' webhook; v0.37.0 pkg/apis/triggers/v1beta1/event_listener_validation.go
- * wants one of labelSelector, namespaceSelector, triggerGroups, triggers). generateName: a
- * dry-run never conflicts with an existing object.
+ * Small objects each release's webhooks handle: a Task (Pipelines) and an EventListener
+ * (Triggers). A dry-run that merely succeeds is not enough: until the webhook controller has
+ * filled in its configurations' rules (knative pkg webhook/resourcesemantics, which sets rules
+ * and caBundle together), the API server calls no webhook at all. So each probe leaves out a
+ * field the release's defaulting webhook always sets, and the gate requires it in the answer:
+ * - Task: a param without `type` gets `string` (Pipelines v1.15.0 pkg/apis/pipeline/v1/
+ *   param_types.go, `ParamSpec.SetDefaults`);
+ * - EventListener: a binding without `kind` gets `TriggerBinding` (Triggers v0.37.0
+ *   pkg/apis/triggers/v1beta1/event_listener_defaults.go, `defaultBindings`).
+ * generateName: a dry-run never conflicts with an existing object.
  */
 export const PROBE_TASK = {
   apiVersion: "tekton.dev/v1",
   kind: "Task",
   metadata: { generateName: "tekton-gitlab-readiness-", labels: LABELS },
-  spec: { steps: [{ name: "probe", image: "registry.k8s.io/pause:3.10", script: "exit 0" }] },
+  spec: {
+    params: [{ name: "probe" }],
+    steps: [{ name: "probe", image: "registry.k8s.io/pause:3.10", script: "exit 0" }],
+  },
 };
 export const PROBE_LISTENER = {
   apiVersion: "triggers.tekton.dev/v1beta1",
@@ -47,8 +56,21 @@ export const PROBE_LISTENER = {
   metadata: { generateName: "tekton-gitlab-readiness-", labels: LABELS },
   spec: {
     serviceAccountName: "default",
-    labelSelector: { matchLabels: { "tekton-gitlab.io/readiness-probe": "none" } },
+    triggers: [
+      {
+        name: "probe",
+        bindings: [{ ref: "tekton-gitlab-readiness-probe" }],
+        template: { ref: "tekton-gitlab-readiness-probe" },
+      },
+    ],
   },
+};
+
+/** Where each probe's answer shows the defaulting webhook ran, and the value it sets. */
+export const PROBE_TASK_DEFAULTED = { path: "{.spec.params[0].type}", value: "string" };
+export const PROBE_LISTENER_DEFAULTED = {
+  path: "{.spec.triggers[0].bindings[0].kind}",
+  value: "TriggerBinding",
 };
 
 /**
@@ -61,14 +83,28 @@ export const GATE_SCRIPT = `#!/usr/bin/env bash
 set -u
 attempts="\${GATE_ATTEMPTS:?}"
 interval="\${GATE_INTERVAL_SECONDS:?}"
+# probe MANIFEST JSONPATH EXPECTED: the dry-run must succeed and show the defaulted field.
+# Only stdout is compared: kubectl prints the API server's warnings on stderr.
 probe() {
-  printf '%s' "$1" | kubectl create --dry-run=server --request-timeout="\${GATE_REQUEST_TIMEOUT:?}" \\
-    --namespace="\${GATE_NAMESPACE:?}" --output=name --filename=- 2>&1
+  local output errors
+  errors="$(mktemp)"
+  if ! output=$(printf '%s' "$1" | kubectl create --dry-run=server \\
+    --request-timeout="\${GATE_REQUEST_TIMEOUT:?}" --namespace="\${GATE_NAMESPACE:?}" \\
+    --output=jsonpath="$2" --filename=- 2>"$errors"); then
+    cat "$errors"
+    rm -f "$errors"
+    return 1
+  fi
+  rm -f "$errors"
+  if [ "$output" != "$3" ]; then
+    printf 'admitted without the defaulting webhook (%s is "%s", expected "%s"): its configuration is not filled in yet' "$2" "$output" "$3"
+    return 1
+  fi
 }
 last=""
 for ((attempt = 1; attempt <= attempts; attempt++)); do
-  if output=$(probe "\${PROBE_TASK:?}"); then
-    if output=$(probe "\${PROBE_LISTENER:?}"); then
+  if output=$(probe "\${PROBE_TASK:?}" "\${PROBE_TASK_PATH:?}" "\${PROBE_TASK_VALUE:?}"); then
+    if output=$(probe "\${PROBE_LISTENER:?}" "\${PROBE_LISTENER_PATH:?}" "\${PROBE_LISTENER_VALUE:?}"); then
       echo "Tekton's admission webhooks admit Tasks and EventListeners (attempt $attempt of $attempts)."
       exit 0
     fi
@@ -120,6 +156,10 @@ export function readinessGateManifests(args: ReadinessGateArgs) {
     GATE_NAMESPACE: TEKTON_NAMESPACE,
     PROBE_TASK: JSON.stringify(PROBE_TASK),
     PROBE_LISTENER: JSON.stringify(PROBE_LISTENER),
+    PROBE_TASK_PATH: PROBE_TASK_DEFAULTED.path,
+    PROBE_TASK_VALUE: PROBE_TASK_DEFAULTED.value,
+    PROBE_LISTENER_PATH: PROBE_LISTENER_DEFAULTED.path,
+    PROBE_LISTENER_VALUE: PROBE_LISTENER_DEFAULTED.value,
     // kubectl writes its discovery cache under $HOME; the root filesystem is read-only.
     HOME: "/tmp",
   };
@@ -164,7 +204,8 @@ export function readinessGateManifests(args: ReadinessGateArgs) {
               command: ["bash", "-c", GATE_SCRIPT],
               env: Object.entries(env).map(([name, value]) => ({ name, value })),
               // The last lines of output (the refusal) become the termination message, which
-              // pulumi-kubernetes shows when the Job fails.
+              // pulumi-kubernetes shows when the Job fails (provider/pkg/await/checker/pod/
+              // check.go, `containerTerminatedError`).
               terminationMessagePolicy: "FallbackToLogsOnError",
               securityContext: {
                 allowPrivilegeEscalation: false,

@@ -22,11 +22,17 @@ const ARGS = {
 };
 
 /**
- * A kubectl that refuses the first `failures` calls for `kind` like an unreachable webhook,
- * admits the rest, and logs every call (args and the kind read from stdin).
+ * A kubectl that, per kind, refuses the first `refuse` calls like an unreachable webhook, then
+ * admits the next `bypass` calls without defaulting (the webhook's configuration has no rules
+ * yet), then admits with the defaulted field; it logs every call (args, kind read from stdin) and
+ * always prints a server warning on stderr.
  */
-function stubKubectl(dir: string, failures: Record<string, number>) {
+function stubKubectl(dir: string, behaviour: Record<string, { refuse?: number; bypass?: number }>) {
   const log = path.join(dir, "calls.log");
+  const limits = (kind: string) => {
+    const b = behaviour[kind] ?? {};
+    return `refuse=${b.refuse ?? 0}; bypass=${(b.refuse ?? 0) + (b.bypass ?? 0)}`;
+  };
   const script = `#!/usr/bin/env bash
 input=$(cat)
 kind=$(printf '%s' "$input" | sed -n 's/.*"kind":"\\([A-Za-z]*\\)".*/\\1/p')
@@ -35,24 +41,26 @@ count_file="${dir}/count-$kind"
 count=$(cat "$count_file" 2>/dev/null || echo 0)
 echo $((count + 1)) > "$count_file"
 case "$kind" in
-  Task) limit=${failures.Task ?? 0} ;;
-  EventListener) limit=${failures.EventListener ?? 0} ;;
+  Task) ${limits("Task")}; defaulted=string ;;
+  EventListener) ${limits("EventListener")}; defaulted=TriggerBinding ;;
   *) echo "unexpected input" >&2; exit 2 ;;
 esac
-if [ "$count" -lt "$limit" ]; then
-  echo "Error from server (InternalError): Internal error occurred: failed calling webhook \\"validation.webhook.$kind\\": connection refused" >&2
+echo "Warning: a server warning" >&2
+if [ "$count" -lt "$refuse" ]; then
+  echo "Error from server (InternalError): Internal error occurred: failed calling webhook \\"webhook.$kind\\": connection refused" >&2
   exit 1
 fi
-echo "$kind.example/tekton-gitlab-readiness-abcde created (server dry run)"
+if [ "$count" -lt "$bypass" ]; then exit 0; fi
+printf '%s' "$defaulted"
 `;
   fs.writeFileSync(path.join(dir, "kubectl"), script, { mode: 0o755 });
   return () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []);
 }
 
-function runGate(failures: Record<string, number>, attempts = 5) {
+function runGate(behaviour: Record<string, { refuse?: number; bypass?: number }>, attempts = 5) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
   try {
-    const calls = stubKubectl(dir, failures);
+    const calls = stubKubectl(dir, behaviour);
     const env = Object.fromEntries(
       readinessGateManifests(ARGS).job.spec.template.spec.containers[0].env.map((e) => [
         e.name,
@@ -88,12 +96,15 @@ describe("readiness gate", function () {
       );
       for (const call of run.calls) {
         assert.match(call, /create --dry-run=server --request-timeout=5s/);
-        assert.match(call, /--namespace=tekton-pipelines --output=name --filename=-/);
+        assert.match(
+          call,
+          /--namespace=tekton-pipelines --output=jsonpath=\{\.spec\..*\} --filename=-/,
+        );
       }
     });
 
     it("retries while a webhook refuses, then succeeds", () => {
-      const run = runGate({ Task: 2, EventListener: 1 });
+      const run = runGate({ Task: { refuse: 2 }, EventListener: { refuse: 1 } });
       assert.equal(run.status, 0, run.output);
       assert.match(
         run.output,
@@ -101,18 +112,36 @@ describe("readiness gate", function () {
       );
       assert.match(
         run.output,
-        /attempt 3 of 5: not admitted yet: EventListener \(Tekton Triggers' webhook\).*failed calling webhook/,
+        /attempt 3 of 5: not admitted yet: EventListener \(Tekton Triggers' webhook\).*failed calling webhook/s,
       );
       assert.match(run.output, /\(attempt 4 of 5\)/);
     });
 
+    it("does not take an admission without the defaulting webhook for readiness", () => {
+      const run = runGate({ Task: { bypass: 1 }, EventListener: { bypass: 2 } });
+      assert.equal(run.status, 0, run.output);
+      assert.match(
+        run.output,
+        /attempt 1 of 5: not admitted yet: Task .*admitted without the defaulting webhook \(\{\.spec\.params\[0\]\.type\} is "", expected "string"\)/,
+      );
+      assert.match(
+        run.output,
+        /attempt 3 of 5: not admitted yet: EventListener .*\{\.spec\.triggers\[0\]\.bindings\[0\]\.kind\} is "", expected "TriggerBinding"/,
+      );
+      assert.match(run.output, /\(attempt 4 of 5\)/);
+      // Bounded even when the webhook is never configured.
+      const never = runGate({ Task: { bypass: 1000 } }, 2);
+      assert.equal(never.status, 1, never.output);
+      assert.match(never.output, /after 2 attempts .*its configuration is not filled in yet/);
+    });
+
     it("gives up after the configured attempts with the last refusal", () => {
-      const run = runGate({ Task: 0, EventListener: 1000 }, 3);
+      const run = runGate({ EventListener: { refuse: 1000 } }, 3);
       assert.equal(run.status, 1, run.output);
       assert.equal(run.calls.filter((c) => c.startsWith("EventListener")).length, 3);
       assert.match(
         run.output,
-        /did not admit a server-side dry-run after 3 attempts 0 s apart\. Last refusal: EventListener .*failed calling webhook .*kubectl -n tekton-pipelines get pods,endpoints/,
+        /did not admit a server-side dry-run after 3 attempts 0 s apart\. Last refusal: EventListener .*failed calling webhook .*kubectl -n tekton-pipelines get pods,endpoints/s,
       );
     });
   });
@@ -173,6 +202,9 @@ describe("readiness gate", function () {
     });
 
     it("probes with objects each webhook validates, named by the server", () => {
+      // The fields the defaulting webhooks set are left out of the probes.
+      assert.equal((PROBE_TASK.spec.params[0] as any).type, undefined);
+      assert.equal((PROBE_LISTENER.spec.triggers[0].bindings[0] as any).kind, undefined);
       assert.equal(PROBE_TASK.kind, "Task");
       assert.equal(PROBE_LISTENER.kind, "EventListener");
       for (const probe of [PROBE_TASK, PROBE_LISTENER]) {
