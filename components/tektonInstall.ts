@@ -24,9 +24,11 @@ const CRD_TYPE = /^kubernetes:apiextensions\.k8s\.io\/[^:]+:CustomResourceDefini
  * cluster with it (and not only this stack's). With retainOnDelete Pulumi only forgets the CRD.
  *
  * Set as a `transforms` resource option on each ConfigFile: yaml/v2 ConfigFile is a remote
- * component (pulumi-kubernetes registers its children from the provider), and the engine runs a
- * parent's transforms on every child it registers (pulumi v3.248.0
- * pkg/resource/deploy/source_eval.go, `RegisterResource`: "collect parent transforms").
+ * component (pulumi-kubernetes registers it again, and its children, from the provider's
+ * Construct). The engine keeps the program's transforms for that re-registration
+ * (`pendingTransforms`) and runs a parent's transforms on every child it registers (pulumi
+ * v3.248.0 pkg/resource/deploy/source_eval.go, `RegisterResource`: "collect parent transforms").
+ * The old `transformations` option would not reach them: it runs in this process only.
  */
 export const retainCustomResourceDefinitions: pulumi.ResourceTransform = (args) =>
   CRD_TYPE.test(args.type)

@@ -162,12 +162,14 @@ export const appSchema = z
           "expected either ingress.tlsSecretName or ingress.useControllerDefaultCertificate: true, not both",
       });
     }
-    if (app.webhook.tls && tlsSecretName === undefined && !useControllerDefaultCertificate) {
+    // With sslVerification: false GitLab accepts any certificate: that opt-out is explicit.
+    const verified = app.webhook.tls && app.webhook.sslVerification;
+    if (verified && tlsSecretName === undefined && !useControllerDefaultCertificate) {
       ctx.addIssue({
         code: "custom",
         path: ["ingress", "tlsSecretName"],
         message:
-          "required while webhook.tls is on: without it the ingress controller serves its fallback (usually self-signed) certificate and GitLab refuses every delivery. Name the TLS Secret for webhookHost (cert-manager's ingress-shim creates it from this name), or set ingress.useControllerDefaultCertificate: true when the controller's default certificate is trusted, or webhook.tls: false for a plain-http Ingress",
+          "required while webhook.tls is on: without it the ingress controller serves its fallback (usually self-signed) certificate and GitLab refuses every delivery. Name the TLS Secret for webhookHost (cert-manager's ingress-shim creates it from this name), or set ingress.useControllerDefaultCertificate: true when the controller's default certificate is trusted, or webhook.tls: false for a plain-http Ingress (webhook.sslVerification: false accepts any certificate, for a lab only)",
       });
     }
   });

@@ -358,6 +358,24 @@ describe("config validation", function () {
     }
   });
 
+  it("accepts webhook TLS without a TLS Secret only with an explicit choice", () => {
+    const withIngress = (ingress: any, webhook: any) =>
+      parseStackConfig(
+        app((a) => {
+          a.ingress = ingress;
+          a.webhook = webhook;
+        })(exampleConfig()),
+      ).apps[0];
+    assert.equal(
+      withIngress({ useControllerDefaultCertificate: true }, {}).ingress
+        .useControllerDefaultCertificate,
+      true,
+    );
+    // GitLab told not to verify (a lab with a self-signed certificate): its own explicit choice.
+    assert.equal(withIngress({}, { sslVerification: false }).webhook.sslVerification, false);
+    assert.equal(withIngress({}, { tls: false }).webhook.tls, false);
+  });
+
   describe("secrets set as plain config (they would sit in the state in plain text)", () => {
     it("refuses gitlab:token and registryPassword without --secret, both at once", async () => {
       const run = await runProgram(exampleConfig(), []);
