@@ -363,8 +363,9 @@ export function listenerClusterRole(name: string = LISTENER_CLUSTER_ROLE): Clust
  * (v0.37.0 config/200-clusterrole.yaml) without what this stack never uses: `impersonate` on
  * ServiceAccounts (pkg/sink/auth_override.go, only for a Trigger with `serviceAccountName`, and
  * it would let the listener act as the build ServiceAccount) and creating TaskRuns and
- * PipelineResources (the template creates only a PipelineRun). ConfigMaps: the knative adapter
- * reads its logging and observability config; events: pkg/adapter/adapter.go's recorder.
+ * PipelineResources (the template creates only a PipelineRun). ConfigMaps: kept as Triggers
+ * grants them (the knative adapter framework the sink runs in may read its config ConfigMaps;
+ * not traced further); events: pkg/adapter/adapter.go's event recorder.
  */
 export function listenerRole(app: AppConfig): RoleManifest {
   return {
