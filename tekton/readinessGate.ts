@@ -38,7 +38,9 @@ const LABELS = { "app.kubernetes.io/managed-by": "tekton-gitlab" };
  * - Task: a param without `type` gets `string` (Pipelines v1.15.0 pkg/apis/pipeline/v1/
  *   param_types.go, `ParamSpec.SetDefaults`);
  * - EventListener: a binding without `kind` gets `TriggerBinding` (Triggers v0.37.0
- *   pkg/apis/triggers/v1beta1/event_listener_defaults.go, `defaultBindings`).
+ *   pkg/apis/triggers/v1beta1/event_listener_defaults.go, `defaultBindings`, run when the
+ *   context says `WithUpgradeViaDefaulting`, which the defaulting admission controller in
+ *   cmd/webhook/main.go sets).
  * generateName: a dry-run never conflicts with an existing object.
  */
 export const PROBE_TASK = {
