@@ -7,13 +7,22 @@ import { AppCredentials } from "./components/appCredentials";
 import { Application } from "./components/application";
 import { BuildPipeline } from "./components/buildPipeline";
 import { GitLabTrigger } from "./components/gitlabTrigger";
+import { ListenerClusterRole } from "./components/listenerClusterRole";
 import { TektonInstall } from "./components/tektonInstall";
 import { AppOutput } from "./outputs";
 
 export = async () => {
   const config = loadStackConfig();
-  const tekton = new TektonInstall("tekton", config.tekton);
+  const tekton = new TektonInstall("tekton", {
+    tekton: config.tekton,
+    kubectlImage: config.images.kubectl,
+  });
   const context = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  // One ClusterRole for every app's EventListener (no Secrets), created once per stack.
+  const listenerRole = new ListenerClusterRole("listener-clusterrole", {
+    stack: pulumi.getStack(),
+  });
+  const clusterRole = { name: listenerRole.roleName, resource: listenerRole.role };
 
   const apps = config.apps.map((app) => {
     const parent = new Application(app.name);
@@ -30,7 +39,7 @@ export = async () => {
     // Tekton objects wait for Tekton's admission webhooks and for the namespace and Secrets.
     const inCluster = { parent, dependsOn: [...tekton.ready, ...credentials.ready] };
     const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
-    const trigger = new GitLabTrigger(app.name, { app, context }, inCluster);
+    const trigger = new GitLabTrigger(app.name, { app, context, clusterRole }, inCluster);
     return { app, credentials, pipeline, trigger };
   });
 

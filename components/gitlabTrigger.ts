@@ -16,6 +16,11 @@ export interface GitLabTriggerArgs {
   app: AppConfig;
   /** Stack-wide settings the PipelineRun is built from (clone URLs, registry workspaces). */
   context: { gitSsh: GitSshConfig; registry: RegistryConfig; images: ImagesConfig };
+  /**
+   * The stack's listener ClusterRole (components/listenerClusterRole.ts), shared by all apps;
+   * the ClusterRoleBinding waits for it. Default: the name LISTENER_CLUSTER_ROLE, not created here.
+   */
+  clusterRole?: { name: string; resource: pulumi.Resource };
 }
 
 /**
@@ -41,7 +46,10 @@ export class GitLabTrigger extends pulumi.ComponentResource {
     super("tekton-gitlab:tekton:GitLabTrigger", name, {}, opts);
     const { app, context } = args;
     const names = triggerNames(app);
-    const objects = triggerObjects(app, context);
+    const objects = triggerObjects(app, {
+      ...context,
+      listenerClusterRole: args.clusterRole?.name,
+    });
     const prefix = app.name;
     // Children wait for the component, but only an explicit dependsOn is recorded in the state
     // (and so orders deletes too): hand the caller's dependencies (namespace, Tekton) down.
@@ -83,6 +91,11 @@ export class GitLabTrigger extends pulumi.ComponentResource {
       { metadata: objects.serviceAccount.metadata },
       child,
     );
+    const role = new k8s.rbac.v1.Role(
+      `${prefix}-listener-role`,
+      { metadata: objects.role.metadata, rules: objects.role.rules },
+      child,
+    );
     const roleBinding = new k8s.rbac.v1.RoleBinding(
       `${prefix}-listener-rolebinding`,
       {
@@ -90,7 +103,7 @@ export class GitLabTrigger extends pulumi.ComponentResource {
         roleRef: objects.roleBinding.roleRef,
         subjects: objects.roleBinding.subjects,
       },
-      after(serviceAccount),
+      after(serviceAccount, role),
     );
     const clusterRoleBinding = new k8s.rbac.v1.ClusterRoleBinding(
       `${prefix}-listener-clusterrolebinding`,
@@ -99,7 +112,7 @@ export class GitLabTrigger extends pulumi.ComponentResource {
         roleRef: objects.clusterRoleBinding.roleRef,
         subjects: objects.clusterRoleBinding.subjects,
       },
-      after(serviceAccount),
+      after(serviceAccount, ...(args.clusterRole ? [args.clusterRole.resource] : [])),
     );
 
     const binding = new k8s.apiextensions.CustomResource(

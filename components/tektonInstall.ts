@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TektonConfig } from "../config/schema";
+import { GATE_CREATE_TIMEOUT, readinessGateManifests } from "../tekton/readinessGate";
 
 /** The three release manifests, in the order they must be applied. */
 export function tektonReleaseUrls(config: TektonConfig) {
@@ -14,46 +15,110 @@ export function tektonReleaseUrls(config: TektonConfig) {
   };
 }
 
+const CRD_TYPE = /^kubernetes:apiextensions\.k8s\.io\/[^:]+:CustomResourceDefinition$/;
+
+/**
+ * Keeps Tekton's CustomResourceDefinitions in the cluster when Pulumi deletes them: deleting a
+ * CRD deletes every object of its kind, so `install: false`, a destroy, or an upgrade whose
+ * release file drops a CRD would otherwise take every Task, Pipeline and PipelineRun of the
+ * cluster with it (and not only this stack's). With retainOnDelete Pulumi only forgets the CRD.
+ *
+ * Set as a `transforms` resource option on each ConfigFile: yaml/v2 ConfigFile is a remote
+ * component (pulumi-kubernetes registers it again, and its children, from the provider's
+ * Construct). The engine keeps the program's transforms for that re-registration
+ * (`pendingTransforms`) and runs a parent's transforms on every child it registers (pulumi
+ * v3.248.0 pkg/resource/deploy/source_eval.go, `RegisterResource`: "collect parent transforms").
+ * The old `transformations` option would not reach them: it runs in this process only.
+ */
+export const retainCustomResourceDefinitions: pulumi.ResourceTransform = (args) =>
+  CRD_TYPE.test(args.type)
+    ? { props: args.props, opts: { ...args.opts, retainOnDelete: true } }
+    : undefined;
+
+export interface TektonInstallArgs {
+  tekton: TektonConfig;
+  /** The stack's pinned kubectl image (tekton-gitlab:images.kubectl), for the readiness gate. */
+  kubectlImage: string;
+}
+
 /**
  * Installs pinned Tekton Pipelines, Triggers and the Triggers interceptors, or nothing when
  * `install: false` (the cluster already has Tekton).
  */
 export class TektonInstall extends pulumi.ComponentResource {
   /**
-   * What Tekton objects must `dependsOn`: Tekton's admission webhooks reject (or, while not yet
-   * serving, fail) every Task, Pipeline and Trigger created before them. The Kubernetes
-   * provider waits for the releases' Deployments to be ready, so depending on these waits for
-   * the webhooks. Empty when nothing is installed.
+   * What Tekton objects must `dependsOn`: the releases and the readiness gate (a Job that
+   * completes once Tekton's admission webhooks admit a server-side dry-run of a Task and an
+   * EventListener; tekton/readinessGate.ts). Empty when nothing is installed.
    */
   public readonly ready: pulumi.Resource[];
   /** Installed versions, or undefined when `install: false`. */
   public readonly versions?: { pipelines: string; triggers: string };
 
-  constructor(name: string, config: TektonConfig, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: TektonInstallArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tekton-gitlab:tekton:TektonInstall", name, {}, opts);
+    const config = args.tekton;
     if (!config.install) {
+      // The cluster's Tekton is assumed to be serving: no gate (README, "Tekton install").
       this.ready = [];
       this.registerOutputs({});
       return;
     }
     const urls = tektonReleaseUrls(config);
+    const transforms = [retainCustomResourceDefinitions];
     const pipelines = new k8s.yaml.v2.ConfigFile(
       `${name}-pipelines`,
       { file: urls.pipelines },
-      { parent: this },
+      { parent: this, transforms },
     );
     const triggers = new k8s.yaml.v2.ConfigFile(
       `${name}-triggers`,
       { file: urls.triggers },
-      { parent: this, dependsOn: [pipelines] },
+      { parent: this, dependsOn: [pipelines], transforms },
     );
+    this.versions = { pipelines: config.pipelinesVersion, triggers: config.triggersVersion };
+
+    const gate = readinessGateManifests({ image: args.kubectlImage, versions: this.versions });
+    const afterReleases = { parent: this, dependsOn: [pipelines, triggers] };
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+      `${name}-webhooks-ready-serviceaccount`,
+      { metadata: gate.serviceAccount.metadata },
+      afterReleases,
+    );
+    const role = new k8s.rbac.v1.Role(
+      `${name}-webhooks-ready-role`,
+      { metadata: gate.role.metadata, rules: gate.role.rules },
+      afterReleases,
+    );
+    const roleBinding = new k8s.rbac.v1.RoleBinding(
+      `${name}-webhooks-ready-rolebinding`,
+      {
+        metadata: gate.roleBinding.metadata,
+        roleRef: gate.roleBinding.roleRef,
+        subjects: gate.roleBinding.subjects,
+      },
+      { parent: this, dependsOn: [pipelines, triggers, role, serviceAccount] },
+    );
+    const job = new k8s.batch.v1.Job(
+      `${name}-webhooks-ready`,
+      { metadata: gate.job.metadata, spec: gate.job.spec },
+      {
+        parent: this,
+        dependsOn: [pipelines, triggers, serviceAccount, role, roleBinding],
+        // The Job's name is fixed: a replacement (upgrade, or a gate that failed) must delete
+        // the old Job first.
+        deleteBeforeReplace: true,
+        customTimeouts: { create: GATE_CREATE_TIMEOUT, update: GATE_CREATE_TIMEOUT },
+      },
+    );
+
+    // Its ClusterInterceptors are admitted by Triggers' webhook: after the gate.
     const interceptors = new k8s.yaml.v2.ConfigFile(
       `${name}-interceptors`,
       { file: urls.interceptors },
-      { parent: this, dependsOn: [triggers] },
+      { parent: this, dependsOn: [job], transforms },
     );
-    this.ready = [pipelines, triggers, interceptors];
-    this.versions = { pipelines: config.pipelinesVersion, triggers: config.triggersVersion };
+    this.ready = [pipelines, triggers, job, interceptors];
     this.registerOutputs({ versions: this.versions });
   }
 }

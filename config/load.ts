@@ -45,6 +45,11 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
     });
   }
   const key = configKey(issue.path);
+  // A cross-field check may name a key that is absent on purpose ("required while ..."): its
+  // own message says what is expected.
+  if (issue.code === "custom" && valueAt(input, issue.path) === undefined) {
+    return [`${key}: ${issue.message}`];
+  }
   if (valueAt(input, issue.path) === undefined) {
     return [`${key}: required value is missing`];
   }
@@ -200,14 +205,42 @@ interface GitLabKeys {
 }
 
 /**
+ * Config keys that hold credentials, with how else to provide them. Set without `--secret` they
+ * are stored in plain text in the stack file and in the state: the engine hands a dynamic
+ * provider the whole stack config, secret only where the key is secure (pulumi v3.248.0
+ * pkg/resource/deploy/target.go, `Target.GetPackageConfig`: "For dynamic providers, we always
+ * pass the full configuration", `WithSecret(c.Secure())`), and the default pulumi-nodejs
+ * provider keeps its config in the state.
+ */
+export const SECRET_CONFIG_KEYS: Record<string, string> = {
+  "gitlab:token": `pulumi config set --secret gitlab:token <token>, or remove it (pulumi config rm gitlab:token) and set env GITLAB_TOKEN`,
+  [`${NAMESPACE}:registryPassword`]: `pulumi config set --secret ${NAMESPACE}:registryPassword <password>`,
+};
+
+function plainSecretProblems(
+  raw: Record<string, string>,
+  isSecret: (key: string) => boolean,
+): string[] {
+  return Object.entries(SECRET_CONFIG_KEYS)
+    .filter(([key]) => raw[key] !== undefined && !isSecret(key))
+    .map(
+      ([key, fix]) =>
+        `${key}: set as plain config, so it is stored unencrypted in the stack file and in the state; expected a secret (${fix})`,
+    );
+}
+
+/**
  * Validates raw config (the `key -> string` map Pulumi hands a program, as from
  * `pulumi.runtime.allConfig()`). Pure: no Pulumi runtime, usable by scripts and tests.
+ * `isSecret` says whether a key was set with `--secret`; without it that check is skipped
+ * (scripts that render manifests read no credentials).
  */
 export function parseStackConfig(
   raw: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
+  isSecret?: (key: string) => boolean,
 ): ValidatedConfig {
-  const problems: string[] = [];
+  const problems: string[] = isSecret ? plainSecretProblems(raw, isSecret) : [];
   const input: Record<string, unknown> = {};
   const unparsed = new Set<string>();
   const gitlab: GitLabKeys = { baseUrl: raw["gitlab:baseUrl"], token: raw["gitlab:token"] };
@@ -270,9 +303,26 @@ export interface StackConfig extends ValidatedConfig {
   registryPassword?: pulumi.Output<string>;
 }
 
+/**
+ * Whether the engine marked a config key secret (set with `--secret`). @pulumi/pulumi 3.248.0
+ * sdk/nodejs/runtime/config.ts `isConfigSecret` reads PULUMI_CONFIG_SECRET_KEYS, which the
+ * engine fills with `Target.Config.SecureKeys()` (pkg/resource/deploy/program_source.go). It is
+ * exported by the module but marked @internal (absent from the typings), hence the require.
+ */
+function isConfigSecret(key: string): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const runtimeConfig = require("@pulumi/pulumi/runtime/config") as {
+    isConfigSecret?: (key: string) => boolean;
+  };
+  if (typeof runtimeConfig.isConfigSecret !== "function") {
+    throw new Error("@pulumi/pulumi no longer exports runtime/config isConfigSecret");
+  }
+  return runtimeConfig.isConfigSecret(key);
+}
+
 /** Reads the running stack's config; throws ConfigError before anything is registered. */
 export function loadStackConfig(): StackConfig {
-  const config = parseStackConfig(pulumi.runtime.allConfig(), process.env);
+  const config = parseStackConfig(pulumi.runtime.allConfig(), process.env, isConfigSecret);
   const password = new pulumi.Config(NAMESPACE).getSecret("registryPassword");
   return { ...config, registryPassword: password };
 }

@@ -153,65 +153,102 @@ export const imagesSchema = z.strictObject({
   kubectl: pinnedImage.default(DEFAULT_IMAGES.kubectl),
 });
 
-export const appSchema = z.strictObject({
-  /** Also the prefix of Tekton object names and `el-<name>` Services, hence RFC 1035 and short. */
-  name: matching(
-    v.DNS_1035_LABEL,
-    "a DNS-1035 label (lower case letter first, then letters, digits, '-'; at most 40 characters)",
-    40,
-  ),
-  namespace: dnsLabel.optional(),
-  sourceProject: projectPath,
-  operationsProject: projectPath,
-  branch: checked(v.branchNameError).default("main"),
-  contextDir: checked(v.repoPathError).default("."),
-  dockerfile: checked(v.repoPathError).optional(),
-  imageRepository: matching(
-    v.IMAGE_REPOSITORY,
-    "an image repository path under registry.host, lower case (e.g. team/service)",
-  ),
-  deploymentFile: checked(v.repoPathError),
-  containerName: dnsLabel,
-  webhookHost: hostname,
-  /** false: create no GitLab resources; public keys and webhook details are exported instead. */
-  manageDeployKeys: z.boolean().default(true),
-  /** RSA (4096 bits) only for GitLab instances that do not accept ED25519 deploy keys. */
-  keyAlgorithm: z.enum(["ED25519", "RSA"]).default("ED25519"),
-  /** Any string; changing it replaces both keypairs and their deploy keys. */
-  keyRotation: z.string().min(1).optional(),
-  ingress: z
-    .strictObject({
-      className: dnsLabel.optional(),
-      tlsSecretName: dnsLabel.optional(),
-      annotations: z.record(z.string(), z.string()).optional(),
-    })
-    .prefault({}),
-  webhook: z
-    .strictObject({
-      /** false only when the Ingress really serves plain http. */
-      tls: z.boolean().default(true),
-      sslVerification: z.boolean().default(true),
-    })
-    .prefault({}),
-  build: z
-    .strictObject({
-      /** Requests and limits of the Kaniko step; unset keys keep DEFAULT_BUILD_RESOURCES. */
-      resources: buildResources.prefault({}),
-    })
-    .prefault({}),
-  pipelineRun: z
-    .strictObject({
-      workspaceSize: matching(v.STORAGE_QUANTITY, "a storage quantity such as 1Gi").default("1Gi"),
-      storageClassName: dnsLabel.optional(),
-      timeout: matching(v.GO_DURATION, "a duration such as 1h or 45m")
-        // Tekton reads a zero timeout as "no timeout": a stuck build would hold its PVC forever.
-        .refine((value) => /[1-9]/.test(value), {
-          message: "expected a duration above zero, such as 1h",
-        })
-        .default("1h"),
-    })
-    .prefault({}),
-});
+export const appSchema = z
+  .strictObject({
+    /** Also the prefix of Tekton object names and `el-<name>` Services, hence RFC 1035 and short. */
+    name: matching(
+      v.DNS_1035_LABEL,
+      "a DNS-1035 label (lower case letter first, then letters, digits, '-'; at most 40 characters)",
+      40,
+    ),
+    namespace: dnsLabel.optional(),
+    sourceProject: projectPath,
+    operationsProject: projectPath,
+    branch: checked(v.branchNameError).default("main"),
+    contextDir: checked(v.repoPathError).default("."),
+    dockerfile: checked(v.repoPathError).optional(),
+    imageRepository: matching(
+      v.IMAGE_REPOSITORY,
+      "an image repository path under registry.host, lower case (e.g. team/service)",
+    ),
+    deploymentFile: checked(v.repoPathError),
+    containerName: dnsLabel,
+    webhookHost: hostname,
+    /** false: create no GitLab resources; public keys and webhook details are exported instead. */
+    manageDeployKeys: z.boolean().default(true),
+    /** RSA (4096 bits) only for GitLab instances that do not accept ED25519 deploy keys. */
+    keyAlgorithm: z.enum(["ED25519", "RSA"]).default("ED25519"),
+    /** Any string; changing it replaces both keypairs and their deploy keys. */
+    keyRotation: z.string().min(1).optional(),
+    ingress: z
+      .strictObject({
+        className: dnsLabel.optional(),
+        /**
+         * The TLS Secret the Ingress serves for webhookHost (cert-manager's ingress-shim issues
+         * into this name). Required while webhook.tls is on, unless the opt-in below.
+         */
+        tlsSecretName: dnsLabel.optional(),
+        /**
+         * true: serve the ingress controller's default certificate (e.g. ingress-nginx
+         * `--default-ssl-certificate`, a wildcard for the webhook hosts). Only when that default
+         * is a real certificate GitLab trusts: ingress-nginx's built-in one is self-signed.
+         */
+        useControllerDefaultCertificate: z.boolean().default(false),
+        annotations: z.record(z.string(), z.string()).optional(),
+      })
+      .prefault({}),
+    webhook: z
+      .strictObject({
+        /** false only when the Ingress really serves plain http. */
+        tls: z.boolean().default(true),
+        sslVerification: z.boolean().default(true),
+      })
+      .prefault({}),
+    build: z
+      .strictObject({
+        /** Requests and limits of the Kaniko step; unset keys keep DEFAULT_BUILD_RESOURCES. */
+        resources: buildResources.prefault({}),
+      })
+      .prefault({}),
+    pipelineRun: z
+      .strictObject({
+        workspaceSize: matching(v.STORAGE_QUANTITY, "a storage quantity such as 1Gi").default(
+          "1Gi",
+        ),
+        storageClassName: dnsLabel.optional(),
+        timeout: matching(v.GO_DURATION, "a duration such as 1h or 45m")
+          // Tekton reads a zero timeout as "no timeout": a stuck build would hold its PVC forever.
+          .refine((value) => /[1-9]/.test(value), {
+            message: "expected a duration above zero, such as 1h",
+          })
+          .default("1h"),
+      })
+      .prefault({}),
+  })
+  // Without a TLS Secret an Ingress controller serves its fallback certificate (ingress-nginx:
+  // a self-signed "Kubernetes Ingress Controller Fake Certificate"); GitLab verifies webhook
+  // certificates by default and drops every delivery, so nothing would ever build.
+  .superRefine((app, ctx) => {
+    const { tlsSecretName, useControllerDefaultCertificate } = app.ingress;
+    if (useControllerDefaultCertificate && tlsSecretName !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ingress", "useControllerDefaultCertificate"],
+        message:
+          "expected either ingress.tlsSecretName or ingress.useControllerDefaultCertificate: true, not both",
+      });
+    }
+    // With sslVerification: false GitLab accepts any certificate: that opt-out is explicit.
+    const verified = app.webhook.tls && app.webhook.sslVerification;
+    if (verified && tlsSecretName === undefined && !useControllerDefaultCertificate) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ingress", "tlsSecretName"],
+        message:
+          "required while webhook.tls is on: without it the ingress controller serves its fallback (usually self-signed) certificate and GitLab refuses every delivery. Name the TLS Secret for webhookHost (cert-manager's ingress-shim creates it from this name), or set ingress.useControllerDefaultCertificate: true when the controller's default certificate is trusted, or webhook.tls: false for a plain-http Ingress (webhook.sslVerification: false accepts any certificate, for a lab only)",
+      });
+    }
+  });
 
 /** Everything under `tekton-gitlab:`, one property per config key. */
 export const stackConfigSchema = z.strictObject({

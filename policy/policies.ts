@@ -7,22 +7,16 @@
 // again at `pulumi up`, before the resource is created, when every value is known.
 // Secret values arrive unwrapped (plain), so they are checked like any other value.
 import {
+  PolicyResource,
   ReportViolation,
   ResourceValidationArgs,
   ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
   UnknownValueError,
 } from "@pulumi/policy";
 import { pinnedImageError } from "../config/validators";
 import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../tekton/names";
-
-/** The only ClusterRole a ClusterRoleBinding of this stack may grant. */
-export const ALLOWED_CLUSTER_ROLE = "tekton-triggers-eventlistener-clusterroles";
-
-/**
- * Type token of the component that applies Tekton's own release manifests. Those ship their
- * controllers' ClusterRoleBindings; they are pinned upstream releases, not this stack's RBAC.
- */
-export const TEKTON_INSTALL_TYPE = "tekton-gitlab:tekton:TektonInstall";
 
 /** Pulumi name suffix of an app's source deploy key (the read-only one). */
 export const SOURCE_DEPLOY_KEY_SUFFIX = deployKeyResourceNames({ name: "" }).source;
@@ -346,8 +340,39 @@ export const readOnlySourceDeployKeys: ResourceValidationPolicy = {
 
 // ---------------------------------------------------------------------------------------------
 // RBAC
+//
+// A binding is judged by the rules of the role it grants. A resource policy sees one resource,
+// so the roles' rules are checked where they are known: the stack's own Roles and ClusterRoles
+// (rbac-role-no-secrets, before they are created), well-known roles by name (the deny-list
+// below, before a binding to them is created), and every binding against the roles defined in
+// the same stack, Tekton's release included (rbac-binding-roles-in-stack, a stack policy).
 
 const CLUSTER_ROLE_BINDING = /^kubernetes:rbac\.authorization\.k8s\.io\/[^:]+:ClusterRoleBinding$/;
+const ROLE_BINDING = /^kubernetes:rbac\.authorization\.k8s\.io\/[^:]+:(Cluster)?RoleBinding$/;
+const ROLE = /^kubernetes:rbac\.authorization\.k8s\.io\/[^:]+:(Cluster)?Role$/;
+
+/**
+ * Roles known to grant Secrets (or everything), refused in any binding of this stack whether or
+ * not the role is in the stack. Kubernetes' user-facing `cluster-admin`, `admin`, `edit`;
+ * Triggers v0.37.0 config/200-clusterrole.yaml's `tekton-triggers-eventlistener-clusterroles`
+ * (`secrets: get, list, watch` cluster-wide) and the core interceptors' roles; Pipelines v1.15.0
+ * config/200-clusterrole.yaml's `tekton-pipelines-controller-tenant-access` (secrets).
+ */
+export const SECRET_GRANTING_ROLES = [
+  "cluster-admin",
+  "admin",
+  "edit",
+  "tekton-triggers-eventlistener-clusterroles",
+  "tekton-triggers-core-interceptors",
+  "tekton-triggers-core-interceptors-secrets",
+  "tekton-pipelines-controller-tenant-access",
+] as const;
+
+/**
+ * Type token of the component that applies Tekton's own release manifests. Those ship their
+ * controllers' ClusterRoleBindings; they are pinned upstream releases, not this stack's RBAC.
+ */
+export const TEKTON_INSTALL_TYPE = "tekton-gitlab:tekton:TektonInstall";
 
 /** True for resources applied from Tekton's release manifests (children of TektonInstall). */
 export function isTektonReleaseResource(urn: string): boolean {
@@ -356,19 +381,83 @@ export function isTektonReleaseResource(urn: string): boolean {
   return typeChain.split("$").slice(0, -1).includes(TEKTON_INSTALL_TYPE);
 }
 
-export const clusterRoleBindingAllowlist: ResourceValidationPolicy = {
-  name: "cluster-role-binding-allowlist",
-  description: `ClusterRoleBindings grant only ClusterRole ${ALLOWED_CLUSTER_ROLE}, to ServiceAccounts (Tekton's own release manifests excepted).`,
+/**
+ * What a list of RBAC rules grants that a listener or build must never hold: access to Secrets
+ * (core API group, or any group through `*`), or a `*` in groups, resources or verbs. Unknown
+ * values (preview) are skipped; the policy runs again with them known before creation.
+ */
+export function dangerousGrants(rules: unknown): string[] {
+  const found: string[] = [];
+  knownItems(() => rules).forEach((rule, index) => {
+    if (!isObject(rule)) return;
+    const list = (field: string) =>
+      knownItems(() => rule[field]).filter((item): item is string => typeof item === "string");
+    const groups = list("apiGroups");
+    const resources = list("resources");
+    const verbs = list("verbs");
+    const where = `rules[${index}]`;
+    for (const [field, items] of [
+      ["apiGroups", groups],
+      ["resources", resources],
+      ["verbs", verbs],
+    ] as const) {
+      if (items.includes("*")) found.push(`${where}.${field} "*"`);
+    }
+    const secrets = resources.some((r) => r === "secrets" || r.startsWith("secrets/"));
+    if (secrets && (groups.includes("") || groups.includes("*"))) {
+      found.push(`${where} secrets (${verbs.join(", ")})`);
+    }
+  });
+  return found;
+}
+
+function roleRefOf(props: Record<string, any>): { kind?: string; name?: string } | undefined {
+  const roleRef = known(() => props.roleRef);
+  if (roleRef === UNKNOWN) return undefined;
+  return {
+    kind: isObject(roleRef) ? knownString(() => roleRef.kind) : undefined,
+    name: isObject(roleRef) ? knownString(() => roleRef.name) : undefined,
+  };
+}
+
+export const rbacRolesNoSecrets: ResourceValidationPolicy = {
+  name: "rbac-role-no-secrets",
+  description:
+    "The stack's own Roles and ClusterRoles grant no Secrets and no '*' (Tekton's release manifests excepted).",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-    if (!CLUSTER_ROLE_BINDING.test(args.type) || isTektonReleaseResource(args.urn)) return;
-    const roleRef = known(() => args.props.roleRef);
-    if (roleRef === UNKNOWN) return;
-    const kind = isObject(roleRef) ? knownString(() => roleRef.kind) : undefined;
-    const name = isObject(roleRef) ? knownString(() => roleRef.name) : undefined;
-    if (kind !== "ClusterRole" || name !== ALLOWED_CLUSTER_ROLE) {
+    if (!ROLE.test(args.type) || isTektonReleaseResource(args.urn)) return;
+    const grants = dangerousGrants(known(() => args.props.rules));
+    if (grants.length > 0) {
       reportViolation(
-        `ClusterRoleBinding ${args.name} grants ${kind ?? "?"} ${name ?? "?"} cluster-wide; only ClusterRole ${ALLOWED_CLUSTER_ROLE} may be bound cluster-wide. Use a RoleBinding in the build namespace (e.g. to ClusterRole tekton-triggers-eventlistener-roles).`,
+        `${args.type.split(":").pop()} ${args.name} grants ${grants.join("; ")}; the stack's roles must grant no Secrets and no '*'.`,
+      );
+    }
+  },
+};
+
+export const rbacBindingsNoSecretRoles: ResourceValidationPolicy = {
+  name: "rbac-binding-no-secret-roles",
+  description: `No RoleBinding or ClusterRoleBinding grants a role known to grant Secrets (${SECRET_GRANTING_ROLES.join(", ")}); ClusterRoleBindings grant ClusterRoles to ServiceAccounts only (Tekton's release manifests excepted).`,
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    if (!ROLE_BINDING.test(args.type) || isTektonReleaseResource(args.urn)) return;
+    const cluster = CLUSTER_ROLE_BINDING.test(args.type);
+    const kindName = cluster ? "ClusterRoleBinding" : "RoleBinding";
+    const ref = roleRefOf(args.props);
+    if (ref === undefined) return;
+    if (
+      ref.kind === "ClusterRole" &&
+      (SECRET_GRANTING_ROLES as readonly string[]).includes(ref.name ?? "")
+    ) {
+      reportViolation(
+        `${kindName} ${args.name} grants ClusterRole ${ref.name}, which grants Secrets${cluster ? " cluster-wide" : ""}; bind a role of this stack that grants only what is needed (the listeners: components/listenerClusterRole.ts).`,
+      );
+    }
+    if (!cluster) return;
+    if (ref.kind !== "ClusterRole") {
+      reportViolation(
+        `ClusterRoleBinding ${args.name} refers to ${ref.kind ?? "?"} ${ref.name ?? "?"}; a ClusterRoleBinding can only grant a ClusterRole.`,
       );
     }
     for (const subject of knownItems(() => args.props.subjects)) {
@@ -377,6 +466,59 @@ export const clusterRoleBindingAllowlist: ResourceValidationPolicy = {
         const subjectName = isObject(subject) ? knownString(() => subject.name) : undefined;
         reportViolation(
           `ClusterRoleBinding ${args.name} binds ${subjectKind ?? "?"} ${subjectName ?? "?"}; only ServiceAccounts (the EventListener's) may be bound.`,
+        );
+      }
+    }
+  },
+};
+
+/** The part of a stack resource the stack policy reads. */
+type StackResource = Pick<PolicyResource, "type" | "name" | "urn" | "props">;
+
+export const rbacBindingRolesInStack: StackValidationPolicy = {
+  name: "rbac-binding-roles-in-stack",
+  description:
+    "Every binding of the stack grants a role whose rules grant no Secrets and no '*': a ClusterRoleBinding's ClusterRole must be defined in the stack; a binding to a role of the stack (Tekton's release included) is judged by that role's rules.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
+    const resources: StackResource[] = args.resources;
+    const roles = new Map<string, StackResource>();
+    for (const resource of resources) {
+      const match = ROLE.exec(resource.type);
+      if (!match) continue;
+      const metadata = known(() => resource.props.metadata);
+      const name = isObject(metadata) ? knownString(() => metadata.name) : undefined;
+      const namespace = isObject(metadata) ? knownString(() => metadata.namespace) : undefined;
+      if (name === undefined) continue;
+      roles.set(match[1] ? `ClusterRole/${name}` : `Role/${namespace ?? ""}/${name}`, resource);
+    }
+    for (const binding of resources) {
+      if (!ROLE_BINDING.test(binding.type) || isTektonReleaseResource(binding.urn)) continue;
+      const cluster = CLUSTER_ROLE_BINDING.test(binding.type);
+      const ref = roleRefOf(binding.props);
+      if (ref === undefined || ref.name === undefined) continue;
+      const metadata = known(() => binding.props.metadata);
+      const namespace = isObject(metadata) ? knownString(() => metadata.namespace) : undefined;
+      const key =
+        ref.kind === "ClusterRole"
+          ? `ClusterRole/${ref.name}`
+          : `Role/${namespace ?? ""}/${ref.name}`;
+      const role = roles.get(key);
+      const kindName = cluster ? "ClusterRoleBinding" : "RoleBinding";
+      if (role === undefined) {
+        if (cluster) {
+          reportViolation(
+            `ClusterRoleBinding ${binding.name} grants ClusterRole ${ref.name}, which this stack does not define: its rules cannot be checked. Define the ClusterRole in the stack with only what is needed.`,
+            binding.urn,
+          );
+        }
+        continue;
+      }
+      const grants = dangerousGrants(known(() => role.props.rules));
+      if (grants.length > 0) {
+        reportViolation(
+          `${kindName} ${binding.name} grants ${ref.kind} ${ref.name}, whose ${grants.join("; ")}; bind a role that grants no Secrets and no '*'.`,
+          binding.urn,
         );
       }
     }
@@ -446,12 +588,22 @@ export const privateKeysInSshAuthSecrets: ResourceValidationPolicy = {
   },
 };
 
-/** Every policy of the pack, in the order they are reported. */
-export const policies: ResourceValidationPolicy[] = [
+/** Every resource policy of the pack, in the order they are reported. */
+export const resourcePolicies: ResourceValidationPolicy[] = [
   pinnedStepImages,
   noSkipTlsVerify,
   noParamsInScript,
   readOnlySourceDeployKeys,
-  clusterRoleBindingAllowlist,
+  rbacRolesNoSecrets,
+  rbacBindingsNoSecretRoles,
   privateKeysInSshAuthSecrets,
+];
+
+/** The stack policies of the pack (they see every resource at once). */
+export const stackPolicies: StackValidationPolicy[] = [rbacBindingRolesInStack];
+
+/** Every policy of the pack. */
+export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
+  ...resourcePolicies,
+  ...stackPolicies,
 ];

@@ -105,8 +105,28 @@ export interface ServiceAccountManifest {
 
 export interface RoleRef {
   apiGroup: "rbac.authorization.k8s.io";
-  kind: "ClusterRole";
+  kind: "ClusterRole" | "Role";
   name: string;
+}
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+export interface RoleManifest {
+  apiVersion: "rbac.authorization.k8s.io/v1";
+  kind: "Role";
+  metadata: ObjectMeta;
+  rules: PolicyRule[];
+}
+
+export interface ClusterRoleManifest {
+  apiVersion: "rbac.authorization.k8s.io/v1";
+  kind: "ClusterRole";
+  metadata: Omit<ObjectMeta, "namespace">;
+  rules: PolicyRule[];
 }
 
 export interface ServiceAccountSubject {
@@ -137,7 +157,7 @@ export interface IngressManifest {
   metadata: ObjectMeta;
   spec: {
     ingressClassName?: string;
-    tls?: { hosts: string[]; secretName: string }[];
+    tls?: { hosts: string[]; secretName?: string }[];
     rules: {
       host: string;
       http: {
@@ -157,6 +177,7 @@ export interface TriggerObjects {
   template: TriggerTemplate;
   listener: EventListener;
   serviceAccount: ServiceAccountManifest;
+  role: RoleManifest;
   roleBinding: RoleBindingManifest;
   clusterRoleBinding: ClusterRoleBindingManifest;
   ingress: IngressManifest;

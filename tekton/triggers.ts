@@ -15,10 +15,12 @@ import {
 } from "./names";
 import {
   ClusterRoleBindingManifest,
+  ClusterRoleManifest,
   EventListener,
   IngressManifest,
   PipelineRunTemplate,
   RoleBindingManifest,
+  RoleManifest,
   ServiceAccountManifest,
   TriggerBinding,
   TriggerObjects,
@@ -32,6 +34,8 @@ export interface TriggerContext {
   gitSsh: GitSshConfig;
   registry: RegistryConfig;
   images?: ImagesConfig;
+  /** Name of the stack's listener ClusterRole (default LISTENER_CLUSTER_ROLE). */
+  listenerClusterRole?: string;
 }
 
 /** Key of the webhook token in the app's webhook Secret. */
@@ -40,11 +44,19 @@ export const WEBHOOK_TOKEN_KEY = "token";
 export const EVENT_LISTENER_PORT = 8080;
 /** The GitLab event header value of a branch push (`X-Gitlab-Event`). */
 export const PUSH_EVENT_TYPE = "Push Hook";
-/** ClusterRoles shipped by the Triggers release for EventListener ServiceAccounts. */
-export const EVENTLISTENER_ROLES = {
-  namespaced: "tekton-triggers-eventlistener-roles",
-  cluster: "tekton-triggers-eventlistener-clusterroles",
-} as const;
+/**
+ * Default name of the stack's ClusterRole for its listeners (components/listenerClusterRole.ts
+ * names it per stack, see listenerClusterRoleName). Not Triggers' own
+ * `tekton-triggers-eventlistener-clusterroles`: in Triggers v0.37.0 config/200-clusterrole.yaml
+ * that role also grants `secrets: get, list, watch` cluster-wide, which the listener, the one
+ * pod reachable from the internet, does not need.
+ */
+export const LISTENER_CLUSTER_ROLE = "tekton-gitlab-eventlistener";
+
+/** The stack's listener ClusterRole name: cluster-scoped, so two stacks must not share it. */
+export function listenerClusterRoleName(stack: string): string {
+  return `${LISTENER_CLUSTER_ROLE}-${stack}`;
+}
 
 /** Params the TriggerBinding extracts from a push event and the TriggerTemplate declares. */
 export const TRIGGER_PARAMS = {
@@ -82,6 +94,7 @@ export function triggerNames(app: Pick<AppConfig, "name" | "namespace">) {
     /** The Service Triggers creates for the listener. */
     service: `el-${listener}`,
     serviceAccount: `${app.name}-listener`,
+    role: `${app.name}-listener`,
     roleBinding: `${app.name}-listener`,
     // Cluster-scoped: the namespace keeps two stacks' apps of the same name apart.
     clusterRoleBinding: `tekton-gitlab-${app.namespace}-${app.name}-listener`,
@@ -321,46 +334,108 @@ function listenerSubject(app: AppConfig) {
   };
 }
 
-/** Lets the listener read its Triggers objects and create PipelineRuns, in the app namespace only. */
+const RBAC_API = "rbac.authorization.k8s.io";
+const READ = ["get", "list", "watch"];
+
+/**
+ * What an EventListener reads cluster-wide, and nothing else. Triggers v0.37.0
+ * pkg/adapter/adapter.go (`sinker.Start`, `getCertFromInterceptor`) lists ClusterTriggerBindings
+ * and ClusterInterceptors through informers; every other informer (EventListeners, Triggers,
+ * TriggerBindings, TriggerTemplates, Interceptors) is namespace-scoped
+ * (cmd/eventlistenersink/main.go: `injection.WithNamespaceScope` unless the listener selects
+ * other namespaces, which ours does not). The listener reads no Secret: the webhook token is
+ * read by the gitlab ClusterInterceptor (pkg/interceptors/gitlab) as the core-interceptors
+ * ServiceAccount, and the interceptors' CA comes from the ClusterInterceptor's caBundle.
+ * One per stack, shared by all its apps.
+ */
+export function listenerClusterRole(name: string = LISTENER_CLUSTER_ROLE): ClusterRoleManifest {
+  return {
+    apiVersion: `${RBAC_API}/v1`,
+    kind: "ClusterRole",
+    metadata: { name, labels: { "app.kubernetes.io/managed-by": "tekton-gitlab" } },
+    rules: [
+      {
+        apiGroups: ["triggers.tekton.dev"],
+        resources: ["clustertriggerbindings", "clusterinterceptors"],
+        verbs: [...READ],
+      },
+    ],
+  };
+}
+
+/**
+ * What the listener does in its own namespace: Triggers' `tekton-triggers-eventlistener-roles`
+ * (v0.37.0 config/200-clusterrole.yaml) without what this stack never uses: `impersonate` on
+ * ServiceAccounts (pkg/sink/auth_override.go, only for a Trigger with `serviceAccountName`, and
+ * it would let the listener act as the build ServiceAccount) and creating TaskRuns and
+ * PipelineResources (the template creates only a PipelineRun). ConfigMaps: kept as Triggers
+ * grants them (the knative adapter framework the sink runs in may read its config ConfigMaps;
+ * not traced further); events: pkg/adapter/adapter.go's event recorder.
+ */
+export function listenerRole(app: AppConfig): RoleManifest {
+  return {
+    apiVersion: `${RBAC_API}/v1`,
+    kind: "Role",
+    metadata: { name: triggerNames(app).role, namespace: app.namespace, labels: appLabels(app) },
+    rules: [
+      {
+        apiGroups: ["triggers.tekton.dev"],
+        resources: [
+          "eventlisteners",
+          "triggerbindings",
+          "interceptors",
+          "triggertemplates",
+          "triggers",
+        ],
+        verbs: [...READ],
+      },
+      { apiGroups: [""], resources: ["configmaps"], verbs: [...READ] },
+      { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+    ],
+  };
+}
+
+/** Binds listenerRole to the listener, in the app namespace only. */
 export function listenerRoleBinding(app: AppConfig): RoleBindingManifest {
   return {
-    apiVersion: "rbac.authorization.k8s.io/v1",
+    apiVersion: `${RBAC_API}/v1`,
     kind: "RoleBinding",
     metadata: {
       name: triggerNames(app).roleBinding,
       namespace: app.namespace,
       labels: appLabels(app),
     },
-    roleRef: {
-      apiGroup: "rbac.authorization.k8s.io",
-      kind: "ClusterRole",
-      name: EVENTLISTENER_ROLES.namespaced,
-    },
+    roleRef: { apiGroup: RBAC_API, kind: "Role", name: triggerNames(app).role },
     subjects: [listenerSubject(app)],
   };
 }
 
-/**
- * Triggers' own minimum for a listener (ClusterInterceptors, ClusterTriggerBindings): the
- * listener cannot start without it. The stack grants nothing beyond these two roles.
- */
-export function listenerClusterRoleBinding(app: AppConfig): ClusterRoleBindingManifest {
+/** Binds the stack's listener ClusterRole (listenerClusterRole) to the app's listener. */
+export function listenerClusterRoleBinding(
+  app: AppConfig,
+  clusterRole: string = LISTENER_CLUSTER_ROLE,
+): ClusterRoleBindingManifest {
   return {
-    apiVersion: "rbac.authorization.k8s.io/v1",
+    apiVersion: `${RBAC_API}/v1`,
     kind: "ClusterRoleBinding",
     metadata: { name: triggerNames(app).clusterRoleBinding, labels: appLabels(app) },
-    roleRef: {
-      apiGroup: "rbac.authorization.k8s.io",
-      kind: "ClusterRole",
-      name: EVENTLISTENER_ROLES.cluster,
-    },
+    roleRef: { apiGroup: RBAC_API, kind: "ClusterRole", name: clusterRole },
     subjects: [listenerSubject(app)],
   };
 }
 
 export function webhookIngress(app: AppConfig): IngressManifest {
   const names = triggerNames(app);
-  const { className, tlsSecretName, annotations } = app.ingress;
+  const { className, tlsSecretName, useControllerDefaultCertificate, annotations } = app.ingress;
+  // A tls entry without secretName: the Ingress API leaves the certificate to the controller's
+  // default (networking.k8s.io/v1 IngressTLS.secretName is optional).
+  const tls =
+    tlsSecretName !== undefined
+      ? [{ hosts: [app.webhookHost], secretName: tlsSecretName }]
+      : useControllerDefaultCertificate && app.webhook.tls
+        ? [{ hosts: [app.webhookHost] }]
+        : undefined;
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "Ingress",
@@ -372,9 +447,7 @@ export function webhookIngress(app: AppConfig): IngressManifest {
     },
     spec: {
       ...(className === undefined ? {} : { ingressClassName: className }),
-      ...(tlsSecretName === undefined
-        ? {}
-        : { tls: [{ hosts: [app.webhookHost], secretName: tlsSecretName }] }),
+      ...(tls === undefined ? {} : { tls }),
       rules: [
         {
           host: app.webhookHost,
@@ -402,8 +475,9 @@ export function triggerObjects(app: AppConfig, ctx: TriggerContext): TriggerObje
     template: triggerTemplate(app, ctx),
     listener: eventListener(app),
     serviceAccount: listenerServiceAccount(app),
+    role: listenerRole(app),
     roleBinding: listenerRoleBinding(app),
-    clusterRoleBinding: listenerClusterRoleBinding(app),
+    clusterRoleBinding: listenerClusterRoleBinding(app, ctx.listenerClusterRole),
     ingress: webhookIngress(app),
   };
 }

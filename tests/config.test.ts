@@ -258,6 +258,25 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /no TLS.*caCert/,
   },
   {
+    what: "webhook TLS on without a TLS Secret (GitLab refuses the controller's fake certificate)",
+    change: app((a) => (a.ingress = { className: "nginx" })),
+    key: "tekton-gitlab:apps[0].ingress.tlsSecretName",
+    says: /required while webhook\.tls is on.*useControllerDefaultCertificate: true/,
+  },
+  {
+    what: "both a TLS Secret and the controller's default certificate",
+    change: app(
+      (a) =>
+        (a.ingress = {
+          className: "nginx",
+          tlsSecretName: "webhook-tls",
+          useControllerDefaultCertificate: true,
+        }),
+    ),
+    key: "tekton-gitlab:apps[0].ingress.useControllerDefaultCertificate",
+    says: /either .*tlsSecretName.* or/,
+  },
+  {
     what: "wrong type",
     change: (c) => withStructured(c, "tekton", (t) => ({ ...t, install: "yes" })),
     key: "tekton-gitlab:tekton.install",
@@ -414,5 +433,65 @@ describe("config validation", function () {
         assert.deepEqual(run.resources, [], "resources were registered despite bad config");
       });
     }
+  });
+
+  it("accepts webhook TLS without a TLS Secret only with an explicit choice", () => {
+    const withIngress = (ingress: any, webhook: any) =>
+      parseStackConfig(
+        app((a) => {
+          a.ingress = ingress;
+          a.webhook = webhook;
+        })(exampleConfig()),
+      ).apps[0];
+    assert.equal(
+      withIngress({ useControllerDefaultCertificate: true }, {}).ingress
+        .useControllerDefaultCertificate,
+      true,
+    );
+    // GitLab told not to verify (a lab with a self-signed certificate): its own explicit choice.
+    assert.equal(withIngress({}, { sslVerification: false }).webhook.sslVerification, false);
+    assert.equal(withIngress({}, { tls: false }).webhook.tls, false);
+  });
+
+  describe("secrets set as plain config (they would sit in the state in plain text)", () => {
+    it("refuses gitlab:token and registryPassword without --secret, both at once", async () => {
+      const run = await runProgram(exampleConfig(), []);
+      assert.ok(run.error instanceof ConfigError, `expected ConfigError, got ${run.error}`);
+      const token = run.error.problems.find((p) => p.startsWith("gitlab:token:"));
+      const password = run.error.problems.find((p) =>
+        p.startsWith("tekton-gitlab:registryPassword:"),
+      );
+      assert.match(token ?? "", /plain.*pulumi config set --secret gitlab:token.*GITLAB_TOKEN/);
+      assert.match(
+        password ?? "",
+        /plain.*pulumi config set --secret tekton-gitlab:registryPassword/,
+      );
+      // No value in the error: it must not print the secret it complains about.
+      assert.doesNotMatch(run.error.message, /glpat-test-token-not-real|test-registry-password/);
+      assert.deepEqual(run.resources, [], "resources were registered despite bad config");
+    });
+
+    it("refuses one plain key while the other is secret", async () => {
+      const run = await runProgram(exampleConfig(), ["tekton-gitlab:registryPassword"]);
+      assert.ok(run.error instanceof ConfigError, `expected ConfigError, got ${run.error}`);
+      assert.deepEqual(
+        run.error.problems.map((p) => p.split(":").slice(0, 2).join(":")),
+        ["gitlab:token"],
+      );
+    });
+
+    it("accepts both as secrets, and no check for a key that is not set", async () => {
+      const secret = await runProgram(exampleConfig());
+      assert.ifError(secret.error);
+      const withoutToken = { ...exampleConfig() };
+      delete withoutToken["gitlab:token"];
+      // Fails only for the missing token (runProgram hides a developer's GITLAB_TOKEN).
+      const run = await runProgram(withoutToken);
+      assert.ok(run.error instanceof ConfigError);
+      assert.deepEqual(
+        run.error.problems.filter((p) => /plain/.test(p)),
+        [],
+      );
+    });
   });
 });

@@ -21,6 +21,9 @@ export interface RegisteredResource {
   deleteBeforeReplace: boolean;
   replaceOnChanges: string[];
   additionalSecretOutputs: string[];
+  /** How many `transforms` (ResourceTransform callbacks) the resource was registered with. */
+  transforms: number;
+  retainOnDelete: boolean;
   /** The `replacementTrigger` option's value, when set. */
   replacementTrigger?: unknown;
 }
@@ -105,6 +108,13 @@ pulumi.runtime.setMocks(
   false,
 );
 
+// The mocks declare no support for `transforms` (runtime/mocks.js sets supportsTransforms =
+// false) and a resource registered with them would fail; the real engine supports them. The SDK
+// then serves the callbacks on 127.0.0.1 (runtime/callbacks.js, unref'd); nothing calls them
+// under mocks, the tests call the transform functions directly.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require("@pulumi/pulumi/runtime/state").getStore().supportsTransforms = true;
+
 // The mock monitor drops parent, dependencies and options before calling `newResource`; wrap
 // it to keep them, so tests can assert the resource tree and `dependsOn` wiring.
 const monitor = pulumi.runtime.getMonitor() as any;
@@ -125,6 +135,8 @@ monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =
         deleteBeforeReplace: req.getDeletebeforereplace(),
         replaceOnChanges: req.getReplaceonchangesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        transforms: req.getTransformsList().length,
+        retainOnDelete: req.getRetainondelete() === true,
         replacementTrigger: req.getReplacementTrigger()?.toJavaScript(),
       });
     }

@@ -52,9 +52,17 @@ export function withStructured(
   return copy;
 }
 
-export async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
+/**
+ * Runs the program. Like the engine (pulumi pkg/resource/deploy/program_source.go passes
+ * `Target.Config.SecureKeys()` as the runtime's PULUMI_CONFIG_SECRET_KEYS), the keys set with
+ * `--secret` are marked secret: by default those of TEST_SECRETS present in `config`, or
+ * exactly `secretKeys` when given.
+ */
+export async function runProgram(
+  config: Record<string, string>,
+  secretKeys: string[] = Object.keys(config).filter((key) => key in TEST_SECRETS),
+): Promise<ProgramRun> {
   resetRegistrations();
-  const secretKeys = Object.keys(config).filter((key) => key in TEST_SECRETS);
   pulumi.runtime.setAllConfig(config, secretKeys);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const program: () => Promise<Record<string, any>> = require("../../index");

@@ -21,7 +21,10 @@ const COMPONENT = "tekton-gitlab:tekton:BuildPipeline";
 /** What index.ts does for the pipelines: Tekton first, then per app a namespace and its pipeline. */
 async function construct(config: ValidatedConfig) {
   resetRegistrations();
-  const tekton = new TektonInstall("tekton", config.tekton);
+  const tekton = new TektonInstall("tekton", {
+    tekton: config.tekton,
+    kubectlImage: config.images.kubectl,
+  });
   const context = buildContext(config);
   const pipelines = config.apps.map((app) => {
     const namespace = new k8s.core.v1.Namespace(`${app.name}-namespace`, {

@@ -1,6 +1,7 @@
 // Calls a policy the way the policy framework does: props behind its unknown-checking proxy,
 // violations collected by a reportViolation spy. No CLI, no gRPC.
 import {
+  PolicyResource,
   ResourceValidationArgs,
   ResourceValidationPolicy,
   StackValidationArgs,
@@ -61,7 +62,7 @@ export async function checkStackPolicy(
         propertyDependencies: {},
         isType: () => false,
         asType: () => undefined,
-      };
+      } as unknown as PolicyResource;
     }),
     stackTags: new Map(),
     getConfig: () => ({}),

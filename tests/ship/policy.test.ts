@@ -3,9 +3,11 @@
 import * as assert from "node:assert/strict";
 import * as policyProxy from "@pulumi/policy/proxy";
 import {
-  ALLOWED_CLUSTER_ROLE,
+  SECRET_GRANTING_ROLES,
   TEKTON_INSTALL_TYPE,
-  clusterRoleBindingAllowlist,
+  rbacBindingRolesInStack,
+  rbacBindingsNoSecretRoles,
+  rbacRolesNoSecrets,
   noParamsInScript,
   noSkipTlsVerify,
   pinnedStepImages,
@@ -14,7 +16,7 @@ import {
   readOnlySourceDeployKeys,
 } from "../../policy/policies";
 import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../../tekton/names";
-import { FakeResource, checkPolicy } from "./checkPolicy";
+import { FakeResource, checkPolicy, checkStackPolicy } from "./checkPolicy";
 
 /** The sentinel the engine sends for a value not known during preview. */
 const UNKNOWN_STRING: string = (policyProxy as any).unknownStringValue;
@@ -43,7 +45,7 @@ describe("policy pack", () => {
   it("has unique, described, mandatory policies", () => {
     const names = policies.map((policy) => policy.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(policies.length, 6);
+    assert.equal(policies.length, 8);
     for (const policy of policies) {
       assert.ok(policy.description.length > 20, policy.name);
       assert.equal(policy.enforcementLevel, "mandatory", policy.name);
@@ -276,61 +278,180 @@ describe("policy pack", () => {
     });
   });
 
-  describe("cluster-role-binding-allowlist", () => {
-    const CRB = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
-    const binding = (role: string, subjects: any[], urn?: string): FakeResource => ({
-      type: CRB,
+  describe("RBAC", () => {
+    const RBAC = "kubernetes:rbac.authorization.k8s.io/v1";
+    const CRB = `${RBAC}:ClusterRoleBinding`;
+    const RB = `${RBAC}:RoleBinding`;
+    const CLUSTER_ROLE = `${RBAC}:ClusterRole`;
+    const ROLE = `${RBAC}:Role`;
+    const binding = (
+      role: string,
+      subjects: any[],
+      urn?: string,
+      type = CRB,
+      kind = "ClusterRole",
+    ): FakeResource => ({
+      type,
       name: "binding",
       urn,
       props: {
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+        metadata: { name: "binding", namespace: type === RB ? "app-build" : undefined },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind, name: role },
         subjects,
       },
     });
+    const role = (name: string, rules: any[], type = CLUSTER_ROLE): FakeResource => ({
+      type,
+      name,
+      props: { metadata: { name, namespace: type === ROLE ? "app-build" : undefined }, rules },
+    });
     const listenerSa = [{ kind: "ServiceAccount", name: "el-sa", namespace: "python-hello-build" }];
+    const readTriggers = {
+      apiGroups: ["triggers.tekton.dev"],
+      resources: ["clustertriggerbindings", "clusterinterceptors"],
+      verbs: ["get", "list", "watch"],
+    };
+    const readSecrets = {
+      apiGroups: [""],
+      resources: ["secrets"],
+      verbs: ["get", "list", "watch"],
+    };
 
-    it(`passes a binding of ${ALLOWED_CLUSTER_ROLE} to a ServiceAccount`, async () => {
-      assert.deepEqual(
-        await checkPolicy(clusterRoleBindingAllowlist, binding(ALLOWED_CLUSTER_ROLE, listenerSa)),
-        [],
-      );
+    describe("rbac-binding-no-secret-roles", () => {
+      it("passes a ClusterRoleBinding of a role of ours to a ServiceAccount", async () => {
+        assert.deepEqual(
+          await checkPolicy(
+            rbacBindingsNoSecretRoles,
+            binding("tekton-gitlab-eventlistener-dev", listenerSa),
+          ),
+          [],
+        );
+      });
+
+      it("refuses Triggers' eventlistener-clusterroles and the other known Secret roles", async () => {
+        for (const name of SECRET_GRANTING_ROLES) {
+          const [crb] = await checkPolicy(rbacBindingsNoSecretRoles, binding(name, listenerSa));
+          assert.match(
+            crb,
+            new RegExp(`grants ClusterRole ${name}, which grants Secrets cluster-wide`),
+          );
+          // Granted in one namespace through a RoleBinding, a Secret reader is still refused.
+          const [rb] = await checkPolicy(
+            rbacBindingsNoSecretRoles,
+            binding(name, listenerSa, undefined, RB),
+          );
+          assert.match(rb, new RegExp(`RoleBinding binding grants ClusterRole ${name}`));
+        }
+        assert.ok(SECRET_GRANTING_ROLES.includes("tekton-triggers-eventlistener-clusterroles"));
+      });
+
+      it("refuses non-ServiceAccount subjects and a Role in a ClusterRoleBinding", async () => {
+        const [group] = await checkPolicy(
+          rbacBindingsNoSecretRoles,
+          binding("mine", [{ kind: "Group", name: "system:authenticated" }]),
+        );
+        assert.match(group, /binds Group system:authenticated/);
+        const roleRef = binding("mine", listenerSa, undefined, CRB, "Role");
+        assert.equal((await checkPolicy(rbacBindingsNoSecretRoles, roleRef)).length, 1);
+      });
+
+      it("exempts the bindings of Tekton's release manifests (under TektonInstall) only", async () => {
+        const chain = `${TEKTON_INSTALL_TYPE}$kubernetes:yaml/v2:ConfigFile$${CRB}`;
+        const underInstall = `urn:pulumi:dev::tekton-gitlab::${chain}::tekton-triggers-core-interceptors`;
+        const sa = [{ kind: "ServiceAccount", name: "tekton-triggers-core-interceptors" }];
+        const name = "tekton-triggers-core-interceptors";
+        assert.deepEqual(
+          await checkPolicy(rbacBindingsNoSecretRoles, binding(name, sa, underInstall)),
+          [],
+        );
+        assert.equal((await checkPolicy(rbacBindingsNoSecretRoles, binding(name, sa))).length, 1);
+        const elsewhere = `urn:pulumi:dev::tekton-gitlab::tekton-gitlab:app:Trigger$${CRB}::x`;
+        assert.equal(
+          (await checkPolicy(rbacBindingsNoSecretRoles, binding(name, sa, elsewhere))).length,
+          1,
+        );
+      });
     });
 
-    it("reports any other ClusterRole, and non-ServiceAccount subjects", async () => {
-      const [admin] = await checkPolicy(
-        clusterRoleBindingAllowlist,
-        binding("cluster-admin", listenerSa),
-      );
-      assert.match(admin, /grants ClusterRole cluster-admin cluster-wide/);
-      const [group] = await checkPolicy(
-        clusterRoleBindingAllowlist,
-        binding(ALLOWED_CLUSTER_ROLE, [{ kind: "Group", name: "system:authenticated" }]),
-      );
-      assert.match(group, /binds Group system:authenticated/);
-      const roleRef = binding("x", listenerSa);
-      roleRef.props.roleRef = { kind: "Role", name: ALLOWED_CLUSTER_ROLE };
-      assert.equal((await checkPolicy(clusterRoleBindingAllowlist, roleRef)).length, 1);
+    describe("rbac-role-no-secrets", () => {
+      it("passes a role that reads Triggers objects", async () => {
+        assert.deepEqual(await checkPolicy(rbacRolesNoSecrets, role("el", [readTriggers])), []);
+      });
+
+      it("refuses Secrets and '*' in the stack's own Roles and ClusterRoles", async () => {
+        const [secrets] = await checkPolicy(
+          rbacRolesNoSecrets,
+          role("el", [readTriggers, readSecrets]),
+        );
+        assert.match(secrets, /ClusterRole el grants rules\[1\] secrets \(get, list, watch\)/);
+        const star = role("el", [{ apiGroups: ["*"], resources: ["*"], verbs: ["get"] }], ROLE);
+        const [stars] = await checkPolicy(rbacRolesNoSecrets, star);
+        assert.match(
+          stars,
+          /^Role el grants rules\[0\]\.apiGroups "\*"; rules\[0\]\.resources "\*";/,
+        );
+        const verbs = role("el", [
+          { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["*"] },
+        ]);
+        assert.equal((await checkPolicy(rbacRolesNoSecrets, verbs)).length, 1);
+      });
+
+      it("leaves Tekton's release roles to the release", async () => {
+        const chain = `${TEKTON_INSTALL_TYPE}$kubernetes:yaml/v2:ConfigFile$${CLUSTER_ROLE}`;
+        const resource = role("tekton-triggers-core-interceptors", [readSecrets]);
+        resource.urn = `urn:pulumi:dev::tekton-gitlab::${chain}::x`;
+        assert.deepEqual(await checkPolicy(rbacRolesNoSecrets, resource), []);
+      });
     });
 
-    it("exempts the bindings of Tekton's release manifests (under TektonInstall) only", async () => {
-      const chain = `${TEKTON_INSTALL_TYPE}$kubernetes:yaml/v2:ConfigFile$${CRB}`;
-      const underInstall = `urn:pulumi:dev::tekton-gitlab::${chain}::tekton-pipelines-controller-cluster-access`;
-      const controller = [{ kind: "ServiceAccount", name: "tekton-pipelines-controller" }];
-      const role = "tekton-pipelines-controller-cluster-access";
-      assert.deepEqual(
-        await checkPolicy(clusterRoleBindingAllowlist, binding(role, controller, underInstall)),
-        [],
-      );
-      assert.equal(
-        (await checkPolicy(clusterRoleBindingAllowlist, binding(role, controller))).length,
-        1,
-      );
-      const elsewhere = `urn:pulumi:dev::tekton-gitlab::tekton-gitlab:app:Trigger$${CRB}::x`;
-      assert.equal(
-        (await checkPolicy(clusterRoleBindingAllowlist, binding(role, controller, elsewhere)))
-          .length,
-        1,
-      );
+    describe("rbac-binding-roles-in-stack", () => {
+      it("passes bindings of the stack's own roles that grant no Secrets", async () => {
+        const resources = [
+          role("tekton-gitlab-eventlistener-dev", [readTriggers]),
+          binding("tekton-gitlab-eventlistener-dev", listenerSa),
+          role("listener", [readTriggers], ROLE),
+          binding("listener", listenerSa, undefined, RB, "Role"),
+        ];
+        assert.deepEqual(await checkStackPolicy(rbacBindingRolesInStack, resources), []);
+      });
+
+      it("refuses a ClusterRoleBinding to a ClusterRole the stack does not define", async () => {
+        const [message] = await checkStackPolicy(rbacBindingRolesInStack, [
+          binding("someones-role", listenerSa),
+        ]);
+        assert.match(message, /grants ClusterRole someones-role, which this stack does not define/);
+      });
+
+      it("judges a binding by the rules of the role in the stack, release roles included", async () => {
+        // A renamed copy of Triggers' -clusterroles role, defined by the release (TektonInstall).
+        const chain = `${TEKTON_INSTALL_TYPE}$kubernetes:yaml/v2:ConfigFile$${CLUSTER_ROLE}`;
+        const releaseRole = role("listener-ish", [readTriggers, readSecrets]);
+        releaseRole.urn = `urn:pulumi:dev::tekton-gitlab::${chain}::listener-ish`;
+        const [crb, rb] = await checkStackPolicy(rbacBindingRolesInStack, [
+          releaseRole,
+          binding("listener-ish", listenerSa),
+          binding("listener-ish", listenerSa, undefined, RB),
+        ]);
+        assert.match(
+          crb,
+          /ClusterRoleBinding binding grants ClusterRole listener-ish, whose rules\[1\] secrets/,
+        );
+        assert.match(rb, /^RoleBinding binding grants ClusterRole listener-ish/);
+        const [own] = await checkStackPolicy(rbacBindingRolesInStack, [
+          role("reader", [readSecrets], ROLE),
+          binding("reader", listenerSa, undefined, RB, "Role"),
+        ]);
+        assert.match(own, /grants Role reader, whose rules\[0\] secrets/);
+      });
+
+      it("allows a RoleBinding to a ClusterRole outside the stack unless deny-listed", async () => {
+        assert.deepEqual(
+          await checkStackPolicy(rbacBindingRolesInStack, [
+            binding("tekton-triggers-eventlistener-roles", listenerSa, undefined, RB),
+          ]),
+          [],
+        );
+      });
     });
   });
 

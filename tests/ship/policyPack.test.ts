@@ -93,7 +93,7 @@ describe("policy pack under Pulumi's runner", function () {
     );
   }
 
-  it("serves the seven policies (six resource, one stack) as the tekton-gitlab pack", async () => {
+  it("serves the nine policies (seven resource, two stack) as the tekton-gitlab pack", async () => {
     const info: any = await new Promise((resolve, reject) =>
       client.getAnalyzerInfo(
         new (fromPulumi("google-protobuf/google/protobuf/empty_pb").Empty)(),
@@ -101,7 +101,63 @@ describe("policy pack under Pulumi's runner", function () {
       ),
     );
     assert.equal(info.getName(), "tekton-gitlab");
-    assert.equal(info.getPoliciesList().length, 7);
+    assert.equal(info.getPoliciesList().length, 9);
+  });
+
+  function analyzeStack(resources: { type: string; name: string; properties: any }[]) {
+    const request = new analyzer.AnalyzeStackRequest();
+    request.setResourcesList(
+      resources.map(({ type, name, properties }) => {
+        const resource = new analyzer.AnalyzerResource();
+        resource.setType(type);
+        resource.setName(name);
+        resource.setUrn(`urn:pulumi:dev::tekton-gitlab::${type}::${name}`);
+        resource.setProperties(Struct.fromJavaScript(properties));
+        resource.setOptions(new analyzer.AnalyzerResourceOptions());
+        return resource;
+      }),
+    );
+    return new Promise<Diagnostic[]>((resolve, reject) =>
+      client.analyzeStack(request, (error: Error | null, response: any) => {
+        if (error) return reject(error);
+        resolve(
+          response.getDiagnosticsList().map((d: any) => ({
+            policy: d.getPolicyname(),
+            message: d.getMessage(),
+            enforcementLevel: d.getEnforcementlevel(),
+          })),
+        );
+      }),
+    );
+  }
+
+  it("judges a binding by its role's rules in the stack (stack policy)", async () => {
+    const RBAC = "kubernetes:rbac.authorization.k8s.io/v1";
+    const binding = {
+      type: `${RBAC}:ClusterRoleBinding`,
+      name: "listener",
+      properties: {
+        metadata: { name: "listener" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "reader" },
+        subjects: [{ kind: "ServiceAccount", name: "el", namespace: "app-build" }],
+      },
+    };
+    const role = (resources: string[]) => ({
+      type: `${RBAC}:ClusterRole`,
+      name: "reader",
+      properties: {
+        metadata: { name: "reader" },
+        rules: [{ apiGroups: [""], resources, verbs: ["get"] }],
+      },
+    });
+    assert.deepEqual(await analyzeStack([role(["configmaps"]), binding]), []);
+    const diagnostics = await analyzeStack([role(["secrets"]), binding]);
+    assert.deepEqual(
+      diagnostics.map((d) => d.policy),
+      ["rbac-binding-roles-in-stack"],
+    );
+    assert.match(diagnostics[0].message, /grants ClusterRole reader, whose rules\[0\] secrets/);
+    assert.equal(diagnostics[0].enforcementLevel, analyzer.EnforcementLevel.MANDATORY);
   });
 
   it("reports an OpenSSH key (a secret value) in an Opaque Secret as a mandatory violation", async () => {

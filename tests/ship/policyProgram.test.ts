@@ -8,13 +8,14 @@ import {
   isDeployKeyType,
   isTektonReleaseResource,
   noSkipTlsVerify,
-  policies,
+  resourcePolicies,
+  stackPolicies,
 } from "../../policy/policies";
 import { parseStackConfig } from "../../config/load";
 import { renderManifests } from "../../tekton/render";
 import { INSECURE_REGISTRY_ANNOTATION } from "../../tekton/names";
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
-import { checkPolicy } from "./checkPolicy";
+import { checkPolicy, checkStackPolicy } from "./checkPolicy";
 
 describe("the program under its policy pack", function () {
   this.timeout(60000);
@@ -35,8 +36,20 @@ describe("the program under its policy pack", function () {
       assert.ok(sourceKeys.length > 0, "the policy must recognise the stack's source deploy keys");
 
       const violations: string[] = [];
+      const asResources = custom.map((resource) => ({
+        type: resource.type,
+        name: resource.name,
+        urn: resource.urn,
+        props: resource.inputs,
+      }));
+      for (const policy of stackPolicies) {
+        const found = await checkStackPolicy(policy, asResources);
+        violations.push(...found.map((message) => `${policy.name}: ${message}`));
+      }
+      // Not vacuous: the listener's bindings are among what the RBAC policies judged.
+      assert.ok(custom.some((r) => r.type.endsWith(":ClusterRoleBinding")));
       for (const resource of custom) {
-        for (const policy of policies) {
+        for (const policy of resourcePolicies) {
           const found = await checkPolicy(policy, {
             type: resource.type,
             name: resource.name,
@@ -107,7 +120,7 @@ describe("the program under its policy pack", function () {
     const violationsOf = async (manifests: any[]) => {
       const found: string[] = [];
       for (const manifest of manifests) {
-        for (const policy of policies) {
+        for (const policy of resourcePolicies) {
           const messages = await checkPolicy(policy, asResource(manifest));
           found.push(...messages.map((message) => `${policy.name}: ${message}`));
         }

@@ -9,6 +9,8 @@ import {
   celStringLiteral,
   EVENT_LISTENER_PORT,
   labelValue,
+  LISTENER_CLUSTER_ROLE,
+  listenerClusterRole,
   pushFilter,
   RUN_METADATA,
   triggerManifests,
@@ -345,24 +347,76 @@ describe("Trigger builders", function () {
       assert.equal(objects.serviceAccount.metadata.namespace, "python-hello-build");
     });
 
-    it("binds only Triggers' two listener roles, namespaced where it can be", () => {
-      const { roleBinding, clusterRoleBinding } = objects;
+    it("binds the listener to roles of our own, none granting Secrets", () => {
+      const { role, roleBinding, clusterRoleBinding } = objects;
       assert.equal(roleBinding.kind, "RoleBinding");
       assert.equal(roleBinding.metadata.namespace, "python-hello-build");
       assert.deepEqual(roleBinding.roleRef, {
         apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: "tekton-triggers-eventlistener-roles",
+        kind: "Role",
+        name: role.metadata.name,
       });
+      assert.equal(role.kind, "Role");
+      assert.equal(role.metadata.namespace, "python-hello-build");
       assert.deepEqual(roleBinding.subjects, [subject]);
       assert.equal(clusterRoleBinding.kind, "ClusterRoleBinding");
       assert.equal(clusterRoleBinding.metadata.namespace, undefined);
       assert.deepEqual(clusterRoleBinding.roleRef, {
         apiGroup: "rbac.authorization.k8s.io",
         kind: "ClusterRole",
-        name: "tekton-triggers-eventlistener-clusterroles",
+        name: LISTENER_CLUSTER_ROLE,
       });
       assert.deepEqual(clusterRoleBinding.subjects, [subject]);
+      for (const manifest of [role, listenerClusterRole()]) {
+        for (const rule of manifest.rules) {
+          assert.ok(!rule.resources.includes("secrets"), JSON.stringify(rule));
+          for (const field of [rule.apiGroups, rule.resources, rule.verbs]) {
+            assert.ok(!field.includes("*"), JSON.stringify(rule));
+          }
+        }
+      }
+    });
+
+    it("grants cluster-wide only reads of ClusterTriggerBindings and ClusterInterceptors", () => {
+      // Triggers v0.37.0 pkg/adapter/adapter.go: the only cluster-scoped informers.
+      assert.deepEqual(listenerClusterRole(), {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: {
+          name: LISTENER_CLUSTER_ROLE,
+          labels: { "app.kubernetes.io/managed-by": "tekton-gitlab" },
+        },
+        rules: [
+          {
+            apiGroups: ["triggers.tekton.dev"],
+            resources: ["clustertriggerbindings", "clusterinterceptors"],
+            verbs: ["get", "list", "watch"],
+          },
+        ],
+      });
+      assert.equal(listenerClusterRole("x-role").metadata.name, "x-role");
+      const { app, ctx } = exampleApp();
+      const named = triggerObjects(app, { ...ctx, listenerClusterRole: "x-role" });
+      assert.equal(named.clusterRoleBinding.roleRef.name, "x-role");
+    });
+
+    it("grants in the namespace reads of its Triggers objects, PipelineRun create, events", () => {
+      assert.deepEqual(objects.role.rules, [
+        {
+          apiGroups: ["triggers.tekton.dev"],
+          resources: [
+            "eventlisteners",
+            "triggerbindings",
+            "interceptors",
+            "triggertemplates",
+            "triggers",
+          ],
+          verbs: ["get", "list", "watch"],
+        },
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      ]);
     });
 
     it("names the ClusterRoleBinding uniquely per namespace and app", () => {
@@ -377,7 +431,8 @@ describe("Trigger builders", function () {
 
   describe("Ingress", function () {
     it("routes the webhook host to el-<listener>:8080", () => {
-      const { ingress } = objects;
+      const plain = exampleApp((a) => ({ ...a, ingress: {}, webhook: { tls: false } }));
+      const { ingress } = triggerObjects(plain.app, plain.ctx);
       assert.equal(ingress.apiVersion, "networking.k8s.io/v1");
       assert.equal(ingress.metadata.namespace, "python-hello-build");
       assert.equal(ingress.metadata.annotations, undefined);
@@ -423,6 +478,20 @@ describe("Trigger builders", function () {
       assert.deepEqual(ingress.metadata.annotations, {
         "cert-manager.io/cluster-issuer": "letsencrypt",
       });
+    });
+  });
+
+  describe("Ingress TLS", function () {
+    it("terminates TLS with the controller's default certificate only when opted in", () => {
+      const opted = exampleApp((a) => ({
+        ...a,
+        ingress: { className: "nginx", useControllerDefaultCertificate: true },
+      }));
+      const { ingress } = triggerObjects(opted.app, opted.ctx);
+      // No secretName: the Ingress API lets the controller use its default certificate.
+      assert.deepEqual(ingress.spec.tls, [
+        { hosts: ["python-hello-application.build.192-168-2-119.nip.io"] },
+      ]);
     });
   });
 

@@ -19,6 +19,7 @@ const T = {
   password: "random:index/randomPassword:RandomPassword",
   secret: "kubernetes:core/v1:Secret",
   serviceAccount: "kubernetes:core/v1:ServiceAccount",
+  role: "kubernetes:rbac.authorization.k8s.io/v1:Role",
   roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
   clusterRoleBinding: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
   binding: "kubernetes:triggers.tekton.dev/v1beta1:TriggerBinding",
@@ -80,6 +81,7 @@ describe("GitLabTrigger component", function () {
         `${T.ingress} hello-python-webhook-ingress`,
         `${T.hook} hello-python-webhook`,
         `${T.password} hello-python-webhook-token`,
+        `${T.role} hello-python-listener-role`,
         `${T.roleBinding} hello-python-listener-rolebinding`,
         `${T.clusterRoleBinding} hello-python-listener-clusterrolebinding`,
         `${T.binding} hello-python-trigger-binding`,
@@ -141,6 +143,8 @@ describe("GitLabTrigger component", function () {
 
   it("deploys the listener's ServiceAccount, RBAC and Ingress from the builders", () => {
     assert.deepEqual(d.find(T.serviceAccount).inputs.metadata, objects.serviceAccount.metadata);
+    assert.deepEqual(d.find(T.role).inputs.metadata, objects.role.metadata);
+    assert.deepEqual(d.find(T.role).inputs.rules, objects.role.rules);
     for (const [type, manifest] of [
       [T.roleBinding, objects.roleBinding],
       [T.clusterRoleBinding, objects.clusterRoleBinding],
@@ -158,6 +162,7 @@ describe("GitLabTrigger component", function () {
   it("creates the listener after what it reads, and the Ingress and hook after it", () => {
     const urn = (type: string) => d.find(type).urn;
     const listener = d.find(T.listener);
+    assert.ok(d.find(T.roleBinding).dependencies.includes(urn(T.role)));
     for (const type of [T.binding, T.template, T.secret, T.serviceAccount, T.roleBinding]) {
       assert.ok(listener.dependencies.includes(urn(type)), type);
     }

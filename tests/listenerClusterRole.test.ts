@@ -1,0 +1,40 @@
+import "./harness/mocks";
+import * as assert from "node:assert/strict";
+import { exampleConfig, resourcesOfType, runProgram, withStructured } from "./harness/program";
+
+const CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";
+const CRB = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
+
+describe("the listeners' ClusterRole", function () {
+  this.timeout(30000);
+
+  it("is created once per stack and bound to every app's listener, Secrets excluded", async () => {
+    const config = withStructured(exampleConfig(), "apps", (apps) => [
+      apps[0],
+      {
+        ...apps[0],
+        name: "second",
+        namespace: "second-build",
+        webhookHost: "second.example.com",
+      },
+    ]);
+    const run = await runProgram(config);
+    assert.ifError(run.error);
+    const roles = resourcesOfType(run, CLUSTER_ROLE);
+    assert.equal(roles.length, 1);
+    const [role] = roles;
+    // Named after the stack (the mocks run stack "dev"): cluster-scoped, so stacks must not share.
+    assert.equal(role.inputs.metadata.name, "tekton-gitlab-eventlistener-dev");
+    assert.doesNotMatch(JSON.stringify(role.inputs.rules), /secrets|\*/);
+    const bindings = resourcesOfType(run, CRB);
+    assert.equal(bindings.length, 2);
+    for (const binding of bindings) {
+      assert.deepEqual(binding.inputs.roleRef, {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: "tekton-gitlab-eventlistener-dev",
+      });
+      assert.ok(binding.dependencies.includes(role.urn), binding.name);
+    }
+  });
+});
