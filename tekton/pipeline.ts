@@ -53,6 +53,12 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       description: "SSH URL of the operations repository",
     },
     {
+      name: TASK_PARAMS.sourceBranch,
+      type: "string",
+      description: "The branch builds come from (its tip orders commits for the patch task)",
+      default: app.branch,
+    },
+    {
       name: TASK_PARAMS.registryHost,
       type: "string",
       description: "Registry host[:port] the image is pushed to",
@@ -96,6 +102,7 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
     params: [
       pass(TASK_PARAMS.sourceUrl),
       pass(TASK_PARAMS.revision),
+      pass(TASK_PARAMS.sourceBranch),
       pass(TASK_PARAMS.registryHost),
       pass(TASK_PARAMS.imageRepository),
     ],

@@ -51,6 +51,8 @@ export const TASK_PARAMS = {
   containerName: "container-name",
   imageDigest: "image-digest",
   commitSha: "commit-sha",
+  sourceBranch: "source-branch",
+  operationsBranch: "operations-branch",
 } as const;
 
 export const TASK_RESULTS = {
@@ -85,6 +87,11 @@ export const SOURCE_CHECKOUT_DIR = "src";
 export const OPERATIONS_CHECKOUT_DIR = "repo";
 /** kubectl's output, beside (not inside) the operations checkout. */
 export const PATCHED_FILE = "patched-deployment.yaml";
+/**
+ * Ref the tag task leaves in the source checkout: the source branch's tip as fetched with the
+ * commit. patch-deployment reads it (no key, no network) to decide which commit is newer.
+ */
+export const SOURCE_TIP_REF = "refs/tekton-gitlab/branch-tip";
 /** How often the patch task pushes before giving up when others keep pushing first. */
 export const PUSH_ATTEMPTS = 5;
 /** Author and committer of the operations commits. */
@@ -131,6 +138,15 @@ function rejectOptionLikeUrl(variable: string, paramName: string): string {
 esac`;
 }
 
+/**
+ * git's own words when a server refuses to send a commit by id: fetch-pack's
+ * `report_unmatched_refs` ("Server does not allow request for unadvertised object", protocol v0)
+ * and upload-pack's `parse_want`/`send_ref` ("not our ref", protocol v2, reported to the client
+ * as "remote error: upload-pack: not our ref"). Only these fall back to fetching the branches;
+ * any other failure (host key, permission, network) is reported as it is.
+ */
+export const FETCH_REFUSED_PATTERN = "not our ref|does not allow request for unadvertised object";
+
 const TAG_SCRIPT = `#!/bin/sh
 set -eu
 
@@ -138,11 +154,25 @@ set -eu
 case "$REVISION" in
   "" | *[!0-9a-f]*) echo "revision must be a full hex commit SHA, got: '$REVISION'" >&2; exit 1 ;;
 esac
-if [ "\${#REVISION}" -ne 40 ] && [ "\${#REVISION}" -ne 64 ]; then
-  echo "revision must be a full 40- or 64-character commit SHA, got: '$REVISION'" >&2
+# A 64-character id names a commit of a SHA-256 repository: a SHA-1 repository cannot fetch it
+# ("mismatched algorithms"), so the checkout is created with the server's object format.
+case "\${#REVISION}" in
+  40) OBJECT_FORMAT=sha1 ;;
+  64) OBJECT_FORMAT=sha256 ;;
+  *)
+    echo "revision must be a full 40- or 64-character commit SHA, got: '$REVISION'" >&2
+    exit 1
+    ;;
+esac
+${rejectOptionLikeUrl("SOURCE_URL", PIPELINE_PARAMS.sourceUrl)}
+case "$SOURCE_BRANCH" in
+  "" | -*) BRANCH_OK=no ;;
+  *) if git check-ref-format --branch "$SOURCE_BRANCH" >/dev/null 2>&1; then BRANCH_OK=yes; else BRANCH_OK=no; fi ;;
+esac
+if [ "$BRANCH_OK" != yes ]; then
+  echo "${TASK_PARAMS.sourceBranch} must be a git branch name, got: '$SOURCE_BRANCH'" >&2
   exit 1
 fi
-${rejectOptionLikeUrl("SOURCE_URL", PIPELINE_PARAMS.sourceUrl)}
 
 for file in "$HOME/.ssh/config" "$HOME/.ssh/known_hosts"; do
   if [ ! -s "$file" ]; then
@@ -156,16 +186,34 @@ rm -rf "$CHECKOUT"
 mkdir -p "$CHECKOUT"
 cd "$CHECKOUT"
 git config --global --add safe.directory "$CHECKOUT"
-git init --quiet
+git init --quiet --object-format="$OBJECT_FORMAT"
 git remote add origin "$SOURCE_URL"
-if ! git fetch --quiet --depth 1 origin "$REVISION"; then
+# The commit with its whole history and the branch's tip: patch-deployment decides by ancestry
+# whether this commit is newer than the deployed one, in this checkout, without a key.
+FETCH_ERRORS="$(mktemp)"
+if ! git fetch --quiet origin "$REVISION" "+refs/heads/$SOURCE_BRANCH:${SOURCE_TIP_REF}" 2>"$FETCH_ERRORS"; then
+  cat "$FETCH_ERRORS" >&2
+  if ! grep -qE '${FETCH_REFUSED_PATTERN}' "$FETCH_ERRORS"; then
+    echo "fetching commit $REVISION and branch $SOURCE_BRANCH from $SOURCE_URL failed; git said why above" >&2
+    exit 1
+  fi
   echo "the server refused a fetch by commit id; fetching its branches instead" >&2
   git fetch --quiet origin '+refs/heads/*:refs/remotes/origin/*'
+  git update-ref "${SOURCE_TIP_REF}" "refs/remotes/origin/$SOURCE_BRANCH"
+  if ! git cat-file -e "$REVISION^{commit}" 2>/dev/null; then
+    echo "commit $REVISION is on no branch of $SOURCE_URL (force-pushed away?)" >&2
+    exit 1
+  fi
 fi
+rm -f "$FETCH_ERRORS"
 git checkout --quiet --detach "$REVISION"
 
+# <committer date, UTC>-<full commit id>: the same for every build of the commit, so a re-run
+# names the same commit; the date only orders commits that history cannot (see
+# patch-deployment), and never the time a run happened to start.
 COMMIT="$(git rev-parse HEAD)"
-TAG="$(date -u +%Y%m%d%H%M%S)-$(printf '%.8s' "$COMMIT")"
+COMMIT_DATE="$(TZ=UTC git show -s --format=%cd --date=format-local:%Y%m%d%H%M%S HEAD)"
+TAG="$COMMIT_DATE-$COMMIT"
 printf '%s' "$REGISTRY_HOST/$IMAGE_REPOSITORY:$TAG" > "$(results.${TASK_RESULTS.imageUrl}.path)"
 printf '%s' "$COMMIT" > "$(results.${TASK_RESULTS.commitSha}.path)"
 echo "commit $COMMIT will be pushed as $REGISTRY_HOST/$IMAGE_REPOSITORY:$TAG"
@@ -179,11 +227,12 @@ export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
     metadata: metadata(app, TASK_NAMES.tag),
     spec: {
       description:
-        "Clones the pushed commit (shallow) into the source workspace and names its image " +
-        "<registry>/<repository>:<UTC timestamp>-<short sha>.",
+        "Fetches the pushed commit with its history and the branch tip into the source " +
+        "workspace and names its image <registry>/<repository>:<committer date>-<commit sha>.",
       params: [
         stringParam(TASK_PARAMS.sourceUrl, "SSH URL of the source repository"),
         stringParam(TASK_PARAMS.revision, "The full commit SHA to build"),
+        stringParam(TASK_PARAMS.sourceBranch, "The branch the commit was pushed to"),
         stringParam(TASK_PARAMS.registryHost, "Registry host[:port] the image is pushed to"),
         stringParam(TASK_PARAMS.imageRepository, "Image repository path under the registry"),
       ],
@@ -204,6 +253,7 @@ export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
           env: [
             env("SOURCE_URL", param(TASK_PARAMS.sourceUrl)),
             env("REVISION", param(TASK_PARAMS.revision)),
+            env("SOURCE_BRANCH", param(TASK_PARAMS.sourceBranch)),
             env("REGISTRY_HOST", param(TASK_PARAMS.registryHost)),
             env("IMAGE_REPOSITORY", param(TASK_PARAMS.imageRepository)),
             // A subdirectory the step creates is owned by the step's UID, whoever owns the

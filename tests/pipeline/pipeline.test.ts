@@ -32,6 +32,7 @@ describe("build pipeline", function () {
       "source-url": undefined,
       revision: undefined,
       "operations-url": undefined,
+      "source-branch": "main",
       "registry-host": "docker.apps.192-168-2-114.nip.io",
       "image-repository": "python-hello-build/hello-world-service",
       dockerfile: "source/Dockerfile",
@@ -64,6 +65,7 @@ describe("build pipeline", function () {
     assert.deepEqual(paramsOf(pipelineTask(pipeline, "generate-image-tag")), {
       "source-url": "$(params.source-url)",
       revision: "$(params.revision)",
+      "source-branch": "$(params.source-branch)",
       "registry-host": "$(params.registry-host)",
       "image-repository": "$(params.image-repository)",
     });

@@ -5,10 +5,51 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sshCloneUrl } from "../../tekton/names";
-import { generateImageTagTask, patchDeploymentTask, PUSH_ATTEMPTS } from "../../tekton/tasks";
+import {
+  generateImageTagTask,
+  patchDeploymentTask,
+  PUSH_ATTEMPTS,
+  SOURCE_TIP_REF,
+} from "../../tekton/tasks";
+import { git as realRepoGit, SourceRepo, sourceRepo } from "./gitRepos";
 import { appAndContext, removeTempDirs, runScriptStep, stub, tempDir } from "./helpers";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
+
+/** A run of the real tag step against `repo` (a local path) in a fresh source workspace. */
+async function realTagRun(
+  repo: SourceRepo,
+  revision: string,
+  extraEnv: Record<string, string> = {},
+  branch = "main",
+) {
+  const { app, ctx } = appAndContext();
+  const root = tempDir("tag-run");
+  const home = path.join(root, "home");
+  fs.mkdirSync(path.join(home, ".ssh"), { recursive: true });
+  fs.writeFileSync(path.join(home, ".ssh", "config"), "Host gitlab\n  Port 22\n");
+  fs.writeFileSync(path.join(home, ".ssh", "known_hosts"), "gitlab ssh-ed25519 AAAA\n");
+  const results = path.join(root, "results");
+  const source = path.join(root, "source");
+  fs.mkdirSync(results);
+  fs.mkdirSync(source);
+  const run = await runScriptStep(generateImageTagTask(app, ctx), "clone-and-tag", {
+    params: {
+      "source-url": repo.remote,
+      revision,
+      "source-branch": branch,
+      "registry-host": "registry.example.com",
+      "image-repository": "team/service",
+    },
+    workspaces: { source },
+    results,
+    home,
+    extraEnv,
+  });
+  const result = (name: string) =>
+    run.code === 0 ? fs.readFileSync(path.join(results, name), "utf8") : "";
+  return { ...run, source, imageUrl: result("image-url"), commit: result("commit-sha") };
+}
 
 describe("step scripts", function () {
   this.timeout(20000);
@@ -19,7 +60,7 @@ describe("step scripts", function () {
     const task = generateImageTagTask(app, ctx);
 
     /** A HOME as credential init leaves it, a stub git logging its calls, a result dir. */
-    function setup(options: { knownHosts?: boolean; depthFetchFails?: boolean } = {}) {
+    function setup(options: { knownHosts?: boolean; fetchByIdError?: string } = {}) {
       const root = tempDir("tag");
       const home = path.join(root, "home");
       fs.mkdirSync(path.join(home, ".ssh"), { recursive: true });
@@ -34,8 +75,11 @@ describe("step scripts", function () {
         "git",
         [
           `printf '%s|%s\\n' "$*" "$GIT_SSH_COMMAND" >> ${log}`,
-          options.depthFetchFails ? `case "$*" in *--depth*) exit 128 ;; esac` : "",
+          options.fetchByIdError
+            ? `case "$*" in *" origin $FAKE_HEAD "*) printf '%s\\n' "${options.fetchByIdError}" >&2; exit 128 ;; esac`
+            : "",
           `[ "$1 $2" = "rev-parse HEAD" ] && printf '%s\\n' "$FAKE_HEAD"`,
+          `[ "$1 $2" = "show -s" ] && printf '%s\\n' 20261126093000`,
           "exit 0",
         ].join("\n"),
       );
@@ -57,6 +101,7 @@ describe("step scripts", function () {
     const params = (revision: string, sourceUrl = sshCloneUrl(ctx.gitSsh, app.sourceProject)) => ({
       "source-url": sourceUrl,
       revision,
+      "source-branch": "main",
       "registry-host": "registry.example.com:5000",
       "image-repository": "team/service",
     });
@@ -75,21 +120,23 @@ describe("step scripts", function () {
       extraEnv: { FAKE_HEAD: head },
     });
 
-    it("clones exactly the commit, shallow, and writes image-url and commit-sha", async () => {
+    it("fetches the commit with its history and the branch tip, and names the image by commit", async () => {
       const env = setup();
       const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.equal(run.code, 0, run.stderr);
       const imageUrl = fs.readFileSync(path.join(env.results, "image-url"), "utf8");
-      assert.match(imageUrl, /^registry\.example\.com:5000\/team\/service:\d{14}-01234567$/);
+      assert.equal(imageUrl, `registry.example.com:5000/team/service:20261126093000-${SHA}`);
       assert.equal(fs.readFileSync(path.join(env.results, "commit-sha"), "utf8"), SHA);
       const commands = env.calls().map(([args]) => args);
       assert.deepEqual(commands, [
+        "check-ref-format --branch main",
         `config --global --add safe.directory ${env.source}/src`,
-        "init --quiet",
+        "init --quiet --object-format=sha1",
         "remote add origin git@gitlab-gitlab-shell.gitlab.svc.cluster.local:root/hello-python.git",
-        `fetch --quiet --depth 1 origin ${SHA}`,
+        `fetch --quiet origin ${SHA} +refs/heads/main:${SOURCE_TIP_REF}`,
         `checkout --quiet --detach ${SHA}`,
         "rev-parse HEAD",
+        "show -s --format=%cd --date=format-local:%Y%m%d%H%M%S HEAD",
       ]);
     });
 
@@ -115,12 +162,43 @@ describe("step scripts", function () {
     });
 
     it("falls back to fetching the branches when the server refuses a fetch by id", async () => {
-      const env = setup({ depthFetchFails: true });
+      const env = setup({ fetchByIdError: `fatal: remote error: upload-pack: not our ref ${SHA}` });
       const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /the server refused a fetch by commit id/);
       const commands = env.calls().map(([args]) => args);
       assert.ok(commands.includes("fetch --quiet origin +refs/heads/*:refs/remotes/origin/*"));
+      assert.ok(commands.includes(`update-ref ${SOURCE_TIP_REF} refs/remotes/origin/main`));
       assert.ok(commands.includes(`checkout --quiet --detach ${SHA}`));
+    });
+
+    it("reports a failed host key check as it is, without a second fetch", async () => {
+      const env = setup({
+        fetchByIdError:
+          "Host key verification failed.\nfatal: Could not read from remote repository.",
+      });
+      const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /Host key verification failed\./);
+      assert.match(
+        run.stderr,
+        /fetching commit .* and branch main from .* failed; git said why above/,
+      );
+      assert.doesNotMatch(run.stderr, /refused a fetch by commit id/);
+      const fetches = env.calls().filter(([args]) => args.startsWith("fetch"));
+      assert.equal(fetches.length, 1, JSON.stringify(fetches));
+    });
+
+    it("refuses a source-branch that is not a branch name before fetching", async () => {
+      const repo = sourceRepo();
+      const sha = repo.commit("only", "2026-11-26T09:00:00Z");
+      repo.push();
+      for (const branch of ["", "-x", "a..b", "main:evil", "*"]) {
+        const run = await realTagRun(repo, sha, {}, branch);
+        assert.notEqual(run.code, 0, branch);
+        assert.match(run.stderr, /source-branch must be a git branch name/);
+        assert.ok(!fs.existsSync(path.join(run.source, "src")), branch);
+      }
     });
 
     it("accepts a 64-hex commit id (SHA-256 repository), as the trigger's filter does", async () => {
@@ -132,10 +210,11 @@ describe("step scripts", function () {
         tagInputs(env, params(sha256), sha256),
       );
       assert.equal(run.code, 0, run.stderr);
+      assert.ok(env.calls().some(([args]) => args === "init --quiet --object-format=sha256"));
       assert.ok(env.calls().some(([args]) => args === `checkout --quiet --detach ${sha256}`));
       assert.match(
         fs.readFileSync(path.join(env.results, "image-url"), "utf8"),
-        /:\d{14}-01234567$/,
+        new RegExp(`:20261126093000-${sha256}$`),
       );
     });
 
@@ -167,12 +246,83 @@ describe("step scripts", function () {
       assert.deepEqual(env.calls(), []);
     });
 
+    describe("against real repositories", () => {
+      it("names the image <committer date, UTC>-<commit>, the same for every run of it", async () => {
+        const repo = sourceRepo();
+        const sha = repo.commit("first", "2026-11-26T09:30:00+02:00");
+        repo.push();
+        const first = await realTagRun(repo, sha);
+        assert.equal(first.code, 0, first.stderr);
+        assert.equal(first.imageUrl, `registry.example.com/team/service:20261126073000-${sha}`);
+        assert.equal(first.commit, sha);
+        const again = await realTagRun(repo, sha);
+        assert.equal(again.imageUrl, first.imageUrl);
+      });
+
+      it("leaves the commit's whole history and the branch tip in the checkout", async () => {
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T09:00:00Z");
+        const b = repo.commit("b", "2026-11-26T10:00:00Z");
+        const c = repo.commit("c", "2026-11-26T11:00:00Z");
+        repo.push();
+        const run = await realTagRun(repo, b);
+        assert.equal(run.code, 0, run.stderr);
+        const checkout = path.join(run.source, "src");
+        assert.equal(realRepoGit(checkout, "rev-parse", "HEAD"), b);
+        assert.equal(realRepoGit(checkout, "rev-parse", SOURCE_TIP_REF), c);
+        assert.equal(realRepoGit(checkout, "merge-base", "--is-ancestor", a, b), "");
+        assert.ok(!fs.existsSync(path.join(checkout, ".git", "shallow")));
+      });
+
+      it("clones a commit of a SHA-256 repository", async () => {
+        const repo = sourceRepo("sha256");
+        const sha = repo.commit("first", "2026-11-26T09:30:00Z");
+        repo.push();
+        assert.equal(sha.length, 64);
+        const run = await realTagRun(repo, sha);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.commit, sha);
+        assert.equal(run.imageUrl, `registry.example.com/team/service:20261126093000-${sha}`);
+        const checkout = path.join(run.source, "src");
+        assert.equal(realRepoGit(checkout, "rev-parse", "--show-object-format"), "sha256");
+        assert.equal(fs.readFileSync(path.join(checkout, "file"), "utf8"), "first 0\n");
+      });
+
+      it("falls back to the branches when git refuses an unadvertised commit (protocol v0)", async () => {
+        const repo = sourceRepo();
+        const older = repo.commit("older", "2026-11-26T09:00:00Z");
+        repo.commit("tip", "2026-11-26T10:00:00Z");
+        repo.push();
+        // Under protocol v0 git asks only for advertised refs unless the server allows more:
+        // fetch-pack reports "Server does not allow request for unadvertised object".
+        const run = await realTagRun(repo, older, {
+          GIT_CONFIG_COUNT: "1",
+          GIT_CONFIG_KEY_0: "protocol.version",
+          GIT_CONFIG_VALUE_0: "0",
+        });
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stderr, /does not allow request for unadvertised object/);
+        assert.match(run.stderr, /the server refused a fetch by commit id; fetching its branches/);
+        assert.equal(run.commit, older);
+      });
+
+      it("says so when the commit is on no branch, even after the fallback", async () => {
+        const repo = sourceRepo();
+        repo.commit("only", "2026-11-26T09:00:00Z");
+        repo.push();
+        const run = await realTagRun(repo, "f".repeat(40));
+        assert.notEqual(run.code, 0);
+        assert.match(run.stderr, /not our ref f{40}/);
+        assert.match(run.stderr, /commit f{40} is on no branch of /);
+      });
+    });
+
     it("fails with a pointer to the git-pull Secret when credential init left no known_hosts", async () => {
       const env = setup({ knownHosts: false });
       const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.notEqual(run.code, 0);
       assert.match(run.stderr, /known_hosts: .*Secret git-pull.*ServiceAccount tekton-build/);
-      assert.deepEqual(env.calls(), []);
+      assert.ok(!env.calls().some(([args]) => args.startsWith("init")));
     });
   });
 

@@ -60,6 +60,7 @@ describe("build pipeline Tasks", function () {
       assert.deepEqual(paramNames(task), [
         "source-url",
         "revision",
+        "source-branch",
         "registry-host",
         "image-repository",
       ]);
@@ -74,6 +75,7 @@ describe("build pipeline Tasks", function () {
       assert.deepEqual(envOf(step), {
         SOURCE_URL: "$(params.source-url)",
         REVISION: "$(params.revision)",
+        SOURCE_BRANCH: "$(params.source-branch)",
         REGISTRY_HOST: "$(params.registry-host)",
         IMAGE_REPOSITORY: "$(params.image-repository)",
         CHECKOUT: "$(workspaces.source.path)/src",
