@@ -28,7 +28,8 @@ export function pipelineWorkspaces(ctx: Pick<BuildContext, "registry">): string[
 }
 
 const WORKSPACE_DESCRIPTIONS: Record<string, string> = {
-  [WORKSPACES.source]: "Source checkout shared by the tag and build tasks (a PVC)",
+  [WORKSPACES.source]:
+    "Source checkout: written by the tag task, read by the build and patch tasks (a PVC)",
   [WORKSPACES.operations]: "Scratch space for the operations checkout (an emptyDir)",
   [WORKSPACES.gitWrite]: "Secret git-write: the operations push key and known_hosts",
   [WORKSPACES.dockerConfig]: "Registry credentials as config.json",
@@ -142,6 +143,8 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
     ],
     workspaces: [
       { name: WORKSPACES.operations, workspace: WORKSPACES.operations },
+      // Read only: the tag task's checkout orders this commit against the deployed one.
+      { name: WORKSPACES.source, workspace: WORKSPACES.source },
       { name: WORKSPACES.gitWrite, workspace: WORKSPACES.gitWrite },
     ],
   };

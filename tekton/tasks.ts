@@ -401,56 +401,119 @@ kubectl set image --local -f "$CHECKOUT/$DEPLOYMENT_FILE" \\
 `;
 
 /**
- * Commits kubectl's output and pushes it. `kubectl set image -o yaml` re-serialises the whole
- * file, so the first pipeline commit drops comments and reorders keys; later ones change only
- * the image line.
+ * Commits kubectl's output and pushes it. `kubectl set image -o yaml` re-serialises the patched
+ * document, so the first pipeline commit drops its comments and reorders its keys; later ones
+ * change only the image line.
  *
- * Runs of different commits race: the one finishing last pushes last, and rebasing on a rejected
- * push would let a late run of an older commit replace a newer image. Tags are `<UTC
- * YYYYMMDDHHMMSS>-<short sha>` (generate-image-tag), so they order builds by time: a run leaves
- * the file alone when it already names a newer build of the same repository, checked against
- * the clone and again against every fetched branch head. When a rebase conflicts and the
- * fetched file names an older (or equally old) build, an older run changed the same lines: this
- * build's image replaces the older one in the fetched file, which keeps everything else it
- * holds (a plain-text replacement, no regex built from config).
+ * Runs of different commits race, and a run can be re-run or its webhook redelivered long after
+ * a newer commit was deployed. Whether this build replaces what the file deploys is decided by
+ * the source history the tag task left in the source workspace (the commit's whole history and
+ * the branch tip it fetched), never by when a run happened. The deployed commit is read from the
+ * image tag generate-image-tag wrote (<committer date>-<commit>): the tag travels with the image
+ * reference, so a hand edit of the image cannot leave a stale record behind. For each deployed
+ * build of this image repository:
+ * - the same commit: nothing changes (a re-run or a redelivered webhook rolls nothing out);
+ * - an ancestor of this commit: this build replaces it;
+ * - a descendant of this commit: it stays, and the log says a newer commit is deployed;
+ * - diverged (a force push rewrote the branch): this build replaces it only when this commit is
+ *   on the branch tip the tag task fetched; otherwise this commit was itself rewritten away;
+ * - unknown to this checkout: this commit's history was fetched whole, so it is not an ancestor:
+ *   either it was pushed after the tag task fetched, or a force push dropped it. History cannot
+ *   tell these apart; the committer dates in the tags do: this build replaces it only when this
+ *   commit is on the fetched tip and was committed strictly later.
+ * A file naming no build with a commit id (a first deploy, a hand-written image, a tag from an
+ * older version of this pipeline) takes this build. The decision is taken again against the
+ * fetched branch after every rejected push. When a rebase conflicts and the fetched file still
+ * should take this build, an older run changed the same lines: this build's image replaces the
+ * deployed builds in the fetched file, which keeps everything else it holds (a plain-text
+ * replacement, no regex built from config).
  */
 const COMMIT_AND_PUSH_SCRIPT = `#!/bin/sh
 set -eu
 ${WRITE_KEY_SETUP}
 
 IMAGE_REPO="\${IMAGE_URL%:*}"
-BUILD_STAMP="\${IMAGE_URL##*:}"
-BUILD_STAMP="\${BUILD_STAMP%%-*}"
-case "$BUILD_STAMP" in
-  "" | *[!0-9]*) BUILD_STAMP="" ;;
+BUILD_TAG="\${IMAGE_URL##*:}"
+BUILD_DATE="\${BUILD_TAG%%-*}"
+case "$BUILD_DATE" in
+  "" | *[!0-9]*) BUILD_DATE="" ;;
 esac
-if [ "\${#BUILD_STAMP}" -ne 14 ]; then
-  echo "image-url must end in :<UTC YYYYMMDDHHMMSS>-<short sha> as generate-image-tag names it, got: '$IMAGE_URL'" >&2
+if [ "\${#BUILD_DATE}" -ne 14 ] || [ "$BUILD_TAG" != "$BUILD_DATE-$COMMIT_SHA" ]; then
+  echo "image-url must end in :<committer date YYYYMMDDHHMMSS>-<commit-sha> as generate-image-tag names it, got: '$IMAGE_URL' for commit '$COMMIT_SHA'" >&2
   exit 1
 fi
 NEW_IMAGE="$IMAGE_URL@$IMAGE_DIGEST"
 
-# "<timestamp> <reference>" of every $IMAGE_REPO build the YAML on stdin names, oldest first.
+git config --global --add safe.directory "$CHECKOUT"
+git config --global --add safe.directory "$SOURCE"
+# The source checkout is read only here and holds every object this decision needs: no key,
+# no network.
+src() { git -C "$SOURCE" "$@"; }
+if ! src cat-file -e "$COMMIT_SHA^{commit}" 2>/dev/null || ! src rev-parse --verify --quiet "${SOURCE_TIP_REF}" >/dev/null; then
+  echo "$SOURCE does not hold commit $COMMIT_SHA and ${SOURCE_TIP_REF} as generate-image-tag leaves them" >&2
+  exit 1
+fi
+
+# "<date> <commit> <reference>" of every $IMAGE_REPO build with a commit id the YAML on stdin names.
 deployed_builds() {
-  grep -oE "[^[:space:]\\"'=]+:[0-9]{14}-[A-Za-z0-9_.-]*(@sha256:[0-9a-f]{64})?" |
+  grep -oE "[^[:space:]\\"'=]+:[0-9]{14}-([0-9a-f]{64}|[0-9a-f]{40})(@sha256:[0-9a-f]{64})?" |
     while IFS= read -r ref; do
       tag="\${ref#"$IMAGE_REPO:"}"
-      if [ "$tag" != "$ref" ]; then printf '%s %s\\n' "\${tag%%-*}" "$ref"; fi
-    done | sort
+      if [ "$tag" != "$ref" ]; then
+        tag="\${tag%@*}"
+        printf '%s %s %s\\n' "\${tag%%-*}" "\${tag#*-}" "$ref"
+      fi
+    done | sort -u
 }
 
-# Timestamp of the newest $IMAGE_REPO build the YAML on stdin names; empty when it names none.
-newest_build() {
-  deployed_builds | tail -n 1 | cut -d ' ' -f 1
-}
+on_fetched_tip() { src merge-base --is-ancestor "$COMMIT_SHA" "${SOURCE_TIP_REF}"; }
 
-# Succeeds, and says so, when timestamp $1 is newer than this build's.
-newer_build_deployed() {
-  if [ -n "$1" ] && [ "$1" -gt "$BUILD_STAMP" ]; then
-    echo "$DEPLOYMENT_FILE on $BRANCH already names a newer build of $IMAGE_REPO ($1, this one is $BUILD_STAMP); a newer build is deployed, leaving it in place"
-    return 0
+# Sets VERDICT to same, deploy or leave for the deployed build of commit $2, committed at $1.
+judge() {
+  if [ "$2" = "$COMMIT_SHA" ]; then
+    VERDICT=same
+  elif src cat-file -e "$2^{commit}" 2>/dev/null; then
+    if src merge-base --is-ancestor "$2" "$COMMIT_SHA"; then
+      VERDICT=deploy
+    elif src merge-base --is-ancestor "$COMMIT_SHA" "$2"; then
+      echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2, which descends from $COMMIT_SHA: a newer commit is deployed, leaving it in place"
+      VERDICT=leave
+    elif on_fetched_tip; then
+      echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2, which is not in the history of $COMMIT_SHA (a force push?); $COMMIT_SHA is on the branch tip, replacing it"
+      VERDICT=deploy
+    else
+      echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2; $COMMIT_SHA is neither its ancestor nor its descendant and no longer on the branch tip (rewritten by a force push?), leaving it in place"
+      VERDICT=leave
+    fi
+  elif on_fetched_tip && [ "$1" -lt "$BUILD_DATE" ]; then
+    echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2, which is not in the history of $COMMIT_SHA nor on the branch as fetched (dropped by a force push?) and was committed earlier ($1 < $BUILD_DATE); replacing it"
+    VERDICT=deploy
+  else
+    echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2, committed at $1, which is not in the history of $COMMIT_SHA (committed at $BUILD_DATE): most likely pushed after this build fetched; leaving it in place"
+    VERDICT=leave
   fi
-  return 1
+}
+
+# Sets DECISION to same, deploy or leave for the YAML file $1: leave when any deployed build
+# stays, same when every one is this commit, deploy otherwise.
+decide() {
+  BUILDS="$(mktemp)"
+  deployed_builds < "$1" > "$BUILDS"
+  DECISION=deploy
+  if [ -s "$BUILDS" ]; then
+    DECISION=same
+    while read -r date commit _; do
+      judge "$date" "$commit"
+      case "$VERDICT" in
+        leave) DECISION=leave ;;
+        deploy) if [ "$DECISION" = same ]; then DECISION=deploy; fi ;;
+      esac
+    done < "$BUILDS"
+  fi
+  rm -f "$BUILDS"
+  if [ "$DECISION" = same ]; then
+    echo "$DEPLOYMENT_FILE on $BRANCH already deploys commit $COMMIT_SHA; nothing to do"
+  fi
 }
 
 # Copies stdin to stdout with every occurrence of the text $1 replaced by the text $2.
@@ -467,10 +530,10 @@ replace_text() {
   done
 }
 
-git config --global --add safe.directory "$CHECKOUT"
 cd "$CHECKOUT"
 BRANCH="$(git symbolic-ref --short HEAD)"
-if newer_build_deployed "$(newest_build < "$DEPLOYMENT_FILE")"; then
+decide "$DEPLOYMENT_FILE"
+if [ "$DECISION" != deploy ]; then
   exit 0
 fi
 cat "$PATCHED" > "$DEPLOYMENT_FILE"
@@ -481,6 +544,7 @@ fi
 git add -- "$DEPLOYMENT_FILE"
 git commit --quiet -m "commit $COMMIT_SHA"
 
+REMOTE_FILE="$(mktemp)"
 attempt=1
 while ! git push --quiet origin "HEAD:refs/heads/$BRANCH"; do
   if [ "$attempt" -ge "$PUSH_ATTEMPTS" ]; then
@@ -488,27 +552,28 @@ while ! git push --quiet origin "HEAD:refs/heads/$BRANCH"; do
     exit 1
   fi
   attempt=$((attempt + 1))
-  echo "push rejected; rebasing onto the new $BRANCH (attempt $attempt of $PUSH_ATTEMPTS)" >&2
+  echo "push rejected; deciding again against the new $BRANCH (attempt $attempt of $PUSH_ATTEMPTS)" >&2
   git fetch --quiet origin "$BRANCH"
-  REMOTE_BUILD="$(git show "FETCH_HEAD:$DEPLOYMENT_FILE" 2>/dev/null | newest_build)"
-  if newer_build_deployed "$REMOTE_BUILD"; then
+  git show "FETCH_HEAD:$DEPLOYMENT_FILE" > "$REMOTE_FILE" 2>/dev/null || : > "$REMOTE_FILE"
+  decide "$REMOTE_FILE"
+  if [ "$DECISION" != deploy ]; then
     exit 0
   fi
   if ! git rebase --quiet FETCH_HEAD; then
     git rebase --abort
-    if [ -z "$REMOTE_BUILD" ]; then
+    OLD_BUILDS="$(mktemp)"
+    deployed_builds < "$REMOTE_FILE" | cut -d ' ' -f 3 > "$OLD_BUILDS"
+    if [ ! -s "$OLD_BUILDS" ]; then
       echo "a concurrent change to $DEPLOYMENT_FILE conflicts with this one; not retrying" >&2
       exit 1
     fi
-    echo "$BRANCH now names an older build of $IMAGE_REPO ($REMOTE_BUILD); putting this one ($BUILD_STAMP) in its place" >&2
+    echo "$BRANCH now deploys an older build of $IMAGE_REPO; putting this one in its place" >&2
     git reset --quiet --hard FETCH_HEAD
-    REMOTE_FILE="$(mktemp)"
-    cat "$DEPLOYMENT_FILE" > "$REMOTE_FILE"
-    deployed_builds < "$REMOTE_FILE" | cut -d ' ' -f 2 | sort -u | while IFS= read -r old; do
-      replace_text "$old" "$NEW_IMAGE" < "$DEPLOYMENT_FILE" > "$REMOTE_FILE.new"
-      cat "$REMOTE_FILE.new" > "$DEPLOYMENT_FILE"
-    done
-    rm -f "$REMOTE_FILE" "$REMOTE_FILE.new"
+    while IFS= read -r old; do
+      replace_text "$old" "$NEW_IMAGE" < "$DEPLOYMENT_FILE" > "$REMOTE_FILE"
+      cat "$REMOTE_FILE" > "$DEPLOYMENT_FILE"
+    done < "$OLD_BUILDS"
+    rm -f "$OLD_BUILDS"
     if git diff --quiet -- "$DEPLOYMENT_FILE"; then
       echo "$DEPLOYMENT_FILE on $BRANCH already names this image; nothing to push"
       exit 0
@@ -518,6 +583,7 @@ while ! git push --quiet origin "HEAD:refs/heads/$BRANCH"; do
   fi
   sleep "$attempt"
 done
+rm -f "$REMOTE_FILE"
 echo "pushed $(git rev-parse HEAD) to $BRANCH"
 `;
 
@@ -548,10 +614,18 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
         stringParam(TASK_PARAMS.containerName, "Container whose image is set"),
         stringParam(TASK_PARAMS.imageUrl, "<registry>/<repository>:<tag> that was pushed"),
         stringParam(TASK_PARAMS.imageDigest, "sha256:... digest of the pushed image"),
-        stringParam(TASK_PARAMS.commitSha, "Source commit, named in the commit message"),
+        stringParam(
+          TASK_PARAMS.commitSha,
+          "Source commit: ordered against the deployed one, named in the commit message",
+        ),
       ],
       workspaces: [
         { name: WORKSPACES.operations, description: "Scratch space for the operations checkout" },
+        {
+          name: WORKSPACES.source,
+          description: "The tag task's checkout: the commit's history and the branch tip",
+          readOnly: true,
+        },
         {
           name: WORKSPACES.gitWrite,
           description: "Secret git-write: ssh-privatekey and known_hosts",
@@ -595,6 +669,7 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
             env("IMAGE_DIGEST", param(TASK_PARAMS.imageDigest)),
             env("CHECKOUT", checkout),
             env("PATCHED", patched),
+            env("SOURCE", `${workspacePath(WORKSPACES.source)}/${SOURCE_CHECKOUT_DIR}`),
             env("PUSH_ATTEMPTS", PUSH_ATTEMPTS),
             env("GIT_AUTHOR_NAME", COMMIT_IDENTITY.name),
             env("GIT_AUTHOR_EMAIL", COMMIT_IDENTITY.email),

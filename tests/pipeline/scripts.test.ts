@@ -11,7 +11,7 @@ import {
   PUSH_ATTEMPTS,
   SOURCE_TIP_REF,
 } from "../../tekton/tasks";
-import { git as realRepoGit, SourceRepo, sourceRepo } from "./gitRepos";
+import { git as realRepoGit, realGit, SourceRepo, sourceRepo } from "./gitRepos";
 import { appAndContext, removeTempDirs, runScriptStep, stub, tempDir } from "./helpers";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
@@ -330,21 +330,7 @@ describe("step scripts", function () {
     const { app, ctx } = appAndContext();
     const task = patchDeploymentTask(app, ctx);
     const deploymentFile = app.deploymentFile;
-    const git = (cwd: string, ...args: string[]) =>
-      execFileSync("git", args, {
-        cwd,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          GIT_CONFIG_NOSYSTEM: "1",
-          HOME: cwd,
-          GIT_AUTHOR_NAME: "someone",
-          GIT_AUTHOR_EMAIL: "someone@example.com",
-          GIT_COMMITTER_NAME: "someone",
-          GIT_COMMITTER_EMAIL: "someone@example.com",
-        },
-      }).trim();
+    const git = realRepoGit;
 
     /** A bare operations repo with one Deployment, plus the Task's workspaces. */
     function setup() {
@@ -370,7 +356,16 @@ describe("step scripts", function () {
       fs.mkdirSync(home);
       const bin = path.join(root, "bin");
       stub(bin, "sleep", "exit 0");
-      return { root, remote, seed, operations, gitWrite, home, bin };
+
+      // The source workspace as the tag task leaves it: the commit and the branch tip.
+      const sourceRemote = sourceRepo();
+      const commit = sourceRemote.commit("base", "2026-11-26T12:00:00Z");
+      sourceRemote.push();
+      const source = path.join(root, "source");
+      git(root, "clone", "--quiet", sourceRemote.remote, path.join(source, "src"));
+      git(path.join(source, "src"), "update-ref", SOURCE_TIP_REF, commit);
+      const imageUrl = `registry.example.com/team/service:20261126120000-${commit}`;
+      return { root, remote, seed, operations, gitWrite, home, bin, source, commit, imageUrl };
     }
 
     type Env = ReturnType<typeof setup>;
@@ -379,11 +374,15 @@ describe("step scripts", function () {
         "operations-url": env.remote,
         "deployment-file": deploymentFile,
         "container-name": app.containerName,
-        "image-url": "registry.example.com/team/service:20261126120000-01234567",
+        "image-url": env.imageUrl,
         "image-digest": `sha256:${"b".repeat(64)}`,
-        "commit-sha": SHA,
+        "commit-sha": env.commit,
       },
-      workspaces: { operations: env.operations, "git-write-ssh": env.gitWrite },
+      workspaces: {
+        operations: env.operations,
+        source: env.source,
+        "git-write-ssh": env.gitWrite,
+      },
       home: env.home,
       bin: env.bin,
     });
@@ -514,7 +513,7 @@ printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}'`,
       patched(env, "image: new@sha256:bbbb\n");
       const run = await runScriptStep(task, "commit-and-push", inputs(env));
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(remoteLog(env), `commit ${SHA}|tekton-gitlab\nseed|someone`);
+      assert.equal(remoteLog(env), `commit ${env.commit}|tekton-gitlab\nseed|someone`);
       assert.equal(git(env.remote, "show", `main:${deploymentFile}`), "image: new@sha256:bbbb");
     });
 
@@ -546,12 +545,15 @@ exec ${realGit} "$@"`,
       );
       const run = await runScriptStep(task, "commit-and-push", inputs(env));
       assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stderr, /push rejected; rebasing onto the new main \(attempt 2 of 5\)/);
+      assert.match(
+        run.stderr,
+        /push rejected; deciding again against the new main \(attempt 2 of 5\)/,
+      );
       assert.deepEqual(
         remoteLog(env)
           .split("\n")
           .map((line) => line.split("|")[0]),
-        [`commit ${SHA}`, "other", "seed"],
+        [`commit ${env.commit}`, "other", "seed"],
       );
     });
 
@@ -586,11 +588,9 @@ exec ${realGit} "$@"`,
       assert.equal(fs.readFileSync(pushes, "utf8").trim().split("\n").length, PUSH_ATTEMPTS);
     });
 
-    describe("newest build wins", () => {
+    describe("which build wins: the source history decides", () => {
       const REPO = "registry.example.com/team/service";
-      const OURS = `${REPO}:20261126120000-01234567@sha256:${"b".repeat(64)}`;
-      const OLDER = `${REPO}:20261126110000-89abcdef@sha256:${"a".repeat(64)}`;
-      const NEWER = `${REPO}:20261126130000-fedcba98@sha256:${"c".repeat(64)}`;
+      const digest = (c: string) => `sha256:${c.repeat(64)}`;
       /** A Deployment as kubectl writes it, with a sidecar the pipeline never touches. */
       const deployment = (image: string, sidecar = "docker.io/library/busybox:1.37") =>
         [
@@ -621,17 +621,43 @@ exec ${realGit} "$@"`,
       function racingRun(env: Env, text: string, message: string) {
         fs.writeFileSync(path.join(env.seed, deploymentFile), text);
         git(env.seed, "commit", "--quiet", "-am", message);
-        const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
         const marker = path.join(env.root, "raced");
         stub(
           env.bin,
           "git",
           `if [ "$1" = push ] && [ ! -e ${marker} ]; then
   touch ${marker}
-  (cd ${env.seed} && ${realGit} push --quiet origin HEAD:main) >/dev/null 2>&1
+  (cd ${env.seed} && ${realGit()} push --quiet origin HEAD:main) >/dev/null 2>&1
 fi
-exec ${realGit} "$@"`,
+exec ${realGit()} "$@"`,
         );
+      }
+
+      type Build = Awaited<ReturnType<typeof realTagRun>>;
+      /** The tag step of a PipelineRun for `sha`, run now against the source repository. */
+      async function build(repo: SourceRepo, sha: string): Promise<Build> {
+        const run = await realTagRun(repo, sha);
+        assert.equal(run.code, 0, run.stderr);
+        return run;
+      }
+
+      /** The patch task of `b`'s PipelineRun, its image pushed with digest `d`. */
+      async function patch(env: Env, b: Build, d: string, race?: () => void) {
+        const stepInputs = {
+          ...inputs(env),
+          params: {
+            ...inputs(env).params,
+            "image-url": b.imageUrl,
+            "image-digest": d,
+            "commit-sha": b.commit,
+          },
+          workspaces: { ...inputs(env).workspaces, source: b.source },
+        };
+        const clone = await runScriptStep(task, "clone", stepInputs);
+        assert.equal(clone.code, 0, clone.stderr);
+        patched(env, deployment(`${b.imageUrl}@${d}`));
+        race?.();
+        return runScriptStep(task, "commit-and-push", stepInputs);
       }
 
       const remoteFile = (env: Env) => git(env.remote, "show", `main:${deploymentFile}`) + "\n";
@@ -640,101 +666,196 @@ exec ${realGit} "$@"`,
           .split("\n")
           .map((line) => line.split("|")[0]);
 
-      it("an older run leaves a newer deployed build in place and succeeds", async () => {
+      it("in order: the build of a child commit replaces its parent's", async () => {
         const env = setup();
-        seedDeployment(env, deployment(NEWER));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
-        assert.equal(run.code, 0, run.stderr);
-        assert.match(
-          run.stdout,
-          /already names a newer build of registry\.example\.com\/team\/service \(20261126130000, this one is 20261126120000\); a newer build is deployed/,
-        );
-        assert.equal(remoteFile(env), deployment(NEWER));
-        assert.deepEqual(subjects(env), ["seed image", "seed"]);
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        const b = repo.commit("b", "2026-11-26T11:00:00Z");
+        repo.push();
+        const first = await patch(env, await build(repo, a), digest("a"));
+        assert.equal(first.code, 0, first.stderr);
+        const second = await patch(env, await build(repo, b), digest("b"));
+        assert.equal(second.code, 0, second.stderr);
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126110000-${b}@${digest("b")}`));
+        assert.deepEqual(subjects(env), [`commit ${b}`, `commit ${a}`, "seed"]);
       });
 
-      it("an older run whose push loses to a newer one stops instead of rebasing over it", async () => {
+      it("out of order: an older commit finishing last leaves the newer one deployed", async () => {
         const env = setup();
-        seedDeployment(env, deployment(OLDER));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        racingRun(env, deployment(NEWER), "commit newer");
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        repo.push();
+        const buildA = await build(repo, a); // fetched before b was pushed
+        const b = repo.commit("b", "2026-11-26T11:00:00Z");
+        repo.push();
+        assert.equal((await patch(env, await build(repo, b), digest("b"))).code, 0);
+        const late = await patch(env, buildA, digest("a"));
+        assert.equal(late.code, 0, late.stderr);
+        assert.match(
+          late.stdout,
+          new RegExp(
+            `deploys commit ${b}, committed at 20261126110000, which is not in the history of ${a} .*most likely pushed after this build fetched; leaving it in place`,
+          ),
+        );
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126110000-${b}@${digest("b")}`));
+        assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
+      });
+
+      it("a re-run of an old run leaves the newer commit, whatever the committer dates say", async () => {
+        const env = setup();
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        // b descends from a but carries an earlier committer date (a skewed clock, a rebase).
+        const b = repo.commit("b", "2026-11-26T09:00:00Z");
+        repo.push();
+        assert.equal((await patch(env, await build(repo, b), digest("b"))).code, 0);
+        const rerun = await patch(env, await build(repo, a), digest("c"));
+        assert.equal(rerun.code, 0, rerun.stderr);
+        assert.match(
+          rerun.stdout,
+          new RegExp(`deploys commit ${b}, which descends from ${a}: a newer commit is deployed`),
+        );
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126090000-${b}@${digest("b")}`));
+        assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
+      });
+
+      it("the same commit built twice (a redelivered webhook) rolls nothing out again", async () => {
+        const env = setup();
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        repo.push();
+        assert.equal((await patch(env, await build(repo, a), digest("a"))).code, 0);
+        // Kaniko's second build of the same commit gets another digest.
+        const again = await patch(env, await build(repo, a), digest("d"));
+        assert.equal(again.code, 0, again.stderr);
+        assert.match(again.stdout, new RegExp(`already deploys commit ${a}; nothing to do`));
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126100000-${a}@${digest("a")}`));
+        assert.deepEqual(subjects(env), [`commit ${a}`, "seed"]);
+      });
+
+      it("a force-pushed branch: the rewritten commit replaces the dropped one, never back", async () => {
+        const env = setup();
+        const repo = sourceRepo();
+        const base = repo.commit("base", "2026-11-26T09:00:00Z");
+        const dropped = repo.commit("dropped", "2026-11-26T10:00:00Z");
+        repo.push();
+        const buildDropped = await build(repo, dropped);
+        assert.equal((await patch(env, buildDropped, digest("a"))).code, 0);
+
+        repo.resetTo(base);
+        const rewritten = repo.commit("rewritten", "2026-11-26T11:00:00Z");
+        repo.push(true);
+        const forward = await patch(env, await build(repo, rewritten), digest("b"));
+        assert.equal(forward.code, 0, forward.stderr);
+        assert.match(forward.stdout, /dropped by a force push\?\) and was committed earlier/);
+        const deployed = deployment(`${REPO}:20261126110000-${rewritten}@${digest("b")}`);
+        assert.equal(remoteFile(env), deployed);
+
+        // The dropped commit's webhook delivered again, or its old run re-run: it stays out.
+        for (const stale of [await build(repo, dropped), buildDropped]) {
+          const back = await patch(env, stale, digest("c"));
+          assert.equal(back.code, 0, back.stderr);
+          assert.match(back.stdout, new RegExp(`deploys commit ${rewritten}`));
+          assert.match(back.stdout, /leaving it in place/);
+          assert.equal(remoteFile(env), deployed);
+        }
+        assert.deepEqual(subjects(env), [`commit ${rewritten}`, `commit ${dropped}`, "seed"]);
+      });
+
+      it("an older run whose push loses to a newer one decides again and stops", async () => {
+        const env = setup();
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        const b = repo.commit("b", "2026-11-26T11:00:00Z");
+        repo.push();
+        const buildA = await build(repo, a);
+        const newer = deployment(`${REPO}:20261126110000-${b}@${digest("b")}`);
+        const run = await patch(env, buildA, digest("a"), () =>
+          racingRun(env, newer, `commit ${b}`),
+        );
         assert.equal(run.code, 0, run.stderr);
-        assert.match(run.stderr, /push rejected/);
-        assert.match(run.stdout, /already names a newer build .*\(20261126130000, this one is/);
-        assert.equal(remoteFile(env), deployment(NEWER));
-        assert.deepEqual(subjects(env), ["commit newer", "seed image", "seed"]);
+        assert.match(run.stderr, /push rejected; deciding again/);
+        assert.match(run.stdout, new RegExp(`deploys commit ${b}, which descends from ${a}`));
+        assert.equal(remoteFile(env), newer);
+        assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
       });
 
       it("a newer run whose push loses to an older one puts its image in the older one's place", async () => {
         const env = setup();
-        const oldest = `${REPO}:20261126100000-00000000@sha256:${"d".repeat(64)}`;
-        seedDeployment(env, deployment(oldest));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
+        const repo = sourceRepo();
+        const o = repo.commit("o", "2026-11-26T09:00:00Z");
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        const b = repo.commit("b", "2026-11-26T11:00:00Z");
+        repo.push();
+        seedDeployment(env, deployment(`${REPO}:20261126090000-${o}@${digest("d")}`));
+        const older = `${REPO}:20261126100000-${a}@${digest("a")}`;
         // The older run also changed the sidecar line: that change must survive.
-        racingRun(env, deployment(OLDER, "docker.io/library/busybox:1.38"), "commit older");
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        const run = await patch(env, await build(repo, b), digest("b"), () =>
+          racingRun(env, deployment(older, "docker.io/library/busybox:1.38"), `commit ${a}`),
+        );
         assert.equal(run.code, 0, run.stderr);
         assert.match(
           run.stderr,
-          /main now names an older build of registry\.example\.com\/team\/service \(20261126110000\); putting this one \(20261126120000\) in its place/,
+          /main now deploys an older build of registry\.example\.com\/team\/service; putting this one in its place/,
         );
-        assert.equal(remoteFile(env), deployment(OURS, "docker.io/library/busybox:1.38"));
-        assert.deepEqual(subjects(env), [`commit ${SHA}`, "commit older", "seed image", "seed"]);
+        assert.equal(
+          remoteFile(env),
+          deployment(
+            `${REPO}:20261126110000-${b}@${digest("b")}`,
+            "docker.io/library/busybox:1.38",
+          ),
+        );
+        assert.deepEqual(subjects(env), [`commit ${b}`, `commit ${a}`, "seed image", "seed"]);
       });
 
-      it("replaces an older build of the same repository", async () => {
-        const env = setup();
-        seedDeployment(env, deployment(OLDER));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
-        assert.equal(run.code, 0, run.stderr);
-        assert.equal(remoteFile(env), deployment(OURS));
-        assert.deepEqual(subjects(env), [`commit ${SHA}`, "seed image", "seed"]);
-      });
-
-      it("replaces a build with the same timestamp", async () => {
-        const env = setup();
-        const sameSecond = `${REPO}:20261126120000-deadbeef@sha256:${"e".repeat(64)}`;
-        seedDeployment(env, deployment(sameSecond));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
-        assert.equal(run.code, 0, run.stderr);
-        assert.equal(remoteFile(env), deployment(OURS));
-      });
-
-      it("ignores newer-looking tags of other repositories", async () => {
+      it("takes the file when it names no build of this repository with a commit id", async () => {
         const env = setup();
         const others = [
-          `${REPO}-worker:20991231000000-00000000`,
-          `other.${REPO}:20991231000000-00000000`,
-          `mirror.example.com/${REPO}:20991231000000-00000000`,
+          `${REPO}-worker:20991231000000-${"f".repeat(40)}`,
+          `other.${REPO}:20991231000000-${"f".repeat(40)}`,
+          `mirror.example.com/${REPO}:20991231000000-${"f".repeat(40)}`,
+          // A tag from before builds were named by commit: its timestamp orders nothing.
+          `${REPO}:20991231000000-fedcba98`,
         ];
         const seeded = deployment("python:3.13") + others.map((o) => `# ${o}\n`).join("");
         seedDeployment(env, seeded);
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        repo.push();
+        const run = await patch(env, await build(repo, a), digest("a"));
         assert.equal(run.code, 0, run.stderr);
-        assert.equal(remoteFile(env), deployment(OURS));
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126100000-${a}@${digest("a")}`));
       });
 
-      it("fails clearly when image-url has no timestamp tag", async () => {
+      it("fails clearly when image-url is not <committer date>-<commit-sha>", async () => {
         const env = setup();
         assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
+        patched(env, deployment("x"));
+        for (const imageUrl of [`${REPO}:latest`, `${REPO}:20261126120000-${SHA}`]) {
+          const run = await runScriptStep(task, "commit-and-push", {
+            ...inputs(env),
+            params: { ...inputs(env).params, "image-url": imageUrl },
+          });
+          assert.notEqual(run.code, 0);
+          assert.match(
+            run.stderr,
+            /image-url must end in :<committer date YYYYMMDDHHMMSS>-<commit-sha>/,
+          );
+        }
+        assert.deepEqual(subjects(env), ["seed"]);
+      });
+
+      it("fails clearly when the source workspace lacks the commit", async () => {
+        const env = setup();
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment("x"));
+        const empty = tempDir("empty-source");
         const run = await runScriptStep(task, "commit-and-push", {
           ...inputs(env),
-          params: { ...inputs(env).params, "image-url": `${REPO}:latest` },
+          workspaces: { ...inputs(env).workspaces, source: empty },
         });
         assert.notEqual(run.code, 0);
-        assert.match(run.stderr, /image-url must end in :<UTC YYYYMMDDHHMMSS>-<short sha>/);
+        assert.match(run.stderr, /does not hold commit .* as generate-image-tag leaves them/);
         assert.deepEqual(subjects(env), ["seed"]);
       });
     });

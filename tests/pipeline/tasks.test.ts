@@ -187,7 +187,7 @@ describe("build pipeline Tasks", function () {
     const { app, ctx } = appAndContext();
     const task = patchDeploymentTask(app, ctx);
 
-    it("takes the build's outputs as params and uses its own two workspaces", () => {
+    it("takes the build's outputs as params; reads the source checkout, read only", () => {
       assert.deepEqual(paramNames(task), [
         "operations-url",
         "deployment-file",
@@ -196,7 +196,13 @@ describe("build pipeline Tasks", function () {
         "image-digest",
         "commit-sha",
       ]);
-      assert.deepEqual(workspaceNames(task), ["operations", "git-write-ssh"]);
+      assert.deepEqual(workspaceNames(task), ["operations", "source", "git-write-ssh"]);
+      const source = task.spec.workspaces?.find((w) => w.name === "source");
+      assert.equal(source?.readOnly, true);
+      assert.equal(
+        envOf(stepNamed(task, "commit-and-push")).SOURCE,
+        "$(workspaces.source.path)/src",
+      );
     });
 
     it("clones and pushes with the git-write key only, host keys pinned", () => {
