@@ -94,6 +94,8 @@ export const appSchema = z.strictObject({
   sourceProject: projectPath,
   operationsProject: projectPath,
   branch: checked(v.branchNameError).default("main"),
+  /** Branch of the operations repository the patch task commits to; unset: its default branch. */
+  operationsBranch: checked(v.branchNameError).optional(),
   contextDir: checked(v.repoPathError).default("."),
   dockerfile: checked(v.repoPathError).optional(),
   imageRepository: matching(

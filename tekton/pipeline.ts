@@ -84,6 +84,12 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       default: app.contextDir,
     },
     {
+      name: TASK_PARAMS.operationsBranch,
+      type: "string",
+      description: "Branch of the operations repository to commit to; empty: its default branch",
+      default: app.operationsBranch ?? "",
+    },
+    {
       name: TASK_PARAMS.deploymentFile,
       type: "string",
       description: "Deployment manifest in the operations repository",
@@ -135,6 +141,7 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
     runAfter: [TASK_NAMES.build],
     params: [
       pass(TASK_PARAMS.operationsUrl),
+      pass(TASK_PARAMS.operationsBranch),
       pass(TASK_PARAMS.deploymentFile),
       pass(TASK_PARAMS.containerName),
       pass(TASK_PARAMS.imageUrl, result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)),

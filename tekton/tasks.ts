@@ -365,11 +365,29 @@ export GIT_SSH_COMMAND="ssh -F none -i $KEY_FILE -o IdentitiesOnly=yes -o UserKn
 const CLONE_OPERATIONS_SCRIPT = `#!/bin/sh
 set -eu
 ${rejectOptionLikeUrl("OPERATIONS_URL", PIPELINE_PARAMS.operationsUrl)}
+if [ -n "$OPERATIONS_BRANCH" ]; then
+  case "$OPERATIONS_BRANCH" in
+    -*) BRANCH_OK=no ;;
+    *) if git check-ref-format --branch "$OPERATIONS_BRANCH" >/dev/null 2>&1; then BRANCH_OK=yes; else BRANCH_OK=no; fi ;;
+  esac
+  if [ "$BRANCH_OK" != yes ]; then
+    echo "${TASK_PARAMS.operationsBranch} must be a git branch name or empty, got: '$OPERATIONS_BRANCH'" >&2
+    exit 1
+  fi
+fi
 ${WRITE_KEY_SETUP}
 
 rm -rf "$CHECKOUT" "$PATCHED"
 git config --global --add safe.directory "$CHECKOUT"
-git clone --quiet -- "$OPERATIONS_URL" "$CHECKOUT"
+# The branch commit-and-push commits to and pushes is the one checked out here.
+if [ -n "$OPERATIONS_BRANCH" ]; then
+  if ! git clone --quiet --branch "$OPERATIONS_BRANCH" -- "$OPERATIONS_URL" "$CHECKOUT"; then
+    echo "cloning branch '$OPERATIONS_BRANCH' of $OPERATIONS_URL failed (does the branch exist?)" >&2
+    exit 1
+  fi
+else
+  git clone --quiet -- "$OPERATIONS_URL" "$CHECKOUT"
+fi
 if [ ! -f "$CHECKOUT/$DEPLOYMENT_FILE" ]; then
   echo "deployment-file '$DEPLOYMENT_FILE' does not exist in $OPERATIONS_URL" >&2
   exit 1
@@ -610,6 +628,10 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
         "pushes the change with the write deploy key (retrying when others pushed first).",
       params: [
         stringParam(TASK_PARAMS.operationsUrl, "SSH URL of the operations repository"),
+        stringParam(
+          TASK_PARAMS.operationsBranch,
+          "Branch to commit to and push; empty: the repository's default branch",
+        ),
         stringParam(TASK_PARAMS.deploymentFile, "Deployment manifest, relative to its root"),
         stringParam(TASK_PARAMS.containerName, "Container whose image is set"),
         stringParam(TASK_PARAMS.imageUrl, "<registry>/<repository>:<tag> that was pushed"),
@@ -639,6 +661,7 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
           image: ctx.images.git,
           env: [
             env("OPERATIONS_URL", param(TASK_PARAMS.operationsUrl)),
+            env("OPERATIONS_BRANCH", param(TASK_PARAMS.operationsBranch)),
             env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile)),
             env("CHECKOUT", checkout),
             env("PATCHED", patched),

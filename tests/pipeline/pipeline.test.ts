@@ -37,9 +37,18 @@ describe("build pipeline", function () {
       "image-repository": "python-hello-build/hello-world-service",
       dockerfile: "source/Dockerfile",
       "context-dir": "source",
+      "operations-branch": "",
       "deployment-file": "src/deployments/hello-python.yaml",
       "container-name": "python-hello",
     });
+  });
+
+  it("defaults operations-branch to apps[].operationsBranch", () => {
+    const other = appAndContext({ apps: ([a]) => [{ ...a, operationsBranch: "env/dev" }] });
+    const param = buildPipeline(other.app, other.ctx).spec.params.find(
+      (p) => p.name === "operations-branch",
+    );
+    assert.equal(param?.default, "env/dev");
   });
 
   it("defaults the Dockerfile to <contextDir>/Dockerfile when the app names none", () => {
@@ -77,6 +86,7 @@ describe("build pipeline", function () {
     });
     assert.deepEqual(paramsOf(pipelineTask(pipeline, "patch-deployment")), {
       "operations-url": "$(params.operations-url)",
+      "operations-branch": "$(params.operations-branch)",
       "deployment-file": "$(params.deployment-file)",
       "container-name": "$(params.container-name)",
       "image-url": "$(tasks.generate-image-tag.results.image-url)",

@@ -372,6 +372,7 @@ describe("step scripts", function () {
     const inputs = (env: Env) => ({
       params: {
         "operations-url": env.remote,
+        "operations-branch": "",
         "deployment-file": deploymentFile,
         "container-name": app.containerName,
         "image-url": env.imageUrl,
@@ -406,6 +407,64 @@ describe("step scripts", function () {
       });
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /deployment-file 'nope.yaml' does not exist/);
+    });
+
+    describe("operations-branch", () => {
+      /** The operations repo gains branch `deploy`, which Argo CD tracks, beside main. */
+      function withDeployBranch(env: Env) {
+        git(env.seed, "checkout", "--quiet", "-b", "deploy");
+        fs.writeFileSync(path.join(env.seed, deploymentFile), "image: deployed\n");
+        git(env.seed, "commit", "--quiet", "-am", "deploy branch");
+        git(env.seed, "push", "--quiet", "origin", "HEAD:deploy");
+      }
+      const onBranch = (env: Env, branch: string) => ({
+        ...inputs(env),
+        params: { ...inputs(env).params, "operations-branch": branch },
+      });
+
+      it("clones, commits to and pushes the configured branch, leaving the default alone", async () => {
+        const env = setup();
+        withDeployBranch(env);
+        const clone = await runScriptStep(task, "clone", onBranch(env, "deploy"));
+        assert.equal(clone.code, 0, clone.stderr);
+        assert.equal(
+          fs.readFileSync(path.join(env.operations, "repo", deploymentFile), "utf8"),
+          "image: deployed\n",
+        );
+        patched(env, "image: new@sha256:bbbb\n");
+        const push = await runScriptStep(task, "commit-and-push", onBranch(env, "deploy"));
+        assert.equal(push.code, 0, push.stderr);
+        assert.match(push.stdout, /to deploy$/m);
+        assert.equal(git(env.remote, "show", `deploy:${deploymentFile}`), "image: new@sha256:bbbb");
+        assert.equal(git(env.remote, "log", "-1", "--format=%s", "deploy"), `commit ${env.commit}`);
+        assert.equal(git(env.remote, "show", `main:${deploymentFile}`), "image: old");
+        assert.equal(remoteLog(env), "seed|someone");
+      });
+
+      it("uses the repository's default branch when empty", async () => {
+        const env = setup();
+        withDeployBranch(env);
+        assert.equal((await runScriptStep(task, "clone", onBranch(env, ""))).code, 0);
+        patched(env, "image: new@sha256:bbbb\n");
+        assert.equal((await runScriptStep(task, "commit-and-push", onBranch(env, ""))).code, 0);
+        assert.equal(git(env.remote, "show", `main:${deploymentFile}`), "image: new@sha256:bbbb");
+        assert.equal(git(env.remote, "show", `deploy:${deploymentFile}`), "image: deployed");
+      });
+
+      it("fails clearly for a missing branch and refuses one that is no branch name", async () => {
+        const env = setup();
+        const missing = await runScriptStep(task, "clone", onBranch(env, "nope"));
+        assert.notEqual(missing.code, 0);
+        assert.match(
+          missing.stderr,
+          /cloning branch 'nope' of .* failed \(does the branch exist\?\)/,
+        );
+        for (const bad of ["-b", "a..b", "x:y"]) {
+          const run = await runScriptStep(task, "clone", onBranch(env, bad));
+          assert.notEqual(run.code, 0, bad);
+          assert.match(run.stderr, /operations-branch must be a git branch name or empty/);
+        }
+      });
     });
 
     describe("set-image", () => {

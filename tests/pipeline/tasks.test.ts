@@ -190,6 +190,7 @@ describe("build pipeline Tasks", function () {
     it("takes the build's outputs as params; reads the source checkout, read only", () => {
       assert.deepEqual(paramNames(task), [
         "operations-url",
+        "operations-branch",
         "deployment-file",
         "container-name",
         "image-url",

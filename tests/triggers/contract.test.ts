@@ -52,6 +52,7 @@ describe("Trigger <-> Pipeline contract", function () {
             ["image-repository", app.imageRepository],
             ["dockerfile", app.dockerfile],
             ["context-dir", app.contextDir],
+            ["operations-branch", ""],
             ["deployment-file", app.deploymentFile],
             ["container-name", app.containerName],
           ],
