@@ -398,7 +398,14 @@ fi
  * Sets the image with `kubectl set image`, which fails when the container does not exist, where a
  * strategic-merge `kubectl patch` would silently add a second, image-only container. The kubectl
  * image (Debian-based since Kubernetes 1.28) has bash; an `images.kubectl` override must provide
- * bash and kubectl on PATH.
+ * bash and kubectl on PATH (the script needs nothing else).
+ *
+ * Operations repositories often keep a workload and its Service (and more) in one file, and
+ * `kubectl set image --local -f` fails on every document without a pod template ("the object is
+ * not a pod or does not have a pod template"). So the file is split at its `---` lines in bash,
+ * each document goes to kubectl on its own, and exactly one document, the workload with a
+ * container of that name, is replaced by kubectl's output; every other byte of the file, the
+ * separators and the other documents included, is written back as it was.
  */
 const SET_IMAGE_SCRIPT = `#!/bin/bash
 set -euo pipefail
@@ -414,8 +421,63 @@ if [[ ! "$CONTAINER_NAME" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || [ "\${#CONTAI
   exit 1
 fi
 
-kubectl set image --local -f "$CHECKOUT/$DEPLOYMENT_FILE" \\
-  "$CONTAINER_NAME=$IMAGE_URL@$IMAGE_DIGEST" -o yaml > "$PATCHED"
+# The file as pieces: documents and the separator lines between them, byte for byte (a last
+# line without a newline stays without one).
+pieces=()
+is_document=()
+current=""
+while :; do
+  if IFS= read -r line; then
+    eol=$'\\n'
+  elif [ -n "$line" ]; then
+    eol=""
+  else
+    break
+  fi
+  if [[ "$line" =~ ^---([[:space:]].*)?$ ]]; then
+    pieces+=("$current" "$line$eol")
+    is_document+=(yes no)
+    current=""
+  else
+    current+="$line$eol"
+  fi
+  if [ -z "$eol" ]; then break; fi
+done < "$CHECKOUT/$DEPLOYMENT_FILE"
+pieces+=("$current")
+is_document+=(yes)
+
+# kubectl's refusals for a document that is not the one: no pod template, or no such container.
+NOT_THIS_ONE='does not have a pod template|unable to find container named'
+ERRORS="$PATCHED.errors"
+matches=()
+problems=""
+for i in "\${!pieces[@]}"; do
+  if [ "\${is_document[$i]}" != yes ]; then continue; fi
+  if output="$(kubectl set image --local -f - "$CONTAINER_NAME=$IMAGE_URL@$IMAGE_DIGEST" -o yaml 2>"$ERRORS" <<< "\${pieces[$i]}")"; then
+    # A document of comments only comes back empty.
+    if [ -n "$output" ]; then
+      matches+=("$i")
+      pieces[$i]="$output"$'\\n'
+    fi
+  else
+    errors="$(< "$ERRORS")"
+    if [[ ! "$errors" =~ $NOT_THIS_ONE ]]; then
+      problems+="document $(( i / 2 + 1 )): $errors"$'\\n'
+    fi
+  fi
+done
+rm -f "$ERRORS"
+
+if [ "\${#matches[@]}" -eq 0 ]; then
+  echo "no workload in $DEPLOYMENT_FILE has a container named $CONTAINER_NAME" >&2
+  printf '%s' "$problems" >&2
+  exit 1
+fi
+if [ "\${#matches[@]}" -gt 1 ]; then
+  echo "\${#matches[@]} workloads in $DEPLOYMENT_FILE have a container named $CONTAINER_NAME; keep one per file so the pipeline knows which to update" >&2
+  exit 1
+fi
+printf '%s' "\${pieces[@]}" > "$PATCHED"
 `;
 
 /**

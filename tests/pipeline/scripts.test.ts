@@ -472,14 +472,25 @@ describe("step scripts", function () {
       const IMAGE_URL = "registry.example.com/team/service:20261126120000-01234567";
       const KUBECTL_OUTPUT = "apiVersion: apps/v1\nkind: Deployment\n";
 
-      /** A checkout as the clone step leaves it, and a stub kubectl logging its arguments. */
-      function setImageSetup(kubectlExit = 0) {
+      /** A Deployment document with one container named `container`. */
+      const workload = (name: string, container: string, comment = "") =>
+        `${comment}apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: ${container}\n        image: old\n`;
+      const SERVICE =
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: hello # the app's Service\nspec:\n  ports:\n  - port: 80\n";
+
+      /**
+       * A checkout as the clone step leaves it, and a stub kubectl that logs its arguments and
+       * answers one document on stdin as kubectl v1.32 does (messages copied from a real run):
+       * a Service has no pod template, a workload without the container is refused, the
+       * workload with it comes back as KUBECTL_OUTPUT, a comment-only document as nothing.
+       */
+      function setImageSetup(file = workload("hello", app.containerName), brokenKubectl = false) {
         const root = tempDir("set-image");
         const operations = path.join(root, "operations");
         fs.mkdirSync(path.join(operations, "repo", path.dirname(deploymentFile)), {
           recursive: true,
         });
-        fs.writeFileSync(path.join(operations, "repo", deploymentFile), "image: old\n");
+        fs.writeFileSync(path.join(operations, "repo", deploymentFile), file);
         const home = path.join(root, "home");
         fs.mkdirSync(home);
         const bin = path.join(root, "bin");
@@ -488,12 +499,19 @@ describe("step scripts", function () {
           bin,
           "kubectl",
           `printf '%s\\n' "$@" > ${log}
-if [ ${kubectlExit} -ne 0 ]; then echo "error: unable to find container named x" >&2; exit ${kubectlExit}; fi
-printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}'`,
+if [ "$5" = - ]; then doc="$(cat)"; else doc="$(cat "$5")"; fi
+if ${brokenKubectl}; then echo "error: unable to decode \\"STDIN\\": Object 'Kind' is missing" >&2; exit 1; fi
+case "$doc" in
+  *"kind: Service"*) echo 'error: service/hello the object is not a pod or does not have a pod template: *v1.Service' >&2; exit 1 ;;
+  *"name: ${app.containerName}"*) printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}' ;;
+  *kind:*) echo 'error: unable to find container named "${app.containerName}"' >&2; exit 1 ;;
+esac`,
         );
         const args = () =>
           fs.existsSync(log) ? fs.readFileSync(log, "utf8").replace(/\n$/, "").split("\n") : null;
-        return { operations, home, bin, args };
+        const output = () =>
+          fs.readFileSync(path.join(operations, "patched-deployment.yaml"), "utf8");
+        return { operations, home, bin, args, output };
       }
 
       const run = (env: ReturnType<typeof setImageSetup>, overrides: Record<string, string> = {}) =>
@@ -510,7 +528,7 @@ printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}'`,
           bin: env.bin,
         });
 
-      it("runs kubectl set image --local on the checkout and writes its output to $PATCHED", async () => {
+      it("runs kubectl set image --local on the document and writes its output to $PATCHED", async () => {
         const env = setImageSetup();
         const result = await run(env);
         assert.equal(result.code, 0, result.stderr);
@@ -519,22 +537,79 @@ printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}'`,
           "image",
           "--local",
           "-f",
-          path.join(env.operations, "repo", deploymentFile),
+          "-",
           `${app.containerName}=${IMAGE_URL}@${DIGEST}`,
           "-o",
           "yaml",
         ]);
+        assert.equal(env.output(), KUBECTL_OUTPUT);
+      });
+
+      it("patches only the workload of a multi-document file, every other byte as it was", async () => {
+        const head = "# managed by hand, and by the pipeline\n---\n";
+        const file =
+          head +
+          workload("hello", app.containerName) +
+          "--- # the Service\n" +
+          SERVICE +
+          "---\n" +
+          workload("worker", "worker") +
+          "---\n# nothing but a comment\n---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: c}";
+        const env = setImageSetup(file);
+        const result = await run(env);
+        assert.equal(result.code, 0, result.stderr);
         assert.equal(
-          fs.readFileSync(path.join(env.operations, "patched-deployment.yaml"), "utf8"),
-          KUBECTL_OUTPUT,
+          env.output(),
+          file.replace(workload("hello", app.containerName), KUBECTL_OUTPUT),
         );
       });
 
-      it("fails when kubectl fails (e.g. no such container)", async () => {
-        const env = setImageSetup(1);
+      it("fails, naming the container, when no workload has it", async () => {
+        const env = setImageSetup(SERVICE + "---\n" + workload("worker", "worker"));
         const result = await run(env);
         assert.notEqual(result.code, 0);
-        assert.match(result.stderr, /unable to find container/);
+        assert.match(
+          result.stderr,
+          new RegExp(`no workload in ${deploymentFile} has a container named ${app.containerName}`),
+        );
+        assert.ok(!fs.existsSync(path.join(env.operations, "patched-deployment.yaml")));
+      });
+
+      it("fails when two workloads have the container, rather than guess", async () => {
+        const twice = workload("a", app.containerName) + "---\n" + workload("b", app.containerName);
+        const result = await run(setImageSetup(twice));
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, /2 workloads in .* have a container named python-hello/);
+      });
+
+      it("shows kubectl's own error for a document it cannot read", async () => {
+        const result = await run(setImageSetup(workload("hello", app.containerName), true));
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, /no workload in .* has a container named/);
+        assert.match(result.stderr, /document 1: error: unable to decode "STDIN"/);
+      });
+
+      it("with the real kubectl: a Deployment and its Service, the Service byte for byte", async function () {
+        // Runs where a kubectl binary is on PATH (set image --local needs no cluster).
+        let kubectl: string;
+        try {
+          kubectl = execFileSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).trim();
+        } catch {
+          this.skip();
+        }
+        const file = workload("hello", app.containerName, "# the app\n") + "---\n" + SERVICE;
+        const env = setImageSetup(file);
+        fs.rmSync(path.join(env.bin, "kubectl"));
+        fs.symlinkSync(kubectl!, path.join(env.bin, "kubectl"));
+        const result = await run(env);
+        assert.equal(result.code, 0, result.stderr);
+        const [deploymentDoc, service] = env.output().split(/^---\n/m);
+        assert.equal(service, SERVICE);
+        assert.match(deploymentDoc, /^kind: Deployment$/m);
+        assert.match(
+          deploymentDoc,
+          new RegExp(`^ {6}- image: ${IMAGE_URL}@${DIGEST}\n {8}name: ${app.containerName}$`, "m"),
+        );
       });
 
       const badDigests: Record<string, string> = {
