@@ -186,7 +186,12 @@ rm -rf "$CHECKOUT"
 mkdir -p "$CHECKOUT"
 cd "$CHECKOUT"
 git config --global --add safe.directory "$CHECKOUT"
-git init --quiet --object-format="$OBJECT_FORMAT"
+# --object-format needs git 2.29 or later; a SHA-1 checkout works without it on any git.
+if [ "$OBJECT_FORMAT" = sha256 ]; then
+  git init --quiet --object-format=sha256
+else
+  git init --quiet
+fi
 git remote add origin "$SOURCE_URL"
 # The commit with its whole history and the branch's tip: patch-deployment decides by ancestry
 # whether this commit is newer than the deployed one, in this checkout, without a key.

@@ -131,7 +131,7 @@ describe("step scripts", function () {
       assert.deepEqual(commands, [
         "check-ref-format --branch main",
         `config --global --add safe.directory ${env.source}/src`,
-        "init --quiet --object-format=sha1",
+        "init --quiet",
         "remote add origin git@gitlab-gitlab-shell.gitlab.svc.cluster.local:root/hello-python.git",
         `fetch --quiet origin ${SHA} +refs/heads/main:${SOURCE_TIP_REF}`,
         `checkout --quiet --detach ${SHA}`,

@@ -227,9 +227,11 @@ describe("build pipeline Tasks", function () {
       assert.equal(step.command, undefined);
       assert.equal(step.args, undefined);
       assert.match(step.script!, /^#!\/bin\/bash\nset -euo pipefail\n/);
+      assert.match(step.script!, /done < "\$CHECKOUT\/\$DEPLOYMENT_FILE"\n/);
+      assert.match(step.script!, /printf '%s' "\$\{pieces\[@\]\}" > "\$PATCHED"\n/);
       assert.match(
         step.script!,
-        /kubectl set image --local -f "\$CHECKOUT\/\$DEPLOYMENT_FILE" \\\n\s+"\$CONTAINER_NAME=\$IMAGE_URL@\$IMAGE_DIGEST" -o yaml > "\$PATCHED"/,
+        /kubectl set image --local -f - "\$CONTAINER_NAME=\$IMAGE_URL@\$IMAGE_DIGEST" -o yaml 2>"\$ERRORS" <<< /,
       );
       assert.deepEqual(envOf(step), {
         DEPLOYMENT_FILE: "$(params.deployment-file)",
