@@ -139,11 +139,12 @@ esac`;
 }
 
 /**
- * git's own words when a server refuses to send a commit by id: fetch-pack's
- * `report_unmatched_refs` ("Server does not allow request for unadvertised object", protocol v0)
- * and upload-pack's `parse_want`/`send_ref` ("not our ref", protocol v2, reported to the client
- * as "remote error: upload-pack: not our ref"). Only these fall back to fetching the branches;
- * any other failure (host key, permission, network) is reported as it is.
+ * git's own words when a server refuses to send a commit by id: the client's fetch-pack.c
+ * `report_unmatched_refs` ("Server does not allow request for unadvertised object <id>", protocol
+ * v0, before asking) and the server's upload-pack.c `check_non_tip`/`receive_needs` (v0) and
+ * `parse_want` (v2) ("upload-pack: not our ref <id>", shown as "fatal: remote error: upload-pack:
+ * not our ref"). Only these fall back to fetching the branches; any other failure (host key,
+ * deploy key, network, a deleted branch) is reported as git said it.
  */
 export const FETCH_REFUSED_PATTERN = "not our ref|does not allow request for unadvertised object";
 
