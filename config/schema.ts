@@ -172,6 +172,8 @@ export const appSchema = z
       "an image repository path under registry.host, lower case (e.g. team/service)",
     ),
     deploymentFile: checked(v.repoPathError),
+    /** Branch of the operations repository the patch task commits to; unset: its default branch. */
+    operationsBranch: checked(v.branchNameError).optional(),
     containerName: dnsLabel,
     webhookHost: hostname,
     /** false: create no GitLab resources; public keys and webhook details are exported instead. */

@@ -29,7 +29,7 @@ export const PIPELINE_PARAMS = {
 
 /** Pipeline workspaces, bound by the TriggerTemplate's PipelineRun. */
 export const WORKSPACES = {
-  /** The source checkout, shared by tag, build (PVC via volumeClaimTemplate). */
+  /** The source checkout: tag writes it, build and patch read it (PVC via volumeClaimTemplate). */
   source: "source",
   /** The operations checkout, used by the patch task only (emptyDir). */
   operations: "operations",

@@ -39,7 +39,8 @@ export function pipelineWorkspaces(ctx: Pick<BuildContext, "registry">): string[
 }
 
 const WORKSPACE_DESCRIPTIONS: Record<string, string> = {
-  [WORKSPACES.source]: "Source checkout shared by the tag and build tasks (a PVC)",
+  [WORKSPACES.source]:
+    "Source checkout: written by the tag task, read by the build and patch tasks (a PVC)",
   [WORKSPACES.operations]: "Scratch space for the operations checkout (an emptyDir)",
   [WORKSPACES.gitPull]: "Secret git-pull: the read-only source key and known_hosts",
   [WORKSPACES.gitWrite]: "Secret git-write: the operations push key and known_hosts",
@@ -63,6 +64,12 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       name: PIPELINE_PARAMS.operationsUrl,
       type: "string",
       description: "SSH URL of the operations repository",
+    },
+    {
+      name: TASK_PARAMS.sourceBranch,
+      type: "string",
+      description: "The branch builds come from (its tip orders commits for the patch task)",
+      default: app.branch,
     },
     {
       name: TASK_PARAMS.registryHost,
@@ -89,6 +96,12 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       default: app.contextDir,
     },
     {
+      name: TASK_PARAMS.operationsBranch,
+      type: "string",
+      description: "Branch of the operations repository to commit to; empty: its default branch",
+      default: app.operationsBranch ?? "",
+    },
+    {
       name: TASK_PARAMS.deploymentFile,
       type: "string",
       description: "Deployment manifest in the operations repository",
@@ -108,6 +121,7 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
     params: [
       pass(TASK_PARAMS.sourceUrl),
       pass(TASK_PARAMS.revision),
+      pass(TASK_PARAMS.sourceBranch),
       pass(TASK_PARAMS.registryHost),
       pass(TASK_PARAMS.imageRepository),
     ],
@@ -142,6 +156,7 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
     runAfter: [TASK_NAMES.build],
     params: [
       pass(TASK_PARAMS.operationsUrl),
+      pass(TASK_PARAMS.operationsBranch),
       pass(TASK_PARAMS.deploymentFile),
       pass(TASK_PARAMS.containerName),
       pass(TASK_PARAMS.imageUrl, result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)),
@@ -150,6 +165,8 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
     ],
     workspaces: [
       { name: WORKSPACES.operations, workspace: WORKSPACES.operations },
+      // Read only: the tag task's checkout orders this commit against the deployed one.
+      { name: WORKSPACES.source, workspace: WORKSPACES.source },
       { name: WORKSPACES.gitWrite, workspace: WORKSPACES.gitWrite },
     ],
   };

@@ -51,6 +51,8 @@ export const TASK_PARAMS = {
   containerName: "container-name",
   imageDigest: "image-digest",
   commitSha: "commit-sha",
+  sourceBranch: "source-branch",
+  operationsBranch: "operations-branch",
 } as const;
 
 export const TASK_RESULTS = {
@@ -85,6 +87,11 @@ export const SOURCE_CHECKOUT_DIR = "src";
 export const OPERATIONS_CHECKOUT_DIR = "repo";
 /** kubectl's output, beside (not inside) the operations checkout. */
 export const PATCHED_FILE = "patched-deployment.yaml";
+/**
+ * Ref the tag task leaves in the source checkout: the source branch's tip as fetched with the
+ * commit. patch-deployment reads it (no key, no network) to decide which commit is newer.
+ */
+export const SOURCE_TIP_REF = "refs/tekton-gitlab/branch-tip";
 /** How often the patch task pushes before giving up when others keep pushing first. */
 export const PUSH_ATTEMPTS = 5;
 /** Author and committer of the operations commits. */
@@ -159,6 +166,16 @@ export GIT_SSH_COMMAND="ssh -F none -i $KEY_FILE -o IdentitiesOnly=yes -o UserKn
 /** The source clone's key: the read-only git-pull, from the tag task's workspace. */
 const PULL_KEY_SETUP = sshKeySetup(GIT_PULL_SECRET);
 
+/**
+ * git's own words when a server refuses to send a commit by id: the client's fetch-pack.c
+ * `report_unmatched_refs` ("Server does not allow request for unadvertised object <id>", protocol
+ * v0, before asking) and the server's upload-pack.c `check_non_tip`/`receive_needs` (v0) and
+ * `parse_want` (v2) ("upload-pack: not our ref <id>", shown as "fatal: remote error: upload-pack:
+ * not our ref"). Only these fall back to fetching the branches; any other failure (host key,
+ * deploy key, network, a deleted branch) is reported as git said it.
+ */
+export const FETCH_REFUSED_PATTERN = "not our ref|does not allow request for unadvertised object";
+
 const TAG_SCRIPT = `#!/bin/sh
 set -eu
 
@@ -166,11 +183,25 @@ set -eu
 case "$REVISION" in
   "" | *[!0-9a-f]*) echo "revision must be a full hex commit SHA, got: '$REVISION'" >&2; exit 1 ;;
 esac
-if [ "\${#REVISION}" -ne 40 ] && [ "\${#REVISION}" -ne 64 ]; then
-  echo "revision must be a full 40- or 64-character commit SHA, got: '$REVISION'" >&2
+# A 64-character id names a commit of a SHA-256 repository: a SHA-1 repository cannot fetch it
+# ("mismatched algorithms"), so the checkout is created with the server's object format.
+case "\${#REVISION}" in
+  40) OBJECT_FORMAT=sha1 ;;
+  64) OBJECT_FORMAT=sha256 ;;
+  *)
+    echo "revision must be a full 40- or 64-character commit SHA, got: '$REVISION'" >&2
+    exit 1
+    ;;
+esac
+${rejectOptionLikeUrl("SOURCE_URL", PIPELINE_PARAMS.sourceUrl)}
+case "$SOURCE_BRANCH" in
+  "" | -*) BRANCH_OK=no ;;
+  *) if git check-ref-format --branch "$SOURCE_BRANCH" >/dev/null 2>&1; then BRANCH_OK=yes; else BRANCH_OK=no; fi ;;
+esac
+if [ "$BRANCH_OK" != yes ]; then
+  echo "${TASK_PARAMS.sourceBranch} must be a git branch name, got: '$SOURCE_BRANCH'" >&2
   exit 1
 fi
-${rejectOptionLikeUrl("SOURCE_URL", PIPELINE_PARAMS.sourceUrl)}
 
 ${PULL_KEY_SETUP}
 
@@ -178,16 +209,39 @@ rm -rf "$CHECKOUT"
 mkdir -p "$CHECKOUT"
 cd "$CHECKOUT"
 git config --global --add safe.directory "$CHECKOUT"
-git init --quiet
+# --object-format needs git 2.29 or later; a SHA-1 checkout works without it on any git.
+if [ "$OBJECT_FORMAT" = sha256 ]; then
+  git init --quiet --object-format=sha256
+else
+  git init --quiet
+fi
 git remote add origin "$SOURCE_URL"
-if ! git fetch --quiet --depth 1 origin "$REVISION"; then
+# The commit with its whole history and the branch's tip: patch-deployment decides by ancestry
+# whether this commit is newer than the deployed one, in this checkout, without a key.
+FETCH_ERRORS="$(mktemp)"
+if ! git fetch --quiet origin "$REVISION" "+refs/heads/$SOURCE_BRANCH:${SOURCE_TIP_REF}" 2>"$FETCH_ERRORS"; then
+  cat "$FETCH_ERRORS" >&2
+  if ! grep -qE '${FETCH_REFUSED_PATTERN}' "$FETCH_ERRORS"; then
+    echo "fetching commit $REVISION and branch $SOURCE_BRANCH from $SOURCE_URL failed; git said why above" >&2
+    exit 1
+  fi
   echo "the server refused a fetch by commit id; fetching its branches instead" >&2
   git fetch --quiet origin '+refs/heads/*:refs/remotes/origin/*'
+  git update-ref "${SOURCE_TIP_REF}" "refs/remotes/origin/$SOURCE_BRANCH"
+  if ! git cat-file -e "$REVISION^{commit}" 2>/dev/null; then
+    echo "commit $REVISION is on no branch of $SOURCE_URL (force-pushed away?)" >&2
+    exit 1
+  fi
 fi
+rm -f "$FETCH_ERRORS"
 git checkout --quiet --detach "$REVISION"
 
+# <committer date, UTC>-<full commit id>: the same for every build of the commit, so a re-run
+# names the same commit; the date only orders commits that history cannot (see
+# patch-deployment), and never the time a run happened to start.
 COMMIT="$(git rev-parse HEAD)"
-TAG="$(date -u +%Y%m%d%H%M%S)-$(printf '%.8s' "$COMMIT")"
+COMMIT_DATE="$(TZ=UTC git show -s --format=%cd --date=format-local:%Y%m%d%H%M%S HEAD)"
+TAG="$COMMIT_DATE-$COMMIT"
 printf '%s' "$REGISTRY_HOST/$IMAGE_REPOSITORY:$TAG" > "$(results.${TASK_RESULTS.imageUrl}.path)"
 printf '%s' "$COMMIT" > "$(results.${TASK_RESULTS.commitSha}.path)"
 echo "commit $COMMIT will be pushed as $REGISTRY_HOST/$IMAGE_REPOSITORY:$TAG"
@@ -201,11 +255,12 @@ export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
     metadata: metadata(app, TASK_NAMES.tag),
     spec: {
       description:
-        "Clones the pushed commit (shallow) into the source workspace and names its image " +
-        "<registry>/<repository>:<UTC timestamp>-<short sha>.",
+        "Fetches the pushed commit with its history and the branch tip into the source " +
+        "workspace and names its image <registry>/<repository>:<committer date>-<commit sha>.",
       params: [
         stringParam(TASK_PARAMS.sourceUrl, "SSH URL of the source repository"),
         stringParam(TASK_PARAMS.revision, "The full commit SHA to build"),
+        stringParam(TASK_PARAMS.sourceBranch, "The branch the commit was pushed to"),
         stringParam(TASK_PARAMS.registryHost, "Registry host[:port] the image is pushed to"),
         stringParam(TASK_PARAMS.imageRepository, "Image repository path under the registry"),
       ],
@@ -233,6 +288,7 @@ export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
           env: [
             env("SOURCE_URL", param(TASK_PARAMS.sourceUrl)),
             env("REVISION", param(TASK_PARAMS.revision)),
+            env("SOURCE_BRANCH", param(TASK_PARAMS.sourceBranch)),
             env("REGISTRY_HOST", param(TASK_PARAMS.registryHost)),
             env("IMAGE_REPOSITORY", param(TASK_PARAMS.imageRepository)),
             // A subdirectory the step creates is owned by the step's UID, whoever owns the
@@ -364,11 +420,29 @@ const WRITE_KEY_SETUP = sshKeySetup(GIT_WRITE_SECRET);
 const CLONE_OPERATIONS_SCRIPT = `#!/bin/sh
 set -eu
 ${rejectOptionLikeUrl("OPERATIONS_URL", PIPELINE_PARAMS.operationsUrl)}
+if [ -n "$OPERATIONS_BRANCH" ]; then
+  case "$OPERATIONS_BRANCH" in
+    -*) BRANCH_OK=no ;;
+    *) if git check-ref-format --branch "$OPERATIONS_BRANCH" >/dev/null 2>&1; then BRANCH_OK=yes; else BRANCH_OK=no; fi ;;
+  esac
+  if [ "$BRANCH_OK" != yes ]; then
+    echo "${TASK_PARAMS.operationsBranch} must be a git branch name or empty, got: '$OPERATIONS_BRANCH'" >&2
+    exit 1
+  fi
+fi
 ${WRITE_KEY_SETUP}
 
 rm -rf "$CHECKOUT" "$PATCHED"
 git config --global --add safe.directory "$CHECKOUT"
-git clone --quiet -- "$OPERATIONS_URL" "$CHECKOUT"
+# The branch commit-and-push commits to and pushes is the one checked out here.
+if [ -n "$OPERATIONS_BRANCH" ]; then
+  if ! git clone --quiet --branch "$OPERATIONS_BRANCH" -- "$OPERATIONS_URL" "$CHECKOUT"; then
+    echo "cloning branch '$OPERATIONS_BRANCH' of $OPERATIONS_URL failed (does the branch exist?)" >&2
+    exit 1
+  fi
+else
+  git clone --quiet -- "$OPERATIONS_URL" "$CHECKOUT"
+fi
 if [ ! -f "$CHECKOUT/$DEPLOYMENT_FILE" ]; then
   echo "deployment-file '$DEPLOYMENT_FILE' does not exist in $OPERATIONS_URL" >&2
   exit 1
@@ -379,7 +453,14 @@ fi
  * Sets the image with `kubectl set image`, which fails when the container does not exist, where a
  * strategic-merge `kubectl patch` would silently add a second, image-only container. The kubectl
  * image (Debian-based since Kubernetes 1.28) has bash; an `images.kubectl` override must provide
- * bash and kubectl on PATH.
+ * bash and kubectl on PATH (the script needs nothing else).
+ *
+ * Operations repositories often keep a workload and its Service (and more) in one file, and
+ * `kubectl set image --local -f` fails on every document without a pod template ("the object is
+ * not a pod or does not have a pod template"). So the file is split at its `---` lines in bash,
+ * each document goes to kubectl on its own, and exactly one document, the workload with a
+ * container of that name, is replaced by kubectl's output; every other byte of the file, the
+ * separators and the other documents included, is written back as it was.
  */
 const SET_IMAGE_SCRIPT = `#!/bin/bash
 set -euo pipefail
@@ -395,61 +476,179 @@ if [[ ! "$CONTAINER_NAME" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || [ "\${#CONTAI
   exit 1
 fi
 
-kubectl set image --local -f "$CHECKOUT/$DEPLOYMENT_FILE" \\
-  "$CONTAINER_NAME=$IMAGE_URL@$IMAGE_DIGEST" -o yaml > "$PATCHED"
+# The file as pieces: documents and the separator lines between them, byte for byte (a last
+# line without a newline stays without one).
+pieces=()
+is_document=()
+current=""
+while :; do
+  if IFS= read -r line; then
+    eol=$'\\n'
+  elif [ -n "$line" ]; then
+    eol=""
+  else
+    break
+  fi
+  if [[ "$line" =~ ^---([[:space:]].*)?$ ]]; then
+    pieces+=("$current" "$line$eol")
+    is_document+=(yes no)
+    current=""
+  else
+    current+="$line$eol"
+  fi
+  if [ -z "$eol" ]; then break; fi
+done < "$CHECKOUT/$DEPLOYMENT_FILE"
+pieces+=("$current")
+is_document+=(yes)
+
+# kubectl's refusals for a document that is not the one: no pod template, or no such container.
+NOT_THIS_ONE='does not have a pod template|unable to find container named'
+ERRORS="$PATCHED.errors"
+matches=()
+problems=""
+for i in "\${!pieces[@]}"; do
+  if [ "\${is_document[$i]}" != yes ]; then continue; fi
+  if output="$(kubectl set image --local -f - "$CONTAINER_NAME=$IMAGE_URL@$IMAGE_DIGEST" -o yaml 2>"$ERRORS" <<< "\${pieces[$i]}")"; then
+    # A document of comments only comes back empty.
+    if [ -n "$output" ]; then
+      matches+=("$i")
+      pieces[$i]="$output"$'\\n'
+    fi
+  else
+    errors="$(< "$ERRORS")"
+    if [[ ! "$errors" =~ $NOT_THIS_ONE ]]; then
+      problems+="document $(( i / 2 + 1 )): $errors"$'\\n'
+    fi
+  fi
+done
+rm -f "$ERRORS"
+
+if [ "\${#matches[@]}" -eq 0 ]; then
+  echo "no workload in $DEPLOYMENT_FILE has a container named $CONTAINER_NAME" >&2
+  printf '%s' "$problems" >&2
+  exit 1
+fi
+if [ "\${#matches[@]}" -gt 1 ]; then
+  echo "\${#matches[@]} workloads in $DEPLOYMENT_FILE have a container named $CONTAINER_NAME; keep one per file so the pipeline knows which to update" >&2
+  exit 1
+fi
+printf '%s' "\${pieces[@]}" > "$PATCHED"
 `;
 
 /**
- * Commits kubectl's output and pushes it. `kubectl set image -o yaml` re-serialises the whole
- * file, so the first pipeline commit drops comments and reorders keys; later ones change only
- * the image line.
+ * Commits kubectl's output and pushes it. `kubectl set image -o yaml` re-serialises the patched
+ * document, so the first pipeline commit drops its comments and reorders its keys; later ones
+ * change only the image line.
  *
- * Runs of different commits race: the one finishing last pushes last, and rebasing on a rejected
- * push would let a late run of an older commit replace a newer image. Tags are `<UTC
- * YYYYMMDDHHMMSS>-<short sha>` (generate-image-tag), so they order builds by time: a run leaves
- * the file alone when it already names a newer build of the same repository, checked against
- * the clone and again against every fetched branch head. When a rebase conflicts and the
- * fetched file names an older (or equally old) build, an older run changed the same lines: this
- * build's image replaces the older one in the fetched file, which keeps everything else it
- * holds (a plain-text replacement, no regex built from config).
+ * Runs of different commits race, and a run can be re-run or its webhook redelivered long after
+ * a newer commit was deployed. Whether this build replaces what the file deploys is decided by
+ * the source history the tag task left in the source workspace (the commit's whole history and
+ * the branch tip it fetched), never by when a run happened. The deployed commit is read from the
+ * image tag generate-image-tag wrote (<committer date>-<commit>): the tag travels with the image
+ * reference, so a hand edit of the image cannot leave a stale record behind. For each deployed
+ * build of this image repository:
+ * - the same commit: nothing changes (a re-run or a redelivered webhook rolls nothing out);
+ * - an ancestor of this commit: this build replaces it;
+ * - a descendant of this commit: it stays, and the log says a newer commit is deployed;
+ * - diverged (a force push rewrote the branch): this build replaces it only when this commit is
+ *   on the branch tip the tag task fetched; otherwise this commit was itself rewritten away;
+ * - unknown to this checkout: this commit's history was fetched whole, so it is not an ancestor:
+ *   either it was pushed after the tag task fetched, or a force push dropped it. History cannot
+ *   tell these apart; the committer dates in the tags do: this build replaces it only when this
+ *   commit is on the fetched tip and was committed strictly later.
+ * A file naming no build with a commit id (a first deploy, a hand-written image, a tag from an
+ * older version of this pipeline) takes this build. The decision is taken again against the
+ * fetched branch after every rejected push. When a rebase conflicts and the fetched file still
+ * should take this build, an older run changed the same lines: this build's image replaces the
+ * deployed builds in the fetched file, which keeps everything else it holds (a plain-text
+ * replacement, no regex built from config).
  */
 const COMMIT_AND_PUSH_SCRIPT = `#!/bin/sh
 set -eu
 ${WRITE_KEY_SETUP}
 
 IMAGE_REPO="\${IMAGE_URL%:*}"
-BUILD_STAMP="\${IMAGE_URL##*:}"
-BUILD_STAMP="\${BUILD_STAMP%%-*}"
-case "$BUILD_STAMP" in
-  "" | *[!0-9]*) BUILD_STAMP="" ;;
+BUILD_TAG="\${IMAGE_URL##*:}"
+BUILD_DATE="\${BUILD_TAG%%-*}"
+case "$BUILD_DATE" in
+  "" | *[!0-9]*) BUILD_DATE="" ;;
 esac
-if [ "\${#BUILD_STAMP}" -ne 14 ]; then
-  echo "image-url must end in :<UTC YYYYMMDDHHMMSS>-<short sha> as generate-image-tag names it, got: '$IMAGE_URL'" >&2
+if [ "\${#BUILD_DATE}" -ne 14 ] || [ "$BUILD_TAG" != "$BUILD_DATE-$COMMIT_SHA" ]; then
+  echo "image-url must end in :<committer date YYYYMMDDHHMMSS>-<commit-sha> as generate-image-tag names it, got: '$IMAGE_URL' for commit '$COMMIT_SHA'" >&2
   exit 1
 fi
 NEW_IMAGE="$IMAGE_URL@$IMAGE_DIGEST"
 
-# "<timestamp> <reference>" of every $IMAGE_REPO build the YAML on stdin names, oldest first.
+git config --global --add safe.directory "$CHECKOUT"
+git config --global --add safe.directory "$SOURCE"
+# The source checkout is read only here and holds every object this decision needs: no key,
+# no network.
+src() { git -C "$SOURCE" "$@"; }
+if ! src cat-file -e "$COMMIT_SHA^{commit}" 2>/dev/null || ! src rev-parse --verify --quiet "${SOURCE_TIP_REF}" >/dev/null; then
+  echo "$SOURCE does not hold commit $COMMIT_SHA and ${SOURCE_TIP_REF} as generate-image-tag leaves them" >&2
+  exit 1
+fi
+
+# "<date> <commit> <reference>" of every $IMAGE_REPO build with a commit id the YAML on stdin names.
 deployed_builds() {
-  grep -oE "[^[:space:]\\"'=]+:[0-9]{14}-[A-Za-z0-9_.-]*(@sha256:[0-9a-f]{64})?" |
+  grep -oE "[^[:space:]\\"'=]+:[0-9]{14}-([0-9a-f]{64}|[0-9a-f]{40})(@sha256:[0-9a-f]{64})?" |
     while IFS= read -r ref; do
       tag="\${ref#"$IMAGE_REPO:"}"
-      if [ "$tag" != "$ref" ]; then printf '%s %s\\n' "\${tag%%-*}" "$ref"; fi
-    done | sort
+      if [ "$tag" != "$ref" ]; then
+        tag="\${tag%@*}"
+        printf '%s %s %s\\n' "\${tag%%-*}" "\${tag#*-}" "$ref"
+      fi
+    done | sort -u
 }
 
-# Timestamp of the newest $IMAGE_REPO build the YAML on stdin names; empty when it names none.
-newest_build() {
-  deployed_builds | tail -n 1 | cut -d ' ' -f 1
-}
+on_fetched_tip() { src merge-base --is-ancestor "$COMMIT_SHA" "${SOURCE_TIP_REF}"; }
 
-# Succeeds, and says so, when timestamp $1 is newer than this build's.
-newer_build_deployed() {
-  if [ -n "$1" ] && [ "$1" -gt "$BUILD_STAMP" ]; then
-    echo "$DEPLOYMENT_FILE on $BRANCH already names a newer build of $IMAGE_REPO ($1, this one is $BUILD_STAMP); a newer build is deployed, leaving it in place"
-    return 0
+# Sets VERDICT to same, deploy or leave for the deployed build of commit $2, committed at $1.
+judge() {
+  if [ "$2" = "$COMMIT_SHA" ]; then
+    VERDICT=same
+  elif src cat-file -e "$2^{commit}" 2>/dev/null; then
+    if src merge-base --is-ancestor "$2" "$COMMIT_SHA"; then
+      VERDICT=deploy
+    elif src merge-base --is-ancestor "$COMMIT_SHA" "$2"; then
+      echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2, which descends from $COMMIT_SHA: a newer commit is deployed, leaving it in place"
+      VERDICT=leave
+    elif on_fetched_tip; then
+      echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2, which is not in the history of $COMMIT_SHA (a force push?); $COMMIT_SHA is on the branch tip, replacing it"
+      VERDICT=deploy
+    else
+      echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2; $COMMIT_SHA is neither its ancestor nor its descendant and no longer on the branch tip (rewritten by a force push?), leaving it in place"
+      VERDICT=leave
+    fi
+  elif on_fetched_tip && [ "$1" -lt "$BUILD_DATE" ]; then
+    echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2, which is not in the history of $COMMIT_SHA nor on the branch as fetched (dropped by a force push?) and was committed earlier ($1 < $BUILD_DATE); replacing it"
+    VERDICT=deploy
+  else
+    echo "$DEPLOYMENT_FILE on $BRANCH deploys commit $2, committed at $1, which is not in the history of $COMMIT_SHA (committed at $BUILD_DATE): most likely pushed after this build fetched; leaving it in place"
+    VERDICT=leave
   fi
-  return 1
+}
+
+# Sets DECISION to same, deploy or leave for the YAML file $1: leave when any deployed build
+# stays, same when every one is this commit, deploy otherwise.
+decide() {
+  BUILDS="$(mktemp)"
+  deployed_builds < "$1" > "$BUILDS"
+  DECISION=deploy
+  if [ -s "$BUILDS" ]; then
+    DECISION=same
+    while read -r date commit _; do
+      judge "$date" "$commit"
+      case "$VERDICT" in
+        leave) DECISION=leave ;;
+        deploy) if [ "$DECISION" = same ]; then DECISION=deploy; fi ;;
+      esac
+    done < "$BUILDS"
+  fi
+  rm -f "$BUILDS"
+  if [ "$DECISION" = same ]; then
+    echo "$DEPLOYMENT_FILE on $BRANCH already deploys commit $COMMIT_SHA; nothing to do"
+  fi
 }
 
 # Copies stdin to stdout with every occurrence of the text $1 replaced by the text $2.
@@ -466,10 +665,10 @@ replace_text() {
   done
 }
 
-git config --global --add safe.directory "$CHECKOUT"
 cd "$CHECKOUT"
 BRANCH="$(git symbolic-ref --short HEAD)"
-if newer_build_deployed "$(newest_build < "$DEPLOYMENT_FILE")"; then
+decide "$DEPLOYMENT_FILE"
+if [ "$DECISION" != deploy ]; then
   exit 0
 fi
 cat "$PATCHED" > "$DEPLOYMENT_FILE"
@@ -480,6 +679,7 @@ fi
 git add -- "$DEPLOYMENT_FILE"
 git commit --quiet -m "commit $COMMIT_SHA"
 
+REMOTE_FILE="$(mktemp)"
 attempt=1
 while ! git push --quiet origin "HEAD:refs/heads/$BRANCH"; do
   if [ "$attempt" -ge "$PUSH_ATTEMPTS" ]; then
@@ -487,27 +687,28 @@ while ! git push --quiet origin "HEAD:refs/heads/$BRANCH"; do
     exit 1
   fi
   attempt=$((attempt + 1))
-  echo "push rejected; rebasing onto the new $BRANCH (attempt $attempt of $PUSH_ATTEMPTS)" >&2
+  echo "push rejected; deciding again against the new $BRANCH (attempt $attempt of $PUSH_ATTEMPTS)" >&2
   git fetch --quiet origin "$BRANCH"
-  REMOTE_BUILD="$(git show "FETCH_HEAD:$DEPLOYMENT_FILE" 2>/dev/null | newest_build)"
-  if newer_build_deployed "$REMOTE_BUILD"; then
+  git show "FETCH_HEAD:$DEPLOYMENT_FILE" > "$REMOTE_FILE" 2>/dev/null || : > "$REMOTE_FILE"
+  decide "$REMOTE_FILE"
+  if [ "$DECISION" != deploy ]; then
     exit 0
   fi
   if ! git rebase --quiet FETCH_HEAD; then
     git rebase --abort
-    if [ -z "$REMOTE_BUILD" ]; then
+    OLD_BUILDS="$(mktemp)"
+    deployed_builds < "$REMOTE_FILE" | cut -d ' ' -f 3 > "$OLD_BUILDS"
+    if [ ! -s "$OLD_BUILDS" ]; then
       echo "a concurrent change to $DEPLOYMENT_FILE conflicts with this one; not retrying" >&2
       exit 1
     fi
-    echo "$BRANCH now names an older build of $IMAGE_REPO ($REMOTE_BUILD); putting this one ($BUILD_STAMP) in its place" >&2
+    echo "$BRANCH now deploys an older build of $IMAGE_REPO; putting this one in its place" >&2
     git reset --quiet --hard FETCH_HEAD
-    REMOTE_FILE="$(mktemp)"
-    cat "$DEPLOYMENT_FILE" > "$REMOTE_FILE"
-    deployed_builds < "$REMOTE_FILE" | cut -d ' ' -f 2 | sort -u | while IFS= read -r old; do
-      replace_text "$old" "$NEW_IMAGE" < "$DEPLOYMENT_FILE" > "$REMOTE_FILE.new"
-      cat "$REMOTE_FILE.new" > "$DEPLOYMENT_FILE"
-    done
-    rm -f "$REMOTE_FILE" "$REMOTE_FILE.new"
+    while IFS= read -r old; do
+      replace_text "$old" "$NEW_IMAGE" < "$DEPLOYMENT_FILE" > "$REMOTE_FILE"
+      cat "$REMOTE_FILE" > "$DEPLOYMENT_FILE"
+    done < "$OLD_BUILDS"
+    rm -f "$OLD_BUILDS"
     if git diff --quiet -- "$DEPLOYMENT_FILE"; then
       echo "$DEPLOYMENT_FILE on $BRANCH already names this image; nothing to push"
       exit 0
@@ -517,6 +718,7 @@ while ! git push --quiet origin "HEAD:refs/heads/$BRANCH"; do
   fi
   sleep "$attempt"
 done
+rm -f "$REMOTE_FILE"
 echo "pushed $(git rev-parse HEAD) to $BRANCH"
 `;
 
@@ -545,14 +747,26 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
         "pushes the change with the write deploy key (retrying when others pushed first).",
       params: [
         stringParam(TASK_PARAMS.operationsUrl, "SSH URL of the operations repository"),
+        stringParam(
+          TASK_PARAMS.operationsBranch,
+          "Branch to commit to and push; empty: the repository's default branch",
+        ),
         stringParam(TASK_PARAMS.deploymentFile, "Deployment manifest, relative to its root"),
         stringParam(TASK_PARAMS.containerName, "Container whose image is set"),
         stringParam(TASK_PARAMS.imageUrl, "<registry>/<repository>:<tag> that was pushed"),
         stringParam(TASK_PARAMS.imageDigest, "sha256:... digest of the pushed image"),
-        stringParam(TASK_PARAMS.commitSha, "Source commit, named in the commit message"),
+        stringParam(
+          TASK_PARAMS.commitSha,
+          "Source commit: ordered against the deployed one, named in the commit message",
+        ),
       ],
       workspaces: [
         { name: WORKSPACES.operations, description: "Scratch space for the operations checkout" },
+        {
+          name: WORKSPACES.source,
+          description: "The tag task's checkout: the commit's history and the branch tip",
+          readOnly: true,
+        },
         {
           name: WORKSPACES.gitWrite,
           description: "Secret git-write: ssh-privatekey and known_hosts",
@@ -566,6 +780,7 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
           image: ctx.images.git,
           env: [
             env("OPERATIONS_URL", param(TASK_PARAMS.operationsUrl)),
+            env("OPERATIONS_BRANCH", param(TASK_PARAMS.operationsBranch)),
             env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile)),
             env("CHECKOUT", checkout),
             env("PATCHED", patched),
@@ -597,6 +812,7 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
             env("IMAGE_DIGEST", param(TASK_PARAMS.imageDigest)),
             env("CHECKOUT", checkout),
             env("PATCHED", patched),
+            env("SOURCE", `${workspacePath(WORKSPACES.source)}/${SOURCE_CHECKOUT_DIR}`),
             env("PUSH_ATTEMPTS", PUSH_ATTEMPTS),
             env("GIT_AUTHOR_NAME", COMMIT_IDENTITY.name),
             env("GIT_AUTHOR_EMAIL", COMMIT_IDENTITY.email),

@@ -107,6 +107,18 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /Tekton Triggers cannot carry it/,
   },
   {
+    what: "operations branch that is not a valid ref",
+    change: app((a) => (a.operationsBranch = "deploy..x")),
+    key: "tekton-gitlab:apps[0].operationsBranch",
+    says: /valid git branch name/,
+  },
+  {
+    what: "operations branch given as full ref",
+    change: app((a) => (a.operationsBranch = "refs/heads/deploy")),
+    key: "tekton-gitlab:apps[0].operationsBranch",
+    says: /short name/,
+  },
+  {
     what: "version without v",
     change: (c) => withStructured(c, "tekton", (t) => ({ ...t, triggersVersion: "0.37.0" })),
     key: "tekton-gitlab:tekton.triggersVersion",
@@ -304,6 +316,7 @@ describe("config validation", function () {
     assert.equal(app.manageDeployKeys, true);
     assert.equal(app.keyAlgorithm, "ED25519");
     assert.equal(app.pipelineRun.workspaceSize, "1Gi");
+    assert.equal(app.operationsBranch, undefined);
     assert.equal(config.tekton.pipelinesVersion, "v1.15.0");
     assert.equal(config.hasRegistryPassword, true);
   });

@@ -32,13 +32,23 @@ describe("build pipeline", function () {
       "source-url": undefined,
       revision: undefined,
       "operations-url": undefined,
+      "source-branch": "main",
       "registry-host": "docker.apps.192-168-2-114.nip.io",
       "image-repository": "python-hello-build/hello-world-service",
       dockerfile: "source/Dockerfile",
       "context-dir": "source",
+      "operations-branch": "",
       "deployment-file": "src/deployments/hello-python.yaml",
       "container-name": "python-hello",
     });
+  });
+
+  it("defaults operations-branch to apps[].operationsBranch", () => {
+    const other = appAndContext({ apps: ([a]) => [{ ...a, operationsBranch: "env/dev" }] });
+    const param = buildPipeline(other.app, other.ctx).spec.params.find(
+      (p) => p.name === "operations-branch",
+    );
+    assert.equal(param?.default, "env/dev");
   });
 
   it("defaults the Dockerfile to <contextDir>/Dockerfile when the app names none", () => {
@@ -64,6 +74,7 @@ describe("build pipeline", function () {
     assert.deepEqual(paramsOf(pipelineTask(pipeline, "generate-image-tag")), {
       "source-url": "$(params.source-url)",
       revision: "$(params.revision)",
+      "source-branch": "$(params.source-branch)",
       "registry-host": "$(params.registry-host)",
       "image-repository": "$(params.image-repository)",
     });
@@ -75,6 +86,7 @@ describe("build pipeline", function () {
     });
     assert.deepEqual(paramsOf(pipelineTask(pipeline, "patch-deployment")), {
       "operations-url": "$(params.operations-url)",
+      "operations-branch": "$(params.operations-branch)",
       "deployment-file": "$(params.deployment-file)",
       "container-name": "$(params.container-name)",
       "image-url": "$(tasks.generate-image-tag.results.image-url)",
@@ -113,7 +125,9 @@ describe("build pipeline", function () {
   it("keeps the operations checkout off the source PVC (one PVC per TaskRun)", () => {
     const bound = (name: string) => pipelineTask(pipeline, name).workspaces.map((w) => w.workspace);
     assert.deepEqual(bound("generate-image-tag"), ["source", "git-pull-ssh"]);
-    assert.ok(!bound("patch-deployment").includes("source"));
+    // The patch task reads the tag task's checkout to order commits; its own scratch space,
+    // operations, is an emptyDir, so the source PVC stays the TaskRun's only PVC.
+    assert.deepEqual(bound("patch-deployment"), ["operations", "source", "git-write-ssh"]);
     assert.ok(!bound("build-and-push").includes("operations"));
   });
 

@@ -5,10 +5,54 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sshCloneUrl } from "../../tekton/names";
-import { generateImageTagTask, patchDeploymentTask, PUSH_ATTEMPTS } from "../../tekton/tasks";
+import {
+  generateImageTagTask,
+  patchDeploymentTask,
+  PUSH_ATTEMPTS,
+  SOURCE_TIP_REF,
+} from "../../tekton/tasks";
+import { git as realRepoGit, realGit, SourceRepo, sourceRepo } from "./gitRepos";
 import { appAndContext, removeTempDirs, runScriptStep, stub, tempDir } from "./helpers";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
+
+/** A run of the real tag step against `repo` (a local path) in a fresh source workspace. */
+async function realTagRun(
+  repo: SourceRepo,
+  revision: string,
+  extraEnv: Record<string, string> = {},
+  branch = "main",
+) {
+  const { app, ctx } = appAndContext();
+  const root = tempDir("tag-run");
+  const home = path.join(root, "home");
+  fs.mkdirSync(home);
+  // Secret git-pull as the tag task's workspace; the repository is a local path, so no ssh.
+  const gitPull = path.join(root, "git-pull");
+  fs.mkdirSync(gitPull);
+  fs.writeFileSync(path.join(gitPull, "ssh-privatekey"), "not a real pull key\n");
+  fs.writeFileSync(path.join(gitPull, "known_hosts"), "gitlab ssh-ed25519 AAAA\n");
+  const results = path.join(root, "results");
+  const source = path.join(root, "source");
+  fs.mkdirSync(results);
+  fs.mkdirSync(source);
+  const run = await runScriptStep(generateImageTagTask(app, ctx), "clone-and-tag", {
+    params: {
+      "source-url": repo.remote,
+      revision,
+      "source-branch": branch,
+      "registry-host": "registry.example.com",
+      "image-repository": "team/service",
+    },
+    workspaces: { source, "git-pull-ssh": gitPull },
+    results,
+    home,
+    extraEnv,
+  });
+  const result = (name: string) =>
+    run.code === 0 ? fs.readFileSync(path.join(results, name), "utf8") : "";
+  return { ...run, source, imageUrl: result("image-url"), commit: result("commit-sha") };
+}
 
 describe("step scripts", function () {
   this.timeout(20000);
@@ -19,7 +63,7 @@ describe("step scripts", function () {
     const task = generateImageTagTask(app, ctx);
 
     /** An empty HOME, Secret git-pull as its workspace, a stub git logging its calls, results. */
-    function setup(options: { knownHosts?: boolean; depthFetchFails?: boolean } = {}) {
+    function setup(options: { knownHosts?: boolean; fetchByIdError?: string } = {}) {
       const root = tempDir("tag");
       const home = path.join(root, "home");
       fs.mkdirSync(home);
@@ -36,8 +80,11 @@ describe("step scripts", function () {
         "git",
         [
           `printf '%s|%s\\n' "$*" "$GIT_SSH_COMMAND" >> ${log}`,
-          options.depthFetchFails ? `case "$*" in *--depth*) exit 128 ;; esac` : "",
+          options.fetchByIdError
+            ? `case "$*" in *" origin $FAKE_HEAD "*) printf '%s\\n' "${options.fetchByIdError}" >&2; exit 128 ;; esac`
+            : "",
           `[ "$1 $2" = "rev-parse HEAD" ] && printf '%s\\n' "$FAKE_HEAD"`,
+          `[ "$1 $2" = "show -s" ] && printf '%s\\n' 20261126093000`,
           "exit 0",
         ].join("\n"),
       );
@@ -59,6 +106,7 @@ describe("step scripts", function () {
     const params = (revision: string, sourceUrl = sshCloneUrl(ctx.gitSsh, app.sourceProject)) => ({
       "source-url": sourceUrl,
       revision,
+      "source-branch": "main",
       "registry-host": "registry.example.com:5000",
       "image-repository": "team/service",
     });
@@ -77,21 +125,23 @@ describe("step scripts", function () {
       extraEnv: { FAKE_HEAD: head },
     });
 
-    it("clones exactly the commit, shallow, and writes image-url and commit-sha", async () => {
+    it("fetches the commit with its history and the branch tip, and names the image by commit", async () => {
       const env = setup();
       const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.equal(run.code, 0, run.stderr);
       const imageUrl = fs.readFileSync(path.join(env.results, "image-url"), "utf8");
-      assert.match(imageUrl, /^registry\.example\.com:5000\/team\/service:\d{14}-01234567$/);
+      assert.equal(imageUrl, `registry.example.com:5000/team/service:20261126093000-${SHA}`);
       assert.equal(fs.readFileSync(path.join(env.results, "commit-sha"), "utf8"), SHA);
       const commands = env.calls().map(([args]) => args);
       assert.deepEqual(commands, [
+        "check-ref-format --branch main",
         `config --global --add safe.directory ${env.source}/src`,
         "init --quiet",
         "remote add origin git@gitlab-gitlab-shell.gitlab.svc.cluster.local:root/hello-python.git",
-        `fetch --quiet --depth 1 origin ${SHA}`,
+        `fetch --quiet origin ${SHA} +refs/heads/main:${SOURCE_TIP_REF}`,
         `checkout --quiet --detach ${SHA}`,
         "rev-parse HEAD",
+        "show -s --format=%cd --date=format-local:%Y%m%d%H%M%S HEAD",
       ]);
     });
 
@@ -134,12 +184,43 @@ exit 0`,
     });
 
     it("falls back to fetching the branches when the server refuses a fetch by id", async () => {
-      const env = setup({ depthFetchFails: true });
+      const env = setup({ fetchByIdError: `fatal: remote error: upload-pack: not our ref ${SHA}` });
       const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /the server refused a fetch by commit id/);
       const commands = env.calls().map(([args]) => args);
       assert.ok(commands.includes("fetch --quiet origin +refs/heads/*:refs/remotes/origin/*"));
+      assert.ok(commands.includes(`update-ref ${SOURCE_TIP_REF} refs/remotes/origin/main`));
       assert.ok(commands.includes(`checkout --quiet --detach ${SHA}`));
+    });
+
+    it("reports a failed host key check as it is, without a second fetch", async () => {
+      const env = setup({
+        fetchByIdError:
+          "Host key verification failed.\nfatal: Could not read from remote repository.",
+      });
+      const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /Host key verification failed\./);
+      assert.match(
+        run.stderr,
+        /fetching commit .* and branch main from .* failed; git said why above/,
+      );
+      assert.doesNotMatch(run.stderr, /refused a fetch by commit id/);
+      const fetches = env.calls().filter(([args]) => args.startsWith("fetch"));
+      assert.equal(fetches.length, 1, JSON.stringify(fetches));
+    });
+
+    it("refuses a source-branch that is not a branch name before fetching", async () => {
+      const repo = sourceRepo();
+      const sha = repo.commit("only", "2026-11-26T09:00:00Z");
+      repo.push();
+      for (const branch of ["", "-x", "a..b", "main:evil", "*"]) {
+        const run = await realTagRun(repo, sha, {}, branch);
+        assert.notEqual(run.code, 0, branch);
+        assert.match(run.stderr, /source-branch must be a git branch name/);
+        assert.ok(!fs.existsSync(path.join(run.source, "src")), branch);
+      }
     });
 
     it("accepts a 64-hex commit id (SHA-256 repository), as the trigger's filter does", async () => {
@@ -151,10 +232,11 @@ exit 0`,
         tagInputs(env, params(sha256), sha256),
       );
       assert.equal(run.code, 0, run.stderr);
+      assert.ok(env.calls().some(([args]) => args === "init --quiet --object-format=sha256"));
       assert.ok(env.calls().some(([args]) => args === `checkout --quiet --detach ${sha256}`));
       assert.match(
         fs.readFileSync(path.join(env.results, "image-url"), "utf8"),
-        /:\d{14}-01234567$/,
+        new RegExp(`:20261126093000-${sha256}$`),
       );
     });
 
@@ -191,7 +273,78 @@ exit 0`,
       const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.notEqual(run.code, 0);
       assert.match(run.stderr, /known_hosts: bind Secret git-pull .*workspace/);
-      assert.deepEqual(env.calls(), []);
+      assert.ok(!env.calls().some(([args]) => args.startsWith("init")));
+    });
+
+    describe("against real repositories", () => {
+      it("names the image <committer date, UTC>-<commit>, the same for every run of it", async () => {
+        const repo = sourceRepo();
+        const sha = repo.commit("first", "2026-11-26T09:30:00+02:00");
+        repo.push();
+        const first = await realTagRun(repo, sha);
+        assert.equal(first.code, 0, first.stderr);
+        assert.equal(first.imageUrl, `registry.example.com/team/service:20261126073000-${sha}`);
+        assert.equal(first.commit, sha);
+        const again = await realTagRun(repo, sha);
+        assert.equal(again.imageUrl, first.imageUrl);
+      });
+
+      it("leaves the commit's whole history and the branch tip in the checkout", async () => {
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T09:00:00Z");
+        const b = repo.commit("b", "2026-11-26T10:00:00Z");
+        const c = repo.commit("c", "2026-11-26T11:00:00Z");
+        repo.push();
+        const run = await realTagRun(repo, b);
+        assert.equal(run.code, 0, run.stderr);
+        const checkout = path.join(run.source, "src");
+        assert.equal(realRepoGit(checkout, "rev-parse", "HEAD"), b);
+        assert.equal(realRepoGit(checkout, "rev-parse", SOURCE_TIP_REF), c);
+        assert.equal(realRepoGit(checkout, "merge-base", "--is-ancestor", a, b), "");
+        assert.ok(!fs.existsSync(path.join(checkout, ".git", "shallow")));
+      });
+
+      it("clones a commit of a SHA-256 repository", async () => {
+        const repo = sourceRepo("sha256");
+        const sha = repo.commit("first", "2026-11-26T09:30:00Z");
+        repo.push();
+        assert.equal(sha.length, 64);
+        const run = await realTagRun(repo, sha);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.commit, sha);
+        assert.equal(run.imageUrl, `registry.example.com/team/service:20261126093000-${sha}`);
+        const checkout = path.join(run.source, "src");
+        assert.equal(realRepoGit(checkout, "rev-parse", "--show-object-format"), "sha256");
+        assert.equal(fs.readFileSync(path.join(checkout, "file"), "utf8"), "first 0\n");
+      });
+
+      it("falls back to the branches when git refuses an unadvertised commit (protocol v0)", async () => {
+        const repo = sourceRepo();
+        const older = repo.commit("older", "2026-11-26T09:00:00Z");
+        repo.commit("tip", "2026-11-26T10:00:00Z");
+        repo.push();
+        // Under protocol v0 git asks only for advertised refs unless the server allows more:
+        // fetch-pack reports "Server does not allow request for unadvertised object".
+        const run = await realTagRun(repo, older, {
+          GIT_CONFIG_COUNT: "1",
+          GIT_CONFIG_KEY_0: "protocol.version",
+          GIT_CONFIG_VALUE_0: "0",
+        });
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stderr, /does not allow request for unadvertised object/);
+        assert.match(run.stderr, /the server refused a fetch by commit id; fetching its branches/);
+        assert.equal(run.commit, older);
+      });
+
+      it("says so when the commit is on no branch, even after the fallback", async () => {
+        const repo = sourceRepo();
+        repo.commit("only", "2026-11-26T09:00:00Z");
+        repo.push();
+        const run = await realTagRun(repo, "f".repeat(40));
+        assert.notEqual(run.code, 0);
+        assert.match(run.stderr, /not our ref f{40}/);
+        assert.match(run.stderr, /commit f{40} is on no branch of /);
+      });
     });
   });
 
@@ -199,21 +352,7 @@ exit 0`,
     const { app, ctx } = appAndContext();
     const task = patchDeploymentTask(app, ctx);
     const deploymentFile = app.deploymentFile;
-    const git = (cwd: string, ...args: string[]) =>
-      execFileSync("git", args, {
-        cwd,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          GIT_CONFIG_NOSYSTEM: "1",
-          HOME: cwd,
-          GIT_AUTHOR_NAME: "someone",
-          GIT_AUTHOR_EMAIL: "someone@example.com",
-          GIT_COMMITTER_NAME: "someone",
-          GIT_COMMITTER_EMAIL: "someone@example.com",
-        },
-      }).trim();
+    const git = realRepoGit;
 
     /** A bare operations repo with one Deployment, plus the Task's workspaces. */
     function setup() {
@@ -239,20 +378,34 @@ exit 0`,
       fs.mkdirSync(home);
       const bin = path.join(root, "bin");
       stub(bin, "sleep", "exit 0");
-      return { root, remote, seed, operations, gitWrite, home, bin };
+
+      // The source workspace as the tag task leaves it: the commit and the branch tip.
+      const sourceRemote = sourceRepo();
+      const commit = sourceRemote.commit("base", "2026-11-26T12:00:00Z");
+      sourceRemote.push();
+      const source = path.join(root, "source");
+      git(root, "clone", "--quiet", sourceRemote.remote, path.join(source, "src"));
+      git(path.join(source, "src"), "update-ref", SOURCE_TIP_REF, commit);
+      const imageUrl = `registry.example.com/team/service:20261126120000-${commit}`;
+      return { root, remote, seed, operations, gitWrite, home, bin, source, commit, imageUrl };
     }
 
     type Env = ReturnType<typeof setup>;
     const inputs = (env: Env) => ({
       params: {
         "operations-url": env.remote,
+        "operations-branch": "",
         "deployment-file": deploymentFile,
         "container-name": app.containerName,
-        "image-url": "registry.example.com/team/service:20261126120000-01234567",
+        "image-url": env.imageUrl,
         "image-digest": `sha256:${"b".repeat(64)}`,
-        "commit-sha": SHA,
+        "commit-sha": env.commit,
       },
-      workspaces: { operations: env.operations, "git-write-ssh": env.gitWrite },
+      workspaces: {
+        operations: env.operations,
+        source: env.source,
+        "git-write-ssh": env.gitWrite,
+      },
       home: env.home,
       bin: env.bin,
     });
@@ -278,19 +431,88 @@ exit 0`,
       assert.match(missing.stderr, /deployment-file 'nope.yaml' does not exist/);
     });
 
+    describe("operations-branch", () => {
+      /** The operations repo gains branch `deploy`, which Argo CD tracks, beside main. */
+      function withDeployBranch(env: Env) {
+        git(env.seed, "checkout", "--quiet", "-b", "deploy");
+        fs.writeFileSync(path.join(env.seed, deploymentFile), "image: deployed\n");
+        git(env.seed, "commit", "--quiet", "-am", "deploy branch");
+        git(env.seed, "push", "--quiet", "origin", "HEAD:deploy");
+      }
+      const onBranch = (env: Env, branch: string) => ({
+        ...inputs(env),
+        params: { ...inputs(env).params, "operations-branch": branch },
+      });
+
+      it("clones, commits to and pushes the configured branch, leaving the default alone", async () => {
+        const env = setup();
+        withDeployBranch(env);
+        const clone = await runScriptStep(task, "clone", onBranch(env, "deploy"));
+        assert.equal(clone.code, 0, clone.stderr);
+        assert.equal(
+          fs.readFileSync(path.join(env.operations, "repo", deploymentFile), "utf8"),
+          "image: deployed\n",
+        );
+        patched(env, "image: new@sha256:bbbb\n");
+        const push = await runScriptStep(task, "commit-and-push", onBranch(env, "deploy"));
+        assert.equal(push.code, 0, push.stderr);
+        assert.match(push.stdout, /to deploy$/m);
+        assert.equal(git(env.remote, "show", `deploy:${deploymentFile}`), "image: new@sha256:bbbb");
+        assert.equal(git(env.remote, "log", "-1", "--format=%s", "deploy"), `commit ${env.commit}`);
+        assert.equal(git(env.remote, "show", `main:${deploymentFile}`), "image: old");
+        assert.equal(remoteLog(env), "seed|someone");
+      });
+
+      it("uses the repository's default branch when empty", async () => {
+        const env = setup();
+        withDeployBranch(env);
+        assert.equal((await runScriptStep(task, "clone", onBranch(env, ""))).code, 0);
+        patched(env, "image: new@sha256:bbbb\n");
+        assert.equal((await runScriptStep(task, "commit-and-push", onBranch(env, ""))).code, 0);
+        assert.equal(git(env.remote, "show", `main:${deploymentFile}`), "image: new@sha256:bbbb");
+        assert.equal(git(env.remote, "show", `deploy:${deploymentFile}`), "image: deployed");
+      });
+
+      it("fails clearly for a missing branch and refuses one that is no branch name", async () => {
+        const env = setup();
+        const missing = await runScriptStep(task, "clone", onBranch(env, "nope"));
+        assert.notEqual(missing.code, 0);
+        assert.match(
+          missing.stderr,
+          /cloning branch 'nope' of .* failed \(does the branch exist\?\)/,
+        );
+        for (const bad of ["-b", "a..b", "x:y"]) {
+          const run = await runScriptStep(task, "clone", onBranch(env, bad));
+          assert.notEqual(run.code, 0, bad);
+          assert.match(run.stderr, /operations-branch must be a git branch name or empty/);
+        }
+      });
+    });
+
     describe("set-image", () => {
       const DIGEST = `sha256:${"b".repeat(64)}`;
       const IMAGE_URL = "registry.example.com/team/service:20261126120000-01234567";
       const KUBECTL_OUTPUT = "apiVersion: apps/v1\nkind: Deployment\n";
 
-      /** A checkout as the clone step leaves it, and a stub kubectl logging its arguments. */
-      function setImageSetup(kubectlExit = 0) {
+      /** A Deployment document with one container named `container`. */
+      const workload = (name: string, container: string, comment = "") =>
+        `${comment}apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: ${container}\n        image: old\n`;
+      const SERVICE =
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: hello # the app's Service\nspec:\n  ports:\n  - port: 80\n";
+
+      /**
+       * A checkout as the clone step leaves it, and a stub kubectl that logs its arguments and
+       * answers one document on stdin as kubectl v1.32 does (messages copied from a real run):
+       * a Service has no pod template, a workload without the container is refused, the
+       * workload with it comes back as KUBECTL_OUTPUT, a comment-only document as nothing.
+       */
+      function setImageSetup(file = workload("hello", app.containerName), brokenKubectl = false) {
         const root = tempDir("set-image");
         const operations = path.join(root, "operations");
         fs.mkdirSync(path.join(operations, "repo", path.dirname(deploymentFile)), {
           recursive: true,
         });
-        fs.writeFileSync(path.join(operations, "repo", deploymentFile), "image: old\n");
+        fs.writeFileSync(path.join(operations, "repo", deploymentFile), file);
         const home = path.join(root, "home");
         fs.mkdirSync(home);
         const bin = path.join(root, "bin");
@@ -299,12 +521,19 @@ exit 0`,
           bin,
           "kubectl",
           `printf '%s\\n' "$@" > ${log}
-if [ ${kubectlExit} -ne 0 ]; then echo "error: unable to find container named x" >&2; exit ${kubectlExit}; fi
-printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}'`,
+if [ "$5" = - ]; then doc="$(cat)"; else doc="$(cat "$5")"; fi
+if ${brokenKubectl}; then echo "error: unable to decode \\"STDIN\\": Object 'Kind' is missing" >&2; exit 1; fi
+case "$doc" in
+  *"kind: Service"*) echo 'error: service/hello the object is not a pod or does not have a pod template: *v1.Service' >&2; exit 1 ;;
+  *"name: ${app.containerName}"*) printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}' ;;
+  *kind:*) echo 'error: unable to find container named "${app.containerName}"' >&2; exit 1 ;;
+esac`,
         );
         const args = () =>
           fs.existsSync(log) ? fs.readFileSync(log, "utf8").replace(/\n$/, "").split("\n") : null;
-        return { operations, home, bin, args };
+        const output = () =>
+          fs.readFileSync(path.join(operations, "patched-deployment.yaml"), "utf8");
+        return { operations, home, bin, args, output };
       }
 
       const run = (env: ReturnType<typeof setImageSetup>, overrides: Record<string, string> = {}) =>
@@ -321,7 +550,7 @@ printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}'`,
           bin: env.bin,
         });
 
-      it("runs kubectl set image --local on the checkout and writes its output to $PATCHED", async () => {
+      it("runs kubectl set image --local on the document and writes its output to $PATCHED", async () => {
         const env = setImageSetup();
         const result = await run(env);
         assert.equal(result.code, 0, result.stderr);
@@ -330,22 +559,79 @@ printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}'`,
           "image",
           "--local",
           "-f",
-          path.join(env.operations, "repo", deploymentFile),
+          "-",
           `${app.containerName}=${IMAGE_URL}@${DIGEST}`,
           "-o",
           "yaml",
         ]);
+        assert.equal(env.output(), KUBECTL_OUTPUT);
+      });
+
+      it("patches only the workload of a multi-document file, every other byte as it was", async () => {
+        const head = "# managed by hand, and by the pipeline\n---\n";
+        const file =
+          head +
+          workload("hello", app.containerName) +
+          "--- # the Service\n" +
+          SERVICE +
+          "---\n" +
+          workload("worker", "worker") +
+          "---\n# nothing but a comment\n---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: c}";
+        const env = setImageSetup(file);
+        const result = await run(env);
+        assert.equal(result.code, 0, result.stderr);
         assert.equal(
-          fs.readFileSync(path.join(env.operations, "patched-deployment.yaml"), "utf8"),
-          KUBECTL_OUTPUT,
+          env.output(),
+          file.replace(workload("hello", app.containerName), KUBECTL_OUTPUT),
         );
       });
 
-      it("fails when kubectl fails (e.g. no such container)", async () => {
-        const env = setImageSetup(1);
+      it("fails, naming the container, when no workload has it", async () => {
+        const env = setImageSetup(SERVICE + "---\n" + workload("worker", "worker"));
         const result = await run(env);
         assert.notEqual(result.code, 0);
-        assert.match(result.stderr, /unable to find container/);
+        assert.match(
+          result.stderr,
+          new RegExp(`no workload in ${deploymentFile} has a container named ${app.containerName}`),
+        );
+        assert.ok(!fs.existsSync(path.join(env.operations, "patched-deployment.yaml")));
+      });
+
+      it("fails when two workloads have the container, rather than guess", async () => {
+        const twice = workload("a", app.containerName) + "---\n" + workload("b", app.containerName);
+        const result = await run(setImageSetup(twice));
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, /2 workloads in .* have a container named python-hello/);
+      });
+
+      it("shows kubectl's own error for a document it cannot read", async () => {
+        const result = await run(setImageSetup(workload("hello", app.containerName), true));
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, /no workload in .* has a container named/);
+        assert.match(result.stderr, /document 1: error: unable to decode "STDIN"/);
+      });
+
+      it("with the real kubectl: a Deployment and its Service, the Service byte for byte", async function () {
+        // Runs where a kubectl binary is on PATH (set image --local needs no cluster).
+        let kubectl: string;
+        try {
+          kubectl = execFileSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).trim();
+        } catch {
+          this.skip();
+        }
+        const file = workload("hello", app.containerName, "# the app\n") + "---\n" + SERVICE;
+        const env = setImageSetup(file);
+        fs.rmSync(path.join(env.bin, "kubectl"));
+        fs.symlinkSync(kubectl!, path.join(env.bin, "kubectl"));
+        const result = await run(env);
+        assert.equal(result.code, 0, result.stderr);
+        const [deploymentDoc, service] = env.output().split(/^---\n/m);
+        assert.equal(service, SERVICE);
+        assert.match(deploymentDoc, /^kind: Deployment$/m);
+        assert.match(
+          deploymentDoc,
+          new RegExp(`^ {6}- image: ${IMAGE_URL}@${DIGEST}\n {8}name: ${app.containerName}$`, "m"),
+        );
       });
 
       const badDigests: Record<string, string> = {
@@ -383,7 +669,7 @@ printf '${KUBECTL_OUTPUT.replace(/\n/g, "\\n")}'`,
       patched(env, "image: new@sha256:bbbb\n");
       const run = await runScriptStep(task, "commit-and-push", inputs(env));
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(remoteLog(env), `commit ${SHA}|tekton-gitlab\nseed|someone`);
+      assert.equal(remoteLog(env), `commit ${env.commit}|tekton-gitlab\nseed|someone`);
       assert.equal(git(env.remote, "show", `main:${deploymentFile}`), "image: new@sha256:bbbb");
     });
 
@@ -415,12 +701,15 @@ exec ${realGit} "$@"`,
       );
       const run = await runScriptStep(task, "commit-and-push", inputs(env));
       assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stderr, /push rejected; rebasing onto the new main \(attempt 2 of 5\)/);
+      assert.match(
+        run.stderr,
+        /push rejected; deciding again against the new main \(attempt 2 of 5\)/,
+      );
       assert.deepEqual(
         remoteLog(env)
           .split("\n")
           .map((line) => line.split("|")[0]),
-        [`commit ${SHA}`, "other", "seed"],
+        [`commit ${env.commit}`, "other", "seed"],
       );
     });
 
@@ -455,11 +744,9 @@ exec ${realGit} "$@"`,
       assert.equal(fs.readFileSync(pushes, "utf8").trim().split("\n").length, PUSH_ATTEMPTS);
     });
 
-    describe("newest build wins", () => {
+    describe("which build wins: the source history decides", () => {
       const REPO = "registry.example.com/team/service";
-      const OURS = `${REPO}:20261126120000-01234567@sha256:${"b".repeat(64)}`;
-      const OLDER = `${REPO}:20261126110000-89abcdef@sha256:${"a".repeat(64)}`;
-      const NEWER = `${REPO}:20261126130000-fedcba98@sha256:${"c".repeat(64)}`;
+      const digest = (c: string) => `sha256:${c.repeat(64)}`;
       /** A Deployment as kubectl writes it, with a sidecar the pipeline never touches. */
       const deployment = (image: string, sidecar = "docker.io/library/busybox:1.37") =>
         [
@@ -490,17 +777,43 @@ exec ${realGit} "$@"`,
       function racingRun(env: Env, text: string, message: string) {
         fs.writeFileSync(path.join(env.seed, deploymentFile), text);
         git(env.seed, "commit", "--quiet", "-am", message);
-        const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
         const marker = path.join(env.root, "raced");
         stub(
           env.bin,
           "git",
           `if [ "$1" = push ] && [ ! -e ${marker} ]; then
   touch ${marker}
-  (cd ${env.seed} && ${realGit} push --quiet origin HEAD:main) >/dev/null 2>&1
+  (cd ${env.seed} && ${realGit()} push --quiet origin HEAD:main) >/dev/null 2>&1
 fi
-exec ${realGit} "$@"`,
+exec ${realGit()} "$@"`,
         );
+      }
+
+      type Build = Awaited<ReturnType<typeof realTagRun>>;
+      /** The tag step of a PipelineRun for `sha`, run now against the source repository. */
+      async function build(repo: SourceRepo, sha: string): Promise<Build> {
+        const run = await realTagRun(repo, sha);
+        assert.equal(run.code, 0, run.stderr);
+        return run;
+      }
+
+      /** The patch task of `b`'s PipelineRun, its image pushed with digest `d`. */
+      async function patch(env: Env, b: Build, d: string, race?: () => void) {
+        const stepInputs = {
+          ...inputs(env),
+          params: {
+            ...inputs(env).params,
+            "image-url": b.imageUrl,
+            "image-digest": d,
+            "commit-sha": b.commit,
+          },
+          workspaces: { ...inputs(env).workspaces, source: b.source },
+        };
+        const clone = await runScriptStep(task, "clone", stepInputs);
+        assert.equal(clone.code, 0, clone.stderr);
+        patched(env, deployment(`${b.imageUrl}@${d}`));
+        race?.();
+        return runScriptStep(task, "commit-and-push", stepInputs);
       }
 
       const remoteFile = (env: Env) => git(env.remote, "show", `main:${deploymentFile}`) + "\n";
@@ -509,101 +822,196 @@ exec ${realGit} "$@"`,
           .split("\n")
           .map((line) => line.split("|")[0]);
 
-      it("an older run leaves a newer deployed build in place and succeeds", async () => {
+      it("in order: the build of a child commit replaces its parent's", async () => {
         const env = setup();
-        seedDeployment(env, deployment(NEWER));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
-        assert.equal(run.code, 0, run.stderr);
-        assert.match(
-          run.stdout,
-          /already names a newer build of registry\.example\.com\/team\/service \(20261126130000, this one is 20261126120000\); a newer build is deployed/,
-        );
-        assert.equal(remoteFile(env), deployment(NEWER));
-        assert.deepEqual(subjects(env), ["seed image", "seed"]);
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        const b = repo.commit("b", "2026-11-26T11:00:00Z");
+        repo.push();
+        const first = await patch(env, await build(repo, a), digest("a"));
+        assert.equal(first.code, 0, first.stderr);
+        const second = await patch(env, await build(repo, b), digest("b"));
+        assert.equal(second.code, 0, second.stderr);
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126110000-${b}@${digest("b")}`));
+        assert.deepEqual(subjects(env), [`commit ${b}`, `commit ${a}`, "seed"]);
       });
 
-      it("an older run whose push loses to a newer one stops instead of rebasing over it", async () => {
+      it("out of order: an older commit finishing last leaves the newer one deployed", async () => {
         const env = setup();
-        seedDeployment(env, deployment(OLDER));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        racingRun(env, deployment(NEWER), "commit newer");
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        repo.push();
+        const buildA = await build(repo, a); // fetched before b was pushed
+        const b = repo.commit("b", "2026-11-26T11:00:00Z");
+        repo.push();
+        assert.equal((await patch(env, await build(repo, b), digest("b"))).code, 0);
+        const late = await patch(env, buildA, digest("a"));
+        assert.equal(late.code, 0, late.stderr);
+        assert.match(
+          late.stdout,
+          new RegExp(
+            `deploys commit ${b}, committed at 20261126110000, which is not in the history of ${a} .*most likely pushed after this build fetched; leaving it in place`,
+          ),
+        );
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126110000-${b}@${digest("b")}`));
+        assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
+      });
+
+      it("a re-run of an old run leaves the newer commit, whatever the committer dates say", async () => {
+        const env = setup();
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        // b descends from a but carries an earlier committer date (a skewed clock, a rebase).
+        const b = repo.commit("b", "2026-11-26T09:00:00Z");
+        repo.push();
+        assert.equal((await patch(env, await build(repo, b), digest("b"))).code, 0);
+        const rerun = await patch(env, await build(repo, a), digest("c"));
+        assert.equal(rerun.code, 0, rerun.stderr);
+        assert.match(
+          rerun.stdout,
+          new RegExp(`deploys commit ${b}, which descends from ${a}: a newer commit is deployed`),
+        );
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126090000-${b}@${digest("b")}`));
+        assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
+      });
+
+      it("the same commit built twice (a redelivered webhook) rolls nothing out again", async () => {
+        const env = setup();
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        repo.push();
+        assert.equal((await patch(env, await build(repo, a), digest("a"))).code, 0);
+        // Kaniko's second build of the same commit gets another digest.
+        const again = await patch(env, await build(repo, a), digest("d"));
+        assert.equal(again.code, 0, again.stderr);
+        assert.match(again.stdout, new RegExp(`already deploys commit ${a}; nothing to do`));
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126100000-${a}@${digest("a")}`));
+        assert.deepEqual(subjects(env), [`commit ${a}`, "seed"]);
+      });
+
+      it("a force-pushed branch: the rewritten commit replaces the dropped one, never back", async () => {
+        const env = setup();
+        const repo = sourceRepo();
+        const base = repo.commit("base", "2026-11-26T09:00:00Z");
+        const dropped = repo.commit("dropped", "2026-11-26T10:00:00Z");
+        repo.push();
+        const buildDropped = await build(repo, dropped);
+        assert.equal((await patch(env, buildDropped, digest("a"))).code, 0);
+
+        repo.resetTo(base);
+        const rewritten = repo.commit("rewritten", "2026-11-26T11:00:00Z");
+        repo.push(true);
+        const forward = await patch(env, await build(repo, rewritten), digest("b"));
+        assert.equal(forward.code, 0, forward.stderr);
+        assert.match(forward.stdout, /dropped by a force push\?\) and was committed earlier/);
+        const deployed = deployment(`${REPO}:20261126110000-${rewritten}@${digest("b")}`);
+        assert.equal(remoteFile(env), deployed);
+
+        // The dropped commit's webhook delivered again, or its old run re-run: it stays out.
+        for (const stale of [await build(repo, dropped), buildDropped]) {
+          const back = await patch(env, stale, digest("c"));
+          assert.equal(back.code, 0, back.stderr);
+          assert.match(back.stdout, new RegExp(`deploys commit ${rewritten}`));
+          assert.match(back.stdout, /leaving it in place/);
+          assert.equal(remoteFile(env), deployed);
+        }
+        assert.deepEqual(subjects(env), [`commit ${rewritten}`, `commit ${dropped}`, "seed"]);
+      });
+
+      it("an older run whose push loses to a newer one decides again and stops", async () => {
+        const env = setup();
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        const b = repo.commit("b", "2026-11-26T11:00:00Z");
+        repo.push();
+        const buildA = await build(repo, a);
+        const newer = deployment(`${REPO}:20261126110000-${b}@${digest("b")}`);
+        const run = await patch(env, buildA, digest("a"), () =>
+          racingRun(env, newer, `commit ${b}`),
+        );
         assert.equal(run.code, 0, run.stderr);
-        assert.match(run.stderr, /push rejected/);
-        assert.match(run.stdout, /already names a newer build .*\(20261126130000, this one is/);
-        assert.equal(remoteFile(env), deployment(NEWER));
-        assert.deepEqual(subjects(env), ["commit newer", "seed image", "seed"]);
+        assert.match(run.stderr, /push rejected; deciding again/);
+        assert.match(run.stdout, new RegExp(`deploys commit ${b}, which descends from ${a}`));
+        assert.equal(remoteFile(env), newer);
+        assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
       });
 
       it("a newer run whose push loses to an older one puts its image in the older one's place", async () => {
         const env = setup();
-        const oldest = `${REPO}:20261126100000-00000000@sha256:${"d".repeat(64)}`;
-        seedDeployment(env, deployment(oldest));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
+        const repo = sourceRepo();
+        const o = repo.commit("o", "2026-11-26T09:00:00Z");
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        const b = repo.commit("b", "2026-11-26T11:00:00Z");
+        repo.push();
+        seedDeployment(env, deployment(`${REPO}:20261126090000-${o}@${digest("d")}`));
+        const older = `${REPO}:20261126100000-${a}@${digest("a")}`;
         // The older run also changed the sidecar line: that change must survive.
-        racingRun(env, deployment(OLDER, "docker.io/library/busybox:1.38"), "commit older");
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        const run = await patch(env, await build(repo, b), digest("b"), () =>
+          racingRun(env, deployment(older, "docker.io/library/busybox:1.38"), `commit ${a}`),
+        );
         assert.equal(run.code, 0, run.stderr);
         assert.match(
           run.stderr,
-          /main now names an older build of registry\.example\.com\/team\/service \(20261126110000\); putting this one \(20261126120000\) in its place/,
+          /main now deploys an older build of registry\.example\.com\/team\/service; putting this one in its place/,
         );
-        assert.equal(remoteFile(env), deployment(OURS, "docker.io/library/busybox:1.38"));
-        assert.deepEqual(subjects(env), [`commit ${SHA}`, "commit older", "seed image", "seed"]);
+        assert.equal(
+          remoteFile(env),
+          deployment(
+            `${REPO}:20261126110000-${b}@${digest("b")}`,
+            "docker.io/library/busybox:1.38",
+          ),
+        );
+        assert.deepEqual(subjects(env), [`commit ${b}`, `commit ${a}`, "seed image", "seed"]);
       });
 
-      it("replaces an older build of the same repository", async () => {
-        const env = setup();
-        seedDeployment(env, deployment(OLDER));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
-        assert.equal(run.code, 0, run.stderr);
-        assert.equal(remoteFile(env), deployment(OURS));
-        assert.deepEqual(subjects(env), [`commit ${SHA}`, "seed image", "seed"]);
-      });
-
-      it("replaces a build with the same timestamp", async () => {
-        const env = setup();
-        const sameSecond = `${REPO}:20261126120000-deadbeef@sha256:${"e".repeat(64)}`;
-        seedDeployment(env, deployment(sameSecond));
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
-        assert.equal(run.code, 0, run.stderr);
-        assert.equal(remoteFile(env), deployment(OURS));
-      });
-
-      it("ignores newer-looking tags of other repositories", async () => {
+      it("takes the file when it names no build of this repository with a commit id", async () => {
         const env = setup();
         const others = [
-          `${REPO}-worker:20991231000000-00000000`,
-          `other.${REPO}:20991231000000-00000000`,
-          `mirror.example.com/${REPO}:20991231000000-00000000`,
+          `${REPO}-worker:20991231000000-${"f".repeat(40)}`,
+          `other.${REPO}:20991231000000-${"f".repeat(40)}`,
+          `mirror.example.com/${REPO}:20991231000000-${"f".repeat(40)}`,
+          // A tag from before builds were named by commit: its timestamp orders nothing.
+          `${REPO}:20991231000000-fedcba98`,
         ];
         const seeded = deployment("python:3.13") + others.map((o) => `# ${o}\n`).join("");
         seedDeployment(env, seeded);
-        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
-        const run = await runScriptStep(task, "commit-and-push", inputs(env));
+        const repo = sourceRepo();
+        const a = repo.commit("a", "2026-11-26T10:00:00Z");
+        repo.push();
+        const run = await patch(env, await build(repo, a), digest("a"));
         assert.equal(run.code, 0, run.stderr);
-        assert.equal(remoteFile(env), deployment(OURS));
+        assert.equal(remoteFile(env), deployment(`${REPO}:20261126100000-${a}@${digest("a")}`));
       });
 
-      it("fails clearly when image-url has no timestamp tag", async () => {
+      it("fails clearly when image-url is not <committer date>-<commit-sha>", async () => {
         const env = setup();
         assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
-        patched(env, deployment(OURS));
+        patched(env, deployment("x"));
+        for (const imageUrl of [`${REPO}:latest`, `${REPO}:20261126120000-${SHA}`]) {
+          const run = await runScriptStep(task, "commit-and-push", {
+            ...inputs(env),
+            params: { ...inputs(env).params, "image-url": imageUrl },
+          });
+          assert.notEqual(run.code, 0);
+          assert.match(
+            run.stderr,
+            /image-url must end in :<committer date YYYYMMDDHHMMSS>-<commit-sha>/,
+          );
+        }
+        assert.deepEqual(subjects(env), ["seed"]);
+      });
+
+      it("fails clearly when the source workspace lacks the commit", async () => {
+        const env = setup();
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment("x"));
+        const empty = tempDir("empty-source");
         const run = await runScriptStep(task, "commit-and-push", {
           ...inputs(env),
-          params: { ...inputs(env).params, "image-url": `${REPO}:latest` },
+          workspaces: { ...inputs(env).workspaces, source: empty },
         });
         assert.notEqual(run.code, 0);
-        assert.match(run.stderr, /image-url must end in :<UTC YYYYMMDDHHMMSS>-<short sha>/);
+        assert.match(run.stderr, /does not hold commit .* as generate-image-tag leaves them/);
         assert.deepEqual(subjects(env), ["seed"]);
       });
     });

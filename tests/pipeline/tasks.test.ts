@@ -64,6 +64,7 @@ describe("build pipeline Tasks", function () {
       assert.deepEqual(paramNames(task), [
         "source-url",
         "revision",
+        "source-branch",
         "registry-host",
         "image-repository",
       ]);
@@ -80,6 +81,7 @@ describe("build pipeline Tasks", function () {
       assert.deepEqual(envOf(step), {
         SOURCE_URL: "$(params.source-url)",
         REVISION: "$(params.revision)",
+        SOURCE_BRANCH: "$(params.source-branch)",
         REGISTRY_HOST: "$(params.registry-host)",
         IMAGE_REPOSITORY: "$(params.image-repository)",
         CHECKOUT: "$(workspaces.source.path)/src",
@@ -234,16 +236,23 @@ describe("build pipeline Tasks", function () {
     const { app, ctx } = appAndContext();
     const task = patchDeploymentTask(app, ctx);
 
-    it("takes the build's outputs as params and uses its own two workspaces", () => {
+    it("takes the build's outputs as params; reads the source checkout, read only", () => {
       assert.deepEqual(paramNames(task), [
         "operations-url",
+        "operations-branch",
         "deployment-file",
         "container-name",
         "image-url",
         "image-digest",
         "commit-sha",
       ]);
-      assert.deepEqual(workspaceNames(task), ["operations", "git-write-ssh"]);
+      assert.deepEqual(workspaceNames(task), ["operations", "source", "git-write-ssh"]);
+      const source = task.spec.workspaces?.find((w) => w.name === "source");
+      assert.equal(source?.readOnly, true);
+      assert.equal(
+        envOf(stepNamed(task, "commit-and-push")).SOURCE,
+        "$(workspaces.source.path)/src",
+      );
     });
 
     it("clones and pushes with the git-write key only, host keys pinned", () => {
@@ -268,9 +277,11 @@ describe("build pipeline Tasks", function () {
       assert.equal(step.command, undefined);
       assert.equal(step.args, undefined);
       assert.match(step.script!, /^#!\/bin\/bash\nset -euo pipefail\n/);
+      assert.match(step.script!, /done < "\$CHECKOUT\/\$DEPLOYMENT_FILE"\n/);
+      assert.match(step.script!, /printf '%s' "\$\{pieces\[@\]\}" > "\$PATCHED"\n/);
       assert.match(
         step.script!,
-        /kubectl set image --local -f "\$CHECKOUT\/\$DEPLOYMENT_FILE" \\\n\s+"\$CONTAINER_NAME=\$IMAGE_URL@\$IMAGE_DIGEST" -o yaml > "\$PATCHED"/,
+        /kubectl set image --local -f - "\$CONTAINER_NAME=\$IMAGE_URL@\$IMAGE_DIGEST" -o yaml 2>"\$ERRORS" <<< /,
       );
       assert.deepEqual(envOf(step), {
         DEPLOYMENT_FILE: "$(params.deployment-file)",

@@ -50,10 +50,12 @@ describe("Trigger <-> Pipeline contract", function () {
             .filter((p) => !supplied.includes(p.name))
             .map((p) => [p.name, p.default]),
           [
+            ["source-branch", app.branch],
             ["registry-host", ctx.registry.host],
             ["image-repository", app.imageRepository],
             ["dockerfile", app.dockerfile],
             ["context-dir", app.contextDir],
+            ["operations-branch", ""],
             ["deployment-file", app.deploymentFile],
             ["container-name", app.containerName],
           ],
