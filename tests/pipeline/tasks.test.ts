@@ -78,6 +78,7 @@ describe("build pipeline Tasks", function () {
         SOURCE_BRANCH: "$(params.source-branch)",
         REGISTRY_HOST: "$(params.registry-host)",
         IMAGE_REPOSITORY: "$(params.image-repository)",
+        RUN_UID: "$(context.taskRun.uid)",
         CHECKOUT: "$(workspaces.source.path)/src",
       });
     });
