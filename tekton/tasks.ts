@@ -531,6 +531,9 @@ const COMMIT_AND_PUSH_SCRIPT = `#!/bin/sh
 set -eu
 ${WRITE_KEY_SETUP}
 
+case "$COMMIT_SHA" in
+  "" | *[!0-9a-f]*) echo "commit-sha must be a hex commit id, got: '$COMMIT_SHA'" >&2; exit 1 ;;
+esac
 IMAGE_REPO="\${IMAGE_URL%:*}"
 BUILD_TAG="\${IMAGE_URL##*:}"
 BUILD_DATE="\${BUILD_TAG%%-*}"

@@ -1016,6 +1016,19 @@ exec ${realGit()} "$@"`,
         assert.deepEqual(subjects(env), ["seed"]);
       });
 
+      it("refuses a commit-sha that is not a hex commit id", async () => {
+        const env = setup();
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment("x"));
+        const run = await runScriptStep(task, "commit-and-push", {
+          ...inputs(env),
+          params: { ...inputs(env).params, "commit-sha": "--all" },
+        });
+        assert.notEqual(run.code, 0);
+        assert.match(run.stderr, /commit-sha must be a hex commit id, got: '--all'/);
+        assert.deepEqual(subjects(env), ["seed"]);
+      });
+
       it("fails clearly when the source workspace lacks the commit", async () => {
         const env = setup();
         assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
