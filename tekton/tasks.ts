@@ -236,12 +236,22 @@ fi
 rm -f "$FETCH_ERRORS"
 git checkout --quiet --detach "$REVISION"
 
-# <committer date, UTC>-<full commit id>: the same for every build of the commit, so a re-run
-# names the same commit; the date only orders commits that history cannot (see
-# patch-deployment), and never the time a run happened to start.
+# <committer date, UTC>-<full commit id>-<run>: every build of a commit names the same commit
+# and date, so a re-run never looks newer; the date only orders commits that history cannot (see
+# patch-deployment), never the time a run happened to start. <run>, the first 8 hex digits of
+# the TaskRun's UID, keeps a rebuild of the commit from moving a tag off the deployed digest (a
+# registry may garbage-collect untagged manifests); it orders nothing.
+RUN_ID="\${RUN_UID%%-*}"
+case "$RUN_ID" in
+  "" | *[!0-9a-f]*) RUN_ID="" ;;
+esac
+if [ "\${#RUN_ID}" -ne 8 ]; then
+  echo "the TaskRun's UID must be a UUID, got: '$RUN_UID'" >&2
+  exit 1
+fi
 COMMIT="$(git rev-parse HEAD)"
 COMMIT_DATE="$(TZ=UTC git show -s --format=%cd --date=format-local:%Y%m%d%H%M%S HEAD)"
-TAG="$COMMIT_DATE-$COMMIT"
+TAG="$COMMIT_DATE-$COMMIT-$RUN_ID"
 printf '%s' "$REGISTRY_HOST/$IMAGE_REPOSITORY:$TAG" > "$(results.${TASK_RESULTS.imageUrl}.path)"
 printf '%s' "$COMMIT" > "$(results.${TASK_RESULTS.commitSha}.path)"
 echo "commit $COMMIT will be pushed as $REGISTRY_HOST/$IMAGE_REPOSITORY:$TAG"
@@ -291,6 +301,9 @@ export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
             env("SOURCE_BRANCH", param(TASK_PARAMS.sourceBranch)),
             env("REGISTRY_HOST", param(TASK_PARAMS.registryHost)),
             env("IMAGE_REPOSITORY", param(TASK_PARAMS.imageRepository)),
+            // Tekton substitutes it (pkg/reconciler/taskrun/resources/apply.go,
+            // getContextReplacements, v1.15.0).
+            env("RUN_UID", "$(context.taskRun.uid)"),
             // A subdirectory the step creates is owned by the step's UID, whoever owns the
             // volume root (git refuses a repository owned by another UID: "dubious ownership").
             env("CHECKOUT", `${workspacePath(WORKSPACES.source)}/${SOURCE_CHECKOUT_DIR}`),
@@ -567,14 +580,21 @@ const COMMIT_AND_PUSH_SCRIPT = `#!/bin/sh
 set -eu
 ${WRITE_KEY_SETUP}
 
+case "$COMMIT_SHA" in
+  "" | *[!0-9a-f]*) echo "commit-sha must be a hex commit id, got: '$COMMIT_SHA'" >&2; exit 1 ;;
+esac
 IMAGE_REPO="\${IMAGE_URL%:*}"
 BUILD_TAG="\${IMAGE_URL##*:}"
 BUILD_DATE="\${BUILD_TAG%%-*}"
 case "$BUILD_DATE" in
   "" | *[!0-9]*) BUILD_DATE="" ;;
 esac
-if [ "\${#BUILD_DATE}" -ne 14 ] || [ "$BUILD_TAG" != "$BUILD_DATE-$COMMIT_SHA" ]; then
-  echo "image-url must end in :<committer date YYYYMMDDHHMMSS>-<commit-sha> as generate-image-tag names it, got: '$IMAGE_URL' for commit '$COMMIT_SHA'" >&2
+BUILD_RUN="\${BUILD_TAG##*-}"
+case "$BUILD_RUN" in
+  "" | *[!0-9a-f]*) BUILD_RUN="" ;;
+esac
+if [ "\${#BUILD_DATE}" -ne 14 ] || [ "\${#BUILD_RUN}" -ne 8 ] || [ "$BUILD_TAG" != "$BUILD_DATE-$COMMIT_SHA-$BUILD_RUN" ]; then
+  echo "image-url must end in :<committer date YYYYMMDDHHMMSS>-<commit-sha>-<run> as generate-image-tag names it, got: '$IMAGE_URL' for commit '$COMMIT_SHA'" >&2
   exit 1
 fi
 NEW_IMAGE="$IMAGE_URL@$IMAGE_DIGEST"
@@ -591,12 +611,13 @@ fi
 
 # "<date> <commit> <reference>" of every $IMAGE_REPO build with a commit id the YAML on stdin names.
 deployed_builds() {
-  grep -oE "[^[:space:]\\"'=]+:[0-9]{14}-([0-9a-f]{64}|[0-9a-f]{40})(@sha256:[0-9a-f]{64})?" |
+  grep -oE "[^[:space:]\\"'=]+:[0-9]{14}-([0-9a-f]{64}|[0-9a-f]{40})(-[0-9a-f]{8})?(@sha256:[0-9a-f]{64})?" |
     while IFS= read -r ref; do
       tag="\${ref#"$IMAGE_REPO:"}"
       if [ "$tag" != "$ref" ]; then
         tag="\${tag%@*}"
-        printf '%s %s %s\\n' "\${tag%%-*}" "\${tag#*-}" "$ref"
+        commit="\${tag#*-}"
+        printf '%s %s %s\\n' "\${tag%%-*}" "\${commit%%-*}" "$ref"
       fi
     done | sort -u
 }

@@ -1,5 +1,6 @@
 // Config helpers and a small Tekton step runner shared by the pipeline tests.
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -73,7 +74,8 @@ export interface StepRun {
  * Runs a script step the way Tekton would, with the interpreter its `#!` line names (this
  * machine's /bin/sh or /bin/bash): `$(params.*)`, `$(workspaces.*.path)` and
  * `$(results.*.path)` are substituted in the step's env and script (where Tekton substitutes
- * them), the stepTemplate env is applied, and `bin` (stubs for git, kubectl, sleep...) comes
+ * them), `$(context.taskRun.uid)` becomes a fresh UUID per run (`uid` to choose one), the
+ * stepTemplate env is applied, and `bin` (stubs for git, kubectl, sleep...) comes
  * first on PATH.
  */
 export function runScriptStep(
@@ -86,8 +88,10 @@ export function runScriptStep(
     home: string;
     bin?: string;
     extraEnv?: Record<string, string>;
+    uid?: string;
   },
 ): Promise<StepRun> {
+  const uid = inputs.uid ?? randomUUID();
   const step = stepNamed(task, stepName);
   if (!step.script) throw new Error(`step ${stepName} has no script`);
   if (!step.script.startsWith("#!/")) throw new Error(`step ${stepName} has no #! line`);
@@ -103,7 +107,8 @@ export function runScriptStep(
       })
       .replace(/\$\(results\.([a-z0-9-]+)\.path\)/g, (_, name: string) =>
         path.join(inputs.results ?? os.tmpdir(), name),
-      );
+      )
+      .replace(/\$\(context\.taskRun\.uid\)/g, uid);
   const templateEnv = Object.fromEntries(
     (task.spec.stepTemplate?.env ?? []).map((e) => [e.name, substitute(e.value)]),
   );

@@ -130,7 +130,12 @@ describe("step scripts", function () {
       const run = await runScriptStep(task, "clone-and-tag", tagInputs(env, params(SHA)));
       assert.equal(run.code, 0, run.stderr);
       const imageUrl = fs.readFileSync(path.join(env.results, "image-url"), "utf8");
-      assert.equal(imageUrl, `registry.example.com:5000/team/service:20261126093000-${SHA}`);
+      assert.match(
+        imageUrl,
+        new RegExp(
+          `^registry\\.example\\.com:5000/team/service:20261126093000-${SHA}-[0-9a-f]{8}$`,
+        ),
+      );
       assert.equal(fs.readFileSync(path.join(env.results, "commit-sha"), "utf8"), SHA);
       const commands = env.calls().map(([args]) => args);
       assert.deepEqual(commands, [
@@ -143,6 +148,23 @@ describe("step scripts", function () {
         "rev-parse HEAD",
         "show -s --format=%cd --date=format-local:%Y%m%d%H%M%S HEAD",
       ]);
+    });
+
+    it("takes the run suffix from the TaskRun's UID and refuses anything else", async () => {
+      const env = setup();
+      const uid = "9f0e1d2c-3b4a-4c5d-8e6f-708192a3b4c5";
+      const run = await runScriptStep(task, "clone-and-tag", {
+        ...tagInputs(env, params(SHA)),
+        uid,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(fs.readFileSync(path.join(env.results, "image-url"), "utf8"), /-9f0e1d2c$/);
+      const bad = await runScriptStep(task, "clone-and-tag", {
+        ...tagInputs(setup(), params(SHA)),
+        uid: "",
+      });
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /the TaskRun's UID must be a UUID, got: ''/);
     });
 
     it("gives git only the git-pull key, as a private copy, and its pinned host keys", async () => {
@@ -236,7 +258,7 @@ exit 0`,
       assert.ok(env.calls().some(([args]) => args === `checkout --quiet --detach ${sha256}`));
       assert.match(
         fs.readFileSync(path.join(env.results, "image-url"), "utf8"),
-        new RegExp(`:20261126093000-${sha256}$`),
+        new RegExp(`:20261126093000-${sha256}-[0-9a-f]{8}$`),
       );
     });
 
@@ -277,16 +299,21 @@ exit 0`,
     });
 
     describe("against real repositories", () => {
-      it("names the image <committer date, UTC>-<commit>, the same for every run of it", async () => {
+      it("names the image <committer date, UTC>-<commit>-<run>: commit and date for every run", async () => {
         const repo = sourceRepo();
         const sha = repo.commit("first", "2026-11-26T09:30:00+02:00");
         repo.push();
         const first = await realTagRun(repo, sha);
         assert.equal(first.code, 0, first.stderr);
-        assert.equal(first.imageUrl, `registry.example.com/team/service:20261126073000-${sha}`);
+        const tag = new RegExp(
+          `^registry\\.example\\.com/team/service:20261126073000-${sha}-([0-9a-f]{8})$`,
+        );
+        assert.match(first.imageUrl, tag);
         assert.equal(first.commit, sha);
         const again = await realTagRun(repo, sha);
-        assert.equal(again.imageUrl, first.imageUrl);
+        assert.match(again.imageUrl, tag);
+        // Each run's own suffix: a rebuild never moves a tag off a deployed digest.
+        assert.notEqual(again.imageUrl, first.imageUrl);
       });
 
       it("leaves the commit's whole history and the branch tip in the checkout", async () => {
@@ -312,7 +339,7 @@ exit 0`,
         const run = await realTagRun(repo, sha);
         assert.equal(run.code, 0, run.stderr);
         assert.equal(run.commit, sha);
-        assert.equal(run.imageUrl, `registry.example.com/team/service:20261126093000-${sha}`);
+        assert.match(run.imageUrl, new RegExp(`:20261126093000-${sha}-[0-9a-f]{8}$`));
         const checkout = path.join(run.source, "src");
         assert.equal(realRepoGit(checkout, "rev-parse", "--show-object-format"), "sha256");
         assert.equal(fs.readFileSync(path.join(checkout, "file"), "utf8"), "first 0\n");
@@ -386,7 +413,7 @@ exit 0`,
       const source = path.join(root, "source");
       git(root, "clone", "--quiet", sourceRemote.remote, path.join(source, "src"));
       git(path.join(source, "src"), "update-ref", SOURCE_TIP_REF, commit);
-      const imageUrl = `registry.example.com/team/service:20261126120000-${commit}`;
+      const imageUrl = `registry.example.com/team/service:20261126120000-${commit}-0a1b2c3d`;
       return { root, remote, seed, operations, gitWrite, home, bin, source, commit, imageUrl };
     }
 
@@ -830,9 +857,10 @@ exec ${realGit()} "$@"`,
         repo.push();
         const first = await patch(env, await build(repo, a), digest("a"));
         assert.equal(first.code, 0, first.stderr);
-        const second = await patch(env, await build(repo, b), digest("b"));
+        const buildB = await build(repo, b);
+        const second = await patch(env, buildB, digest("b"));
         assert.equal(second.code, 0, second.stderr);
-        assert.equal(remoteFile(env), deployment(`${REPO}:20261126110000-${b}@${digest("b")}`));
+        assert.equal(remoteFile(env), deployment(`${buildB.imageUrl}@${digest("b")}`));
         assert.deepEqual(subjects(env), [`commit ${b}`, `commit ${a}`, "seed"]);
       });
 
@@ -844,7 +872,8 @@ exec ${realGit()} "$@"`,
         const buildA = await build(repo, a); // fetched before b was pushed
         const b = repo.commit("b", "2026-11-26T11:00:00Z");
         repo.push();
-        assert.equal((await patch(env, await build(repo, b), digest("b"))).code, 0);
+        const buildB = await build(repo, b);
+        assert.equal((await patch(env, buildB, digest("b"))).code, 0);
         const late = await patch(env, buildA, digest("a"));
         assert.equal(late.code, 0, late.stderr);
         assert.match(
@@ -853,7 +882,7 @@ exec ${realGit()} "$@"`,
             `deploys commit ${b}, committed at 20261126110000, which is not in the history of ${a} .*most likely pushed after this build fetched; leaving it in place`,
           ),
         );
-        assert.equal(remoteFile(env), deployment(`${REPO}:20261126110000-${b}@${digest("b")}`));
+        assert.equal(remoteFile(env), deployment(`${buildB.imageUrl}@${digest("b")}`));
         assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
       });
 
@@ -864,14 +893,15 @@ exec ${realGit()} "$@"`,
         // b descends from a but carries an earlier committer date (a skewed clock, a rebase).
         const b = repo.commit("b", "2026-11-26T09:00:00Z");
         repo.push();
-        assert.equal((await patch(env, await build(repo, b), digest("b"))).code, 0);
+        const buildB = await build(repo, b);
+        assert.equal((await patch(env, buildB, digest("b"))).code, 0);
         const rerun = await patch(env, await build(repo, a), digest("c"));
         assert.equal(rerun.code, 0, rerun.stderr);
         assert.match(
           rerun.stdout,
           new RegExp(`deploys commit ${b}, which descends from ${a}: a newer commit is deployed`),
         );
-        assert.equal(remoteFile(env), deployment(`${REPO}:20261126090000-${b}@${digest("b")}`));
+        assert.equal(remoteFile(env), deployment(`${buildB.imageUrl}@${digest("b")}`));
         assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
       });
 
@@ -880,12 +910,15 @@ exec ${realGit()} "$@"`,
         const repo = sourceRepo();
         const a = repo.commit("a", "2026-11-26T10:00:00Z");
         repo.push();
-        assert.equal((await patch(env, await build(repo, a), digest("a"))).code, 0);
-        // Kaniko's second build of the same commit gets another digest.
-        const again = await patch(env, await build(repo, a), digest("d"));
+        const first = await build(repo, a);
+        assert.equal((await patch(env, first, digest("a"))).code, 0);
+        // Kaniko's second build of the same commit gets another digest, and another tag.
+        const second = await build(repo, a);
+        assert.notEqual(second.imageUrl, first.imageUrl);
+        const again = await patch(env, second, digest("d"));
         assert.equal(again.code, 0, again.stderr);
         assert.match(again.stdout, new RegExp(`already deploys commit ${a}; nothing to do`));
-        assert.equal(remoteFile(env), deployment(`${REPO}:20261126100000-${a}@${digest("a")}`));
+        assert.equal(remoteFile(env), deployment(`${first.imageUrl}@${digest("a")}`));
         assert.deepEqual(subjects(env), [`commit ${a}`, "seed"]);
       });
 
@@ -901,10 +934,11 @@ exec ${realGit()} "$@"`,
         repo.resetTo(base);
         const rewritten = repo.commit("rewritten", "2026-11-26T11:00:00Z");
         repo.push(true);
-        const forward = await patch(env, await build(repo, rewritten), digest("b"));
+        const buildRewritten = await build(repo, rewritten);
+        const forward = await patch(env, buildRewritten, digest("b"));
         assert.equal(forward.code, 0, forward.stderr);
         assert.match(forward.stdout, /dropped by a force push\?\) and was committed earlier/);
-        const deployed = deployment(`${REPO}:20261126110000-${rewritten}@${digest("b")}`);
+        const deployed = deployment(`${buildRewritten.imageUrl}@${digest("b")}`);
         assert.equal(remoteFile(env), deployed);
 
         // The dropped commit's webhook delivered again, or its old run re-run: it stays out.
@@ -944,9 +978,10 @@ exec ${realGit()} "$@"`,
         const b = repo.commit("b", "2026-11-26T11:00:00Z");
         repo.push();
         seedDeployment(env, deployment(`${REPO}:20261126090000-${o}@${digest("d")}`));
-        const older = `${REPO}:20261126100000-${a}@${digest("a")}`;
+        const older = `${REPO}:20261126100000-${a}-0a1b2c3d@${digest("a")}`;
         // The older run also changed the sidecar line: that change must survive.
-        const run = await patch(env, await build(repo, b), digest("b"), () =>
+        const buildB = await build(repo, b);
+        const run = await patch(env, buildB, digest("b"), () =>
           racingRun(env, deployment(older, "docker.io/library/busybox:1.38"), `commit ${a}`),
         );
         assert.equal(run.code, 0, run.stderr);
@@ -956,10 +991,7 @@ exec ${realGit()} "$@"`,
         );
         assert.equal(
           remoteFile(env),
-          deployment(
-            `${REPO}:20261126110000-${b}@${digest("b")}`,
-            "docker.io/library/busybox:1.38",
-          ),
+          deployment(`${buildB.imageUrl}@${digest("b")}`, "docker.io/library/busybox:1.38"),
         );
         assert.deepEqual(subjects(env), [`commit ${b}`, `commit ${a}`, "seed image", "seed"]);
       });
@@ -978,16 +1010,21 @@ exec ${realGit()} "$@"`,
         const repo = sourceRepo();
         const a = repo.commit("a", "2026-11-26T10:00:00Z");
         repo.push();
-        const run = await patch(env, await build(repo, a), digest("a"));
+        const buildA = await build(repo, a);
+        const run = await patch(env, buildA, digest("a"));
         assert.equal(run.code, 0, run.stderr);
-        assert.equal(remoteFile(env), deployment(`${REPO}:20261126100000-${a}@${digest("a")}`));
+        assert.equal(remoteFile(env), deployment(`${buildA.imageUrl}@${digest("a")}`));
       });
 
       it("fails clearly when image-url is not <committer date>-<commit-sha>", async () => {
         const env = setup();
         assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
         patched(env, deployment("x"));
-        for (const imageUrl of [`${REPO}:latest`, `${REPO}:20261126120000-${SHA}`]) {
+        for (const imageUrl of [
+          `${REPO}:latest`,
+          `${REPO}:20261126120000-${SHA}-0a1b2c3d`,
+          `${REPO}:20261126120000-${env.commit}`,
+        ]) {
           const run = await runScriptStep(task, "commit-and-push", {
             ...inputs(env),
             params: { ...inputs(env).params, "image-url": imageUrl },
@@ -995,9 +1032,22 @@ exec ${realGit()} "$@"`,
           assert.notEqual(run.code, 0);
           assert.match(
             run.stderr,
-            /image-url must end in :<committer date YYYYMMDDHHMMSS>-<commit-sha>/,
+            /image-url must end in :<committer date YYYYMMDDHHMMSS>-<commit-sha>-<run>/,
           );
         }
+        assert.deepEqual(subjects(env), ["seed"]);
+      });
+
+      it("refuses a commit-sha that is not a hex commit id", async () => {
+        const env = setup();
+        assert.equal((await runScriptStep(task, "clone", inputs(env))).code, 0);
+        patched(env, deployment("x"));
+        const run = await runScriptStep(task, "commit-and-push", {
+          ...inputs(env),
+          params: { ...inputs(env).params, "commit-sha": "--all" },
+        });
+        assert.notEqual(run.code, 0);
+        assert.match(run.stderr, /commit-sha must be a hex commit id, got: '--all'/);
         assert.deepEqual(subjects(env), ["seed"]);
       });
 

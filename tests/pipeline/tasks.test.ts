@@ -84,6 +84,7 @@ describe("build pipeline Tasks", function () {
         SOURCE_BRANCH: "$(params.source-branch)",
         REGISTRY_HOST: "$(params.registry-host)",
         IMAGE_REPOSITORY: "$(params.image-repository)",
+        RUN_UID: "$(context.taskRun.uid)",
         CHECKOUT: "$(workspaces.source.path)/src",
         SSH_KEY: "$(workspaces.git-pull-ssh.path)/ssh-privatekey",
         KNOWN_HOSTS: "$(workspaces.git-pull-ssh.path)/known_hosts",
