@@ -588,6 +588,96 @@ export const privateKeysInSshAuthSecrets: ResourceValidationPolicy = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// Results Tekton Chains reads
+
+/** The type-hinted results Chains takes as the image a TaskRun built (tektoncd/chains v0.29.2
+ * pkg/artifacts/signable.go `OCIImageURLResultName`, `OCIImageDigestResultName`). */
+export const CHAINS_IMAGE_RESULTS = ["IMAGE_URL", "IMAGE_DIGEST"] as const;
+
+/** A Kaniko step: the executor named as command, or an image of a Kaniko repository. */
+function runsKaniko(container: Record<string, any>, templateImage?: string): boolean {
+  const command = knownItems(() => container.command);
+  if (command.some((part) => typeof part === "string" && /(^|\/)kaniko\/executor$/.test(part))) {
+    return true;
+  }
+  const image = knownString(() => container.image) ?? templateImage;
+  if (image === undefined) return false;
+  const repository = image.split("@")[0].replace(/:[^/:]*$/, "");
+  return /(^|\/)kaniko(-project\/executor)?$|\/kaniko\/|(^|\/)kaniko-project\//.test(repository);
+}
+
+/** Task specs of a Tekton object, with where they sit: a Task's, a TaskRun's, a Pipeline's. */
+function taskSpecsOf(args: Pick<ResourceValidationArgs, "type" | "props">) {
+  const match = TEKTON_TYPE.exec(args.type);
+  if (!match) return [];
+  const spec = known(() => args.props.spec);
+  if (!isObject(spec)) return [];
+  const found: { where: string; spec: Record<string, any> }[] = [];
+  const ofPipeline = (pipelineSpec: unknown, where: string) => {
+    if (!isObject(pipelineSpec)) return;
+    for (const field of ["tasks", "finally"] as const) {
+      knownItems(() => pipelineSpec[field]).forEach((task, index) => {
+        const taskSpec = isObject(task) ? known(() => task.taskSpec) : undefined;
+        if (isObject(taskSpec)) {
+          found.push({ where: `${where}.${field}[${index}].taskSpec`, spec: taskSpec });
+        }
+      });
+    }
+  };
+  switch (match[2]) {
+    case "Task":
+    case "ClusterTask":
+      found.push({ where: "spec", spec });
+      break;
+    case "TaskRun": {
+      const taskSpec = known(() => spec.taskSpec);
+      if (isObject(taskSpec)) found.push({ where: "spec.taskSpec", spec: taskSpec });
+      break;
+    }
+    case "Pipeline":
+      ofPipeline(spec, "spec");
+      break;
+    case "PipelineRun":
+      ofPipeline(
+        known(() => spec.pipelineSpec),
+        "spec.pipelineSpec",
+      );
+      break;
+  }
+  return found;
+}
+
+export const kanikoResultsForChains: ResourceValidationPolicy = {
+  name: "tekton-kaniko-chains-results",
+  description:
+    "A Task that runs Kaniko declares the results IMAGE_URL and IMAGE_DIGEST, so Tekton Chains signs and attests the image it pushes.",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    for (const { where, spec } of taskSpecsOf(args)) {
+      const template = known(() => spec.stepTemplate);
+      const templateImage = isObject(template) ? knownString(() => template.image) : undefined;
+      const kaniko = knownItems(() => spec.steps).some(
+        (step) => isObject(step) && runsKaniko(step, templateImage),
+      );
+      if (!kaniko) continue;
+      const results = known(() => spec.results);
+      if (results === UNKNOWN) continue;
+      const declared = new Set(
+        knownItems(() => spec.results).map((result) =>
+          isObject(result) ? knownString(() => result.name) : undefined,
+        ),
+      );
+      const missing = CHAINS_IMAGE_RESULTS.filter((name) => !declared.has(name));
+      if (missing.length > 0) {
+        reportViolation(
+          `${where} runs Kaniko but is missing ${missing.join(", ")}: Tekton Chains finds the image a TaskRun built only through the results ${CHAINS_IMAGE_RESULTS.join(", ")} (write --digest-file to $(results.IMAGE_DIGEST.path) and the destination to IMAGE_URL).`,
+        );
+      }
+    }
+  },
+};
+
 /** Every resource policy of the pack, in the order they are reported. */
 export const resourcePolicies: ResourceValidationPolicy[] = [
   pinnedStepImages,
@@ -597,6 +687,7 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   rbacRolesNoSecrets,
   rbacBindingsNoSecretRoles,
   privateKeysInSshAuthSecrets,
+  kanikoResultsForChains,
 ];
 
 /** The stack policies of the pack (they see every resource at once). */

@@ -36,7 +36,11 @@ describe("outputs contract", function () {
     const run = await exampleRun();
     assert.deepEqual(Object.keys(run.values!).sort(), ["apps", "tekton", "webhookTokens"]);
     assert.deepEqual([...STACK_OUTPUT_NAMES].sort(), ["apps", "tekton", "webhookTokens"]);
-    assert.deepEqual(run.values!.tekton, { pipelines: "v1.15.0", triggers: "v0.37.0" });
+    assert.deepEqual(run.values!.tekton, {
+      pipelines: "v1.15.0",
+      triggers: "v0.37.0",
+      chains: null,
+    });
   });
 
   it("describes each app with stable keys and values", async () => {
