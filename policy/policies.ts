@@ -6,6 +6,7 @@
 // reads such values through `known()` and skips what it cannot see yet; the same policy runs
 // again at `pulumi up`, before the resource is created, when every value is known.
 // Secret values arrive unwrapped (plain), so they are checked like any other value.
+import { CHAINS_NAMESPACE, CHAINS_SIGNING_KEY, CHAINS_SIGNING_SECRET } from "../tekton/chains";
 import {
   PolicyResource,
   ReportViolation,
@@ -572,15 +573,29 @@ export function privateKeyEntries(props: Record<string, any>): PrivateKeyEntry[]
 
 export const privateKeysInSshAuthSecrets: ResourceValidationPolicy = {
   name: "private-keys-in-ssh-auth-secrets",
-  description: `Secrets holding a private key are of type ${SSH_AUTH} (a TLS key in a ${TLS} Secret's tls.key excepted).`,
+  description: `Secrets holding a private key are of type ${SSH_AUTH} (a TLS key in a ${TLS} Secret's tls.key, and Tekton Chains' signing key in ${CHAINS_NAMESPACE}/${CHAINS_SIGNING_SECRET} ${CHAINS_SIGNING_KEY}, excepted).`,
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-    if (args.type !== "kubernetes:core/v1:Secret") return;
+    // A SecretPatch writes keys into a Secret as well (server-side apply).
+    if (
+      args.type !== "kubernetes:core/v1:Secret" &&
+      args.type !== "kubernetes:core/v1:SecretPatch"
+    ) {
+      return;
+    }
     const type = known(() => args.props.type);
     if (type === UNKNOWN || type === SSH_AUTH) return;
+    const metadata = known(() => args.props.metadata);
+    const chainsSigningSecret =
+      isObject(metadata) &&
+      knownString(() => metadata.namespace) === CHAINS_NAMESPACE &&
+      knownString(() => metadata.name) === CHAINS_SIGNING_SECRET;
     for (const entry of privateKeyEntries(args.props)) {
       // The one other legitimate home of a private key: a certificate's key in a TLS Secret.
       if (type === TLS && entry.key === "tls.key" && !entry.ssh) continue;
+      // Tekton Chains reads its signing key from exactly here (its release declares the Secret,
+      // Opaque; chains v0.29.2 pkg/chains/signing/x509/x509.go NewSigner reads x509.pem).
+      if (chainsSigningSecret && entry.key === CHAINS_SIGNING_KEY && !entry.ssh) continue;
       reportViolation(
         `Secret ${args.name} holds a private key in ${entry.field}.${entry.key} but has type ${typeof type === "string" ? type : "Opaque"}; SSH keys belong in a Secret of type ${SSH_AUTH} under ssh-privatekey, which Tekton's credential init and the tasks expect.`,
       );

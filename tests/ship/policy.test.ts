@@ -531,6 +531,29 @@ describe("policy pack", () => {
       assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, docker), []);
     });
 
+    it("allows Tekton Chains' x509.pem in tekton-chains/signing-secrets only, also as a patch", async () => {
+      const chains = (name: string, namespace: string, key: string, type = SECRET) => ({
+        type,
+        name: "signing",
+        props: { metadata: { name, namespace }, stringData: { [key]: PKCS8 } },
+      });
+      const patch = "kubernetes:core/v1:SecretPatch";
+      for (const type of [SECRET, patch]) {
+        const ok = chains("signing-secrets", "tekton-chains", "x509.pem", type);
+        assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, ok), [], type);
+      }
+      for (const bad of [
+        chains("signing-secrets", "default", "x509.pem", patch),
+        chains("other", "tekton-chains", "x509.pem", patch),
+        chains("signing-secrets", "tekton-chains", "cosign.key", patch),
+      ]) {
+        assert.equal((await checkPolicy(privateKeysInSshAuthSecrets, bad)).length, 1);
+      }
+      const ssh = chains("signing-secrets", "tekton-chains", "x509.pem", patch);
+      ssh.props.stringData["x509.pem"] = OPENSSH;
+      assert.equal((await checkPolicy(privateKeysInSshAuthSecrets, ssh)).length, 1);
+    });
+
     it("reports ssh-privatekey and armoured keys in other Secret types", async () => {
       const named = await checkPolicy(
         privateKeysInSshAuthSecrets,
