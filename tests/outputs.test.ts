@@ -2,7 +2,7 @@ import { isSecret, registered, resolve, settle, stackReferences } from "./harnes
 import * as pulumi from "@pulumi/pulumi";
 import * as assert from "node:assert/strict";
 import { STACK_OUTPUT_NAMES } from "../outputs";
-import { ProgramRun, exampleConfig, runProgram } from "./harness/program";
+import { ProgramRun, exampleConfig, runProgram, withStructured } from "./harness/program";
 import consumerProgram = require("../examples/consumer");
 
 // The contract other stacks rely on. Renaming or removing any of these breaks consumers:
@@ -105,5 +105,29 @@ describe("consumer stack (examples/consumer)", function () {
     // Creating PipelineRuns would let the team run any pipelineSpec with the build's write key.
     const verbs = role!.inputs.rules.flatMap((rule: any) => rule.verbs);
     assert.deepEqual([...new Set(verbs)].sort(), ["get", "list", "watch"]);
+    // No Chains in the build stack: nothing to verify images with.
+    assert.equal(await resolve(outputs.signingPublicKey), null);
+  });
+
+  it("passes on the Chains public key (tekton.chains.signingPublicKey) for image verification", async () => {
+    const run = await runProgram(
+      withStructured(exampleConfig(), "tekton", (t) => ({ ...t, chains: { install: true } })),
+    );
+    assert.ifError(run.error);
+    stackReferences["organization/tekton-gitlab/dev"] = {
+      outputs: run.values!,
+      secretOutputNames: ["webhookTokens"],
+    };
+    pulumi.runtime.setAllConfig({
+      "tekton-gitlab-consumer:buildStack": "organization/tekton-gitlab/dev",
+      "tekton-gitlab-consumer:app": "hello-python",
+      "tekton-gitlab-consumer:team": "python-developers",
+    });
+    const outputs = (await consumerProgram()) as Record<string, pulumi.Output<any>>;
+    const key = await resolve(outputs.signingPublicKey);
+    assert.match(key, /^-----BEGIN PUBLIC KEY-----\n/);
+    assert.equal(key, run.values!.tekton.chains.signingPublicKey);
+    assert.equal(await isSecret(outputs.signingPublicKey), false);
+    await settle();
   });
 });
