@@ -44,7 +44,14 @@ export = async () => {
   });
 
   return {
-    tekton: tekton.versions ?? null,
+    tekton: tekton.versions
+      ? {
+          ...tekton.versions,
+          chains: tekton.chains
+            ? { version: tekton.chains.version, signingPublicKey: tekton.chains.signingPublicKey }
+            : null,
+        }
+      : null,
     apps: Object.fromEntries(
       apps.map(({ app, credentials, pipeline, trigger }) => {
         const output: pulumi.Output<AppOutput> = pulumi.output({

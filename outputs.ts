@@ -7,6 +7,19 @@
 export interface TektonOutput {
   pipelines: string;
   triggers: string;
+  /** Tekton Chains; `null` unless `tekton.chains.install` is true. */
+  chains: ChainsOutput | null;
+}
+
+/** Tekton Chains as installed by the stack. */
+export interface ChainsOutput {
+  version: string;
+  /**
+   * The public half of the key Chains signs images and provenance with: PEM "PUBLIC KEY"
+   * (ECDSA P-256). `cosign verify --key` / `cosign verify-attestation --key` take it, as does
+   * an admission policy. Changes when `tekton.chains.keyRotation` does.
+   */
+  signingPublicKey: string;
 }
 
 /** One side of an app's Git access (the source it pulls, or the operations repo it pushes). */

@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import { AppConfig, GitSshConfig, RegistryConfig } from "../config/schema";
 import { DeployKey } from "./gitlab";
 import {
+  BUILD_PUSH_SERVICE_ACCOUNT,
   BUILD_SERVICE_ACCOUNT,
   GIT_PULL_SECRET,
   GIT_WRITE_SECRET,
@@ -209,6 +210,26 @@ export class AppCredentials extends pulumi.ComponentResource {
         inNamespace,
       ),
     );
+    if (registry.username !== undefined) {
+      ready.push(
+        new k8s.core.v1.ServiceAccount(
+          `${app.name}-push-service-account`,
+          {
+            metadata: metadata(BUILD_PUSH_SERVICE_ACCOUNT),
+            // The build task's own account (tekton/tasks.ts buildTaskRunSpecs). Listed as
+            // imagePullSecrets, not secrets: credential init (pipeline v1.15.0
+            // pkg/pod/creds_init.go credsInit) iterates `sa.Secrets` only, so no step gets the
+            // registry password from here (Kaniko has it as its docker-config workspace); the
+            // kubelet may use it to pull the step images, and Tekton Chains' keychain
+            // (chains v0.29.2 pkg/chains/storage/oci/legacy.go, k8schain of the TaskRun's
+            // ServiceAccount) to push signatures and attestations of the image.
+            imagePullSecrets: [{ name: REGISTRY_SECRET }],
+            automountServiceAccountToken: false,
+          },
+          inNamespace,
+        ),
+      );
+    }
     this.ready = ready;
 
     const gitKey = (key: tls.PrivateKey, deployKey?: DeployKey): GitKey => ({

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TektonConfig } from "../config/schema";
 import { GATE_CREATE_TIMEOUT, readinessGateManifests } from "../tekton/readinessGate";
+import { ChainsInstall } from "./chainsInstall";
 
 /** The three release manifests, in the order they must be applied. */
 export function tektonReleaseUrls(config: TektonConfig) {
@@ -54,6 +55,8 @@ export class TektonInstall extends pulumi.ComponentResource {
   public readonly ready: pulumi.Resource[];
   /** Installed versions, or undefined when `install: false`. */
   public readonly versions?: { pipelines: string; triggers: string };
+  /** Tekton Chains, when `tekton.chains.install` is true. */
+  public readonly chains?: ChainsInstall;
 
   constructor(name: string, args: TektonInstallArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tekton-gitlab:tekton:TektonInstall", name, {}, opts);
@@ -119,6 +122,14 @@ export class TektonInstall extends pulumi.ComponentResource {
       { parent: this, dependsOn: [job], transforms },
     );
     this.ready = [pipelines, triggers, job, interceptors];
+    if (config.chains.install) {
+      this.chains = new ChainsInstall(
+        `${name}-chains`,
+        { tekton: config, pipelines },
+        { parent: this },
+      );
+      this.ready.push(...this.chains.ready);
+    }
     this.registerOutputs({ versions: this.versions });
   }
 }

@@ -161,6 +161,18 @@ function crossChecks(
     }
   });
 
+  // Chains is applied after the Pipelines release this stack installs (its controller needs
+  // Tekton's CRDs); a cluster whose Tekton is installed otherwise installs Chains the same way.
+  const tekton = input.tekton as Record<string, any> | undefined;
+  if (tekton && typeof tekton === "object" && tekton.install === false) {
+    const chains = tekton.chains;
+    if (chains && typeof chains === "object" && chains.install === true) {
+      problems.push(
+        `${configKey(["tekton", "chains", "install"])}: expected tekton.install: true: Chains is installed after the Tekton Pipelines release this stack applies; with a Tekton installed by other means, install Chains the same way`,
+      );
+    }
+  }
+
   const registry = input.registry as Record<string, unknown> | undefined;
   const hasUsername = registry && typeof registry === "object" && registry.username !== undefined;
   if (hasUsername && input.registryPassword === undefined) {

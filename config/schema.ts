@@ -89,6 +89,34 @@ const buildResources = z
     limits: { ...DEFAULT_BUILD_RESOURCES.limits, ...given.limits } as Record<string, string>,
   }));
 
+/** A Go duration above zero (Kaniko and Tekton read zero as "never"/"no timeout"). */
+const positiveDuration = (example: string) =>
+  matching(v.GO_DURATION, `a duration such as ${example}`).refine((value) => /[1-9]/.test(value), {
+    message: `expected a duration above zero, such as ${example}`,
+  });
+
+/**
+ * How long Kaniko reuses a cached layer (`--cache-ttl`; Kaniko's own default is 336h, two
+ * weeks). A week: a cached `RUN apt-get install`/`pip install` layer keeps the package
+ * versions it was built with until it expires, so a shorter TTL picks up security fixes sooner;
+ * a longer one saves a little more time.
+ */
+export const DEFAULT_CACHE_TTL = "168h";
+
+/**
+ * Tekton Chains release installed with `tekton.chains.install`: the newest tag of
+ * tektoncd/chains confirmed (git tag list of the repository: v0.29.2).
+ */
+export const DEFAULT_CHAINS_VERSION = "v0.29.2";
+
+export const chainsSchema = z.strictObject({
+  /** true: install Tekton Chains, configured to sign with a key the stack makes. */
+  install: z.boolean().default(false),
+  version: matching(v.RELEASE_VERSION, "a release version vX.Y.Z").default(DEFAULT_CHAINS_VERSION),
+  /** Any string; changing it replaces the signing key (like apps[].keyRotation for SSH keys). */
+  keyRotation: z.string().min(1).optional(),
+});
+
 export const tektonSchema = z.strictObject({
   /** false: the cluster already has Tekton; install nothing. */
   install: z.boolean().default(true),
@@ -98,6 +126,8 @@ export const tektonSchema = z.strictObject({
   releaseBaseUrl: checked(v.releaseBaseError)
     .transform((value) => value.replace(/\/+$/, ""))
     .default("https://infra.tekton.dev/tekton-releases"),
+  /** Tekton Chains: signed provenance for every build. Off by default. */
+  chains: chainsSchema.prefault({}),
 });
 
 export const gitSshSchema = z
@@ -210,6 +240,21 @@ export const appSchema = z
       .strictObject({
         /** Requests and limits of the Kaniko step; unset keys keep DEFAULT_BUILD_RESOURCES. */
         resources: buildResources.prefault({}),
+        /**
+         * Kaniko's registry layer cache (`--cache`): on unless `enabled: false`. The cache
+         * repository sits in the same registry as the image (same credentials, same trust).
+         */
+        cache: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** Repository path under registry.host; unset: `<imageRepository>/cache`. */
+            repository: matching(
+              v.IMAGE_REPOSITORY,
+              "an image repository path under registry.host, lower case (e.g. team/service/cache)",
+            ).optional(),
+            ttl: positiveDuration("168h").default(DEFAULT_CACHE_TTL),
+          })
+          .prefault({}),
       })
       .prefault({}),
     pipelineRun: z

@@ -6,6 +6,7 @@
 // reads such values through `known()` and skips what it cannot see yet; the same policy runs
 // again at `pulumi up`, before the resource is created, when every value is known.
 // Secret values arrive unwrapped (plain), so they are checked like any other value.
+import { CHAINS_NAMESPACE, CHAINS_SIGNING_KEY, CHAINS_SIGNING_SECRET } from "../tekton/chains";
 import {
   PolicyResource,
   ReportViolation,
@@ -572,18 +573,122 @@ export function privateKeyEntries(props: Record<string, any>): PrivateKeyEntry[]
 
 export const privateKeysInSshAuthSecrets: ResourceValidationPolicy = {
   name: "private-keys-in-ssh-auth-secrets",
-  description: `Secrets holding a private key are of type ${SSH_AUTH} (a TLS key in a ${TLS} Secret's tls.key excepted).`,
+  description: `Secrets holding a private key are of type ${SSH_AUTH} (a TLS key in a ${TLS} Secret's tls.key, and Tekton Chains' signing key in ${CHAINS_NAMESPACE}/${CHAINS_SIGNING_SECRET} ${CHAINS_SIGNING_KEY}, excepted).`,
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-    if (args.type !== "kubernetes:core/v1:Secret") return;
+    // A SecretPatch writes keys into a Secret as well (server-side apply).
+    if (
+      args.type !== "kubernetes:core/v1:Secret" &&
+      args.type !== "kubernetes:core/v1:SecretPatch"
+    ) {
+      return;
+    }
     const type = known(() => args.props.type);
     if (type === UNKNOWN || type === SSH_AUTH) return;
+    const metadata = known(() => args.props.metadata);
+    const chainsSigningSecret =
+      isObject(metadata) &&
+      knownString(() => metadata.namespace) === CHAINS_NAMESPACE &&
+      knownString(() => metadata.name) === CHAINS_SIGNING_SECRET;
     for (const entry of privateKeyEntries(args.props)) {
       // The one other legitimate home of a private key: a certificate's key in a TLS Secret.
       if (type === TLS && entry.key === "tls.key" && !entry.ssh) continue;
+      // Tekton Chains reads its signing key from exactly here (its release declares the Secret,
+      // Opaque; chains v0.29.2 pkg/chains/signing/x509/x509.go NewSigner reads x509.pem).
+      if (chainsSigningSecret && entry.key === CHAINS_SIGNING_KEY && !entry.ssh) continue;
       reportViolation(
         `Secret ${args.name} holds a private key in ${entry.field}.${entry.key} but has type ${typeof type === "string" ? type : "Opaque"}; SSH keys belong in a Secret of type ${SSH_AUTH} under ssh-privatekey, which Tekton's credential init and the tasks expect.`,
       );
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Results Tekton Chains reads
+
+/** The type-hinted results Chains takes as the image a TaskRun built (tektoncd/chains v0.29.2
+ * pkg/artifacts/signable.go `OCIImageURLResultName`, `OCIImageDigestResultName`). */
+export const CHAINS_IMAGE_RESULTS = ["IMAGE_URL", "IMAGE_DIGEST"] as const;
+
+/** A Kaniko step: the executor named as command, or an image of a Kaniko repository. */
+function runsKaniko(container: Record<string, any>, templateImage?: string): boolean {
+  const command = knownItems(() => container.command);
+  if (command.some((part) => typeof part === "string" && /(^|\/)kaniko\/executor$/.test(part))) {
+    return true;
+  }
+  const image = knownString(() => container.image) ?? templateImage;
+  if (image === undefined) return false;
+  const repository = image.split("@")[0].replace(/:[^/:]*$/, "");
+  return /(^|\/)kaniko(-project\/executor)?$|\/kaniko\/|(^|\/)kaniko-project\//.test(repository);
+}
+
+/** Task specs of a Tekton object, with where they sit: a Task's, a TaskRun's, a Pipeline's. */
+function taskSpecsOf(args: Pick<ResourceValidationArgs, "type" | "props">) {
+  const match = TEKTON_TYPE.exec(args.type);
+  if (!match) return [];
+  const spec = known(() => args.props.spec);
+  if (!isObject(spec)) return [];
+  const found: { where: string; spec: Record<string, any> }[] = [];
+  const ofPipeline = (pipelineSpec: unknown, where: string) => {
+    if (!isObject(pipelineSpec)) return;
+    for (const field of ["tasks", "finally"] as const) {
+      knownItems(() => pipelineSpec[field]).forEach((task, index) => {
+        const taskSpec = isObject(task) ? known(() => task.taskSpec) : undefined;
+        if (isObject(taskSpec)) {
+          found.push({ where: `${where}.${field}[${index}].taskSpec`, spec: taskSpec });
+        }
+      });
+    }
+  };
+  switch (match[2]) {
+    case "Task":
+    case "ClusterTask":
+      found.push({ where: "spec", spec });
+      break;
+    case "TaskRun": {
+      const taskSpec = known(() => spec.taskSpec);
+      if (isObject(taskSpec)) found.push({ where: "spec.taskSpec", spec: taskSpec });
+      break;
+    }
+    case "Pipeline":
+      ofPipeline(spec, "spec");
+      break;
+    case "PipelineRun":
+      ofPipeline(
+        known(() => spec.pipelineSpec),
+        "spec.pipelineSpec",
+      );
+      break;
+  }
+  return found;
+}
+
+export const kanikoResultsForChains: ResourceValidationPolicy = {
+  name: "tekton-kaniko-chains-results",
+  description:
+    "A Task that runs Kaniko declares the results IMAGE_URL and IMAGE_DIGEST, so Tekton Chains signs and attests the image it pushes.",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    for (const { where, spec } of taskSpecsOf(args)) {
+      const template = known(() => spec.stepTemplate);
+      const templateImage = isObject(template) ? knownString(() => template.image) : undefined;
+      const kaniko = knownItems(() => spec.steps).some(
+        (step) => isObject(step) && runsKaniko(step, templateImage),
+      );
+      if (!kaniko) continue;
+      const results = known(() => spec.results);
+      if (results === UNKNOWN) continue;
+      const declared = new Set(
+        knownItems(() => spec.results).map((result) =>
+          isObject(result) ? knownString(() => result.name) : undefined,
+        ),
+      );
+      const missing = CHAINS_IMAGE_RESULTS.filter((name) => !declared.has(name));
+      if (missing.length > 0) {
+        reportViolation(
+          `${where} runs Kaniko but is missing ${missing.join(", ")}: Tekton Chains finds the image a TaskRun built only through the results ${CHAINS_IMAGE_RESULTS.join(", ")} (write --digest-file to $(results.IMAGE_DIGEST.path) and the destination to IMAGE_URL).`,
+        );
+      }
     }
   },
 };
@@ -597,6 +702,7 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   rbacRolesNoSecrets,
   rbacBindingsNoSecretRoles,
   privateKeysInSshAuthSecrets,
+  kanikoResultsForChains,
 ];
 
 /** The stack policies of the pack (they see every resource at once). */

@@ -4,7 +4,8 @@
 // trustworthy stored source gave one.
 export const DEFAULT_IMAGES = {
   /**
-   * git with a shell (Alpine), for clone, commit and push. Its /etc/passwd lists `nobody`
+   * git with a shell (Alpine), for clone, commit and push, and the build task's `image-url`
+   * step (only `sh` and `printf`: Kaniko's own image has no shell). Its /etc/passwd lists `nobody`
    * (65534), the UID the git steps run as: ssh refuses to run for a UID without an entry.
    */
   git: "docker.io/alpine/git:v2.52.0",

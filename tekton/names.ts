@@ -19,6 +19,15 @@ export const REGISTRY_CA_KEY = "ca.crt";
  * init would mount every registry or annotated git credential listed there into every step.
  */
 export const BUILD_SERVICE_ACCOUNT = "tekton-build";
+/**
+ * ServiceAccount of the build-and-push TaskRun only (the PipelineRun's `taskRunSpecs`), when
+ * the registry needs credentials. It lists the registry Secret as `imagePullSecrets`, which
+ * Tekton's credential init never mounts into a step (pipeline v1.15.0 pkg/pod/creds_init.go
+ * `credsInit` reads `secrets` only) but Tekton Chains' registry keychain reads (tektoncd/chains
+ * v0.29.2 pkg/chains/storage/oci/legacy.go, k8schain of the TaskRun's ServiceAccount): Chains
+ * pushes the image's signature and attestation with it.
+ */
+export const BUILD_PUSH_SERVICE_ACCOUNT = "tekton-build-push";
 
 /** Pipeline params every trigger must supply (the rest have defaults from config). */
 export const PIPELINE_PARAMS = {

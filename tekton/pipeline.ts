@@ -3,8 +3,10 @@
 import { AppConfig } from "../config/schema";
 import { appLabels, PIPELINE_PARAMS, pipelineName, WORKSPACES } from "./names";
 import {
+  BUILD_RESULTS,
   BuildContext,
   buildTakesRegistryHost,
+  cacheRepository,
   TASK_NAMES,
   TASK_PARAMS,
   TASK_RESULTS,
@@ -13,9 +15,15 @@ import { Param, ParamSpec, Pipeline, PipelineTask, WorkspaceDeclaration } from "
 
 export type { BuildContext } from "./tasks";
 
-/** Pipeline results: tiny on purpose (results travel in the ~4 KB termination message). */
+/**
+ * Pipeline results: tiny on purpose (results travel in the ~4 KB termination message). The
+ * image as Tekton Chains reads a PipelineRun's results (tektoncd/chains v0.29.2
+ * pkg/chains/formats/slsa/extract/extract.go: results with the IMAGE_URL / IMAGE_DIGEST
+ * type-hint suffix are the run's subjects).
+ */
 export const PIPELINE_RESULTS = {
-  image: "image",
+  imageUrl: BUILD_RESULTS.imageUrl,
+  imageDigest: BUILD_RESULTS.imageDigest,
   commitSha: "commit-sha",
 } as const;
 
@@ -95,6 +103,16 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       description: "Build context directory, relative to the source repository root",
       default: app.contextDir,
     },
+    ...(app.build.cache.enabled
+      ? [
+          {
+            name: TASK_PARAMS.cacheRepository,
+            type: "string" as const,
+            description: "Repository path under the registry for Kaniko's layer cache",
+            default: cacheRepository(app),
+          },
+        ]
+      : []),
     {
       name: TASK_PARAMS.operationsBranch,
       type: "string",
@@ -139,7 +157,8 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       pass(TASK_PARAMS.imageUrl, result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)),
       pass(TASK_PARAMS.dockerfile),
       pass(TASK_PARAMS.contextDir),
-      ...(buildTakesRegistryHost(ctx.registry) ? [pass(TASK_PARAMS.registryHost)] : []),
+      ...(buildTakesRegistryHost(ctx.registry, app) ? [pass(TASK_PARAMS.registryHost)] : []),
+      ...(app.build.cache.enabled ? [pass(TASK_PARAMS.cacheRepository)] : []),
     ],
     workspaces: [
       { name: WORKSPACES.source, workspace: WORKSPACES.source },
@@ -159,8 +178,8 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       pass(TASK_PARAMS.operationsBranch),
       pass(TASK_PARAMS.deploymentFile),
       pass(TASK_PARAMS.containerName),
-      pass(TASK_PARAMS.imageUrl, result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)),
-      pass(TASK_PARAMS.imageDigest, result(TASK_NAMES.build, TASK_RESULTS.imageDigest)),
+      pass(TASK_PARAMS.imageUrl, result(TASK_NAMES.build, BUILD_RESULTS.imageUrl)),
+      pass(TASK_PARAMS.imageDigest, result(TASK_NAMES.build, BUILD_RESULTS.imageDigest)),
       pass(TASK_PARAMS.commitSha, result(TASK_NAMES.tag, TASK_RESULTS.commitSha)),
     ],
     workspaces: [
@@ -185,10 +204,16 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
       tasks: [tag, build, patch],
       results: [
         {
-          name: PIPELINE_RESULTS.image,
+          name: PIPELINE_RESULTS.imageUrl,
           type: "string",
-          description: "The pushed image, <registry>/<repository>:<tag>@sha256:...",
-          value: `${result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)}@${result(TASK_NAMES.build, TASK_RESULTS.imageDigest)}`,
+          description: "The pushed image, <registry>/<repository>:<tag>",
+          value: result(TASK_NAMES.build, BUILD_RESULTS.imageUrl),
+        },
+        {
+          name: PIPELINE_RESULTS.imageDigest,
+          type: "string",
+          description: "The pushed image's digest, sha256:...",
+          value: result(TASK_NAMES.build, BUILD_RESULTS.imageDigest),
         },
         {
           name: PIPELINE_RESULTS.commitSha,

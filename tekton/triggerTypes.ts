@@ -55,6 +55,8 @@ export interface PipelineRunTemplate {
       serviceAccountName: string;
       podTemplate?: { securityContext?: { fsGroup?: number } };
     };
+    /** Per pipeline task overrides (tekton.dev/v1 PipelineTaskRunSpec): its ServiceAccount. */
+    taskRunSpecs?: { pipelineTaskName: string; serviceAccountName: string }[];
     timeouts: { pipeline: string };
   };
 }

@@ -27,7 +27,7 @@ import {
   TriggerTemplate,
   WorkspaceBinding,
 } from "./triggerTypes";
-import { BUILD_FS_GROUP } from "./tasks";
+import { BUILD_FS_GROUP, buildTaskRunSpecs } from "./tasks";
 
 /** What the trigger needs from the stack config (the same shape as the pipeline's context). */
 export interface TriggerContext {
@@ -243,6 +243,10 @@ export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): Pipeli
         // volume (root-owned on most provisioners) writable for them.
         podTemplate: { securityContext: { fsGroup: BUILD_FS_GROUP } },
       },
+      // The build task alone runs as tekton-build-push (tekton/tasks.ts buildTaskRunSpecs).
+      ...(buildTaskRunSpecs(ctx.registry).length > 0
+        ? { taskRunSpecs: buildTaskRunSpecs(ctx.registry) }
+        : {}),
       timeouts: { pipeline: app.pipelineRun.timeout },
     },
   };

@@ -289,6 +289,51 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /either .*tlsSecretName.* or/,
   },
   {
+    what: "layer cache TTL not a duration",
+    change: app((a) => (a.build = { cache: { ttl: "two weeks" } })),
+    key: "tekton-gitlab:apps[0].build.cache.ttl",
+    says: /duration such as 168h/,
+  },
+  {
+    what: "layer cache TTL of zero (Kaniko would never reuse a layer)",
+    change: app((a) => (a.build = { cache: { ttl: "0h" } })),
+    key: "tekton-gitlab:apps[0].build.cache.ttl",
+    says: /above zero/,
+  },
+  {
+    what: "layer cache repository not an image repository path",
+    change: app((a) => (a.build = { cache: { repository: "Team/Cache:latest" } })),
+    key: "tekton-gitlab:apps[0].build.cache.repository",
+    says: /image repository path/,
+  },
+  {
+    what: "layer cache switch not a boolean",
+    change: app((a) => (a.build = { cache: { enabled: "off" } })),
+    key: "tekton-gitlab:apps[0].build.cache.enabled",
+    says: /expected boolean/,
+  },
+  {
+    what: "Tekton Chains without the Tekton install it is ordered after",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({ ...t, install: false, chains: { install: true } })),
+    key: "tekton-gitlab:tekton.chains.install",
+    says: /tekton\.install: true/,
+  },
+  {
+    what: "Tekton Chains version not a release version",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({ ...t, chains: { install: true, version: "latest" } })),
+    key: "tekton-gitlab:tekton.chains.version",
+    says: /release version/,
+  },
+  {
+    what: "unknown Tekton Chains key",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({ ...t, chains: { install: true, keyRotaton: "1" } })),
+    key: "tekton-gitlab:tekton.chains.keyRotaton",
+    says: /did you mean keyRotation/,
+  },
+  {
     what: "wrong type",
     change: (c) => withStructured(c, "tekton", (t) => ({ ...t, install: "yes" })),
     key: "tekton-gitlab:tekton.install",
@@ -345,6 +390,12 @@ describe("config validation", function () {
       ).apps;
       assert.equal(ok.build.resources.limits.memory, memory);
     }
+  });
+
+  it("caches build layers by default; Tekton Chains is off by default", () => {
+    const config = parseStackConfig(exampleConfig(), {});
+    assert.deepEqual(config.apps[0].build.cache, { enabled: true, ttl: "168h" });
+    assert.deepEqual(config.tekton.chains, { install: false, version: "v0.29.2" });
   });
 
   it("keeps the registry on TLS unless plainHttp is set explicitly", () => {

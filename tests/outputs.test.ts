@@ -2,7 +2,7 @@ import { isSecret, registered, resolve, settle, stackReferences } from "./harnes
 import * as pulumi from "@pulumi/pulumi";
 import * as assert from "node:assert/strict";
 import { STACK_OUTPUT_NAMES } from "../outputs";
-import { ProgramRun, exampleConfig, runProgram } from "./harness/program";
+import { ProgramRun, exampleConfig, runProgram, withStructured } from "./harness/program";
 import consumerProgram = require("../examples/consumer");
 
 // The contract other stacks rely on. Renaming or removing any of these breaks consumers:
@@ -36,7 +36,11 @@ describe("outputs contract", function () {
     const run = await exampleRun();
     assert.deepEqual(Object.keys(run.values!).sort(), ["apps", "tekton", "webhookTokens"]);
     assert.deepEqual([...STACK_OUTPUT_NAMES].sort(), ["apps", "tekton", "webhookTokens"]);
-    assert.deepEqual(run.values!.tekton, { pipelines: "v1.15.0", triggers: "v0.37.0" });
+    assert.deepEqual(run.values!.tekton, {
+      pipelines: "v1.15.0",
+      triggers: "v0.37.0",
+      chains: null,
+    });
   });
 
   it("describes each app with stable keys and values", async () => {
@@ -101,5 +105,29 @@ describe("consumer stack (examples/consumer)", function () {
     // Creating PipelineRuns would let the team run any pipelineSpec with the build's write key.
     const verbs = role!.inputs.rules.flatMap((rule: any) => rule.verbs);
     assert.deepEqual([...new Set(verbs)].sort(), ["get", "list", "watch"]);
+    // No Chains in the build stack: nothing to verify images with.
+    assert.equal(await resolve(outputs.signingPublicKey), null);
+  });
+
+  it("passes on the Chains public key (tekton.chains.signingPublicKey) for image verification", async () => {
+    const run = await runProgram(
+      withStructured(exampleConfig(), "tekton", (t) => ({ ...t, chains: { install: true } })),
+    );
+    assert.ifError(run.error);
+    stackReferences["organization/tekton-gitlab/dev"] = {
+      outputs: run.values!,
+      secretOutputNames: ["webhookTokens"],
+    };
+    pulumi.runtime.setAllConfig({
+      "tekton-gitlab-consumer:buildStack": "organization/tekton-gitlab/dev",
+      "tekton-gitlab-consumer:app": "hello-python",
+      "tekton-gitlab-consumer:team": "python-developers",
+    });
+    const outputs = (await consumerProgram()) as Record<string, pulumi.Output<any>>;
+    const key = await resolve(outputs.signingPublicKey);
+    assert.match(key, /^-----BEGIN PUBLIC KEY-----\n/);
+    assert.equal(key, run.values!.tekton.chains.signingPublicKey);
+    assert.equal(await isSecret(outputs.signingPublicKey), false);
+    await settle();
   });
 });

@@ -57,7 +57,11 @@ describe("Tekton install", function () {
         "./manifests/triggers/previous/v0.36.1/interceptors.yaml",
       ],
     );
-    assert.deepEqual(run.values?.tekton, { pipelines: "v1.14.2", triggers: "v0.36.1" });
+    assert.deepEqual(run.values?.tekton, {
+      pipelines: "v1.14.2",
+      triggers: "v0.36.1",
+      chains: null,
+    });
   });
 
   it("installs nothing with install: false and exports tekton as null", async () => {

@@ -46,9 +46,15 @@ export = async () => {
   const tokens = build.requireOutput("webhookTokens") as pulumi.Output<
     StackOutputs["webhookTokens"]
   >;
+  // The key Tekton Chains signs this stack's images with (null without tekton.chains.install):
+  // what an admission policy of this team's cluster verifies images against.
+  const tekton = build.requireOutput("tekton") as pulumi.Output<StackOutputs["tekton"]>;
+  const signingPublicKey = tekton.apply((t) => t?.chains?.signingPublicKey ?? null);
+
   return {
     namespace,
     pipeline: app.pipeline,
+    signingPublicKey,
     // For teams that register the webhook by hand (manageDeployKeys: false). It stays secret:
     // the build stack exports webhook tokens as a secret output.
     webhookToken: tokens.apply((all) => all[appName]),

@@ -15,6 +15,68 @@ import { ProgramRun } from "./program";
 /** pipeline task -> step -> names of the Secrets mounted into that step, sorted. */
 export type CredentialReach = Record<string, Record<string, string[]>>;
 
+/**
+ * pipeline task -> the Secrets Tekton Chains' OCI storage may push signatures with for that
+ * task's TaskRun: k8schain (go-containerregistry pkg/authn/k8schain, as chains v0.29.2
+ * pkg/chains/storage/oci/legacy.go calls it with UseMountSecrets) reads the ServiceAccount's
+ * `imagePullSecrets` and `secrets`. `(pipelinerun)`: the PipelineRun's own account
+ * (`taskRunTemplate.serviceAccountName`, chains pkg/chains/objects/objects.go
+ * `PipelineRunObjectV1.GetServiceAccountName`).
+ */
+export function chainsKeychain(run: ProgramRun, namespace: string): Record<string, string[]> {
+  const { pipelineRun, pipeline, inNamespace } = buildObjects(run, namespace);
+  const secretsOf = (serviceAccountName: string) => {
+    const account = inNamespace("kubernetes:core/v1:ServiceAccount", serviceAccountName);
+    return [...(account.imagePullSecrets ?? []), ...(account.secrets ?? [])]
+      .map((ref: { name: string }) => ref.name)
+      .sort();
+  };
+  const keychain: Record<string, string[]> = {};
+  for (const pipelineTask of pipeline.spec.tasks) {
+    keychain[pipelineTask.name] = secretsOf(serviceAccountOf(pipelineRun, pipelineTask.name));
+  }
+  keychain["(pipelinerun)"] = secretsOf(
+    pipelineRun.spec.taskRunTemplate?.serviceAccountName ?? TEKTON_DEFAULT_SERVICE_ACCOUNT,
+  );
+  return keychain;
+}
+
+function serviceAccountOf(pipelineRun: any, pipelineTaskName: string): string {
+  const specific = (pipelineRun.spec.taskRunSpecs ?? []).find(
+    (spec: any) => spec.pipelineTaskName === pipelineTaskName,
+  );
+  return (
+    specific?.serviceAccountName ??
+    pipelineRun.spec.taskRunTemplate?.serviceAccountName ??
+    TEKTON_DEFAULT_SERVICE_ACCOUNT
+  );
+}
+
+function buildObjects(run: ProgramRun, namespace: string) {
+  const inNamespace = (type: string, name: string) => {
+    const found = run.resources.find(
+      (r) =>
+        r.type === type &&
+        r.inputs.metadata?.namespace === namespace &&
+        r.inputs.metadata?.name === name,
+    );
+    if (!found) throw new Error(`no ${type} ${namespace}/${name}`);
+    return found.inputs;
+  };
+  const template = run.resources.find(
+    (r) =>
+      r.type === "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate" &&
+      r.inputs.metadata.namespace === namespace,
+  );
+  if (!template) throw new Error(`no TriggerTemplate in ${namespace}`);
+  const pipelineRun = template.inputs.spec.resourcetemplates[0];
+  const pipeline = inNamespace(
+    "kubernetes:tekton.dev/v1:Pipeline",
+    pipelineRun.spec.pipelineRef.name,
+  );
+  return { pipelineRun, pipeline, inNamespace };
+}
+
 export function credentialReach(run: ProgramRun, namespace: string): CredentialReach {
   const inNamespace = (type: string, name: string) => {
     const found = run.resources.find(

@@ -1,6 +1,7 @@
 // The one place Pulumi mocks are set (setMocks called twice would overwrite the first). Every
 // test file that needs Pulumi imports this module before anything that creates resources.
 import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "node:crypto";
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -46,6 +47,43 @@ export const stackReferences: Record<
   { outputs: Record<string, any>; secretOutputNames: string[] }
 > = {};
 
+/** The OpenSSH outputs of a mocked tls.PrivateKey: derived from its name, not key material. */
+function sshMockOutputs(name: string): Record<string, string> {
+  return {
+    publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5-mock-${name}\n`,
+    publicKeyFingerprintSha256: `SHA256:mock-${name}`,
+    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+    privateKeyPem: `mock-pem-${name}`,
+  };
+}
+
+/** @pulumi/tls's `ecdsaCurve` values, as node:crypto names the curves. */
+const ECDSA_CURVES: Record<string, string> = {
+  P224: "secp224r1",
+  P256: "prime256v1",
+  P384: "secp384r1",
+  P521: "secp521r1",
+};
+
+/**
+ * PEM outputs as the tls provider computes them for an ECDSA or ED25519 key, from a real key
+ * generated here: what a test checks against Chains' x509 loader must be real PEM. The provider
+ * (terraform-provider-tls `privateKeyPemPkcs8`) writes an unencrypted PKCS#8 "PRIVATE KEY" block
+ * and a PKIX "PUBLIC KEY" block; node:crypto writes the same encodings.
+ */
+function realPemOutputs(inputs: Record<string, any>): Record<string, string> {
+  const { privateKey, publicKey } =
+    inputs.algorithm === "ED25519"
+      ? crypto.generateKeyPairSync("ed25519")
+      : crypto.generateKeyPairSync("ec", {
+          namedCurve: ECDSA_CURVES[inputs.ecdsaCurve ?? "P224"],
+        });
+  return {
+    privateKeyPemPkcs8: privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }) as string,
+  };
+}
+
 /**
  * Outputs a real provider would compute, so code that reads them sees values. Each is derived
  * from the resource name: deterministic, and obviously not real key material.
@@ -57,12 +95,10 @@ function computedOutputs(
 ): Record<string, any> {
   switch (type) {
     case "tls:index/privateKey:PrivateKey":
-      return {
-        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5-mock-${name}\n`,
-        publicKeyFingerprintSha256: `SHA256:mock-${name}`,
-        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
-        privateKeyPem: `mock-pem-${name}`,
-      };
+      if (inputs.algorithm === "ECDSA" || inputs.algorithm === "ED25519") {
+        return { ...sshMockOutputs(name), ...realPemOutputs(inputs) };
+      }
+      return sshMockOutputs(name);
     case "pulumi:pulumi:StackReference": {
       const stack = stackReferences[inputs.name];
       if (!stack) throw new Error(`test set no outputs for StackReference ${inputs.name}`);

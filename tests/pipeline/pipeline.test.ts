@@ -37,6 +37,7 @@ describe("build pipeline", function () {
       "image-repository": "python-hello-build/hello-world-service",
       dockerfile: "source/Dockerfile",
       "context-dir": "source",
+      "cache-repository": "python-hello-build/hello-world-service/cache",
       "operations-branch": "",
       "deployment-file": "src/deployments/hello-python.yaml",
       "container-name": "python-hello",
@@ -83,14 +84,15 @@ describe("build pipeline", function () {
       dockerfile: "$(params.dockerfile)",
       "context-dir": "$(params.context-dir)",
       "registry-host": "$(params.registry-host)",
+      "cache-repository": "$(params.cache-repository)",
     });
     assert.deepEqual(paramsOf(pipelineTask(pipeline, "patch-deployment")), {
       "operations-url": "$(params.operations-url)",
       "operations-branch": "$(params.operations-branch)",
       "deployment-file": "$(params.deployment-file)",
       "container-name": "$(params.container-name)",
-      "image-url": "$(tasks.generate-image-tag.results.image-url)",
-      "image-digest": "$(tasks.build-and-push.results.image-digest)",
+      "image-url": "$(tasks.build-and-push.results.IMAGE_URL)",
+      "image-digest": "$(tasks.build-and-push.results.IMAGE_DIGEST)",
       "commit-sha": "$(tasks.generate-image-tag.results.commit-sha)",
     });
   });
@@ -150,6 +152,7 @@ describe("build pipeline", function () {
     it("leave out docker-config without a registry user and registry-ca without a CA", () => {
       const bare = appAndContext({
         registry: ({ username: _u, caCert: _c, ...rest }) => rest,
+        apps: ([a]) => [{ ...a, build: { cache: { enabled: false } } }],
       });
       assert.deepEqual(pipelineWorkspaces(bare.ctx), [
         "source",
@@ -170,14 +173,21 @@ describe("build pipeline", function () {
     });
   });
 
-  it("exports a tiny result: the image by digest and the commit", () => {
+  it("exports tiny results: the image as Tekton Chains reads it, and the commit", () => {
+    // Chains (v0.29.2 pkg/chains/formats/slsa/extract/extract.go) takes a PipelineRun's
+    // results with the IMAGE_URL / IMAGE_DIGEST type hint as the built artifact.
     assert.deepEqual(pipeline.spec.results, [
       {
-        name: "image",
+        name: "IMAGE_URL",
         type: "string",
-        description: "The pushed image, <registry>/<repository>:<tag>@sha256:...",
-        value:
-          "$(tasks.generate-image-tag.results.image-url)@$(tasks.build-and-push.results.image-digest)",
+        description: "The pushed image, <registry>/<repository>:<tag>",
+        value: "$(tasks.build-and-push.results.IMAGE_URL)",
+      },
+      {
+        name: "IMAGE_DIGEST",
+        type: "string",
+        description: "The pushed image's digest, sha256:...",
+        value: "$(tasks.build-and-push.results.IMAGE_DIGEST)",
       },
       {
         name: "commit-sha",

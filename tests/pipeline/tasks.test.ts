@@ -127,13 +127,95 @@ describe("build pipeline Tasks", function () {
         "--dockerfile=$(workspaces.source.path)/src/$(params.dockerfile)",
         "--context=$(workspaces.source.path)/src/$(params.context-dir)",
         "--destination=$(params.image-url)",
-        "--digest-file=$(results.image-digest.path)",
+        "--digest-file=$(results.IMAGE_DIGEST.path)",
       ]);
+      assert.equal(step(task).script, undefined);
+    });
+
+    it("emits IMAGE_URL and IMAGE_DIGEST, the results Tekton Chains reads as the built image", () => {
+      const { app, ctx } = appAndContext();
+      const task = buildAndPushTask(app, ctx);
+      // tektoncd/chains v0.29.2 pkg/artifacts/signable.go OCIImageURLResultName /
+      // OCIImageDigestResultName: a TaskRun with both results is an image Chains signs.
       assert.deepEqual(
         task.spec.results?.map((r) => r.name),
-        ["image-digest"],
+        ["IMAGE_URL", "IMAGE_DIGEST"],
       );
-      assert.equal(step(task).script, undefined);
+      // Kaniko's image has no shell: a step before it writes the URL it is about to push.
+      const urlStep = stepNamed(task, "image-url");
+      assert.equal(task.spec.steps[0], urlStep);
+      assert.equal(urlStep.image, ctx.images.git);
+      assert.equal(envOf(urlStep).IMAGE_URL, "$(params.image-url)");
+      assert.match(urlStep.script!, /printf '%s' "\$IMAGE_URL" > "\$\(results\.IMAGE_URL\.path\)"/);
+      assert.equal(urlStep.securityContext?.runAsNonRoot, true);
+      // It never sees the registry credentials (step-level workspaces: only Kaniko lists them).
+      assert.equal(urlStep.workspaces?.length ?? 0, 0);
+      assert.ok(!JSON.stringify(urlStep).includes("docker-config"));
+    });
+
+    it("caches layers in <registry>/<imageRepository>/cache with a TTL, by default", () => {
+      const { app, ctx } = appAndContext();
+      const task = buildAndPushTask(app, ctx);
+      const args = step(task).args ?? [];
+      // Host and repository come in as params (Tasks hard-code nothing from config); the
+      // Pipeline's defaults are registry.host and <imageRepository>/cache.
+      assert.ok(paramNames(task).includes("registry-host"));
+      assert.ok(paramNames(task).includes("cache-repository"));
+      const pipeline = buildPipeline(app, ctx);
+      const defaults = Object.fromEntries(pipeline.spec.params.map((p) => [p.name, p.default]));
+      assert.equal(defaults["cache-repository"], `${app.imageRepository}/cache`);
+      assert.equal(defaults["registry-host"], ctx.registry.host);
+      for (const flag of [
+        "--cache=true",
+        "--cache-repo=$(params.registry-host)/$(params.cache-repository)",
+        "--cache-ttl=168h",
+        "--snapshot-mode=redo",
+      ]) {
+        assert.ok(args.includes(flag), `${flag} in ${args.join(" ")}`);
+      }
+    });
+
+    it("takes a per-app cache repository and TTL, and can switch the cache off", () => {
+      const custom = appAndContext({
+        apps: ([a]) => [
+          { ...a, build: { cache: { repository: "team/shared-cache", ttl: "24h" } } },
+        ],
+      });
+      const args = step(buildAndPushTask(custom.app, custom.ctx)).args ?? [];
+      const customPipeline = buildPipeline(custom.app, custom.ctx);
+      assert.equal(
+        customPipeline.spec.params.find((p) => p.name === "cache-repository")?.default,
+        "team/shared-cache",
+      );
+      assert.ok(args.includes("--cache-ttl=24h"));
+
+      const off = appAndContext({
+        apps: ([a]) => [{ ...a, build: { cache: { enabled: false } } }],
+      });
+      const offTask = buildAndPushTask(off.app, off.ctx);
+      const offArgs = step(offTask).args ?? [];
+      assert.ok(!offArgs.some((arg) => arg.startsWith("--cache")), offArgs.join(" "));
+      assert.ok(!paramNames(offTask).includes("cache-repository"));
+      const offPipeline = buildPipeline(off.app, off.ctx);
+      assert.ok(!offPipeline.spec.params.some((p) => p.name === "cache-repository"));
+      // The snapshot mode is not about the cache: it stays.
+      assert.ok(offArgs.includes("--snapshot-mode=redo"));
+    });
+
+    it("applies the registry's trust flags to the cache repository, which is on the same host", () => {
+      // One param names the host of the image, of the cache and of the trust flags.
+      const plain = appAndContext({
+        registry: ({ caCert: _c, ...r }) => ({ ...r, plainHttp: true }),
+      });
+      const args = step(buildAndPushTask(plain.app, plain.ctx)).args ?? [];
+      assert.ok(args.includes("--cache-repo=$(params.registry-host)/$(params.cache-repository)"));
+      assert.ok(args.includes("--insecure-registry=$(params.registry-host)"));
+      const ca = appAndContext();
+      const caArgs = step(buildAndPushTask(ca.app, ca.ctx)).args ?? [];
+      assert.ok(caArgs.includes("--cache-repo=$(params.registry-host)/$(params.cache-repository)"));
+      assert.ok(
+        caArgs.some((a) => a.startsWith("--registry-certificate=$(params.registry-host)=")),
+      );
     });
 
     it("is never privileged; runs as root only because Kaniko must", () => {
@@ -172,8 +254,11 @@ describe("build pipeline Tasks", function () {
       );
     });
 
-    it("has no CA workspace, flag or host param without a CA", () => {
-      const { app, ctx } = appAndContext({ registry: ({ caCert: _c, ...rest }) => rest });
+    it("has no CA workspace, flag or host param without a CA (and without the cache)", () => {
+      const { app, ctx } = appAndContext({
+        registry: ({ caCert: _c, ...rest }) => rest,
+        apps: ([a]) => [{ ...a, build: { cache: { enabled: false } } }],
+      });
       const task = buildAndPushTask(app, ctx);
       assert.ok(!workspaceNames(task).includes("registry-ca"));
       assert.ok(!paramNames(task).includes("registry-host"));
@@ -375,7 +460,7 @@ describe("build pipeline Tasks", function () {
     );
     assert.deepEqual(byTask, {
       [TASK_NAMES.tag]: [images.git],
-      [TASK_NAMES.build]: [images.kaniko],
+      [TASK_NAMES.build]: [images.git, images.kaniko],
       [TASK_NAMES.patch]: [images.git, images.kubectl, images.git],
     });
   });

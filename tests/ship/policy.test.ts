@@ -14,6 +14,7 @@ import {
   policies,
   privateKeysInSshAuthSecrets,
   readOnlySourceDeployKeys,
+  kanikoResultsForChains,
 } from "../../policy/policies";
 import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../../tekton/names";
 import { FakeResource, checkPolicy, checkStackPolicy } from "./checkPolicy";
@@ -45,11 +46,57 @@ describe("policy pack", () => {
   it("has unique, described, mandatory policies", () => {
     const names = policies.map((policy) => policy.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(policies.length, 8);
+    assert.equal(policies.length, 9);
     for (const policy of policies) {
       assert.ok(policy.description.length > 20, policy.name);
       assert.equal(policy.enforcementLevel, "mandatory", policy.name);
     }
+  });
+
+  describe("tekton-kaniko-chains-results", () => {
+    const kaniko = { name: "build", image: PINNED, command: ["/kaniko/executor"] };
+    const results = (...names: string[]) => names.map((name) => ({ name, type: "string" }));
+
+    it("passes a Kaniko task with IMAGE_URL and IMAGE_DIGEST, and tasks without Kaniko", async () => {
+      const ok = task([kaniko], { results: results("IMAGE_URL", "IMAGE_DIGEST") });
+      assert.deepEqual(await checkPolicy(kanikoResultsForChains, ok), []);
+      const git = task([{ name: "clone", image: DIGEST }]);
+      assert.deepEqual(await checkPolicy(kanikoResultsForChains, git), []);
+    });
+
+    it("refuses a Kaniko task missing either result, naming what is missing", async () => {
+      const none = await checkPolicy(kanikoResultsForChains, task([kaniko]));
+      assert.equal(none.length, 1);
+      assert.match(none[0], /runs Kaniko.*IMAGE_URL, IMAGE_DIGEST/);
+      const old = await checkPolicy(
+        kanikoResultsForChains,
+        task([kaniko], { results: results("image-digest") }),
+      );
+      assert.match(old[0], /IMAGE_URL, IMAGE_DIGEST/);
+      const half = await checkPolicy(
+        kanikoResultsForChains,
+        task([kaniko], { results: results("IMAGE_DIGEST") }),
+      );
+      assert.equal(half.length, 1);
+      assert.match(half[0], /missing IMAGE_URL\b/);
+    });
+
+    it("recognises Kaniko by image as well as by its executor, also in embedded specs", async () => {
+      const byImage = task([{ name: "b", image: "gcr.io/kaniko-project/executor:v1.23.2" }]);
+      assert.equal((await checkPolicy(kanikoResultsForChains, byImage)).length, 1);
+      const pipeline: FakeResource = {
+        type: PIPELINE,
+        props: {
+          apiVersion: "tekton.dev/v1",
+          kind: "Pipeline",
+          metadata: { name: "p" },
+          spec: { tasks: [{ name: "build", taskSpec: { steps: [kaniko] } }] },
+        },
+      };
+      const found = await checkPolicy(kanikoResultsForChains, pipeline);
+      assert.equal(found.length, 1);
+      assert.match(found[0], /spec\.tasks\[0\]\.taskSpec/);
+    });
   });
 
   describe("tekton-step-image-pinned", () => {
@@ -482,6 +529,29 @@ describe("policy pack", () => {
         stringData: { ".dockerconfigjson": '{"auths":{}}' },
       });
       assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, docker), []);
+    });
+
+    it("allows Tekton Chains' x509.pem in tekton-chains/signing-secrets only, also as a patch", async () => {
+      const chains = (name: string, namespace: string, key: string, type = SECRET) => ({
+        type,
+        name: "signing",
+        props: { metadata: { name, namespace }, stringData: { [key]: PKCS8 } },
+      });
+      const patch = "kubernetes:core/v1:SecretPatch";
+      for (const type of [SECRET, patch]) {
+        const ok = chains("signing-secrets", "tekton-chains", "x509.pem", type);
+        assert.deepEqual(await checkPolicy(privateKeysInSshAuthSecrets, ok), [], type);
+      }
+      for (const bad of [
+        chains("signing-secrets", "default", "x509.pem", patch),
+        chains("other", "tekton-chains", "x509.pem", patch),
+        chains("signing-secrets", "tekton-chains", "cosign.key", patch),
+      ]) {
+        assert.equal((await checkPolicy(privateKeysInSshAuthSecrets, bad)).length, 1);
+      }
+      const ssh = chains("signing-secrets", "tekton-chains", "x509.pem", patch);
+      ssh.props.stringData["x509.pem"] = OPENSSH;
+      assert.equal((await checkPolicy(privateKeysInSshAuthSecrets, ssh)).length, 1);
     });
 
     it("reports ssh-privatekey and armoured keys in other Secret types", async () => {

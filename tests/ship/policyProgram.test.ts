@@ -20,9 +20,21 @@ import { checkPolicy, checkStackPolicy } from "./checkPolicy";
 describe("the program under its policy pack", function () {
   this.timeout(60000);
 
-  for (const stack of ["dev", "prod"]) {
-    it(`registers no resource that violates a policy (Pulumi.${stack}.yaml)`, async () => {
-      const run = await runProgram(exampleConfig(stack));
+  const programs: [string, () => Record<string, string>][] = [
+    ["Pulumi.dev.yaml", () => exampleConfig("dev")],
+    ["Pulumi.prod.yaml", () => exampleConfig("prod")],
+    [
+      "Pulumi.dev.yaml with tekton.chains.install",
+      () =>
+        withStructured(exampleConfig("dev"), "tekton", (t) => ({
+          ...t,
+          chains: { install: true },
+        })),
+    ],
+  ];
+  for (const [stack, config] of programs) {
+    it(`registers no resource that violates a policy (${stack})`, async () => {
+      const run = await runProgram(config());
       assert.equal(run.error, undefined, run.error?.stack);
       const custom = run.resources.filter((resource) => resource.custom);
       // Not vacuous: the credentials (ssh-auth Secrets) are among what was checked.

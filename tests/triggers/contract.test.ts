@@ -55,10 +55,24 @@ describe("Trigger <-> Pipeline contract", function () {
             ["image-repository", app.imageRepository],
             ["dockerfile", app.dockerfile],
             ["context-dir", app.contextDir],
+            ["cache-repository", `${app.imageRepository}/cache`],
             ["operations-branch", ""],
             ["deployment-file", app.deploymentFile],
             ["container-name", app.containerName],
           ],
+        );
+      });
+
+      it("gives a ServiceAccount of its own only to a task the Pipeline has: the build", () => {
+        const specs = run.spec.taskRunSpecs ?? [];
+        for (const spec of specs) {
+          assert.ok(pipeline.spec.tasks.some((t) => t.name === spec.pipelineTaskName));
+        }
+        assert.deepEqual(
+          specs,
+          !("username" in ctx.registry) || ctx.registry.username === undefined
+            ? []
+            : [{ pipelineTaskName: "build-and-push", serviceAccountName: "tekton-build-push" }],
         );
       });
 
