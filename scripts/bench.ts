@@ -21,7 +21,6 @@ function configWithApps(count: number): Record<string, string> {
       namespace: undefined,
       sourceProject: `team/app-${i}`,
       operationsProject: `team/app-${i}-operations`,
-      webhookHost: `app-${i}.build.example.com`,
     })),
   );
 }
