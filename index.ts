@@ -68,6 +68,7 @@ export = async () => {
           serviceAccount: credentials.serviceAccountName,
           pipeline: pipeline.pipelineName,
           eventListener: trigger.eventListenerName,
+          eventListenerNamespace: config.listener.namespace,
           webhookUrl: trigger.webhookUrl,
           webhookId: trigger.hook?.hookId ?? null,
           sourceDeployKey: {
