@@ -113,15 +113,6 @@ export function triggerNames(app: Pick<AppConfig, "name" | "namespace">) {
   };
 }
 
-/**
- * Names of the per-app listener objects of releases before the shared listener; the migration
- * test uses them to check they go last (they are no longer in the program, so Pulumi deletes
- * them after every create and update).
- */
-export function legacyListenerNames(app: Pick<AppConfig, "name">) {
-  return { listener: `${app.name}-listener`, ingress: `${app.name}-webhook` };
-}
-
 /** Label on every app's Trigger: the shared listener's labelSelector picks them by it. */
 export const LISTENER_LABEL = "tekton-gitlab.io/listener";
 

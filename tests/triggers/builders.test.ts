@@ -252,7 +252,10 @@ describe("Trigger builders", function () {
       ]);
       assert.deepEqual(trigger.spec.template, { ref: "hello-python-pipelinerun" });
       // No serviceAccountName: the sink would impersonate it (pkg/sink/auth_override.go).
-      assert.equal((trigger.spec as unknown as Record<string, unknown>).serviceAccountName, undefined);
+      assert.equal(
+        (trigger.spec as unknown as Record<string, unknown>).serviceAccountName,
+        undefined,
+      );
     });
 
     it("filters project and branch first, then checks the app's token and the event type", () => {
