@@ -39,4 +39,18 @@ describe("the listener's ClusterRole", function () {
     ]);
     assert.ok(binding.dependencies.includes(role.urn), binding.name);
   });
+
+  it("creates no listener, Service or Ingress for a stack without apps", async () => {
+    let config = withStructured(exampleConfig(), "apps", () => []);
+    config = withStructured(config, "listener", () => undefined);
+    const run = await runProgram(config);
+    assert.ifError(run.error);
+    for (const type of [
+      "kubernetes:triggers.tekton.dev/v1beta1:EventListener",
+      "kubernetes:networking.k8s.io/v1:Ingress",
+      "tekton-gitlab:tekton:SharedListener",
+    ]) {
+      assert.deepEqual(resourcesOfType(run, type), [], type);
+    }
+  });
 });
