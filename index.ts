@@ -8,6 +8,7 @@ import { Application } from "./components/application";
 import { BuildPipeline } from "./components/buildPipeline";
 import { GitLabTrigger } from "./components/gitlabTrigger";
 import { ListenerClusterRole } from "./components/listenerClusterRole";
+import { SharedListener } from "./components/sharedListener";
 import { TektonInstall } from "./components/tektonInstall";
 import { AppOutput } from "./outputs";
 
@@ -23,6 +24,17 @@ export = async () => {
     stack: pulumi.getStack(),
   });
   const clusterRole = { name: listenerRole.roleName, resource: listenerRole.role };
+  // One EventListener, one Service, one Ingress and one host for every app (config/load.ts
+  // requires listener.host whenever there is an app).
+  const listener = { ...config.listener, host: config.listener.host ?? "" };
+  const shared =
+    config.apps.length === 0
+      ? undefined
+      : new SharedListener(
+          "listener",
+          { listener, apps: config.apps, clusterRole },
+          { dependsOn: tekton.ready },
+        );
 
   const apps = config.apps.map((app) => {
     const parent = new Application(app.name);
@@ -39,7 +51,11 @@ export = async () => {
     // Tekton objects wait for Tekton's admission webhooks and for the namespace and Secrets.
     const inCluster = { parent, dependsOn: [...tekton.ready, ...credentials.ready] };
     const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
-    const trigger = new GitLabTrigger(app.name, { app, context, clusterRole }, inCluster);
+    const trigger = new GitLabTrigger(
+      app.name,
+      { app, context, listener, shared: shared! },
+      inCluster,
+    );
     return { app, credentials, pipeline, trigger };
   });
 
@@ -59,6 +75,7 @@ export = async () => {
           serviceAccount: credentials.serviceAccountName,
           pipeline: pipeline.pipelineName,
           eventListener: trigger.eventListenerName,
+          eventListenerNamespace: config.listener.namespace,
           webhookUrl: trigger.webhookUrl,
           webhookId: trigger.hook?.hookId ?? null,
           sourceDeployKey: {

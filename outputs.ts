@@ -37,15 +37,21 @@ export interface DeployKeyOutput {
 }
 
 export interface AppOutput {
-  /** Build namespace holding the pipeline, its Secrets and the EventListener. */
+  /** Build namespace holding the pipeline, its Secrets and the app's Trigger. */
   namespace: string;
   /** ServiceAccount PipelineRuns run as. */
   serviceAccount: string;
   /** Name of the tekton.dev/v1 Pipeline (start it with `tkn pipeline start`). */
   pipeline: string;
-  /** Name of the EventListener; its Service is `el-<eventListener>` on port 8080. */
+  /**
+   * Name of the EventListener that serves this app: one shared by every app of the stack (until
+   * the shared listener, one per app in `namespace`). Its Service is `el-<eventListener>` on port
+   * 8080, in `eventListenerNamespace`.
+   */
   eventListener: string;
-  /** URL GitLab delivers push events to. */
+  /** Namespace of that EventListener (`tekton-gitlab:listener.namespace`). */
+  eventListenerNamespace: string;
+  /** URL GitLab delivers push events to: the same for every app (`https://<listener.host>/`). */
   webhookUrl: string;
   /** GitLab's project hook id; `null` when GitLab resources are not managed. */
   webhookId: number | null;

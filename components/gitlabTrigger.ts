@@ -4,38 +4,43 @@ import * as random from "@pulumi/random";
 import { AppConfig, GitSshConfig, ImagesConfig, RegistryConfig } from "../config/schema";
 import { appLabels } from "../tekton/names";
 import {
+  SharedListenerConfig,
   triggerNames,
   triggerObjects,
   WEBHOOK_TOKEN_KEY,
-  webhookUrl as webhookUrlOf,
 } from "../tekton/triggers";
 import { ProjectHook } from "./gitlab";
+import { SharedListener } from "./sharedListener";
 
 export interface GitLabTriggerArgs {
   /** The app whose pushes start its pipeline (validated config, defaults resolved). */
   app: AppConfig;
   /** Stack-wide settings the PipelineRun is built from (clone URLs, registry workspaces). */
   context: { gitSsh: GitSshConfig; registry: RegistryConfig; images: ImagesConfig };
+  /** `tekton-gitlab:listener` (host set). */
+  listener: SharedListenerConfig;
   /**
-   * The stack's listener ClusterRole (components/listenerClusterRole.ts), shared by all apps;
-   * the ClusterRoleBinding waits for it. Default: the name LISTENER_CLUSTER_ROLE, not created here.
+   * The shared listener (components/sharedListener.ts): the app's hook points at its URL and
+   * waits for its route; the RoleBinding names its ServiceAccount.
    */
-  clusterRole?: { name: string; resource: pulumi.Resource };
+  shared: SharedListener;
 }
 
 /**
- * Everything between "a developer pushes to the app's branch" and "a PipelineRun builds that
- * commit": webhook token and Secret, TriggerBinding, TriggerTemplate, EventListener with its
- * ServiceAccount and RBAC, the Ingress to it, and the GitLab project hook (unless GitLab
- * resources are not managed, in which case the URL and token are exposed for manual setup).
+ * Everything of one app between "a developer pushes to the app's branch" and "a PipelineRun
+ * builds that commit", in the app's build namespace: the webhook token and Secret, the
+ * TriggerBinding, TriggerTemplate and Trigger the shared listener selects, the RoleBinding that
+ * lets that listener create PipelineRuns here, and the GitLab project hook pointing at the
+ * shared listener (unless GitLab resources are not managed: then URL and token are exposed).
+ * No pod, Service, Ingress or host of its own.
  *
  * Pass `dependsOn` the app's namespace and Tekton's `ready` resources: Triggers' admission
  * webhook rejects these objects until it serves, and every child inherits the option.
  */
 export class GitLabTrigger extends pulumi.ComponentResource {
-  /** Where GitLab posts push events (`https://<webhookHost>/`). */
+  /** Where GitLab posts push events: the shared listener's URL. */
   public readonly webhookUrl: string;
-  /** Name of the EventListener; its Service is `el-<name>` on port 8080. */
+  /** Name of the shared EventListener; its Service is `el-<name>` on port 8080. */
   public readonly eventListenerName: string;
   /** The webhook token GitLab sends in `X-Gitlab-Token` (secret). */
   public readonly webhookToken: pulumi.Output<string>;
@@ -44,12 +49,9 @@ export class GitLabTrigger extends pulumi.ComponentResource {
 
   constructor(name: string, args: GitLabTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tekton-gitlab:tekton:GitLabTrigger", name, {}, opts);
-    const { app, context } = args;
+    const { app, context, listener, shared } = args;
     const names = triggerNames(app);
-    const objects = triggerObjects(app, {
-      ...context,
-      listenerClusterRole: args.clusterRole?.name,
-    });
+    const objects = triggerObjects(app, context, listener);
     const prefix = app.name;
     // Children wait for the component, but only an explicit dependsOn is recorded in the state
     // (and so orders deletes too): hand the caller's dependencies (namespace, Tekton) down.
@@ -64,8 +66,8 @@ export class GitLabTrigger extends pulumi.ComponentResource {
     });
     const child = after();
 
-    this.webhookUrl = webhookUrlOf(app);
-    this.eventListenerName = names.listener;
+    this.webhookUrl = shared.webhookUrl;
+    this.eventListenerName = shared.eventListenerName;
 
     // Letters and digits only: the token travels in an HTTP header and is compared byte for byte.
     const password = new random.RandomPassword(
@@ -86,35 +88,20 @@ export class GitLabTrigger extends pulumi.ComponentResource {
       child,
     );
 
-    const serviceAccount = new k8s.core.v1.ServiceAccount(
-      `${prefix}-listener-sa`,
-      { metadata: objects.serviceAccount.metadata },
-      child,
-    );
     const role = new k8s.rbac.v1.Role(
-      `${prefix}-listener-role`,
+      `${prefix}-pipelinerun-role`,
       { metadata: objects.role.metadata, rules: objects.role.rules },
       child,
     );
     const roleBinding = new k8s.rbac.v1.RoleBinding(
-      `${prefix}-listener-rolebinding`,
+      `${prefix}-pipelinerun-rolebinding`,
       {
         metadata: objects.roleBinding.metadata,
         roleRef: objects.roleBinding.roleRef,
         subjects: objects.roleBinding.subjects,
       },
-      after(serviceAccount, role),
+      after(role, shared.namespace),
     );
-    const clusterRoleBinding = new k8s.rbac.v1.ClusterRoleBinding(
-      `${prefix}-listener-clusterrolebinding`,
-      {
-        metadata: objects.clusterRoleBinding.metadata,
-        roleRef: objects.clusterRoleBinding.roleRef,
-        subjects: objects.clusterRoleBinding.subjects,
-      },
-      after(serviceAccount, ...(args.clusterRole ? [args.clusterRole.resource] : [])),
-    );
-
     const binding = new k8s.apiextensions.CustomResource(
       `${prefix}-trigger-binding`,
       objects.binding,
@@ -125,21 +112,18 @@ export class GitLabTrigger extends pulumi.ComponentResource {
       objects.template,
       child,
     );
-    // Created last among the Triggers objects: its pod resolves the binding, template, token
-    // Secret and RBAC at start-up.
-    const listener = new k8s.apiextensions.CustomResource(
-      `${prefix}-event-listener`,
-      objects.listener,
-      after(binding, template, secret, serviceAccount, roleBinding, clusterRoleBinding),
-    );
-
-    const ingress = new k8s.networking.v1.Ingress(
-      `${prefix}-webhook-ingress`,
-      { metadata: objects.ingress.metadata, spec: objects.ingress.spec },
-      after(listener),
+    // Last of the app's Triggers objects: the listener acts on it as soon as its informer sees
+    // it, so what it refers to (binding, template, token Secret, the right to create the
+    // PipelineRun) exists first.
+    const trigger = new k8s.apiextensions.CustomResource(
+      `${prefix}-trigger`,
+      objects.trigger,
+      after(binding, template, secret, roleBinding),
     );
 
     if (app.manageDeployKeys) {
+      // Repointed (a URL change replaces the hook, create-before-delete) only once the shared
+      // route and this app's Trigger are live: no push is lost while migrating.
       this.hook = new ProjectHook(
         `${prefix}-webhook`,
         {
@@ -148,11 +132,11 @@ export class GitLabTrigger extends pulumi.ComponentResource {
           token: this.webhookToken,
           pushEvents: true,
           pushEventsBranchFilter: app.branch,
-          enableSslVerification: app.webhook.sslVerification,
+          enableSslVerification: listener.webhook.sslVerification,
           mergeRequestsEvents: false,
           tagPushEvents: false,
         },
-        after(ingress, listener),
+        after(trigger, ...shared.route),
       );
     }
 

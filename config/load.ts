@@ -5,6 +5,7 @@ import { z } from "zod";
 import {
   AppConfig,
   CONFIG_KEYS,
+  DEFAULT_LISTENER_NAMESPACE,
   STRUCTURED_KEYS,
   ValidatedConfig,
   stackConfigSchema,
@@ -36,10 +37,24 @@ export function configKey(path: readonly PropertyKey[]): string {
   return key;
 }
 
+/**
+ * Per-app keys the shared listener replaced (one EventListener, one host for every app): each
+ * names the `tekton-gitlab:listener` key that now holds it.
+ */
+export const REPLACED_APP_KEYS: Record<string, string> = {
+  webhookHost: `${NAMESPACE}:listener.host`,
+  ingress: `${NAMESPACE}:listener.ingress`,
+  webhook: `${NAMESPACE}:listener.webhook`,
+};
+
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
   if (issue.code === "unrecognized_keys") {
     const known = knownKeysAt(issue.path);
+    const inApp = issue.path.length === 2 && issue.path[0] === "apps";
     return issue.keys.map((key) => {
+      if (inApp && key in REPLACED_APP_KEYS) {
+        return `${configKey([...issue.path, key])}: no longer a per-app key: every app shares one listener; set ${REPLACED_APP_KEYS[key]} instead (once for all apps) and remove this key`;
+      }
       const hint = closest(key, known);
       return `${configKey([...issue.path, key])}: unknown key${hint ? ` (did you mean ${hint}?)` : " (a typo?)"}`;
     });
@@ -136,18 +151,14 @@ function crossChecks(
   const seen = {
     name: new Map<string, number>(),
     namespace: new Map<string, number>(),
-    // Two Ingresses for one host: the controller serves one, the other app never builds.
-    webhookHost: new Map<string, number>(),
   };
   apps.forEach((app, index) => {
     if (app === null || typeof app !== "object") return;
     const name = typeof app.name === "string" ? app.name : undefined;
     const namespace = typeof app.namespace === "string" ? app.namespace : name && `${name}-build`;
-    const webhookHost = typeof app.webhookHost === "string" ? app.webhookHost : undefined;
     for (const [field, value] of [
       ["name", name],
       ["namespace", namespace],
-      ["webhookHost", webhookHost],
     ] as const) {
       if (value === undefined) continue;
       const first = seen[field].get(value);
@@ -171,6 +182,35 @@ function crossChecks(
         `${configKey(["tekton", "chains", "install"])}: expected tekton.install: true: Chains is installed after the Tekton Pipelines release this stack applies; with a Tekton installed by other means, install Chains the same way`,
       );
     }
+  }
+
+  // Every app's hook posts to the one listener host; with no app there is nothing to post.
+  const listener = input.listener as Record<string, unknown> | undefined;
+  const listenerObject = listener !== null && typeof listener === "object";
+  if (
+    apps.length > 0 &&
+    (listener === undefined || (listenerObject && listener.host === undefined))
+  ) {
+    problems.push(
+      `${configKey(["listener", "host"])}: required when there is at least one app: the one webhook host every app's GitLab hook posts to (e.g. builds.example.com)`,
+    );
+  }
+  const listenerNamespace =
+    listenerObject && typeof listener.namespace === "string"
+      ? listener.namespace
+      : DEFAULT_LISTENER_NAMESPACE;
+  const clash = apps.findIndex(
+    (app) =>
+      app !== null &&
+      typeof app === "object" &&
+      (typeof app.namespace === "string" ? app.namespace : `${String(app.name)}-build`) ===
+        listenerNamespace,
+  );
+  if (clash >= 0) {
+    // The listener namespace holds no app Secret: that is what keeps the listener from them.
+    problems.push(
+      `${configKey(["apps", clash, "namespace"])}: expected a namespace other than the listener's ("${listenerNamespace}", tekton-gitlab:listener.namespace)`,
+    );
   }
 
   const registry = input.registry as Record<string, unknown> | undefined;

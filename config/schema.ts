@@ -183,47 +183,94 @@ export const imagesSchema = z.strictObject({
   kubectl: pinnedImage.default(DEFAULT_IMAGES.kubectl),
 });
 
-export const appSchema = z
+export const appSchema = z.strictObject({
+  /** Also the prefix of Tekton object names and `el-<name>` Services, hence RFC 1035 and short. */
+  name: matching(
+    v.DNS_1035_LABEL,
+    "a DNS-1035 label (lower case letter first, then letters, digits, '-'; at most 40 characters)",
+    40,
+  ),
+  namespace: dnsLabel.optional(),
+  sourceProject: projectPath,
+  operationsProject: projectPath,
+  branch: checked(v.branchNameError).default("main"),
+  contextDir: checked(v.repoPathError).default("."),
+  dockerfile: checked(v.repoPathError).optional(),
+  imageRepository: matching(
+    v.IMAGE_REPOSITORY,
+    "an image repository path under registry.host, lower case (e.g. team/service)",
+  ),
+  deploymentFile: checked(v.repoPathError),
+  /** Branch of the operations repository the patch task commits to; unset: its default branch. */
+  operationsBranch: checked(v.branchNameError).optional(),
+  containerName: dnsLabel,
+  /** false: create no GitLab resources; public keys and webhook details are exported instead. */
+  manageDeployKeys: z.boolean().default(true),
+  /** RSA (4096 bits) only for GitLab instances that do not accept ED25519 deploy keys. */
+  keyAlgorithm: z.enum(["ED25519", "RSA"]).default("ED25519"),
+  /** Any string; changing it replaces both keypairs and their deploy keys. */
+  keyRotation: z.string().min(1).optional(),
+  build: z
+    .strictObject({
+      /** Requests and limits of the Kaniko step; unset keys keep DEFAULT_BUILD_RESOURCES. */
+      resources: buildResources.prefault({}),
+      /**
+       * Kaniko's registry layer cache (`--cache`): on unless `enabled: false`. The cache
+       * repository sits in the same registry as the image (same credentials, same trust).
+       */
+      cache: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Repository path under registry.host; unset: `<imageRepository>/cache`. */
+          repository: matching(
+            v.IMAGE_REPOSITORY,
+            "an image repository path under registry.host, lower case (e.g. team/service/cache)",
+          ).optional(),
+          ttl: positiveDuration("168h").default(DEFAULT_CACHE_TTL),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  pipelineRun: z
+    .strictObject({
+      workspaceSize: matching(v.STORAGE_QUANTITY, "a storage quantity such as 1Gi").default("1Gi"),
+      storageClassName: dnsLabel.optional(),
+      timeout: matching(v.GO_DURATION, "a duration such as 1h or 45m")
+        // Tekton reads a zero timeout as "no timeout": a stuck build would hold its PVC forever.
+        .refine((value) => /[1-9]/.test(value), {
+          message: "expected a duration above zero, such as 1h",
+        })
+        .default("1h"),
+    })
+    .prefault({}),
+});
+
+/** Default namespace of the shared EventListener (`tekton-gitlab:listener.namespace`). */
+export const DEFAULT_LISTENER_NAMESPACE = "tekton-gitlab-listener";
+
+/**
+ * `tekton-gitlab:listener`: the one EventListener every app's GitLab hook posts to, with its
+ * webhook host, Ingress and TLS. Replaces the per-app `webhookHost`, `ingress` and `webhook`.
+ */
+export const listenerSchema = z
   .strictObject({
-    /** Also the prefix of Tekton object names and `el-<name>` Services, hence RFC 1035 and short. */
-    name: matching(
-      v.DNS_1035_LABEL,
-      "a DNS-1035 label (lower case letter first, then letters, digits, '-'; at most 40 characters)",
-      40,
-    ),
-    namespace: dnsLabel.optional(),
-    sourceProject: projectPath,
-    operationsProject: projectPath,
-    branch: checked(v.branchNameError).default("main"),
-    contextDir: checked(v.repoPathError).default("."),
-    dockerfile: checked(v.repoPathError).optional(),
-    imageRepository: matching(
-      v.IMAGE_REPOSITORY,
-      "an image repository path under registry.host, lower case (e.g. team/service)",
-    ),
-    deploymentFile: checked(v.repoPathError),
-    /** Branch of the operations repository the patch task commits to; unset: its default branch. */
-    operationsBranch: checked(v.branchNameError).optional(),
-    containerName: dnsLabel,
-    webhookHost: hostname,
-    /** false: create no GitLab resources; public keys and webhook details are exported instead. */
-    manageDeployKeys: z.boolean().default(true),
-    /** RSA (4096 bits) only for GitLab instances that do not accept ED25519 deploy keys. */
-    keyAlgorithm: z.enum(["ED25519", "RSA"]).default("ED25519"),
-    /** Any string; changing it replaces both keypairs and their deploy keys. */
-    keyRotation: z.string().min(1).optional(),
+    /** The one webhook host (required when there is at least one app; checked in load.ts). */
+    host: hostname.optional(),
+    /** Namespace of the shared EventListener, its ServiceAccount, Service and Ingress. */
+    namespace: dnsLabel.default(DEFAULT_LISTENER_NAMESPACE),
     ingress: z
       .strictObject({
         className: dnsLabel.optional(),
         /**
-         * The TLS Secret the Ingress serves for webhookHost (cert-manager's ingress-shim issues
-         * into this name). Required while webhook.tls is on, unless the opt-in below.
+         * The TLS Secret (in listener.namespace) the Ingress serves for host (cert-manager's
+         * ingress-shim issues into this name). Required while webhook.tls is on, unless the
+         * opt-in below.
          */
         tlsSecretName: dnsLabel.optional(),
         /**
          * true: serve the ingress controller's default certificate (e.g. ingress-nginx
-         * `--default-ssl-certificate`, a wildcard for the webhook hosts). Only when that default
-         * is a real certificate GitLab trusts: ingress-nginx's built-in one is self-signed.
+         * `--default-ssl-certificate`). Only when that default is a real certificate GitLab
+         * trusts: ingress-nginx's built-in one is self-signed.
          */
         useControllerDefaultCertificate: z.boolean().default(false),
         annotations: z.record(z.string(), z.string()).optional(),
@@ -236,47 +283,12 @@ export const appSchema = z
         sslVerification: z.boolean().default(true),
       })
       .prefault({}),
-    build: z
-      .strictObject({
-        /** Requests and limits of the Kaniko step; unset keys keep DEFAULT_BUILD_RESOURCES. */
-        resources: buildResources.prefault({}),
-        /**
-         * Kaniko's registry layer cache (`--cache`): on unless `enabled: false`. The cache
-         * repository sits in the same registry as the image (same credentials, same trust).
-         */
-        cache: z
-          .strictObject({
-            enabled: z.boolean().default(true),
-            /** Repository path under registry.host; unset: `<imageRepository>/cache`. */
-            repository: matching(
-              v.IMAGE_REPOSITORY,
-              "an image repository path under registry.host, lower case (e.g. team/service/cache)",
-            ).optional(),
-            ttl: positiveDuration("168h").default(DEFAULT_CACHE_TTL),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
-    pipelineRun: z
-      .strictObject({
-        workspaceSize: matching(v.STORAGE_QUANTITY, "a storage quantity such as 1Gi").default(
-          "1Gi",
-        ),
-        storageClassName: dnsLabel.optional(),
-        timeout: matching(v.GO_DURATION, "a duration such as 1h or 45m")
-          // Tekton reads a zero timeout as "no timeout": a stuck build would hold its PVC forever.
-          .refine((value) => /[1-9]/.test(value), {
-            message: "expected a duration above zero, such as 1h",
-          })
-          .default("1h"),
-      })
-      .prefault({}),
   })
   // Without a TLS Secret an Ingress controller serves its fallback certificate (ingress-nginx:
   // a self-signed "Kubernetes Ingress Controller Fake Certificate"); GitLab verifies webhook
   // certificates by default and drops every delivery, so nothing would ever build.
-  .superRefine((app, ctx) => {
-    const { tlsSecretName, useControllerDefaultCertificate } = app.ingress;
+  .superRefine((listener, ctx) => {
+    const { tlsSecretName, useControllerDefaultCertificate } = listener.ingress;
     if (useControllerDefaultCertificate && tlsSecretName !== undefined) {
       ctx.addIssue({
         code: "custom",
@@ -286,13 +298,15 @@ export const appSchema = z
       });
     }
     // With sslVerification: false GitLab accepts any certificate: that opt-out is explicit.
-    const verified = app.webhook.tls && app.webhook.sslVerification;
+    // No host (a stack without apps): no Ingress, nothing to serve.
+    const verified =
+      listener.host !== undefined && listener.webhook.tls && listener.webhook.sslVerification;
     if (verified && tlsSecretName === undefined && !useControllerDefaultCertificate) {
       ctx.addIssue({
         code: "custom",
         path: ["ingress", "tlsSecretName"],
         message:
-          "required while webhook.tls is on: without it the ingress controller serves its fallback (usually self-signed) certificate and GitLab refuses every delivery. Name the TLS Secret for webhookHost (cert-manager's ingress-shim creates it from this name), or set ingress.useControllerDefaultCertificate: true when the controller's default certificate is trusted, or webhook.tls: false for a plain-http Ingress (webhook.sslVerification: false accepts any certificate, for a lab only)",
+          "required while webhook.tls is on: without it the ingress controller serves its fallback (usually self-signed) certificate and GitLab refuses every delivery. Name the TLS Secret for listener.host (cert-manager's ingress-shim creates it from this name), or set ingress.useControllerDefaultCertificate: true when the controller's default certificate is trusted, or webhook.tls: false for a plain-http Ingress (webhook.sslVerification: false accepts any certificate, for a lab only)",
       });
     }
   });
@@ -304,6 +318,7 @@ export const stackConfigSchema = z.strictObject({
   registry: registrySchema,
   registryPassword: z.string().min(1, { message: "expected a non-empty password" }).optional(),
   images: imagesSchema.prefault({}),
+  listener: listenerSchema.prefault({}),
   apps: z.array(appSchema),
 });
 
@@ -316,6 +331,8 @@ export type TektonConfig = ParsedConfig["tekton"];
 export type GitSshConfig = ParsedConfig["gitSsh"];
 export type RegistryConfig = ParsedConfig["registry"];
 export type ImagesConfig = ParsedConfig["images"];
+/** The shared listener's config; `host` is set whenever there is an app (load.ts checks it). */
+export type ListenerConfig = ParsedConfig["listener"];
 
 /** The validated config, plain values only (the registry password stays outside: it is secret). */
 export interface ValidatedConfig {
@@ -323,6 +340,7 @@ export interface ValidatedConfig {
   gitSsh: GitSshConfig;
   registry: RegistryConfig;
   images: ImagesConfig;
+  listener: ListenerConfig;
   apps: AppConfig[];
   /** True when `tekton-gitlab:registryPassword` is set. */
   hasRegistryPassword: boolean;
@@ -332,4 +350,11 @@ export interface ValidatedConfig {
 export const CONFIG_KEYS = Object.keys(stackConfigSchema.shape);
 
 /** Which config keys hold structured (YAML object/list) values rather than strings. */
-export const STRUCTURED_KEYS = new Set(["tekton", "gitSsh", "registry", "images", "apps"]);
+export const STRUCTURED_KEYS = new Set([
+  "tekton",
+  "gitSsh",
+  "registry",
+  "images",
+  "listener",
+  "apps",
+]);

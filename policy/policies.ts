@@ -437,6 +437,39 @@ export const rbacRolesNoSecrets: ResourceValidationPolicy = {
   },
 };
 
+const READ_VERBS = ["get", "list", "watch"];
+
+/**
+ * The shared listener (tekton/triggers.ts) holds a ClusterRole because its multi-namespace
+ * informers list Triggers' objects cluster-wide; everything it writes (PipelineRuns) is granted
+ * by a Role in each app namespace. A cluster-wide write would let a compromised listener create
+ * runs (which mount an app's keys) in any namespace, so the stack's ClusterRoles only read.
+ */
+export const rbacClusterRolesReadOnly: ResourceValidationPolicy = {
+  name: "rbac-cluster-role-read-only",
+  description:
+    "The stack's own ClusterRoles only read (get, list, watch); writes such as creating PipelineRuns are granted per app namespace by a Role (Tekton's release manifests excepted).",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    if (!/^kubernetes:rbac\.authorization\.k8s\.io\/[^:]+:ClusterRole$/.test(args.type)) return;
+    if (isTektonReleaseResource(args.urn)) return;
+    const writes: string[] = [];
+    knownItems(() => args.props.rules).forEach((rule, index) => {
+      if (!isObject(rule)) return;
+      const verbs = knownItems(() => rule.verbs).filter(
+        (verb): verb is string => typeof verb === "string",
+      );
+      const extra = verbs.filter((verb) => !READ_VERBS.includes(verb));
+      if (extra.length > 0) writes.push(`rules[${index}] ${extra.join(", ")}`);
+    });
+    if (writes.length > 0) {
+      reportViolation(
+        `ClusterRole ${args.name} grants ${writes.join("; ")} cluster-wide; grant writes (e.g. creating PipelineRuns) with a Role and RoleBinding in each app namespace.`,
+      );
+    }
+  },
+};
+
 export const rbacBindingsNoSecretRoles: ResourceValidationPolicy = {
   name: "rbac-binding-no-secret-roles",
   description: `No RoleBinding or ClusterRoleBinding grants a role known to grant Secrets (${SECRET_GRANTING_ROLES.join(", ")}); ClusterRoleBindings grant ClusterRoles to ServiceAccounts only (Tekton's release manifests excepted).`,
@@ -700,6 +733,7 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   noParamsInScript,
   readOnlySourceDeployKeys,
   rbacRolesNoSecrets,
+  rbacClusterRolesReadOnly,
   rbacBindingsNoSecretRoles,
   privateKeysInSshAuthSecrets,
   kanikoResultsForChains,

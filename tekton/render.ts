@@ -3,24 +3,33 @@
 import { ValidatedConfig } from "../config/schema";
 import { buildPipeline } from "./pipeline";
 import { buildContext, buildTasks } from "./tasks";
-import { triggerManifests } from "./triggers";
-import { EventListener, TriggerBinding, TriggerTemplate } from "./triggerTypes";
+import { sharedEventListener, triggerManifests } from "./triggers";
+import { EventListener, Trigger, TriggerBinding, TriggerTemplate } from "./triggerTypes";
 import { BuildManifest } from "./types";
 
 export interface RenderedManifest {
   /** Relative path: `<app>/<kind>-<name>.yaml`. */
   path: string;
-  manifest: BuildManifest | TriggerBinding | TriggerTemplate | EventListener;
+  manifest: BuildManifest | TriggerBinding | TriggerTemplate | Trigger | EventListener;
 }
 
 export function renderManifests(config: ValidatedConfig): RenderedManifest[] {
   const ctx = buildContext(config);
-  return config.apps.flatMap((app) =>
-    [...buildTasks(app, ctx), buildPipeline(app, ctx), ...triggerManifests(app, ctx)].map(
-      (manifest) => ({
-        path: `${app.name}/${manifest.kind.toLowerCase()}-${manifest.metadata.name}.yaml`,
-        manifest,
-      }),
-    ),
+  const apps: RenderedManifest[] = config.apps.flatMap((app) =>
+    [
+      ...buildTasks(app, ctx),
+      buildPipeline(app, ctx),
+      ...triggerManifests(app, ctx, config.listener),
+    ].map((manifest) => ({
+      path: `${app.name}/${manifest.kind.toLowerCase()}-${manifest.metadata.name}.yaml`,
+      manifest,
+    })),
   );
+  if (config.apps.length === 0) return apps;
+  // The one EventListener every app's Trigger is selected by.
+  const listener = sharedEventListener(config.listener, config.apps);
+  return [
+    ...apps,
+    { path: `listener/eventlistener-${listener.metadata.name}.yaml`, manifest: listener },
+  ];
 }

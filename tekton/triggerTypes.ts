@@ -83,19 +83,34 @@ export interface TriggerInterceptor {
   params: InterceptorParam[];
 }
 
-/** triggers.tekton.dev/v1beta1 EventListener; Triggers serves it as Service `el-<name>`:8080. */
+/** A Trigger's (or EventListener trigger's) interceptors, bindings and template. */
+export interface TriggerSpec {
+  interceptors: TriggerInterceptor[];
+  bindings: { ref: string; kind: "TriggerBinding" }[];
+  template: { ref: string };
+}
+
+/** triggers.tekton.dev/v1beta1 Trigger: one app's route, in the app's namespace. */
+export interface Trigger {
+  apiVersion: "triggers.tekton.dev/v1beta1";
+  kind: "Trigger";
+  metadata: ObjectMeta;
+  spec: TriggerSpec;
+}
+
+/**
+ * triggers.tekton.dev/v1beta1 EventListener; Triggers serves it as Service `el-<name>`:8080.
+ * The shared listener has no inline triggers: it selects Trigger objects by namespace and label.
+ */
 export interface EventListener {
   apiVersion: "triggers.tekton.dev/v1beta1";
   kind: "EventListener";
   metadata: ObjectMeta;
   spec: {
     serviceAccountName: string;
-    triggers: {
-      name: string;
-      interceptors: TriggerInterceptor[];
-      bindings: { ref: string; kind: "TriggerBinding" }[];
-      template: { ref: string };
-    }[];
+    triggers?: (TriggerSpec & { name: string })[];
+    namespaceSelector?: { matchNames: string[] };
+    labelSelector?: { matchLabels: Record<string, string> };
   };
 }
 
@@ -173,10 +188,18 @@ export interface IngressManifest {
   };
 }
 
-/** Every object of one app's trigger, as `triggerObjects` builds them. */
+/** One app's trigger objects, as `triggerObjects` builds them (all in the app namespace). */
 export interface TriggerObjects {
   binding: TriggerBinding;
   template: TriggerTemplate;
+  trigger: Trigger;
+  /** Lets the shared listener create PipelineRuns in the app namespace. */
+  role: RoleManifest;
+  roleBinding: RoleBindingManifest;
+}
+
+/** The shared listener's objects, as `listenerObjects` builds them. */
+export interface ListenerObjects {
   listener: EventListener;
   serviceAccount: ServiceAccountManifest;
   role: RoleManifest;

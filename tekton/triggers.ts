@@ -1,6 +1,13 @@
 // What an app's GitLab trigger looks like: pure builders returning plain manifests, so they can
 // be tested and rendered without Pulumi. components/gitlabTrigger.ts deploys them.
-import { AppConfig, GitSshConfig, ImagesConfig, RegistryConfig } from "../config/schema";
+import {
+  AppConfig,
+  DEFAULT_LISTENER_NAMESPACE,
+  GitSshConfig,
+  ImagesConfig,
+  ListenerConfig,
+  RegistryConfig,
+} from "../config/schema";
 import {
   appLabels,
   BUILD_SERVICE_ACCOUNT,
@@ -18,16 +25,22 @@ import {
   ClusterRoleManifest,
   EventListener,
   IngressManifest,
+  ListenerObjects,
   PipelineRunTemplate,
   RoleBindingManifest,
   RoleManifest,
   ServiceAccountManifest,
+  Trigger,
   TriggerBinding,
   TriggerObjects,
   TriggerTemplate,
   WorkspaceBinding,
 } from "./triggerTypes";
+
 import { BUILD_FS_GROUP, buildTaskRunSpecs } from "./tasks";
+
+/** The listener config once validated with at least one app: `host` is set. */
+export type SharedListenerConfig = ListenerConfig & { host: string };
 
 /** What the trigger needs from the stack config (the same shape as the pipeline's context). */
 export interface TriggerContext {
@@ -84,29 +97,50 @@ export const RUN_METADATA = {
   projectAnnotation: "tekton-gitlab.io/project",
 } as const;
 
-/** Names of an app's trigger objects (all in the app's build namespace but the ClusterRoleBinding). */
+/**
+ * Names of an app's trigger objects, all in the app's build namespace. The listener itself is
+ * shared (listenerNames); the app keeps its Trigger, binding, template, token Secret and the
+ * RoleBinding that lets the shared listener create PipelineRuns here.
+ */
 export function triggerNames(app: Pick<AppConfig, "name" | "namespace">) {
-  const listener = `${app.name}-listener`;
   return {
     binding: `${app.name}-push`,
     template: `${app.name}-pipelinerun`,
-    listener,
-    /** The Service Triggers creates for the listener. */
-    service: `el-${listener}`,
-    serviceAccount: `${app.name}-listener`,
-    role: `${app.name}-listener`,
-    roleBinding: `${app.name}-listener`,
-    // Cluster-scoped: the namespace keeps two stacks' apps of the same name apart.
-    clusterRoleBinding: `tekton-gitlab-${app.namespace}-${app.name}-listener`,
+    trigger: `${app.name}-gitlab-push`,
+    /** Role + RoleBinding: the shared listener may create PipelineRuns in this namespace only. */
+    role: `${app.name}-pipelinerun-creator`,
+    roleBinding: `${app.name}-pipelinerun-creator`,
     webhookSecret: `${app.name}-webhook`,
-    ingress: `${app.name}-webhook`,
   };
 }
 
-/** The URL GitLab posts pushes to; plain http only when the config says TLS is off. */
-export function webhookUrl(app: Pick<AppConfig, "webhookHost" | "webhook">): string {
-  const scheme = app.webhook.tls === false ? "http" : "https";
-  return `${scheme}://${app.webhookHost}/`;
+/** Label on every app's Trigger: the shared listener's labelSelector picks them by it. */
+export const LISTENER_LABEL = "tekton-gitlab.io/listener";
+
+/** Names of the shared listener's objects, all in `listener.namespace` but the ClusterRoleBinding. */
+export function listenerNames(listener: Pick<ListenerConfig, "namespace">) {
+  const name = "tekton-gitlab";
+  return {
+    listener: name,
+    /** The Service Triggers creates for the listener. */
+    service: `el-${name}`,
+    serviceAccount: `${name}-listener`,
+    role: `${name}-listener`,
+    roleBinding: `${name}-listener`,
+    // Cluster-scoped: the listener namespace keeps two stacks' bindings apart.
+    clusterRoleBinding: `tekton-gitlab-${listener.namespace}-listener`,
+    ingress: `${name}-webhook`,
+  };
+}
+
+/**
+ * The URL every app's GitLab hook posts to; plain http only when the config says TLS is off.
+ * One path for all apps: Triggers v0.37.0 routes nothing by path (pkg/sink/sink.go
+ * `HandleEvent` evaluates every selected Trigger for every request, whatever the path).
+ */
+export function webhookUrl(listener: Pick<ListenerConfig, "host" | "webhook">): string {
+  const scheme = listener.webhook.tls === false ? "http" : "https";
+  return `${scheme}://${listener.host}/`;
 }
 
 /**
@@ -276,65 +310,133 @@ export function triggerTemplate(app: AppConfig, ctx: TriggerContext): TriggerTem
   };
 }
 
-export function eventListener(app: AppConfig): EventListener {
+/**
+ * The first interceptor's filter on the shared listener: this app's project, then the branch
+ * push (pushFilter). Every push reaches every app's Trigger (Triggers v0.37.0
+ * pkg/sink/sink.go `HandleEvent` runs `processTrigger` for each Trigger `selectTriggers`
+ * returns), so this cheap comparison comes first and the token check second: a push costs one
+ * CEL evaluation per app, but one token check (one Secret read) in total.
+ */
+export function appFilter(app: Pick<AppConfig, "sourceProject" | "branch">): string {
+  return [
+    `body.project.path_with_namespace == ${celStringLiteral(app.sourceProject)}`,
+    pushFilter(app.branch),
+  ].join(" && ");
+}
+
+/** Names of the interceptors of an app's Trigger, in the order Triggers runs them. */
+export const INTERCEPTOR_NAMES = {
+  filter: "only-this-project-and-branch",
+  token: "verify-gitlab-token",
+} as const;
+
+/**
+ * The app's Trigger (triggers.tekton.dev/v1beta1), in its build namespace, picked up by the
+ * shared listener's namespaceSelector + labelSelector. Triggers v0.37.0 runs its interceptors in
+ * order and stops at the first that does not continue (pkg/sink/sink.go `ExecuteInterceptors`:
+ * `if !interceptorResponse.Continue { return ... }`), so:
+ *  1. CEL: this project, this branch, a full commit id (and the commit-label overlay);
+ *  2. gitlab: X-Gitlab-Event is a push and X-Gitlab-Token equals this app's Secret. The gitlab
+ *     interceptor reads `secretRef` in the namespace of the Trigger it runs for
+ *     (pkg/interceptors/gitlab/gitlab.go `Process`: `ParseTriggerID(r.Context.TriggerID)`, the
+ *     id being `namespaces/<trigger ns>/triggers/<name>`, sink.go `ExecuteTriggerInterceptors`),
+ *     so each app's token stays in the app's namespace, read by the core interceptors, never by
+ *     the listener.
+ * The PipelineRun template has no namespace: the sink creates it in the Trigger's namespace
+ * (sink.go `processTrigger` -> `CreateResources(t.Namespace, ...)` -> pkg/resources/create.go
+ * `Create`, which defaults an empty namespace to the one it is given).
+ */
+export function appTrigger(app: AppConfig, listener: Pick<ListenerConfig, "namespace">): Trigger {
   const names = triggerNames(app);
   return {
     apiVersion: "triggers.tekton.dev/v1beta1",
-    kind: "EventListener",
-    metadata: { name: names.listener, namespace: app.namespace, labels: appLabels(app) },
+    kind: "Trigger",
+    metadata: {
+      name: names.trigger,
+      namespace: app.namespace,
+      labels: { ...appLabels(app), [LISTENER_LABEL]: listener.namespace },
+    },
     spec: {
-      serviceAccountName: names.serviceAccount,
-      triggers: [
+      interceptors: [
         {
-          name: "gitlab-push",
-          interceptors: [
-            {
-              // Rejects deliveries whose X-Gitlab-Token differs from the Secret (byte for byte)
-              // and every event but a branch push, before anything reads the body.
-              name: "verify-gitlab-token",
-              ref: { name: "gitlab", kind: "ClusterInterceptor" },
-              params: [
-                {
-                  name: "secretRef",
-                  value: { secretName: names.webhookSecret, secretKey: WEBHOOK_TOKEN_KEY },
-                },
-                { name: "eventTypes", value: [PUSH_EVENT_TYPE] },
-              ],
-            },
-            {
-              name: "only-configured-branch",
-              ref: { name: "cel", kind: "ClusterInterceptor" },
-              params: [
-                { name: "filter", value: pushFilter(app.branch) },
-                { name: "overlays", value: [COMMIT_LABEL_OVERLAY] },
-              ],
-            },
+          name: INTERCEPTOR_NAMES.filter,
+          ref: { name: "cel", kind: "ClusterInterceptor" },
+          params: [
+            { name: "filter", value: appFilter(app) },
+            { name: "overlays", value: [COMMIT_LABEL_OVERLAY] },
           ],
-          bindings: [{ ref: names.binding, kind: "TriggerBinding" }],
-          template: { ref: names.template },
+        },
+        {
+          // Rejects deliveries whose X-Gitlab-Token differs from this app's Secret (byte for
+          // byte) and every event but a branch push.
+          name: INTERCEPTOR_NAMES.token,
+          ref: { name: "gitlab", kind: "ClusterInterceptor" },
+          params: [
+            {
+              name: "secretRef",
+              value: { secretName: names.webhookSecret, secretKey: WEBHOOK_TOKEN_KEY },
+            },
+            { name: "eventTypes", value: [PUSH_EVENT_TYPE] },
+          ],
         },
       ],
+      bindings: [{ ref: names.binding, kind: "TriggerBinding" }],
+      template: { ref: names.template },
     },
   };
 }
 
-export function listenerServiceAccount(app: AppConfig): ServiceAccountManifest {
+/**
+ * The one EventListener of the stack, in its own namespace. It selects the apps' Triggers by
+ * namespace and label (Triggers v0.37.0 pkg/sink/sink.go `selectTriggers`: for each name in
+ * `namespaceSelector.matchNames`, `TriggerLister.Triggers(ns).List(labelSelector)`); a label of
+ * its own so it never picks up a Trigger it does not own. Apps are listed by name, not `*`, so
+ * the listener never considers a Trigger outside this stack's namespaces.
+ */
+export function sharedEventListener(
+  listener: Pick<ListenerConfig, "namespace">,
+  apps: Pick<AppConfig, "namespace">[],
+): EventListener {
+  const names = listenerNames(listener);
+  return {
+    apiVersion: "triggers.tekton.dev/v1beta1",
+    kind: "EventListener",
+    metadata: { name: names.listener, namespace: listener.namespace, labels: listenerLabels() },
+    spec: {
+      serviceAccountName: names.serviceAccount,
+      namespaceSelector: { matchNames: [...new Set(apps.map((app) => app.namespace))].sort() },
+      labelSelector: { matchLabels: { [LISTENER_LABEL]: listener.namespace } },
+    },
+  };
+}
+
+/** Labels on the shared listener's objects (part of no single app). */
+export function listenerLabels(): Record<string, string> {
+  return {
+    "app.kubernetes.io/managed-by": "tekton-gitlab",
+    "app.kubernetes.io/part-of": "listener",
+  };
+}
+
+export function listenerServiceAccount(
+  listener: Pick<ListenerConfig, "namespace">,
+): ServiceAccountManifest {
   return {
     apiVersion: "v1",
     kind: "ServiceAccount",
     metadata: {
-      name: triggerNames(app).serviceAccount,
-      namespace: app.namespace,
-      labels: appLabels(app),
+      name: listenerNames(listener).serviceAccount,
+      namespace: listener.namespace,
+      labels: listenerLabels(),
     },
   };
 }
 
-function listenerSubject(app: AppConfig) {
+function listenerSubject(listener: Pick<ListenerConfig, "namespace">) {
   return {
     kind: "ServiceAccount" as const,
-    name: triggerNames(app).serviceAccount,
-    namespace: app.namespace,
+    name: listenerNames(listener).serviceAccount,
+    namespace: listener.namespace,
   };
 }
 
@@ -342,15 +444,16 @@ const RBAC_API = "rbac.authorization.k8s.io";
 const READ = ["get", "list", "watch"];
 
 /**
- * What an EventListener reads cluster-wide, and nothing else. Triggers v0.37.0
- * pkg/adapter/adapter.go (`sinker.Start`, `getCertFromInterceptor`) lists ClusterTriggerBindings
- * and ClusterInterceptors through informers; every other informer (EventListeners, Triggers,
- * TriggerBindings, TriggerTemplates, Interceptors) is namespace-scoped
- * (cmd/eventlistenersink/main.go: `injection.WithNamespaceScope` unless the listener selects
- * other namespaces, which ours does not). The listener reads no Secret: the webhook token is
- * read by the gitlab ClusterInterceptor (pkg/interceptors/gitlab) as the core-interceptors
- * ServiceAccount, and the interceptors' CA comes from the ClusterInterceptor's caBundle.
- * One per stack, shared by all its apps.
+ * What the shared listener reads cluster-wide, and nothing else: Triggers' own objects, no
+ * Secret, no core object. With `namespaceSelector.matchNames` set, the sink runs with
+ * `--is-multi-ns=true` (Triggers v0.37.0 pkg/reconciler/eventlistener/resources/container.go
+ * `MakeContainer`), and cmd/eventlistenersink/main.go then skips `injection.WithNamespaceScope`:
+ * every informer pkg/adapter/adapter.go starts (EventListeners, Triggers, TriggerBindings,
+ * TriggerTemplates, Interceptors, ClusterTriggerBindings, ClusterInterceptors) lists and
+ * watches across all namespaces, which RBAC grants only through a ClusterRole bound cluster-wide
+ * (a RoleBinding per app namespace would leave the informers failing to list). These are
+ * configuration objects, not credentials: the webhook tokens are read by the gitlab
+ * ClusterInterceptor (core-interceptors ServiceAccount). One per stack.
  */
 export function listenerClusterRole(name: string = LISTENER_CLUSTER_ROLE): ClusterRoleManifest {
   return {
@@ -360,7 +463,15 @@ export function listenerClusterRole(name: string = LISTENER_CLUSTER_ROLE): Clust
     rules: [
       {
         apiGroups: ["triggers.tekton.dev"],
-        resources: ["clustertriggerbindings", "clusterinterceptors"],
+        resources: [
+          "clustertriggerbindings",
+          "clusterinterceptors",
+          "eventlisteners",
+          "triggers",
+          "triggerbindings",
+          "triggertemplates",
+          "interceptors",
+        ],
         verbs: [...READ],
       },
     ],
@@ -369,84 +480,105 @@ export function listenerClusterRole(name: string = LISTENER_CLUSTER_ROLE): Clust
 
 /**
  * What the listener does in its own namespace: Triggers' `tekton-triggers-eventlistener-roles`
- * (v0.37.0 config/200-clusterrole.yaml) without what this stack never uses: `impersonate` on
- * ServiceAccounts (pkg/sink/auth_override.go, only for a Trigger with `serviceAccountName`, and
- * it would let the listener act as the build ServiceAccount) and creating TaskRuns and
- * PipelineResources (the template creates only a PipelineRun). ConfigMaps: kept as Triggers
- * grants them (the knative adapter framework the sink runs in may read its config ConfigMaps;
- * not traced further); events: pkg/adapter/adapter.go's event recorder.
+ * (v0.37.0 config/200-clusterrole.yaml) reduced to ConfigMaps (kept as Triggers grants them: the
+ * knative adapter framework the sink runs in reads its config ConfigMaps) and events (the sink's
+ * recorder, pkg/adapter/adapter.go, records on the EventListener, which lives here). No
+ * `impersonate` (pkg/sink/auth_override.go, only for a Trigger with `serviceAccountName`) and no
+ * PipelineRuns here: builds are created in the app namespaces only (appPipelineRunRole).
  */
-export function listenerRole(app: AppConfig): RoleManifest {
+export function listenerRole(listener: Pick<ListenerConfig, "namespace">): RoleManifest {
   return {
     apiVersion: `${RBAC_API}/v1`,
     kind: "Role",
-    metadata: { name: triggerNames(app).role, namespace: app.namespace, labels: appLabels(app) },
+    metadata: {
+      name: listenerNames(listener).role,
+      namespace: listener.namespace,
+      labels: listenerLabels(),
+    },
     rules: [
-      {
-        apiGroups: ["triggers.tekton.dev"],
-        resources: [
-          "eventlisteners",
-          "triggerbindings",
-          "interceptors",
-          "triggertemplates",
-          "triggers",
-        ],
-        verbs: [...READ],
-      },
       { apiGroups: [""], resources: ["configmaps"], verbs: [...READ] },
-      { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
       { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
     ],
   };
 }
 
-/** Binds listenerRole to the listener, in the app namespace only. */
-export function listenerRoleBinding(app: AppConfig): RoleBindingManifest {
+/** Binds listenerRole to the shared listener, in its namespace only. */
+export function listenerRoleBinding(
+  listener: Pick<ListenerConfig, "namespace">,
+): RoleBindingManifest {
+  const names = listenerNames(listener);
   return {
     apiVersion: `${RBAC_API}/v1`,
     kind: "RoleBinding",
-    metadata: {
-      name: triggerNames(app).roleBinding,
-      namespace: app.namespace,
-      labels: appLabels(app),
-    },
-    roleRef: { apiGroup: RBAC_API, kind: "Role", name: triggerNames(app).role },
-    subjects: [listenerSubject(app)],
+    metadata: { name: names.roleBinding, namespace: listener.namespace, labels: listenerLabels() },
+    roleRef: { apiGroup: RBAC_API, kind: "Role", name: names.role },
+    subjects: [listenerSubject(listener)],
   };
 }
 
-/** Binds the stack's listener ClusterRole (listenerClusterRole) to the app's listener. */
+/** Binds the stack's listener ClusterRole (listenerClusterRole) to the shared listener. */
 export function listenerClusterRoleBinding(
-  app: AppConfig,
+  listener: Pick<ListenerConfig, "namespace">,
   clusterRole: string = LISTENER_CLUSTER_ROLE,
 ): ClusterRoleBindingManifest {
   return {
     apiVersion: `${RBAC_API}/v1`,
     kind: "ClusterRoleBinding",
-    metadata: { name: triggerNames(app).clusterRoleBinding, labels: appLabels(app) },
+    metadata: { name: listenerNames(listener).clusterRoleBinding, labels: listenerLabels() },
     roleRef: { apiGroup: RBAC_API, kind: "ClusterRole", name: clusterRole },
-    subjects: [listenerSubject(app)],
+    subjects: [listenerSubject(listener)],
   };
 }
 
-export function webhookIngress(app: AppConfig): IngressManifest {
+/**
+ * In each app namespace: the shared listener may create PipelineRuns there, nothing else (the
+ * sink's only write, pkg/resources/create.go `Create`; the template creates one PipelineRun).
+ * Its reads of the app's Trigger, binding and template come from the ClusterRole above.
+ */
+export function appPipelineRunRole(app: AppConfig): RoleManifest {
+  return {
+    apiVersion: `${RBAC_API}/v1`,
+    kind: "Role",
+    metadata: { name: triggerNames(app).role, namespace: app.namespace, labels: appLabels(app) },
+    rules: [{ apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] }],
+  };
+}
+
+/** Binds appPipelineRunRole to the shared listener's ServiceAccount, in the app namespace. */
+export function appPipelineRunRoleBinding(
+  app: AppConfig,
+  listener: Pick<ListenerConfig, "namespace">,
+): RoleBindingManifest {
   const names = triggerNames(app);
-  const { className, tlsSecretName, useControllerDefaultCertificate, annotations } = app.ingress;
-  // A tls entry without secretName: the Ingress API leaves the certificate to the controller's
-  // default (networking.k8s.io/v1 IngressTLS.secretName is optional).
+  return {
+    apiVersion: `${RBAC_API}/v1`,
+    kind: "RoleBinding",
+    metadata: { name: names.roleBinding, namespace: app.namespace, labels: appLabels(app) },
+    roleRef: { apiGroup: RBAC_API, kind: "Role", name: names.role },
+    subjects: [listenerSubject(listener)],
+  };
+}
+
+/** The one Ingress: `listener.host`, path `/`, to the shared listener's `el-` Service. */
+export function webhookIngress(listener: SharedListenerConfig): IngressManifest {
+  const names = listenerNames(listener);
+  const { className, tlsSecretName, useControllerDefaultCertificate, annotations } =
+    listener.ingress;
+  // TLS from the named Secret, or (explicit opt-in) the controller's default certificate for
+  // this host; none when the config says the webhook is plain http.
   const tls =
     tlsSecretName !== undefined
-      ? [{ hosts: [app.webhookHost], secretName: tlsSecretName }]
-      : useControllerDefaultCertificate && app.webhook.tls
-        ? [{ hosts: [app.webhookHost] }]
+      ? [{ hosts: [listener.host], secretName: tlsSecretName }]
+      : useControllerDefaultCertificate && listener.webhook.tls
+        ? [{ hosts: [listener.host] }]
         : undefined;
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "Ingress",
     metadata: {
       name: names.ingress,
-      namespace: app.namespace,
-      labels: appLabels(app),
+      namespace: listener.namespace,
+      labels: listenerLabels(),
       ...(annotations === undefined ? {} : { annotations: { ...annotations } }),
     },
     spec: {
@@ -454,7 +586,7 @@ export function webhookIngress(app: AppConfig): IngressManifest {
       ...(tls === undefined ? {} : { tls }),
       rules: [
         {
-          host: app.webhookHost,
+          host: listener.host,
           http: {
             paths: [
               {
@@ -472,17 +604,34 @@ export function webhookIngress(app: AppConfig): IngressManifest {
   };
 }
 
-/** Every object of an app's trigger except the webhook Secret (its token is not plain data). */
-export function triggerObjects(app: AppConfig, ctx: TriggerContext): TriggerObjects {
+/** An app's trigger objects in its namespace, except the webhook Secret (its token is secret). */
+export function triggerObjects(
+  app: AppConfig,
+  ctx: TriggerContext,
+  listener: Pick<ListenerConfig, "namespace"> = { namespace: DEFAULT_LISTENER_NAMESPACE },
+): TriggerObjects {
   return {
     binding: triggerBinding(app),
     template: triggerTemplate(app, ctx),
-    listener: eventListener(app),
-    serviceAccount: listenerServiceAccount(app),
-    role: listenerRole(app),
-    roleBinding: listenerRoleBinding(app),
-    clusterRoleBinding: listenerClusterRoleBinding(app, ctx.listenerClusterRole),
-    ingress: webhookIngress(app),
+    trigger: appTrigger(app, listener),
+    role: appPipelineRunRole(app),
+    roleBinding: appPipelineRunRoleBinding(app, listener),
+  };
+}
+
+/** The shared listener's objects. */
+export function listenerObjects(
+  listener: SharedListenerConfig,
+  apps: AppConfig[],
+  clusterRole?: string,
+): ListenerObjects {
+  return {
+    listener: sharedEventListener(listener, apps),
+    serviceAccount: listenerServiceAccount(listener),
+    role: listenerRole(listener),
+    roleBinding: listenerRoleBinding(listener),
+    clusterRoleBinding: listenerClusterRoleBinding(listener, clusterRole),
+    ingress: webhookIngress(listener),
   };
 }
 
@@ -490,7 +639,8 @@ export function triggerObjects(app: AppConfig, ctx: TriggerContext): TriggerObje
 export function triggerManifests(
   app: AppConfig,
   ctx: TriggerContext,
-): [TriggerBinding, TriggerTemplate, EventListener] {
-  const objects = triggerObjects(app, ctx);
-  return [objects.binding, objects.template, objects.listener];
+  listener?: Pick<ListenerConfig, "namespace">,
+): [TriggerBinding, TriggerTemplate, Trigger] {
+  const objects = triggerObjects(app, ctx, listener);
+  return [objects.binding, objects.template, objects.trigger];
 }

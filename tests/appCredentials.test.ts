@@ -28,7 +28,6 @@ const twoApps = () =>
       namespace: undefined,
       sourceProject: "payments/billing",
       operationsProject: "payments/billing-operations",
-      webhookHost: "billing.build.example.com",
     },
   ]);
 

@@ -9,6 +9,11 @@ const app = (edit: (app: any) => void) => (config: Raw) =>
     edit(apps[0]);
     return apps;
   });
+const listener = (edit: (listener: any) => void) => (config: Raw) =>
+  withStructured(config, "listener", (l) => {
+    edit(l);
+    return l;
+  });
 
 /** Each bad config: what to change in the example, and the key (and words) its error must name. */
 const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; says: RegExp }[] = [
@@ -54,14 +59,40 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /unique namespace/,
   },
   {
-    what: "duplicate webhook hosts",
-    change: (c) =>
-      withStructured(c, "apps", (apps) => [
-        apps[0],
-        { ...apps[0], name: "other", namespace: "other" },
-      ]),
-    key: "tekton-gitlab:apps[1].webhookHost",
-    says: /unique webhookHost/,
+    what: "a per-app webhookHost (replaced by the shared listener's host)",
+    change: app((a) => (a.webhookHost = "orders.build.example.com")),
+    key: "tekton-gitlab:apps[0].webhookHost",
+    says: /no longer a per-app key.*set tekton-gitlab:listener\.host instead/,
+  },
+  {
+    what: "a per-app ingress (replaced by listener.ingress)",
+    change: app((a) => (a.ingress = { className: "nginx" })),
+    key: "tekton-gitlab:apps[0].ingress",
+    says: /no longer a per-app key.*set tekton-gitlab:listener\.ingress instead/,
+  },
+  {
+    what: "a per-app webhook (replaced by listener.webhook)",
+    change: app((a) => (a.webhook = { tls: true })),
+    key: "tekton-gitlab:apps[0].webhook",
+    says: /no longer a per-app key.*set tekton-gitlab:listener\.webhook instead/,
+  },
+  {
+    what: "apps without a listener host",
+    change: (c) => withStructured(c, "listener", (l) => ({ ...l, host: undefined })),
+    key: "tekton-gitlab:listener.host",
+    says: /required when there is at least one app/,
+  },
+  {
+    what: "no listener at all with apps",
+    change: (c) => withStructured(c, "listener", () => undefined),
+    key: "tekton-gitlab:listener.host",
+    says: /required when there is at least one app/,
+  },
+  {
+    what: "an app in the listener's namespace (it would hold app Secrets)",
+    change: app((a) => (a.namespace = "tekton-gitlab-listener")),
+    key: "tekton-gitlab:apps[0].namespace",
+    says: /other than the listener's/,
   },
   {
     what: "zero pipeline timeout",
@@ -271,21 +302,21 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
   },
   {
     what: "webhook TLS on without a TLS Secret (GitLab refuses the controller's fake certificate)",
-    change: app((a) => (a.ingress = { className: "nginx" })),
-    key: "tekton-gitlab:apps[0].ingress.tlsSecretName",
+    change: listener((l) => (l.ingress = { className: "nginx" })),
+    key: "tekton-gitlab:listener.ingress.tlsSecretName",
     says: /required while webhook\.tls is on.*useControllerDefaultCertificate: true/,
   },
   {
     what: "both a TLS Secret and the controller's default certificate",
-    change: app(
-      (a) =>
-        (a.ingress = {
+    change: listener(
+      (l) =>
+        (l.ingress = {
           className: "nginx",
           tlsSecretName: "webhook-tls",
           useControllerDefaultCertificate: true,
         }),
     ),
-    key: "tekton-gitlab:apps[0].ingress.useControllerDefaultCertificate",
+    key: "tekton-gitlab:listener.ingress.useControllerDefaultCertificate",
     says: /either .*tlsSecretName.* or/,
   },
   {
@@ -502,11 +533,11 @@ describe("config validation", function () {
   it("accepts webhook TLS without a TLS Secret only with an explicit choice", () => {
     const withIngress = (ingress: any, webhook: any) =>
       parseStackConfig(
-        app((a) => {
-          a.ingress = ingress;
-          a.webhook = webhook;
+        listener((l) => {
+          l.ingress = ingress;
+          l.webhook = webhook;
         })(exampleConfig()),
-      ).apps[0];
+      ).listener;
     assert.equal(
       withIngress({ useControllerDefaultCertificate: true }, {}).ingress
         .useControllerDefaultCertificate,
@@ -515,6 +546,22 @@ describe("config validation", function () {
     // GitLab told not to verify (a lab with a self-signed certificate): its own explicit choice.
     assert.equal(withIngress({}, { sslVerification: false }).webhook.sslVerification, false);
     assert.equal(withIngress({}, { tls: false }).webhook.tls, false);
+  });
+
+  it("defaults the listener namespace and needs no host without apps", () => {
+    const config = parseStackConfig(
+      withStructured(exampleConfig(), "listener", (l) => ({ ...l, namespace: undefined })),
+    );
+    assert.equal(config.listener.namespace, "tekton-gitlab-listener");
+    const empty = parseStackConfig(
+      withStructured(
+        withStructured(exampleConfig(), "apps", () => []),
+        "listener",
+        () => undefined,
+      ),
+    );
+    assert.equal(empty.listener.host, undefined);
+    assert.deepEqual(empty.apps, []);
   });
 
   describe("secrets set as plain config (they would sit in the state in plain text)", () => {

@@ -9,6 +9,7 @@ import consumerProgram = require("../examples/consumer");
 // change this list only together with a note in the README's outputs reference.
 const APP_OUTPUT_KEYS = [
   "eventListener",
+  "eventListenerNamespace",
   "namespace",
   "operationsDeployKey",
   "pipeline",
@@ -53,7 +54,10 @@ describe("outputs contract", function () {
     assert.equal(app.namespace, "python-hello-build");
     assert.equal(app.serviceAccount, "tekton-build");
     assert.equal(app.pipeline, "build-hello-python");
-    assert.equal(app.webhookUrl, "https://python-hello-application.build.192-168-2-119.nip.io/");
+    // One listener for every app: its name, namespace and URL are the stack's, not the app's.
+    assert.equal(app.webhookUrl, "https://builds.192-168-2-119.nip.io/");
+    assert.equal(app.eventListener, "tekton-gitlab");
+    assert.equal(app.eventListenerNamespace, "tekton-gitlab-listener");
     assert.equal(app.sourceDeployKey.project, "root/hello-python");
     assert.equal(app.sourceDeployKey.canPush, false);
     assert.equal(app.operationsDeployKey.canPush, true);

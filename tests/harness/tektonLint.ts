@@ -65,7 +65,7 @@ export async function lintManifests(manifests: readonly object[]): Promise<LintR
   if (manifests.length === 0) throw new Error("lintManifests: no manifests given");
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tekton-lint-"));
   const byNamespace = new Map<string, Manifest[]>();
-  for (const manifest of manifests as Manifest[]) {
+  for (const manifest of (manifests as Manifest[]).flatMap(forTektonLint)) {
     const namespace = manifest.metadata.namespace ?? "default";
     byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), manifest]);
   }
@@ -97,6 +97,31 @@ export async function lintManifests(manifests: readonly object[]): Promise<LintR
     fs.rmSync(root, { recursive: true, force: true });
   }
   return result;
+}
+
+/**
+ * tekton-lint (@ibm/tekton-lint dist/rules/no-missing-resource.js) knows EventListeners with
+ * inline `spec.triggers` only: it iterates them unguarded (an EventListener that selects Trigger
+ * objects, with no inline triggers, crashes it: "listener.spec.triggers is not iterable") and
+ * has no rule for the Trigger kind. So, for linting only: the selecting EventListener is given
+ * an empty inline list, and each Trigger is also presented as an EventListener in its namespace
+ * with that Trigger's spec inline, so the rule checks its binding and template references.
+ */
+function forTektonLint(manifest: Manifest): Manifest[] {
+  const m = manifest as Manifest & { spec?: Record<string, unknown> };
+  if (m.kind === "EventListener" && m.spec && m.spec.triggers === undefined) {
+    return [{ ...m, spec: { ...m.spec, triggers: [] } } as Manifest];
+  }
+  if (m.kind === "Trigger" && m.spec) {
+    const asListener = {
+      apiVersion: "triggers.tekton.dev/v1beta1",
+      kind: "EventListener",
+      metadata: { name: `lint-${m.metadata.name}`, namespace: m.metadata.namespace },
+      spec: { triggers: [{ name: m.metadata.name, ...m.spec }] },
+    };
+    return [m, asListener as Manifest];
+  }
+  return [m];
 }
 
 /** One line per problem, for assertion messages. */

@@ -49,7 +49,6 @@ export function multiAppStack(edits: Omit<StackEdits, "apps"> = {}): ValidatedCo
         imageRepository: `shop/${name}`,
         deploymentFile: `apps/${name}/deployment.yaml`,
         containerName: name,
-        webhookHost: `${name}.build.example.com`,
       })),
   });
 }

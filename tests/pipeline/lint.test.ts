@@ -36,6 +36,18 @@ describe("tekton-lint on the rendered pipelines", function () {
     });
   }
 
+  it("checks each app's Trigger references (a missing template is reported)", async () => {
+    const manifests = renderManifests(stack()).map((m) => structuredClone(m.manifest)) as any[];
+    const trigger = manifests.find((m) => m.kind === "Trigger");
+    trigger.spec.template.ref = "no-such-template";
+    const result = await lintManifests(manifests);
+    assert.deepEqual(
+      result.errors.map((e) => e.rule),
+      ["no-missing-resource"],
+      formatProblems(result.errors),
+    );
+  });
+
   it("does catch a broken wiring (the lint is not vacuous)", async () => {
     const [tag, build, patch, pipeline] = renderManifests(stack()).map((m) =>
       structuredClone(m.manifest),

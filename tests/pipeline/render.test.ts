@@ -23,7 +23,8 @@ const EXAMPLE_FILES = [
   "hello-python/pipeline-build-hello-python.yaml",
   "hello-python/triggerbinding-hello-python-push.yaml",
   "hello-python/triggertemplate-hello-python-pipelinerun.yaml",
-  "hello-python/eventlistener-hello-python-listener.yaml",
+  "hello-python/trigger-hello-python-gitlab-push.yaml",
+  "listener/eventlistener-tekton-gitlab.yaml",
 ];
 
 /** A project dir holding Pulumi.<stack>.yaml with the given text. */
@@ -46,11 +47,13 @@ describe("rendering", function () {
         EXAMPLE_FILES,
       );
       const multi = renderManifests(multiAppStack());
-      assert.equal(multi.length, 3 * EXAMPLE_FILES.length);
+      // Seven objects per app, and one EventListener for all of them.
+      assert.equal(multi.length, 3 * (EXAMPLE_FILES.length - 1) + 1);
       assert.equal(new Set(multi.map((m) => m.path)).size, multi.length);
       for (const { path: file, manifest } of multi) {
         const app = file.split("/")[0];
-        assert.equal(manifest.metadata.namespace, `${app}-build`, file);
+        const namespace = app === "listener" ? "tekton-gitlab-listener" : `${app}-build`;
+        assert.equal(manifest.metadata.namespace, namespace, file);
       }
     });
 
@@ -58,7 +61,7 @@ describe("rendering", function () {
       const rendered = renderManifests(stack());
       assert.deepEqual(
         [...new Set(rendered.map((m) => m.manifest.kind))],
-        ["Task", "Pipeline", "TriggerBinding", "TriggerTemplate", "EventListener"],
+        ["Task", "Pipeline", "TriggerBinding", "TriggerTemplate", "Trigger", "EventListener"],
       );
       const text = JSON.stringify(rendered);
       for (const secret of Object.values(TEST_SECRETS)) assert.ok(!text.includes(secret));
@@ -202,7 +205,7 @@ describe("rendering", function () {
       );
     const ok = await run(["--stack", "ci", "--out", "out"]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /wrote 7 manifests for stack ci to out\//);
+    assert.match(ok.stdout, /wrote 8 manifests for stack ci to out\//);
     assert.ok(fs.existsSync(path.join(dir, "out", EXAMPLE_FILES[3])));
 
     const bad = await run(["--stack", "missing"]);

@@ -7,6 +7,7 @@ import {
   TEKTON_INSTALL_TYPE,
   rbacBindingRolesInStack,
   rbacBindingsNoSecretRoles,
+  rbacClusterRolesReadOnly,
   rbacRolesNoSecrets,
   noParamsInScript,
   noSkipTlsVerify,
@@ -46,7 +47,7 @@ describe("policy pack", () => {
   it("has unique, described, mandatory policies", () => {
     const names = policies.map((policy) => policy.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(policies.length, 9);
+    assert.equal(policies.length, 10);
     for (const policy of policies) {
       assert.ok(policy.description.length > 20, policy.name);
       assert.equal(policy.enforcementLevel, "mandatory", policy.name);
@@ -417,6 +418,44 @@ describe("policy pack", () => {
           (await checkPolicy(rbacBindingsNoSecretRoles, binding(name, sa, elsewhere))).length,
           1,
         );
+      });
+    });
+
+    describe("rbac-cluster-role-read-only", () => {
+      it("passes the shared listener's ClusterRole (reads of Triggers' kinds)", async () => {
+        assert.deepEqual(
+          await checkPolicy(rbacClusterRolesReadOnly, role("el", [readTriggers])),
+          [],
+        );
+      });
+
+      it("refuses a ClusterRole that creates PipelineRuns (any namespace)", async () => {
+        const create = {
+          apiGroups: ["tekton.dev"],
+          resources: ["pipelineruns"],
+          verbs: ["create"],
+        };
+        const [violation] = await checkPolicy(
+          rbacClusterRolesReadOnly,
+          role("el", [readTriggers, create]),
+        );
+        assert.match(violation, /ClusterRole el grants rules\[1\] create cluster-wide/);
+      });
+
+      it("leaves namespaced Roles (the per-app PipelineRun grant) and Tekton's release alone", async () => {
+        const create = {
+          apiGroups: ["tekton.dev"],
+          resources: ["pipelineruns"],
+          verbs: ["create"],
+        };
+        assert.deepEqual(
+          await checkPolicy(rbacClusterRolesReadOnly, role("el", [create], ROLE)),
+          [],
+        );
+        const chain = `${TEKTON_INSTALL_TYPE}$kubernetes:yaml/v2:ConfigFile$${CLUSTER_ROLE}`;
+        const release = role("tekton-pipelines-controller-cluster-access", [create]);
+        release.urn = `urn:pulumi:dev::tekton-gitlab::${chain}::x`;
+        assert.deepEqual(await checkPolicy(rbacClusterRolesReadOnly, release), []);
       });
     });
 

@@ -53,7 +53,7 @@ describe("stack files", () => {
       const hosts = (config: typeof dev) => [
         config.gitSsh.host,
         config.registry.host,
-        ...config.apps.map((app) => app.webhookHost),
+        config.listener.host!,
       ];
       for (const host of hosts(prod)) assert.ok(!hosts(dev).includes(host), host);
       assert.notEqual(
@@ -62,14 +62,23 @@ describe("stack files", () => {
       );
     });
 
-    it("shows several apps with TLS Ingresses, class and annotations", () => {
+    it("shows several apps behind one TLS listener with class and annotations", () => {
       assert.ok(prod.apps.length >= 2);
-      for (const app of prod.apps) {
-        assert.ok(app.ingress.className, `${app.name}: ingress.className`);
-        assert.ok(app.ingress.tlsSecretName, `${app.name}: ingress.tlsSecretName`);
-        assert.ok(Object.keys(app.ingress.annotations ?? {}).length > 0, app.name);
-        assert.equal(app.webhook.tls, true, app.name);
-        assert.equal(app.webhook.sslVerification, true, app.name);
+      const { listener } = prod;
+      assert.equal(listener.host, "builds.example.com");
+      assert.equal(listener.namespace, "tekton-gitlab-listener");
+      assert.ok(listener.ingress.className, "listener.ingress.className");
+      assert.ok(listener.ingress.tlsSecretName, "listener.ingress.tlsSecretName");
+      assert.ok(Object.keys(listener.ingress.annotations ?? {}).length > 0);
+      assert.equal(listener.webhook.tls, true);
+      assert.equal(listener.webhook.sslVerification, true);
+      for (const stack of ["dev", "prod"]) {
+        const raw = JSON.parse(exampleConfig(stack)["tekton-gitlab:apps"]);
+        for (const app of raw) {
+          for (const gone of ["webhookHost", "ingress", "webhook"]) {
+            assert.ok(!(gone in app), `${stack} ${app.name} still sets ${gone}`);
+          }
+        }
       }
       assert.equal(prod.registry.insecure, false);
     });

@@ -10,15 +10,20 @@ import {
   EVENT_LISTENER_PORT,
   labelValue,
   LISTENER_CLUSTER_ROLE,
+  LISTENER_LABEL,
   listenerClusterRole,
+  listenerNames,
+  listenerObjects,
   pushFilter,
   RUN_METADATA,
   triggerManifests,
   triggerNames,
   triggerObjects,
+  sharedEventListener,
+  webhookIngress,
   webhookUrl,
 } from "../../tekton/triggers";
-import { exampleApp } from "./helpers";
+import { exampleApp, exampleStack } from "./helpers";
 
 /**
  * Reads the CEL single-quoted literal starting at `start`: its decoded value and where it ends.
@@ -233,42 +238,93 @@ describe("Trigger builders", function () {
     });
   });
 
-  describe("EventListener", function () {
-    const { listener } = objects;
-    const [trigger] = listener.spec.triggers;
+  describe("Trigger (one per app, selected by the shared listener)", function () {
+    const { trigger } = objects;
 
-    it("runs as its own ServiceAccount and wires the binding and template", () => {
-      assert.equal(listener.apiVersion, "triggers.tekton.dev/v1beta1");
-      assert.equal(listener.kind, "EventListener");
-      assert.equal(listener.metadata.name, "hello-python-listener");
-      assert.equal(listener.metadata.namespace, "python-hello-build");
-      assert.equal(listener.spec.serviceAccountName, "hello-python-listener");
-      assert.notEqual(listener.spec.serviceAccountName, "tekton-build");
-      assert.equal(listener.spec.triggers.length, 1);
-      assert.deepEqual(trigger.bindings, [{ ref: "hello-python-push", kind: "TriggerBinding" }]);
-      assert.deepEqual(trigger.template, { ref: "hello-python-pipelinerun" });
+    it("lives in the app namespace with the listener's label and wires binding and template", () => {
+      assert.equal(trigger.apiVersion, "triggers.tekton.dev/v1beta1");
+      assert.equal(trigger.kind, "Trigger");
+      assert.equal(trigger.metadata.name, "hello-python-gitlab-push");
+      assert.equal(trigger.metadata.namespace, "python-hello-build");
+      assert.equal(trigger.metadata.labels?.[LISTENER_LABEL], "tekton-gitlab-listener");
+      assert.deepEqual(trigger.spec.bindings, [
+        { ref: "hello-python-push", kind: "TriggerBinding" },
+      ]);
+      assert.deepEqual(trigger.spec.template, { ref: "hello-python-pipelinerun" });
+      // No serviceAccountName: the sink would impersonate it (pkg/sink/auth_override.go).
+      assert.equal(
+        (trigger.spec as unknown as Record<string, unknown>).serviceAccountName,
+        undefined,
+      );
     });
 
-    it("checks the GitLab token and event type first, then filters the branch", () => {
+    it("filters project and branch first, then checks the app's token and the event type", () => {
       assert.deepEqual(
-        trigger.interceptors.map((i) => i.ref),
+        trigger.spec.interceptors.map((i) => [i.name, i.ref]),
         [
-          { name: "gitlab", kind: "ClusterInterceptor" },
-          { name: "cel", kind: "ClusterInterceptor" },
+          ["only-this-project-and-branch", { name: "cel", kind: "ClusterInterceptor" }],
+          ["verify-gitlab-token", { name: "gitlab", kind: "ClusterInterceptor" }],
         ],
       );
-      assert.deepEqual(trigger.interceptors[0].params, [
-        { name: "secretRef", value: { secretName: "hello-python-webhook", secretKey: "token" } },
-        { name: "eventTypes", value: ["Push Hook"] },
-      ]);
-      assert.deepEqual(trigger.interceptors[1].params, [
-        { name: "filter", value: `body.ref == 'refs/heads/main'${FILTER_TAIL}` },
+      assert.deepEqual(trigger.spec.interceptors[0].params, [
+        {
+          name: "filter",
+          value: `body.project.path_with_namespace == 'root/hello-python' && body.ref == 'refs/heads/main'${FILTER_TAIL}`,
+        },
         // Label values stop at 63 characters: a SHA-256 commit is cut to 40 for the label.
         {
           name: "overlays",
           value: [{ key: "commit_label", expression: "body.checkout_sha.truncate(40)" }],
         },
       ]);
+      assert.deepEqual(trigger.spec.interceptors[1].params, [
+        { name: "secretRef", value: { secretName: "hello-python-webhook", secretKey: "token" } },
+        { name: "eventTypes", value: ["Push Hook"] },
+      ]);
+    });
+
+    it("creates its PipelineRun in the Trigger's namespace (the template names none)", () => {
+      const [run] = objects.template.spec.resourcetemplates;
+      assert.equal((run.metadata as Record<string, unknown>).namespace, undefined);
+      assert.equal(objects.template.metadata.namespace, trigger.metadata.namespace);
+    });
+  });
+
+  describe("shared EventListener", function () {
+    const stack = exampleStack();
+    const listener = sharedEventListener(stack.listener, [
+      ...stack.apps,
+      { namespace: "b-build" },
+      { namespace: "a-build" },
+      { namespace: "b-build" },
+    ]);
+
+    it("lives in its own namespace, runs as its own ServiceAccount, has no inline trigger", () => {
+      assert.equal(listener.kind, "EventListener");
+      assert.equal(listener.metadata.name, "tekton-gitlab");
+      assert.equal(listener.metadata.namespace, "tekton-gitlab-listener");
+      assert.equal(listener.spec.serviceAccountName, "tekton-gitlab-listener");
+      assert.equal(listener.spec.triggers, undefined);
+    });
+
+    it("selects the Triggers of the apps' namespaces, by name, with its own label", () => {
+      assert.deepEqual(listener.spec.namespaceSelector, {
+        matchNames: ["a-build", "b-build", "python-hello-build"],
+      });
+      assert.deepEqual(listener.spec.labelSelector, {
+        matchLabels: { [LISTENER_LABEL]: "tekton-gitlab-listener" },
+      });
+    });
+
+    it("follows listener.namespace", () => {
+      const other = sharedEventListener({ namespace: "hooks" }, stack.apps);
+      assert.equal(other.metadata.namespace, "hooks");
+      assert.deepEqual(other.spec.labelSelector?.matchLabels, { [LISTENER_LABEL]: "hooks" });
+      const { app, ctx } = exampleApp();
+      assert.equal(
+        triggerObjects(app, ctx, { namespace: "hooks" }).trigger.metadata.labels?.[LISTENER_LABEL],
+        "hooks",
+      );
     });
   });
 
@@ -322,63 +378,72 @@ describe("Trigger builders", function () {
       assert.equal(readCelLiteral(literal, 0).value, "a\nb\u00e9\u{1f600}");
     });
 
-    it("is what the listener's CEL interceptor runs for the app's branch", () => {
+    it("is what the Trigger's CEL interceptor runs for the app's branch, after the project", () => {
       const odd = exampleApp((a) => ({ ...a, branch: "it's/fine" }));
-      const listener = triggerObjects(odd.app, odd.ctx).listener;
-      const cel = listener.spec.triggers[0].interceptors[1];
-      assert.deepEqual(cel.params[0], { name: "filter", value: pushFilter("it's/fine") });
+      const cel = triggerObjects(odd.app, odd.ctx).trigger.spec.interceptors[0];
+      const project = "body.project.path_with_namespace == 'root/hello-python' && ";
+      assert.deepEqual(cel.params[0], {
+        name: "filter",
+        value: project + pushFilter("it's/fine"),
+      });
       assert.equal(
-        readCelLiteral(cel.params[0].value as string, "body.ref == ".length).value,
+        readCelLiteral(cel.params[0].value as string, (project + "body.ref == ").length).value,
         "refs/heads/it's/fine",
       );
     });
   });
 
   describe("RBAC", function () {
+    const stack = exampleStack();
+    const listener = listenerObjects({ ...stack.listener, host: stack.listener.host! }, stack.apps);
     const subject = {
       kind: "ServiceAccount",
-      name: "hello-python-listener",
-      namespace: "python-hello-build",
+      name: "tekton-gitlab-listener",
+      namespace: "tekton-gitlab-listener",
+    };
+    const noSecretsNoWildcards = (
+      rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[],
+    ) => {
+      for (const rule of rules) {
+        assert.ok(!rule.resources.includes("secrets"), JSON.stringify(rule));
+        for (const field of [rule.apiGroups, rule.resources, rule.verbs]) {
+          assert.ok(!field.includes("*"), JSON.stringify(rule));
+        }
+      }
     };
 
-    it("gives the listener its own ServiceAccount in the build namespace", () => {
-      assert.equal(objects.serviceAccount.kind, "ServiceAccount");
-      assert.equal(objects.serviceAccount.metadata.name, "hello-python-listener");
-      assert.equal(objects.serviceAccount.metadata.namespace, "python-hello-build");
+    it("gives the shared listener its own ServiceAccount in the listener namespace", () => {
+      assert.equal(listener.serviceAccount.kind, "ServiceAccount");
+      assert.equal(listener.serviceAccount.metadata.name, "tekton-gitlab-listener");
+      assert.equal(listener.serviceAccount.metadata.namespace, "tekton-gitlab-listener");
     });
 
-    it("binds the listener to roles of our own, none granting Secrets", () => {
-      const { role, roleBinding, clusterRoleBinding } = objects;
-      assert.equal(roleBinding.kind, "RoleBinding");
+    it("lets it create PipelineRuns in each app namespace and nothing else there", () => {
+      const { role, roleBinding } = objects;
+      assert.equal(role.metadata.namespace, "python-hello-build");
+      assert.deepEqual(role.rules, [
+        { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
+      ]);
       assert.equal(roleBinding.metadata.namespace, "python-hello-build");
       assert.deepEqual(roleBinding.roleRef, {
         apiGroup: "rbac.authorization.k8s.io",
         kind: "Role",
         name: role.metadata.name,
       });
-      assert.equal(role.kind, "Role");
-      assert.equal(role.metadata.namespace, "python-hello-build");
       assert.deepEqual(roleBinding.subjects, [subject]);
-      assert.equal(clusterRoleBinding.kind, "ClusterRoleBinding");
-      assert.equal(clusterRoleBinding.metadata.namespace, undefined);
-      assert.deepEqual(clusterRoleBinding.roleRef, {
-        apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: LISTENER_CLUSTER_ROLE,
-      });
-      assert.deepEqual(clusterRoleBinding.subjects, [subject]);
-      for (const manifest of [role, listenerClusterRole()]) {
-        for (const rule of manifest.rules) {
-          assert.ok(!rule.resources.includes("secrets"), JSON.stringify(rule));
-          for (const field of [rule.apiGroups, rule.resources, rule.verbs]) {
-            assert.ok(!field.includes("*"), JSON.stringify(rule));
-          }
-        }
-      }
     });
 
-    it("grants cluster-wide only reads of ClusterTriggerBindings and ClusterInterceptors", () => {
-      // Triggers v0.37.0 pkg/adapter/adapter.go: the only cluster-scoped informers.
+    it("grants in its own namespace ConfigMap reads and events only", () => {
+      assert.equal(listener.role.metadata.namespace, "tekton-gitlab-listener");
+      assert.deepEqual(listener.role.rules, [
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      ]);
+      assert.deepEqual(listener.roleBinding.subjects, [subject]);
+      assert.equal(listener.roleBinding.roleRef.name, listener.role.metadata.name);
+    });
+
+    it("grants cluster-wide only reads of Triggers' own kinds (multi-namespace informers)", () => {
       assert.deepEqual(listenerClusterRole(), {
         apiVersion: "rbac.authorization.k8s.io/v1",
         kind: "ClusterRole",
@@ -389,135 +454,128 @@ describe("Trigger builders", function () {
         rules: [
           {
             apiGroups: ["triggers.tekton.dev"],
-            resources: ["clustertriggerbindings", "clusterinterceptors"],
+            resources: [
+              "clustertriggerbindings",
+              "clusterinterceptors",
+              "eventlisteners",
+              "triggers",
+              "triggerbindings",
+              "triggertemplates",
+              "interceptors",
+            ],
             verbs: ["get", "list", "watch"],
           },
         ],
       });
       assert.equal(listenerClusterRole("x-role").metadata.name, "x-role");
-      const { app, ctx } = exampleApp();
-      const named = triggerObjects(app, { ...ctx, listenerClusterRole: "x-role" });
+      const named = listenerObjects(
+        { ...stack.listener, host: "h.example.com" },
+        stack.apps,
+        "x-role",
+      );
       assert.equal(named.clusterRoleBinding.roleRef.name, "x-role");
+      assert.deepEqual(listener.clusterRoleBinding.subjects, [subject]);
+      assert.equal(
+        listener.clusterRoleBinding.metadata.name,
+        "tekton-gitlab-tekton-gitlab-listener-listener",
+      );
     });
 
-    it("grants in the namespace reads of its Triggers objects, PipelineRun create, events", () => {
-      assert.deepEqual(objects.role.rules, [
-        {
-          apiGroups: ["triggers.tekton.dev"],
-          resources: [
-            "eventlisteners",
-            "triggerbindings",
-            "interceptors",
-            "triggertemplates",
-            "triggers",
-          ],
-          verbs: ["get", "list", "watch"],
-        },
-        { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
-        { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
-        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
-      ]);
-    });
-
-    it("names the ClusterRoleBinding uniquely per namespace and app", () => {
-      const other = exampleApp((a) => ({ ...a, namespace: "other-build" }));
-      const a = objects.clusterRoleBinding.metadata.name;
-      const b = triggerObjects(other.app, other.ctx).clusterRoleBinding.metadata.name;
-      assert.equal(a, "tekton-gitlab-python-hello-build-hello-python-listener");
-      assert.notEqual(a, b);
-      assert.ok(a.length <= 253);
+    it("grants no Secret and no wildcard anywhere", () => {
+      noSecretsNoWildcards(objects.role.rules);
+      noSecretsNoWildcards(listener.role.rules);
+      noSecretsNoWildcards(listenerClusterRole().rules);
     });
   });
 
-  describe("Ingress", function () {
-    it("routes the webhook host to el-<listener>:8080", () => {
-      const plain = exampleApp((a) => ({ ...a, ingress: {}, webhook: { tls: false } }));
-      const { ingress } = triggerObjects(plain.app, plain.ctx);
-      assert.equal(ingress.apiVersion, "networking.k8s.io/v1");
-      assert.equal(ingress.metadata.namespace, "python-hello-build");
-      assert.equal(ingress.metadata.annotations, undefined);
-      assert.equal(ingress.spec.ingressClassName, undefined);
-      assert.equal(ingress.spec.tls, undefined);
-      assert.deepEqual(ingress.spec.rules, [
+  describe("Ingress (one for every app)", function () {
+    const stack = exampleStack();
+    const base = { ...stack.listener, host: "builds.example.com" };
+
+    it("routes the one host to el-tekton-gitlab:8080 in the listener namespace", () => {
+      const plain = webhookIngress({
+        ...base,
+        ingress: { useControllerDefaultCertificate: false },
+        webhook: { tls: false, sslVerification: true },
+      });
+      assert.equal(plain.apiVersion, "networking.k8s.io/v1");
+      assert.equal(plain.metadata.namespace, "tekton-gitlab-listener");
+      assert.equal(plain.metadata.annotations, undefined);
+      assert.equal(plain.spec.ingressClassName, undefined);
+      assert.equal(plain.spec.tls, undefined);
+      assert.deepEqual(plain.spec.rules, [
         {
-          host: "python-hello-application.build.192-168-2-119.nip.io",
+          host: "builds.example.com",
           http: {
             paths: [
               {
                 path: "/",
                 pathType: "Prefix",
-                backend: {
-                  service: { name: "el-hello-python-listener", port: { number: 8080 } },
-                },
+                backend: { service: { name: "el-tekton-gitlab", port: { number: 8080 } } },
               },
             ],
           },
         },
       ]);
       assert.equal(EVENT_LISTENER_PORT, 8080);
-      assert.equal(names.service, `el-${objects.listener.metadata.name}`);
+      assert.equal(
+        listenerNames(base).service,
+        `el-${sharedEventListener(base, []).metadata.name}`,
+      );
     });
 
-    it("takes class, TLS secret and annotations from config", () => {
-      const custom = exampleApp((a) => ({
-        ...a,
+    it("takes class, TLS secret and annotations from listener config", () => {
+      const ingress = webhookIngress({
+        ...base,
         ingress: {
           className: "nginx",
           tlsSecretName: "webhook-tls",
+          useControllerDefaultCertificate: false,
           annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" },
         },
-      }));
-      const { ingress } = triggerObjects(custom.app, custom.ctx);
+      });
       assert.equal(ingress.spec.ingressClassName, "nginx");
       assert.deepEqual(ingress.spec.tls, [
-        {
-          hosts: ["python-hello-application.build.192-168-2-119.nip.io"],
-          secretName: "webhook-tls",
-        },
+        { hosts: ["builds.example.com"], secretName: "webhook-tls" },
       ]);
       assert.deepEqual(ingress.metadata.annotations, {
         "cert-manager.io/cluster-issuer": "letsencrypt",
       });
     });
-  });
 
-  describe("Ingress TLS", function () {
     it("terminates TLS with the controller's default certificate only when opted in", () => {
-      const opted = exampleApp((a) => ({
-        ...a,
+      const ingress = webhookIngress({
+        ...base,
         ingress: { className: "nginx", useControllerDefaultCertificate: true },
-      }));
-      const { ingress } = triggerObjects(opted.app, opted.ctx);
+      });
       // No secretName: the Ingress API lets the controller use its default certificate.
-      assert.deepEqual(ingress.spec.tls, [
-        { hosts: ["python-hello-application.build.192-168-2-119.nip.io"] },
-      ]);
+      assert.deepEqual(ingress.spec.tls, [{ hosts: ["builds.example.com"] }]);
     });
   });
 
   describe("webhookUrl", function () {
-    it("is https unless TLS is explicitly off", () => {
-      assert.equal(webhookUrl(app), "https://python-hello-application.build.192-168-2-119.nip.io/");
-      const plain = exampleApp((a) => ({ ...a, webhook: { tls: false } })).app;
+    it("is the one host's root, https unless TLS is explicitly off", () => {
+      const stack = exampleStack();
+      assert.equal(webhookUrl(stack.listener), "https://builds.192-168-2-119.nip.io/");
       assert.equal(
-        webhookUrl(plain),
-        "http://python-hello-application.build.192-168-2-119.nip.io/",
+        webhookUrl({ ...stack.listener, webhook: { tls: false, sslVerification: false } }),
+        "http://builds.192-168-2-119.nip.io/",
       );
     });
   });
 
   describe("triggerManifests", function () {
-    it("returns the binding, template and listener for rendering", () => {
+    it("returns the binding, template and Trigger for rendering", () => {
       const manifests = triggerManifests(app, ctx);
       assert.deepEqual(
         manifests.map((m) => `${m.kind}/${m.metadata.name}`),
         [
           "TriggerBinding/hello-python-push",
           "TriggerTemplate/hello-python-pipelinerun",
-          "EventListener/hello-python-listener",
+          "Trigger/hello-python-gitlab-push",
         ],
       );
-      assert.deepEqual(manifests, [objects.binding, objects.template, objects.listener]);
+      assert.deepEqual(manifests, [objects.binding, objects.template, objects.trigger]);
     });
   });
 });

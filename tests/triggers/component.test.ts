@@ -11,19 +11,23 @@ import {
   settle,
 } from "../harness/mocks";
 import { GitLabTrigger } from "../../components/gitlabTrigger";
-import { triggerObjects } from "../../tekton/triggers";
-import { exampleApp } from "./helpers";
+import { SharedListener } from "../../components/sharedListener";
+import { listenerObjects, SharedListenerConfig, triggerObjects } from "../../tekton/triggers";
+import { exampleApp, exampleStack } from "./helpers";
 
 const T = {
   component: "tekton-gitlab:tekton:GitLabTrigger",
   password: "random:index/randomPassword:RandomPassword",
   secret: "kubernetes:core/v1:Secret",
+  sharedComponent: "tekton-gitlab:tekton:SharedListener",
+  namespace: "kubernetes:core/v1:Namespace",
   serviceAccount: "kubernetes:core/v1:ServiceAccount",
   role: "kubernetes:rbac.authorization.k8s.io/v1:Role",
   roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
   clusterRoleBinding: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
   binding: "kubernetes:triggers.tekton.dev/v1beta1:TriggerBinding",
   template: "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate",
+  trigger: "kubernetes:triggers.tekton.dev/v1beta1:Trigger",
   listener: "kubernetes:triggers.tekton.dev/v1beta1:EventListener",
   ingress: "kubernetes:networking.k8s.io/v1:Ingress",
   hook: "pulumi-nodejs:dynamic/gitlab:ProjectHook",
@@ -33,18 +37,36 @@ const MOCK_TOKEN = "mock-webhook-token-hello-python-webhook-token";
 
 interface Deployed {
   trigger: GitLabTrigger;
+  shared: SharedListener;
   resources: RegisteredResource[];
   find(type: string): RegisteredResource;
   all(type: string): RegisteredResource[];
 }
 
-async function deploy(edit?: (app: any) => any, withDependency = true): Promise<Deployed> {
+function sharedConfig(edit?: (listener: any) => any): SharedListenerConfig {
+  const stack = exampleStack();
+  const listener = edit ? edit(structuredClone(stack.listener)) : stack.listener;
+  return { ...listener, host: listener.host! };
+}
+
+async function deploy(
+  edit?: (app: any) => any,
+  withDependency = true,
+  listenerEdit?: (listener: any) => any,
+): Promise<Deployed> {
   resetRegistrations();
   const { app, ctx } = exampleApp(edit);
+  const listener = sharedConfig(listenerEdit);
   const namespace = withDependency ? new k8s.core.v1.Namespace("ns", {}) : undefined;
+  const clusterRole = new k8s.rbac.v1.ClusterRole("listener-role", {});
+  const shared = new SharedListener("listener", {
+    listener,
+    apps: [app],
+    clusterRole: { name: "listener-role", resource: clusterRole },
+  });
   const trigger = new GitLabTrigger(
     app.name,
-    { app, context: { ...ctx } },
+    { app, context: { ...ctx }, listener, shared },
     namespace ? { dependsOn: [namespace] } : undefined,
   );
   await resolve(trigger.urn);
@@ -56,7 +78,7 @@ async function deploy(edit?: (app: any) => any, withDependency = true): Promise<
     assert.equal(found.length, 1, `expected one ${type}, got ${found.length}`);
     return found[0];
   };
-  return { trigger, resources, find, all };
+  return { trigger, shared, resources, find, all };
 }
 
 describe("GitLabTrigger component", function () {
@@ -64,6 +86,7 @@ describe("GitLabTrigger component", function () {
   let d: Deployed;
   const { app, ctx } = exampleApp();
   const objects = triggerObjects(app, ctx);
+  const shared = listenerObjects(sharedConfig(), [app], "listener-role");
 
   before(async () => {
     d = await deploy();
@@ -77,15 +100,12 @@ describe("GitLabTrigger component", function () {
       children.map((r) => `${r.type} ${r.name}`).sort(),
       [
         `${T.secret} hello-python-webhook-secret`,
-        `${T.serviceAccount} hello-python-listener-sa`,
-        `${T.ingress} hello-python-webhook-ingress`,
         `${T.hook} hello-python-webhook`,
         `${T.password} hello-python-webhook-token`,
-        `${T.role} hello-python-listener-role`,
-        `${T.roleBinding} hello-python-listener-rolebinding`,
-        `${T.clusterRoleBinding} hello-python-listener-clusterrolebinding`,
+        `${T.role} hello-python-pipelinerun-role`,
+        `${T.roleBinding} hello-python-pipelinerun-rolebinding`,
         `${T.binding} hello-python-trigger-binding`,
-        `${T.listener} hello-python-event-listener`,
+        `${T.trigger} hello-python-trigger`,
         `${T.template} hello-python-trigger-template`,
       ].sort(),
     );
@@ -119,8 +139,9 @@ describe("GitLabTrigger component", function () {
 
   it("points the gitlab interceptor at that Secret and key", () => {
     const secret = d.find(T.secret);
-    const listener = d.find(T.listener);
-    const gitlab = listener.inputs.spec.triggers[0].interceptors[0];
+    const trigger = d.find(T.trigger);
+    assert.equal(trigger.inputs.metadata.namespace, secret.inputs.metadata.namespace);
+    const gitlab = trigger.inputs.spec.interceptors[1];
     assert.deepEqual(gitlab.params[0], {
       name: "secretRef",
       value: { secretName: secret.inputs.metadata.name, secretKey: "token" },
@@ -131,7 +152,8 @@ describe("GitLabTrigger component", function () {
     for (const [type, manifest] of [
       [T.binding, objects.binding],
       [T.template, objects.template],
-      [T.listener, objects.listener],
+      [T.trigger, objects.trigger],
+      [T.listener, shared.listener],
     ] as const) {
       const { inputs } = d.find(type);
       assert.equal(inputs.apiVersion, manifest.apiVersion);
@@ -141,41 +163,66 @@ describe("GitLabTrigger component", function () {
     }
   });
 
-  it("deploys the listener's ServiceAccount, RBAC and Ingress from the builders", () => {
-    assert.deepEqual(d.find(T.serviceAccount).inputs.metadata, objects.serviceAccount.metadata);
-    assert.deepEqual(d.find(T.role).inputs.metadata, objects.role.metadata);
-    assert.deepEqual(d.find(T.role).inputs.rules, objects.role.rules);
+  it("deploys the shared listener's namespace, ServiceAccount, RBAC and Ingress", () => {
+    const sharedUrn = d.find(T.sharedComponent).urn;
+    const own = (type: string) => {
+      const found = d.all(type).filter((r) => r.parent === sharedUrn);
+      assert.equal(found.length, 1, type);
+      return found[0];
+    };
+    assert.equal(own(T.namespace).inputs.metadata.name, "tekton-gitlab-listener");
+    assert.deepEqual(own(T.serviceAccount).inputs.metadata, shared.serviceAccount.metadata);
+    assert.deepEqual(own(T.role).inputs.rules, shared.role.rules);
     for (const [type, manifest] of [
-      [T.roleBinding, objects.roleBinding],
-      [T.clusterRoleBinding, objects.clusterRoleBinding],
+      [T.roleBinding, shared.roleBinding],
+      [T.clusterRoleBinding, shared.clusterRoleBinding],
     ] as const) {
-      const { inputs } = d.find(type);
+      const { inputs } = own(type);
       assert.deepEqual(inputs.metadata, manifest.metadata);
       assert.deepEqual(inputs.roleRef, manifest.roleRef);
       assert.deepEqual(inputs.subjects, manifest.subjects);
     }
-    const ingress = d.find(T.ingress).inputs;
-    assert.deepEqual(ingress.metadata, objects.ingress.metadata);
-    assert.deepEqual(ingress.spec, objects.ingress.spec);
+    const ingress = own(T.ingress).inputs;
+    assert.deepEqual(ingress.metadata, shared.ingress.metadata);
+    assert.deepEqual(ingress.spec, shared.ingress.spec);
   });
 
-  it("creates the listener after what it reads, and the Ingress and hook after it", () => {
+  it("lets the shared listener create PipelineRuns in the app namespace only", () => {
+    const appComponent = d.find(T.component).urn;
+    const role = d.all(T.role).find((r) => r.parent === appComponent)!;
+    const binding = d.all(T.roleBinding).find((r) => r.parent === appComponent)!;
+    assert.deepEqual(role.inputs.rules, objects.role.rules);
+    assert.equal(binding.inputs.metadata.namespace, "python-hello-build");
+    assert.deepEqual(binding.inputs.subjects, objects.roleBinding.subjects);
+    assert.ok(binding.dependencies.includes(role.urn));
+  });
+
+  it("creates the Trigger after what it refers to, the hook after the Trigger and the route", () => {
     const urn = (type: string) => d.find(type).urn;
-    const listener = d.find(T.listener);
-    assert.ok(d.find(T.roleBinding).dependencies.includes(urn(T.role)));
-    for (const type of [T.binding, T.template, T.secret, T.serviceAccount, T.roleBinding]) {
-      assert.ok(listener.dependencies.includes(urn(type)), type);
+    const appComponent = d.find(T.component).urn;
+    const trigger = d.find(T.trigger);
+    const appBinding = d.all(T.roleBinding).find((r) => r.parent === appComponent)!;
+    for (const type of [T.binding, T.template, T.secret]) {
+      assert.ok(trigger.dependencies.includes(urn(type)), type);
     }
-    assert.ok(listener.dependencies.includes(urn(T.clusterRoleBinding)));
+    assert.ok(trigger.dependencies.includes(appBinding.urn));
+    const hook = d.find(T.hook);
+    for (const type of [T.trigger, T.listener, T.ingress]) {
+      assert.ok(hook.dependencies.includes(urn(type)), `hook waits for ${type}`);
+    }
+    const listener = d.find(T.listener);
     assert.ok(d.find(T.ingress).dependencies.includes(listener.urn));
-    assert.ok(d.find(T.hook).dependencies.includes(listener.urn));
-    assert.ok(d.find(T.hook).dependencies.includes(urn(T.ingress)));
+    const sharedUrn = d.find(T.sharedComponent).urn;
+    const sharedBindings = [T.roleBinding, T.clusterRoleBinding].map(
+      (type) => d.all(type).find((r) => r.parent === sharedUrn)!.urn,
+    );
+    for (const b of sharedBindings) assert.ok(listener.dependencies.includes(b));
   });
 
   it("adds a push-only GitLab hook with the secret token on the source project", () => {
     const hook = d.find(T.hook);
     assert.equal(hook.inputs.project, "root/hello-python");
-    assert.equal(hook.inputs.url, "https://python-hello-application.build.192-168-2-119.nip.io/");
+    assert.equal(hook.inputs.url, "https://builds.192-168-2-119.nip.io/");
     assert.equal(hook.inputs.token, MOCK_TOKEN);
     assert.ok(isSecretAt(hook, "token"), hook.secretPaths.join());
     assert.equal(hook.inputs.pushEvents, true);
@@ -186,11 +233,8 @@ describe("GitLabTrigger component", function () {
   });
 
   it("exposes the URL, listener name and a secret token", async () => {
-    assert.equal(
-      d.trigger.webhookUrl,
-      "https://python-hello-application.build.192-168-2-119.nip.io/",
-    );
-    assert.equal(d.trigger.eventListenerName, "hello-python-listener");
+    assert.equal(d.trigger.webhookUrl, "https://builds.192-168-2-119.nip.io/");
+    assert.equal(d.trigger.eventListenerName, "tekton-gitlab");
     assert.equal(await isSecret(d.trigger.webhookToken), true);
     assert.equal(await resolve(d.trigger.webhookToken), MOCK_TOKEN);
     assert.ok(d.trigger.hook);
@@ -212,13 +256,13 @@ describe("GitLabTrigger component", function () {
   });
 
   it("follows webhook TLS and SSL verification config on the hook", async () => {
-    const plain = await deploy((a) => ({
-      ...a,
-      branch: "release/1.x",
-      webhook: { tls: false, sslVerification: false },
-    }));
+    const plain = await deploy(
+      (a) => ({ ...a, branch: "release/1.x" }),
+      true,
+      (l) => ({ ...l, webhook: { tls: false, sslVerification: false } }),
+    );
     const hook = plain.find(T.hook);
-    assert.equal(hook.inputs.url, "http://python-hello-application.build.192-168-2-119.nip.io/");
+    assert.equal(hook.inputs.url, "http://builds.192-168-2-119.nip.io/");
     assert.equal(hook.inputs.enableSslVerification, false);
     assert.equal(hook.inputs.pushEventsBranchFilter, "release/1.x");
     assert.equal(plain.trigger.webhookUrl, hook.inputs.url);
@@ -228,12 +272,10 @@ describe("GitLabTrigger component", function () {
     const manual = await deploy((a) => ({ ...a, manageDeployKeys: false }), false);
     assert.deepEqual(manual.all(T.hook), []);
     assert.equal(manual.trigger.hook, undefined);
-    assert.equal(
-      manual.trigger.webhookUrl,
-      "https://python-hello-application.build.192-168-2-119.nip.io/",
-    );
+    assert.equal(manual.trigger.webhookUrl, "https://builds.192-168-2-119.nip.io/");
     assert.equal(await isSecret(manual.trigger.webhookToken), true);
     assert.equal(manual.find(T.secret).inputs.stringData.token, MOCK_TOKEN);
+    assert.equal(manual.all(T.trigger).length, 1);
     assert.equal(manual.all(T.listener).length, 1);
     assert.equal(manual.all(T.ingress).length, 1);
     assert.deepEqual(manual.find(T.component).dependencies, []);

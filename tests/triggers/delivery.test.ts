@@ -1,74 +1,36 @@
-// A simulated delivery: GitLab's push payload goes through the TriggerBinding's $(body.*) paths
-// and the TriggerTemplate's $(tt.params.*) substitution the way Triggers does it, giving the
-// PipelineRun the EventListener would create.
+// Simulated deliveries through the shared EventListener: GitLab's push payload goes through
+// every selected Trigger's interceptors, the TriggerBinding's $(body.*) paths and the
+// TriggerTemplate's $(tt.params.*) substitution the way Triggers' sink does it
+// (tests/harness/sharedListener.ts), giving the PipelineRuns the listener would create.
 import * as assert from "node:assert/strict";
 import { sshCloneUrl } from "../../tekton/names";
 import { pushFilter, RUN_METADATA, triggerObjects } from "../../tekton/triggers";
-import {
-  EventListener,
-  PipelineRunTemplate,
-  TriggerBinding,
-  TriggerTemplate,
-} from "../../tekton/triggerTypes";
-import { exampleApp, pushPayload } from "./helpers";
+import { deliver as deliverTo, evaluateFilter, selectTriggers } from "../harness/sharedListener";
+import { exampleApp, pushHeaders, pushPayload, sharedCluster } from "./helpers";
 
-/** Resolves one `$(body.a.b)` binding value against the payload (objects become JSON). */
-function resolveBodyPath(expression: string, body: any): string {
-  const match = /^\$\(body\.([A-Za-z0-9_.]+)\)$/.exec(expression);
-  assert.ok(match, `unsupported binding expression ${expression}`);
-  let value = body;
-  for (const key of match[1].split(".")) {
-    assert.ok(value !== null && typeof value === "object" && key in value, `no ${match[1]}`);
-    value = value[key];
-  }
-  return typeof value === "string" ? value : JSON.stringify(value);
-}
+const TOKENS: Record<string, string> = {
+  "hello-python": "token-of-hello-python-0123456789",
+  orders: "token-of-orders-0123456789abcdef",
+  billing: "token-of-billing-0123456789abcde",
+};
+const EXTRA = [{ name: "orders" }, { name: "billing", branch: "release" }];
 
 /**
- * The CEL interceptor's overlays (`$(extensions.*)`), for the one expression form the listener
- * uses: `body.<path>.truncate(<n>)`.
+ * One push through the shared listener (tests/harness/sharedListener.ts models Triggers'
+ * sink), with `edit` applied to the example app; returns the one PipelineRun it must create.
  */
-function overlays(listener: EventListener, body: any): Record<string, string> {
-  const cel = listener.spec.triggers[0].interceptors.find((i) => i.ref.name === "cel");
-  const param = cel?.params.find((p) => p.name === "overlays");
-  const list = (param?.value ?? []) as { key: string; expression: string }[];
-  return Object.fromEntries(
-    list.map(({ key, expression }) => {
-      const match = /^body\.([A-Za-z0-9_.]+)\.truncate\((\d+)\)$/.exec(expression);
-      assert.ok(match, `unsupported overlay ${expression}`);
-      return [key, resolveBodyPath(`$(body.${match[1]})`, body).slice(0, Number(match[2]))];
-    }),
-  );
-}
-
-function bind(binding: TriggerBinding, listener: EventListener, body: any): Record<string, string> {
-  const extensions = overlays(listener, body);
-  return Object.fromEntries(
-    binding.spec.params.map((param) => {
-      const extension = /^\$\(extensions\.([A-Za-z0-9_]+)\)$/.exec(param.value);
-      if (!extension) return [param.name, resolveBodyPath(param.value, body)];
-      assert.ok(extension[1] in extensions, `no overlay ${extension[1]}`);
-      return [param.name, extensions[extension[1]]];
-    }),
-  );
-}
-
-/** Triggers replaces `$(tt.params.x)` in the template's JSON bytes, without escaping. */
-function instantiate(template: TriggerTemplate, params: Record<string, string>) {
-  const missing = template.spec.params.filter((p) => !(p.name in params) && !p.default);
-  assert.deepEqual(missing, [], "template params the binding does not provide");
-  let json = JSON.stringify(template.spec.resourcetemplates);
-  for (const spec of template.spec.params) {
-    json = json.split(`$(tt.params.${spec.name})`).join(params[spec.name] ?? spec.default ?? "");
-  }
-  assert.doesNotMatch(json, /\$\(tt\.params\./, "unresolved template param");
-  return JSON.parse(json) as PipelineRunTemplate[];
-}
-
 function deliver(body: any, edit?: (app: any) => any) {
   const { app, ctx } = exampleApp(edit);
-  const objects = triggerObjects(app, ctx);
-  const [run] = instantiate(objects.template, bind(objects.binding, objects.listener, body));
+  const { cluster } = sharedCluster([], { [app.name]: TOKENS["hello-python"] });
+  if (edit) {
+    const objects = triggerObjects(app, ctx);
+    cluster.triggers = [objects.trigger];
+    cluster.bindings = [objects.binding];
+    cluster.templates = [objects.template];
+  }
+  const outcome = deliverTo(cluster, { headers: pushHeaders(TOKENS["hello-python"]), body });
+  assert.equal(outcome.created.length, 1, JSON.stringify(outcome.stopped));
+  const { run } = outcome.created[0];
   return { app, ctx, run, param: (name: string) => run.spec.params.find((p) => p.name === name) };
 }
 
@@ -149,5 +111,129 @@ describe("Simulated GitLab push delivery", function () {
     assert.equal(run.metadata.labels[RUN_METADATA.branchLabel], "release-2.0");
     assert.equal(run.metadata.annotations[RUN_METADATA.refAnnotation], "refs/heads/release/2.0");
     for (const value of Object.values(run.metadata.labels)) assert.match(value, LABEL_VALUE);
+  });
+});
+
+describe("Shared listener: which app a delivery starts", function () {
+  const { config, cluster } = sharedCluster(EXTRA, TOKENS);
+  const payloadFor = (project: string, branch = "main") => {
+    const body = pushPayload();
+    body.project.path_with_namespace = project;
+    body.ref = `refs/heads/${branch}`;
+    return body;
+  };
+
+  it("selects every app's Trigger, in the apps' namespaces only", () => {
+    assert.deepEqual(
+      selectTriggers(cluster)
+        .map((t) => `${t.metadata.namespace}/${t.metadata.name}`)
+        .sort(),
+      [
+        "billing-build/billing-gitlab-push",
+        "orders-build/orders-gitlab-push",
+        "python-hello-build/hello-python-gitlab-push",
+      ],
+    );
+    // A Trigger in a selected namespace without the listener's label is not picked up.
+    const stray = structuredClone(cluster.triggers[1]);
+    stray.metadata.name = "not-ours";
+    stray.metadata.labels = {};
+    assert.equal(selectTriggers({ ...cluster, triggers: [...cluster.triggers, stray] }).length, 3);
+  });
+
+  it("starts only X's pipeline, in X's namespace, for X's push with X's token", () => {
+    for (const app of config.apps) {
+      const body = payloadFor(app.sourceProject, app.branch);
+      const outcome = deliverTo(cluster, { headers: pushHeaders(TOKENS[app.name]), body });
+      assert.deepEqual(
+        outcome.created.map((c) => [c.namespace, c.run.spec.pipelineRef.name]),
+        [[app.namespace, `build-${app.name}`]],
+        app.name,
+      );
+      assert.equal(outcome.created[0].run.spec.params[1].value, body.checkout_sha);
+    }
+  });
+
+  it("starts nothing for X's payload with Y's token", () => {
+    const body = payloadFor("shop/orders");
+    const outcome = deliverTo(cluster, { headers: pushHeaders(TOKENS.billing), body });
+    assert.deepEqual(outcome.created, []);
+    assert.equal(
+      outcome.stopped["orders-build/orders-gitlab-push"],
+      "gitlab: Invalid X-GitLab-Token",
+    );
+    // Y's Trigger stopped at its project filter, before its token was even read.
+    assert.equal(outcome.stopped["billing-build/billing-gitlab-push"], "cel: filter false");
+  });
+
+  it("starts nothing without a token, or for an event that is not a push", () => {
+    const body = payloadFor("shop/orders");
+    assert.deepEqual(deliverTo(cluster, { headers: pushHeaders(""), body }).created, []);
+    const tag = { ...pushHeaders(TOKENS.orders), "X-Gitlab-Event": "Tag Push Hook" };
+    assert.deepEqual(deliverTo(cluster, { headers: tag, body }).created, []);
+  });
+
+  it("starts nothing for an unknown project, whatever the token", () => {
+    for (const token of Object.values(TOKENS)) {
+      const outcome = deliverTo(cluster, {
+        headers: pushHeaders(token),
+        body: payloadFor("shop/unknown"),
+      });
+      assert.deepEqual(outcome.created, []);
+      assert.equal(outcome.calls.gitlab ?? 0, 0, "no token check for a project no app builds");
+    }
+  });
+
+  it("starts nothing for a known project on another branch", () => {
+    const outcome = deliverTo(cluster, {
+      headers: pushHeaders(TOKENS.billing),
+      body: payloadFor("shop/billing", "main"),
+    });
+    assert.deepEqual(outcome.created, []);
+  });
+
+  it("starts nothing for a payload without a project (a CEL error stops the Trigger)", () => {
+    const body = payloadFor("shop/orders");
+    delete body.project;
+    assert.deepEqual(deliverTo(cluster, { headers: pushHeaders(TOKENS.orders), body }).created, []);
+  });
+
+  it("reads each token in the Trigger's own namespace (ParseTriggerID)", () => {
+    // The same Secret name in another namespace does not count: move orders' Secret away.
+    const moved = structuredClone(cluster);
+    moved.secrets["billing-build/orders-webhook"] = moved.secrets["orders-build/orders-webhook"];
+    delete moved.secrets["orders-build/orders-webhook"];
+    const outcome = deliverTo(moved, {
+      headers: pushHeaders(TOKENS.orders),
+      body: payloadFor("shop/orders"),
+    });
+    assert.deepEqual(outcome.created, []);
+    assert.equal(
+      outcome.stopped["orders-build/orders-gitlab-push"],
+      "gitlab: error getting secret",
+    );
+  });
+
+  it("creates the run only where the listener may create PipelineRuns", () => {
+    const noBinding = { ...cluster, roleBindings: cluster.roleBindings.slice(1) };
+    const outcome = deliverTo(noBinding, {
+      headers: pushHeaders(TOKENS["hello-python"]),
+      body: payloadFor("root/hello-python"),
+    });
+    assert.deepEqual(outcome.created, []);
+    assert.match(
+      outcome.stopped["python-hello-build/hello-python-gitlab-push"],
+      /forbidden: create pipelineruns in python-hello-build/,
+    );
+  });
+
+  it("matches the project path exactly, not a prefix or a look-alike", () => {
+    const odd = exampleApp((a) => ({ ...a, sourceProject: "group.sub/my_app-1" })).app;
+    const filter = triggerObjects(odd, exampleApp().ctx).trigger.spec.interceptors[0].params[0]
+      .value as string;
+    assert.equal(evaluateFilter(filter, payloadFor("group.sub/my_app-1")), true);
+    for (const other of ["group.sub/my_app-10", "group.sub/my_app", "groupXsub/my_app-1"]) {
+      assert.equal(evaluateFilter(filter, payloadFor(other)), false, other);
+    }
   });
 });

@@ -4,6 +4,13 @@ import * as path from "node:path";
 import { parseStackConfig } from "../../config/load";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
 import { exampleConfig, withStructured } from "../harness/program";
+import { Cluster } from "../harness/sharedListener";
+import {
+  sharedEventListener,
+  triggerNames,
+  triggerObjects,
+  WEBHOOK_TOKEN_KEY,
+} from "../../tekton/triggers";
 
 /** The example stack's validated config, optionally with its first app or registry changed. */
 export function exampleStack(
@@ -29,4 +36,54 @@ export function exampleApp(edit?: (app: any) => any): {
 /** GitLab's documented push event, for the example app's project and branch. */
 export function pushPayload(): any {
   return JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "gitlab-push.json"), "utf8"));
+}
+
+/**
+ * The example stack with `extra` more apps (shop/<name>, branch main unless given), as the
+ * shared listener's cluster: every app's Trigger, binding, template, Role and RoleBinding, the
+ * one EventListener, and each app's webhook Secret holding `tokens[app]`.
+ */
+export function sharedCluster(
+  extra: { name: string; branch?: string; sourceProject?: string }[],
+  tokens: Record<string, string>,
+): { config: ValidatedConfig; cluster: Cluster } {
+  const raw = withStructured(exampleConfig(), "apps", ([first]) => [
+    first,
+    ...extra.map(({ name, branch, sourceProject }) => ({
+      ...first,
+      name,
+      namespace: undefined,
+      branch: branch ?? "main",
+      sourceProject: sourceProject ?? `shop/${name}`,
+      operationsProject: `shop/${name}-operations`,
+      imageRepository: `shop/${name}`,
+    })),
+  ]);
+  const config = parseStackConfig(raw, {});
+  const ctx = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  const perApp = config.apps.map((app) => triggerObjects(app, ctx, config.listener));
+  const cluster: Cluster = {
+    listener: sharedEventListener(config.listener, config.apps),
+    triggers: perApp.map((o) => o.trigger),
+    bindings: perApp.map((o) => o.binding),
+    templates: perApp.map((o) => o.template),
+    roles: perApp.map((o) => o.role),
+    roleBindings: perApp.map((o) => o.roleBinding),
+    secrets: Object.fromEntries(
+      config.apps.map((app) => [
+        `${app.namespace}/${triggerNames(app).webhookSecret}`,
+        { [WEBHOOK_TOKEN_KEY]: tokens[app.name] },
+      ]),
+    ),
+  };
+  return { config, cluster };
+}
+
+/** GitLab's headers for a push delivery with `token`. */
+export function pushHeaders(token: string): Record<string, string> {
+  return {
+    "X-Gitlab-Event": "Push Hook",
+    "X-Gitlab-Token": token,
+    "Content-Type": "application/json",
+  };
 }
