@@ -46,6 +46,24 @@ export const stackReferences: Record<
   { outputs: Record<string, any>; secretOutputNames: string[] }
 > = {};
 
+/** Key material a `tls.PrivateKey` gets instead of the mock's (the rehearsal's real keys). */
+export interface KeyMaterial {
+  publicKeyOpenssh: string;
+  publicKeyFingerprintSha256: string;
+  privateKeyOpenssh: string;
+}
+
+let keyMaterial: ((name: string) => KeyMaterial) | undefined;
+
+/**
+ * Makes every `tls.PrivateKey` registered from now on get `make(name)` as its outputs instead of
+ * the mock strings (undefined: back to the mock strings). For `npm run rehearse`, which needs
+ * keys ssh accepts.
+ */
+export function useKeyMaterial(make: ((name: string) => KeyMaterial) | undefined): void {
+  keyMaterial = make;
+}
+
 /**
  * Outputs a real provider would compute, so code that reads them sees values. Each is derived
  * from the resource name: deterministic, and obviously not real key material.
@@ -57,6 +75,7 @@ function computedOutputs(
 ): Record<string, any> {
   switch (type) {
     case "tls:index/privateKey:PrivateKey":
+      if (keyMaterial) return { ...keyMaterial(name), privateKeyPem: `not-rendered-${name}` };
       return {
         publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5-mock-${name}\n`,
         publicKeyFingerprintSha256: `SHA256:mock-${name}`,
