@@ -12,10 +12,10 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import { useKeyMaterial } from "../harness/mocks";
 import { exampleConfig, REPO_ROOT, runProgram, withStructured } from "../harness/program";
-import { prepareImages } from "./images";
+import { kubectlVersion, prepareImages } from "./images";
 import { Ed25519Key, generateEd25519 } from "./keys";
 import { Cluster, PipelineRunRecord, runPipelineRun, RunOptions } from "./runner";
-import { freePort, giveToGitUser, startSshd, Sshd } from "./sshd";
+import { freePort, GIT_USER, giveToGitUser, startSshd, Sshd } from "./sshd";
 import { substituteDeep } from "./substitution";
 
 const OVERALL_TIMEOUT_MS = Number(process.env.REHEARSAL_TIMEOUT_MS ?? 300_000);
@@ -344,6 +344,10 @@ async function main(): Promise<number> {
       process.execPath,
       kanikoStandInScript(path.join(root, "images")),
     ]);
+    // On stderr: stdout is one line per scenario and the summary.
+    console.error(
+      `rehearsal: sshd on 127.0.0.1:${port} as ${GIT_USER}; kubectl ${kubectlVersion()}; ${git(root, ["--version"])}`,
+    );
     const world: World = {
       root,
       port,
