@@ -16,11 +16,33 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
+/**
+ * The executor's flags (osscontainertools/kaniko v1.28.3 cmd/executor/cmd/root.go
+ * `addKanikoOptionsFlags`, `AddRegistryOptionsFlags`): the executor refuses any other.
+ */
+const KANIKO_FLAGS = new Set(
+  (
+    "annotation bucket build-arg cache cache-copy-layers cache-dir cache-repo cache-run-layers " +
+    "cache-ttl cleanup compressed-caching compression compression-level context " +
+    "context-sub-path credential-helpers custom-platform destination digest-file dockerfile " +
+    "dryrun force force-build-metadata git ignore-path ignore-var-run image-download-retry " +
+    "image-format image-fs-extract-retry image-name-tag-with-digest-file " +
+    "image-name-with-digest-file insecure insecure-pull insecure-registry kaniko-dir label " +
+    "log-format log-timestamp materialize no-push no-push-cache oci-layout-path pre-cleanup " +
+    "preserve-context push-ignore-immutable-tag-errors push-retry registry-certificate " +
+    "registry-client-cert registry-map registry-mirror reproducible secret single-snapshot " +
+    "skip-default-registry-fallback skip-push-permission-check skip-tls-verify " +
+    "skip-tls-verify-pull skip-tls-verify-registry skip-unused-stages snapshot-mode tar-path " +
+    "target use-new-run verbosity whitelist-var-run"
+  ).split(" "),
+);
+
 function flags(argv: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const arg of argv) {
     const match = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
-    if (!match) throw new Error(`kaniko stand-in: unexpected argument ${arg}`);
+    if (!match) throw new Error(`unexpected argument ${arg} (the step passes --flag=value only)`);
+    if (!KANIKO_FLAGS.has(match[1])) throw new Error(`unknown flag: --${match[1]}`);
     (out[match[1]] ??= []).push(match[2] ?? "true");
   }
   return out;
@@ -119,7 +141,14 @@ function main(): number {
     hash.update(fs.readFileSync(file));
   }
   hash.update(destination);
-  fs.writeFileSync(digestFile, `sha256:${hash.digest("hex")}`);
+  const digest = `sha256:${hash.digest("hex")}`;
+  // pkg/executor/push.go `DoPush`: the digest alone; the name files end in a newline each.
+  fs.writeFileSync(digestFile, digest);
+  const repository = destination.slice(0, destination.lastIndexOf(":"));
+  const withName = args["image-name-with-digest-file"]?.[0];
+  if (withName) fs.writeFileSync(withName, `${repository}@${digest}\n`);
+  const withTag = args["image-name-tag-with-digest-file"]?.[0];
+  if (withTag) fs.writeFileSync(withTag, `${destination}@${digest}\n`);
   return 0;
 }
 
