@@ -12,7 +12,7 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import { useKeyMaterial } from "../harness/mocks";
 import { exampleConfig, REPO_ROOT, runProgram, withStructured } from "../harness/program";
-import { kubectlVersion, prepareImages } from "./images";
+import { kubectlVersion, prepareImages, which } from "./images";
 import { Ed25519Key, generateEd25519 } from "./keys";
 import { Cluster, PipelineRunRecord, runPipelineRun, RunOptions } from "./runner";
 import { freePort, GIT_USER, giveToGitUser, startSshd, Sshd } from "./sshd";
@@ -596,6 +596,42 @@ async function main(): Promise<number> {
               step.sees.length === 0,
               `${step.task}/${step.name} sees ${step.sees.join(", ")}`,
             );
+        },
+      ],
+      [
+        "every step script of the registered Tasks passes shellcheck (warnings and errors)",
+        async () => {
+          const shellcheck = which("shellcheck");
+          expect(shellcheck, "shellcheck is not installed (Debian package shellcheck)");
+          const dir = path.join(root, "shellcheck");
+          fs.mkdirSync(dir, { recursive: true });
+          const findings: string[] = [];
+          let checked = 0;
+          for (const task of Object.values(world.cluster.tasks)) {
+            for (const step of task.spec.steps) {
+              if (typeof step.script !== "string") continue;
+              // The shebang picks the dialect: /bin/sh is checked as POSIX sh (busybox ash runs
+              // more than that), /bin/bash as bash.
+              const shell = /^#!\S*\/bash\b/.test(step.script) ? "bash" : "sh";
+              const file = path.join(dir, `${task.metadata.name}-${step.name}.sh`);
+              fs.writeFileSync(file, step.script);
+              checked += 1;
+              try {
+                execFileSync(
+                  shellcheck,
+                  ["--severity=warning", `--shell=${shell}`, "-f", "gcc", file],
+                  {
+                    encoding: "utf8",
+                    stdio: ["ignore", "pipe", "pipe"],
+                  },
+                );
+              } catch (error) {
+                findings.push(String((error as { stdout?: string }).stdout ?? error));
+              }
+            }
+          }
+          expect(checked > 0, "no step scripts found");
+          expect(findings.length === 0, findings.join(" "));
         },
       ],
     ];
