@@ -613,16 +613,22 @@ is_document+=(yes)
 
 # kubectl's refusals for a document that is not the one: no pod template, or no such container.
 NOT_THIS_ONE='does not have a pod template|unable to find container named'
+UNCHANGED_PROBE="tekton-gitlab.invalid/unchanged-probe:0"
 ERRORS="$PATCHED.errors"
 matches=()
 problems=""
 for i in "\${!pieces[@]}"; do
   if [ "\${is_document[$i]}" != yes ]; then continue; fi
   if output="$(kubectl set image --local -f - "$CONTAINER_NAME=$IMAGE_URL@$IMAGE_DIGEST" -o yaml 2>"$ERRORS" <<< "\${pieces[$i]}")"; then
-    # A document of comments only comes back empty.
     if [ -n "$output" ]; then
       matches+=("$i")
       pieces[$i]="$output"$'\\n'
+    # kubectl prints nothing both for a document of comments only and for a workload that
+    # already names this image (kubernetes/kubectl pkg/cmd/set/set_image.go Run: an empty patch
+    # is skipped, --local included). Setting another image tells them apart; the document that
+    # already names this one stays byte for byte.
+    elif probe="$(kubectl set image --local -f - "$CONTAINER_NAME=$UNCHANGED_PROBE" -o yaml 2>/dev/null <<< "\${pieces[$i]}")" && [ -n "$probe" ]; then
+      matches+=("$i")
     fi
   else
     errors="$(< "$ERRORS")"

@@ -84,6 +84,24 @@ function realPemOutputs(inputs: Record<string, any>): Record<string, string> {
   };
 }
 
+/** Key material a `tls.PrivateKey` gets instead of the mock's (the rehearsal's real keys). */
+export interface KeyMaterial {
+  publicKeyOpenssh: string;
+  publicKeyFingerprintSha256: string;
+  privateKeyOpenssh: string;
+}
+
+let keyMaterial: ((name: string) => KeyMaterial) | undefined;
+
+/**
+ * Makes every `tls.PrivateKey` registered from now on get `make(name)` as its outputs instead of
+ * the mock strings (undefined: back to the mock strings). For `npm run rehearse`, which needs
+ * keys ssh accepts.
+ */
+export function useKeyMaterial(make: ((name: string) => KeyMaterial) | undefined): void {
+  keyMaterial = make;
+}
+
 /**
  * Outputs a real provider would compute, so code that reads them sees values. Each is derived
  * from the resource name: deterministic, and obviously not real key material.
@@ -94,11 +112,15 @@ function computedOutputs(
   inputs: Record<string, any>,
 ): Record<string, any> {
   switch (type) {
-    case "tls:index/privateKey:PrivateKey":
+    case "tls:index/privateKey:PrivateKey": {
+      const ssh = keyMaterial
+        ? { ...keyMaterial(name), privateKeyPem: `not-rendered-${name}` }
+        : sshMockOutputs(name);
       if (inputs.algorithm === "ECDSA" || inputs.algorithm === "ED25519") {
-        return { ...sshMockOutputs(name), ...realPemOutputs(inputs) };
+        return { ...ssh, ...realPemOutputs(inputs) };
       }
-      return sshMockOutputs(name);
+      return ssh;
+    }
     case "pulumi:pulumi:StackReference": {
       const stack = stackReferences[inputs.name];
       if (!stack) throw new Error(`test set no outputs for StackReference ${inputs.name}`);

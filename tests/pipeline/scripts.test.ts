@@ -661,6 +661,31 @@ esac`,
         );
       });
 
+      it("with the real kubectl: a workload that already names the image is kept byte for byte", async function () {
+        // kubectl prints nothing for an unchanged object (kubernetes/kubectl
+        // pkg/cmd/set/set_image.go Run skips an empty patch, --local included); the script
+        // took that for "no workload" and failed a re-run of the deployed build.
+        let kubectl: string;
+        try {
+          kubectl = execFileSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).trim();
+        } catch {
+          this.skip();
+        }
+        const file =
+          workload("hello", app.containerName).replace(
+            "image: old",
+            `image: ${IMAGE_URL}@${DIGEST}`,
+          ) +
+          "---\n" +
+          SERVICE;
+        const env = setImageSetup(file);
+        fs.rmSync(path.join(env.bin, "kubectl"));
+        fs.symlinkSync(kubectl!, path.join(env.bin, "kubectl"));
+        const result = await run(env);
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(env.output(), file);
+      });
+
       const badDigests: Record<string, string> = {
         empty: "",
         "a short digest": "sha256:abcd",
