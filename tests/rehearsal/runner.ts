@@ -5,6 +5,7 @@
 // for the volume, and Tekton's fixed /tekton/... paths are remapped into the TaskRun's own
 // directory (substitution.ts `remapTektonPaths`).
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { copyCredsToHome, writeCredsDir } from "./credsInit";
@@ -246,7 +247,8 @@ async function runTask(
   Object.assign(replacements, {
     "context.taskRun.name": taskRunName,
     "context.taskRun.namespace": task.metadata.namespace,
-    "context.taskRun.uid": `uid-${taskRunName}`,
+    // A Kubernetes object UID: a random UUID, new for every TaskRun (a re-run too).
+    "context.taskRun.uid": randomUUID(),
     "context.task.name": task.metadata.name,
     "context.task.retry-count": "0",
     "credentials.path": "/tekton/creds",
@@ -392,7 +394,7 @@ export async function runPipelineRun(
     Object.assign(pipelineReplacements, {
       "context.pipelineRun.name": name,
       "context.pipelineRun.namespace": pipeline.metadata.namespace,
-      "context.pipelineRun.uid": `uid-${name}`,
+      "context.pipelineRun.uid": randomUUID(),
       "context.pipeline.name": pipeline.metadata.name,
     });
     const results: Record<string, Record<string, string>> = {};
