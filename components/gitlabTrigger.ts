@@ -152,7 +152,11 @@ export class GitLabTrigger extends pulumi.ComponentResource {
           mergeRequestsEvents: false,
           tagPushEvents: false,
         },
-        after(ingress, listener),
+        // Only what it needs directly: the listener and its Ingress, which already wait for
+        // everything handed down (Tekton, its readiness gate, the credentials). Each dependency
+        // is a URN in the hook's state entry; inheriting all of them again took it past 5 kB
+        // with long names (tests/gitlab/state.test.ts). Deletes still run hook first.
+        { parent: this, dependsOn: [ingress, listener] },
       );
     }
 
