@@ -136,7 +136,11 @@ export class GitLabTrigger extends pulumi.ComponentResource {
           mergeRequestsEvents: false,
           tagPushEvents: false,
         },
-        after(trigger, ...shared.route),
+        // Only what it needs directly: its Trigger and the shared route (listener and Ingress),
+        // which already wait for everything handed down (Tekton, its readiness gate, the
+        // credentials). Each dependency is a URN in the hook's state entry; inheriting all of
+        // them again took it past 5 kB with long names (tests/gitlab/state.test.ts).
+        { parent: this, dependsOn: [trigger, ...shared.route] },
       );
     }
 

@@ -16,8 +16,8 @@
 // bounded by a hard time limit.
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { DeployKeyProvider } from "../components/gitlab/deployKey";
-import { ProjectHookProvider } from "../components/gitlab/projectHook";
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { provider as gitlabProvider } from "../components/gitlab/provider";
 import {
   FakeGitLab,
   InjectedResponse,
@@ -121,26 +121,35 @@ async function main(): Promise<number> {
   const direct = process.argv.includes("--direct");
   const config = { "gitlab:baseUrl": fake.url, "gitlab:token": fake.token };
   const serialized: Record<Kind, string> = { key: PROVIDER_MARK, hook: PROVIDER_MARK };
-  async function asEngine<T extends { configure(req: unknown): Promise<void> }>(
-    kind: Kind,
-    provider: T,
-  ): Promise<T> {
+  // The object the state's forwarder runs (components/gitlab/provider.ts `provider(kind)`, the
+  // `migrating` wrapper included), with the soak's clock and log instead of real ones.
+  type Provider = Required<dynamic.ResourceProvider>;
+  async function asEngine(kind: Kind, provider: dynamic.ResourceProvider): Promise<Provider> {
     if (direct) {
-      await provider.configure({ config: new Config(config, "soak") });
-      return provider;
+      await provider.configure!({ config: new Config(config, "soak") });
+      return provider as Provider;
     }
     const { text } = await pulumi.runtime.serializeFunction(() => provider, {
       allowSecrets: true,
     });
     serialized[kind] = text;
-    const loaded = requireFromString(text).handler() as T;
+    const loaded = requireFromString(text).handler() as Provider;
     await loaded.configure({ config: new Config(config, "soak") });
     return loaded;
   }
   const providers = {
-    key: await asEngine("key", new DeployKeyProvider({ client: hooks, env: {} })),
-    hook: await asEngine("hook", new ProjectHookProvider({ client: hooks, env: {} })),
+    key: await asEngine("key", gitlabProvider("DeployKey", { client: hooks, env: {} })),
+    hook: await asEngine("hook", gitlabProvider("ProjectHook", { client: hooks, env: {} })),
   };
+  /**
+   * What the host stores: a result's properties plus the `__provider` it ran with
+   * (cmd/dynamic-provider/index.ts `resultIncludingProvider`, on check, create, read, update;
+   * not on a partial create's properties).
+   */
+  const withProvider = (kind: Kind, props: unknown): Props => ({
+    ...(props as Props),
+    __provider: serialized[kind],
+  });
 
   // ---- faults ------------------------------------------------------------------------------
   let faultsOn = true;
@@ -261,10 +270,10 @@ async function main(): Promise<number> {
       viaStruct({ ...compact(news), __provider: serialized[kind] }),
     );
     assert.deepEqual(checked.failures, [], `check failed for ${slot}`);
-    const inputs = viaStruct(checked.inputs) as Props;
+    const inputs = viaStruct(withProvider(kind, checked.inputs)) as Props;
     try {
       const result = await provider.create(inputs as never);
-      return { kind, id: result.id, inputs, outputs: viaStruct(result.outs as unknown as Props) };
+      return { kind, id: result.id, inputs, outputs: viaStruct(withProvider(kind, result.outs)) };
     } catch (error) {
       const partial = error as { id?: string; properties?: Props };
       if (partial.id) {
@@ -282,7 +291,7 @@ async function main(): Promise<number> {
   }
 
   async function destroyEntry(entry: StateEntry): Promise<void> {
-    await providers[entry.kind].delete(entry.id);
+    await providers[entry.kind].delete(entry.id, entry.outputs as never);
   }
 
   async function retryPendingDeletes(): Promise<void> {
@@ -314,7 +323,7 @@ async function main(): Promise<number> {
       old.inputs,
       viaStruct({ ...compact(want!), __provider: serialized[kind] }),
     );
-    const news = viaStruct(checked.inputs) as Props;
+    const news = viaStruct(withProvider(kind, checked.inputs)) as Props;
     const diff = await provider.diff(old.id, old.outputs as never, news as never);
     const replaces = diff.replaces ?? [];
     if (!diff.changes && !old.partial) return "noop";
@@ -323,7 +332,7 @@ async function main(): Promise<number> {
       state.set(slot, {
         ...old,
         inputs: news,
-        outputs: viaStruct(result.outs as unknown as Props),
+        outputs: viaStruct(withProvider(kind, result.outs)),
         partial: false,
       });
       return "update";
@@ -354,7 +363,7 @@ async function main(): Promise<number> {
     if (!entry) return "noop";
     const result = await providers[entry.kind].read(entry.id, entry.outputs as never);
     if (!result.id) state.delete(slot);
-    else state.set(slot, { ...entry, outputs: viaStruct(result.props as unknown as Props) });
+    else state.set(slot, { ...entry, outputs: viaStruct(withProvider(entry.kind, result.props)) });
     return "refresh";
   }
 
@@ -455,11 +464,14 @@ async function main(): Promise<number> {
       }
       continue;
     }
-    const checked = await providers[entry.kind].check(entry.inputs, viaStruct(compact(want)));
+    const checked = await providers[entry.kind].check(
+      entry.inputs,
+      viaStruct(withProvider(entry.kind, compact(want))),
+    );
     const diff = await providers[entry.kind].diff(
       entry.id,
       entry.outputs as never,
-      checked.inputs as never,
+      withProvider(entry.kind, checked.inputs) as never,
     );
     if (diff.changes) {
       drift++;

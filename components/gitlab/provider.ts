@@ -4,6 +4,7 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { DeployKeyProvider } from "./deployKey";
 import { ProjectHookProvider } from "./projectHook";
+import type { GitLabProviderOptions } from "./providerConfig";
 import type { GitLabResourceKind } from "./shim";
 
 const PROVIDER_KEY = "__provider";
@@ -30,36 +31,46 @@ function withoutProvider<T>(props: T): T {
  * so this happens once per resource.
  */
 export function migrating(impl: dynamic.ResourceProvider): dynamic.ResourceProvider {
-  const diff = async (id: string, olds: Props, news: Props): Promise<dynamic.DiffResult> =>
+  // Not named `diff`: the closure serializer would read the method's own name for it.
+  const implDiff = async (id: string, olds: Props, news: Props): Promise<dynamic.DiffResult> =>
     impl.diff ? impl.diff(id, olds, news) : { changes: false };
+  // Arrow functions, not `bind`: a bound function cannot be serialized by value (the soak
+  // serializes this object as dynamic.Resource would); absent methods stay absent.
   return {
-    configure: impl.configure?.bind(impl),
-    check: impl.check?.bind(impl),
-    create: impl.create?.bind(impl),
-    read: impl.read?.bind(impl),
-    delete: impl.delete?.bind(impl),
+    configure: impl.configure && ((req) => impl.configure!(req)),
+    check: impl.check && ((olds, news) => impl.check!(olds, news)),
+    create: (inputs) => impl.create(inputs),
+    read: impl.read && ((id, props) => impl.read!(id, props)),
+    delete: impl.delete && ((id, props) => impl.delete!(id, props)),
     async diff(id: string, olds: Props, news: Props) {
-      const result = await diff(id, olds, news);
+      const result = await implDiff(id, olds, news);
       if (result.changes === false && olds[PROVIDER_KEY] !== news[PROVIDER_KEY]) {
         return { ...result, changes: true, replaces: [] };
       }
       return result;
     },
     async update(id: string, olds: Props, news: Props) {
-      const result = await diff(id, olds, news);
+      const result = await implDiff(id, olds, news);
       if (result.changes === false) return { outs: withoutProvider(olds) };
       return impl.update ? impl.update(id, olds, news) : { outs: withoutProvider(news) };
     },
   };
 }
 
-/** The provider behind every `DeployKey` or `ProjectHook` of the stack. */
-export function provider(kind: GitLabResourceKind): dynamic.ResourceProvider {
+/**
+ * The provider behind every `DeployKey` or `ProjectHook` of the stack. The forwarder calls it
+ * with the kind only; `options` (a virtual clock, a log, an env) let the soak drive this very
+ * object, `migrating` included, instead of a provider the engine never runs.
+ */
+export function provider(
+  kind: GitLabResourceKind,
+  options?: GitLabProviderOptions,
+): dynamic.ResourceProvider {
   switch (kind) {
     case "DeployKey":
-      return migrating(new DeployKeyProvider());
+      return migrating(new DeployKeyProvider(options));
     case "ProjectHook":
-      return migrating(new ProjectHookProvider());
+      return migrating(new ProjectHookProvider(options));
     default:
       throw new Error(`No GitLab provider for ${JSON.stringify(kind)}.`);
   }

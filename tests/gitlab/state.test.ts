@@ -4,7 +4,7 @@ import { RegisteredResource } from "../harness/mocks";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { exampleConfig, resourcesOfType, runProgram } from "../harness/program";
+import { exampleConfig, resourcesOfType, runProgram, withStructured } from "../harness/program";
 import { FakeGitLab, fakePublicKey } from "./fakeGitLab";
 import { ProviderHost } from "./providerHost";
 
@@ -85,6 +85,30 @@ describe("gitlab resources in the state", function () {
     for (const r of registrations) {
       const bytes = stateEntryBytes(r);
       assert.ok(bytes <= MAX_STATE_BYTES, `${r.type} ${r.name}: ${bytes} bytes of state`);
+    }
+  });
+
+  it(`stays under ${MAX_STATE_BYTES} bytes with the longest app name and a deep project path`, async () => {
+    // Every dependency is a URN in the entry, and URNs carry the app's name: the webhook must
+    // not list every resource the whole app waits for (the Tekton install, its readiness gate,
+    // the app's credentials), only what it needs directly.
+    const longName = "a".repeat(40);
+    const config = withStructured(exampleConfig(), "apps", (apps) => [
+      {
+        ...apps[0],
+        name: longName,
+        webhookHost: `${longName}.build.example.com`,
+        // GitLab groups nest: a project path of this length is common.
+        sourceProject: "platform-engineering/backend-services/payments/hello-python-service",
+      },
+    ]);
+    const run = await runProgram(config);
+    if (run.error) throw run.error;
+    for (const kind of KINDS) {
+      for (const r of resourcesOfType(run, TYPE(kind))) {
+        const bytes = stateEntryBytes(r);
+        assert.ok(bytes <= MAX_STATE_BYTES, `${r.type} ${r.name}: ${bytes} bytes of state`);
+      }
     }
   });
 

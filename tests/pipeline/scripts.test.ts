@@ -56,7 +56,12 @@ async function realTagRun(
 
 describe("step scripts", function () {
   this.timeout(20000);
-  after(removeTempDirs);
+  after(function () {
+    // Removing every real repository the tests made is slow on a loaded shared disk (it took
+    // over 20 s twice under load average 7); a cleanup is not what these tests time.
+    this.timeout(180_000);
+    removeTempDirs();
+  });
 
   describe("generate-image-tag", () => {
     const { app, ctx } = appAndContext();
