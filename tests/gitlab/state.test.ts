@@ -97,7 +97,6 @@ describe("gitlab resources in the state", function () {
       {
         ...apps[0],
         name: longName,
-        webhookHost: `${longName}.build.example.com`,
         // GitLab groups nest: a project path of this length is common.
         sourceProject: "platform-engineering/backend-services/payments/hello-python-service",
       },

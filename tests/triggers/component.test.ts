@@ -115,16 +115,16 @@ describe("GitLabTrigger component", function () {
     const namespace = d.resources.find((r) => r.name === "ns")!;
     const component = d.find(T.component);
     assert.deepEqual(component.dependencies, [namespace.urn]);
-    const listener = d.find(T.listener);
+    const trigger = d.find(T.trigger);
     for (const child of d.resources.filter((r) => r.parent === component.urn)) {
-      // The GitLab hook waits through its listener: every dependency is a URN in its state
-      // entry, which must stay under 5 kB (tests/gitlab/state.test.ts).
+      // The GitLab hook waits through its Trigger (and the shared route): every dependency is a
+      // URN in its state entry, which must stay under 5 kB (tests/gitlab/state.test.ts).
       const waits =
         child.dependencies.includes(namespace.urn) ||
-        (child.type.endsWith(":ProjectHook") && child.dependencies.includes(listener.urn));
+        (child.type.endsWith(":ProjectHook") && child.dependencies.includes(trigger.urn));
       assert.ok(waits, `${child.name} does not wait`);
     }
-    assert.ok(listener.dependencies.includes(namespace.urn));
+    assert.ok(trigger.dependencies.includes(namespace.urn));
   });
 
   it("generates a header-safe token of at least 32 characters", () => {
