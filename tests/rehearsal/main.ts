@@ -1,7 +1,10 @@
 // `npm run rehearse`: a push rehearsed offline. The stack program runs under the test mocks
-// (tests/harness) with real ED25519 keys; the Tasks, Pipeline, TriggerTemplate, Secrets and
-// ConfigMaps it registers are run by a small Tekton emulator (runner.ts) against a real sshd
-// (sshd.ts) serving bare repositories made from examples/. Prints one line per scenario, then
+// (tests/harness) with real ED25519 keys. Each push is a GitLab push delivery (the hook's token,
+// GitLab's headers and payload shape) handed to a model of the shared EventListener's sink
+// (tests/harness/sharedListener.ts: Triggers v0.37.0 over the registered EventListener, Triggers,
+// bindings, templates, token Secrets and RBAC); the PipelineRun it creates is run, with the
+// Tasks, Pipeline, Secrets and ConfigMaps registered in its namespace, by a small Tekton emulator
+// (runner.ts) against a real sshd (sshd.ts) serving bare repositories made from examples/. Prints one line per scenario, then
 // `rehearsal: N passed, M failed`; exits non-zero on any failure. Everything lives under one
 // directory in os.tmpdir(), removed at the end; every process it starts is stopped.
 import "../harness/mocks";
@@ -12,11 +15,11 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import { useKeyMaterial } from "../harness/mocks";
 import { exampleConfig, REPO_ROOT, runProgram, withStructured } from "../harness/program";
+import { Cluster as ListenerCluster, deliver, Outcome } from "../harness/sharedListener";
 import { kubectlVersion, prepareImages, which } from "./images";
 import { Ed25519Key, generateEd25519 } from "./keys";
 import { Cluster, PipelineRunRecord, runPipelineRun, RunOptions } from "./runner";
 import { freePort, GIT_USER, giveToGitUser, startSshd, Sshd } from "./sshd";
-import { substituteDeep } from "./substitution";
 
 const OVERALL_TIMEOUT_MS = Number(process.env.REHEARSAL_TIMEOUT_MS ?? 300_000);
 const STEP_TIMEOUT_MS = 60_000;
@@ -61,31 +64,71 @@ function git(cwd: string, args: string[], env: Record<string, string> = {}): str
   }).trim();
 }
 
-/** Everything the program registered that the emulator and the "GitLab" need. */
+/** A GitLab project hook as registered: where GitLab posts the project's pushes, with what token. */
+interface Hook {
+  project: string;
+  token: string;
+  branchFilter: string;
+}
+
+/** Everything the program registered that the emulator, the listener and the "GitLab" need. */
 function clusterOf(resources: { type: string; inputs: any }[]): {
-  cluster: Cluster;
-  triggerTemplates: any[];
-  triggerBindings: any[];
+  /** The emulator's objects per namespace: a PipelineRun sees only its own namespace's. */
+  clusters: Record<string, Cluster>;
+  /** What the shared EventListener's sink reads (tests/harness/sharedListener.ts). */
+  listener: ListenerCluster;
+  hooks: Hook[];
   deployKeys: { project: string; key: string; canPush: boolean }[];
 } {
-  const byName = (type: string) =>
+  const ofType = (kind: string) =>
+    resources.filter((r) => r.type === `kubernetes:${kind}`).map((r) => r.inputs);
+  const inNamespace = (kind: string, namespace: string) =>
     Object.fromEntries(
-      resources.filter((r) => r.type === type).map((r) => [r.inputs.metadata.name, r.inputs]),
+      ofType(kind)
+        .filter((o) => o.metadata.namespace === namespace)
+        .map((o) => [o.metadata.name, o]),
     );
+  const namespaces = new Set(
+    ofType("tekton.dev/v1:Pipeline").map((p) => p.metadata.namespace as string),
+  );
+  const clusters = Object.fromEntries(
+    [...namespaces].map((ns) => [
+      ns,
+      {
+        tasks: inNamespace("tekton.dev/v1:Task", ns),
+        pipelines: inNamespace("tekton.dev/v1:Pipeline", ns),
+        serviceAccounts: inNamespace("core/v1:ServiceAccount", ns),
+        secrets: inNamespace("core/v1:Secret", ns),
+        configMaps: inNamespace("core/v1:ConfigMap", ns),
+      },
+    ]),
+  );
+  const listeners = ofType("triggers.tekton.dev/v1beta1:EventListener");
+  expect(listeners.length === 1, `expected one EventListener, got ${listeners.length}`);
+  const rbac = "rbac.authorization.k8s.io/v1";
   return {
-    cluster: {
-      tasks: byName("kubernetes:tekton.dev/v1:Task"),
-      pipelines: byName("kubernetes:tekton.dev/v1:Pipeline"),
-      serviceAccounts: byName("kubernetes:core/v1:ServiceAccount"),
-      secrets: byName("kubernetes:core/v1:Secret"),
-      configMaps: byName("kubernetes:core/v1:ConfigMap"),
+    clusters,
+    listener: {
+      listener: listeners[0],
+      triggers: ofType("triggers.tekton.dev/v1beta1:Trigger"),
+      bindings: ofType("triggers.tekton.dev/v1beta1:TriggerBinding"),
+      templates: ofType("triggers.tekton.dev/v1beta1:TriggerTemplate"),
+      secrets: Object.fromEntries(
+        ofType("core/v1:Secret").map((s) => [
+          `${s.metadata.namespace}/${s.metadata.name}`,
+          { ...(s.stringData ?? {}) },
+        ]),
+      ),
+      roles: ofType(`${rbac}:Role`),
+      roleBindings: ofType(`${rbac}:RoleBinding`),
     },
-    triggerTemplates: resources
-      .filter((r) => r.type === "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate")
-      .map((r) => r.inputs),
-    triggerBindings: resources
-      .filter((r) => r.type === "kubernetes:triggers.tekton.dev/v1beta1:TriggerBinding")
-      .map((r) => r.inputs),
+    hooks: resources
+      .filter((r) => r.type === "pulumi-nodejs:dynamic/gitlab:ProjectHook")
+      .map((r) => ({
+        project: r.inputs.project,
+        token: r.inputs.token,
+        branchFilter: r.inputs.pushEventsBranchFilter,
+      })),
     deployKeys: resources
       .filter((r) => r.type.startsWith("pulumi-nodejs:") && typeof r.inputs.key === "string")
       .map((r) => ({
@@ -96,46 +139,81 @@ function clusterOf(resources: { type: string; inputs: any }[]): {
   };
 }
 
-/** A JSON path `a.b.c` into the push event body. */
-function lookup(body: any, dotted: string): string {
-  return dotted.split(".").reduce((value, key) => value?.[key], body);
+/** GitLab's documented push payload (the fixture of tests/triggers), for this push. */
+function pushPayload(project: string, ref: string, before: string, sha: string): any {
+  const body = JSON.parse(
+    fs.readFileSync(
+      path.join(REPO_ROOT, "tests", "triggers", "fixtures", "gitlab-push.json"),
+      "utf8",
+    ),
+  );
+  body.ref = ref;
+  body.before = before;
+  body.after = sha;
+  body.checkout_sha = sha;
+  body.project.path_with_namespace = project;
+  body.project.name = project.split("/").pop();
+  body.commits = [{ ...body.commits[body.commits.length - 1], id: sha }];
+  body.total_commits_count = 1;
+  return body;
 }
 
 /**
- * What Triggers makes of a push: TriggerBinding params from the event body (`$(body.*)`), the
- * CEL overlay's `$(extensions.*)` given by the caller (CEL is not evaluated here), then the
- * TriggerTemplate's `$(tt.params.*)` in its PipelineRun (triggers pkg/template `ResolveResources`).
+ * What GitLab posts for a push, handed to the shared listener's sink as registered: headers
+ * `X-Gitlab-Event: Push Hook` and `X-Gitlab-Token` (the token GitLab's hook was registered
+ * with, unless a scenario sends another). The hook's own branch filter is not applied: the
+ * listener's Trigger must refuse other branches by itself.
  */
-function pipelineRunFor(world: World, body: any, extensions: Record<string, string>): any {
-  const params: Record<string, string> = {};
-  for (const binding of world.triggerBindings) {
-    for (const param of binding.spec.params ?? []) {
-      params[param.name] = String(param.value).replace(
-        /\$\((body|extensions)\.([^)]+)\)/g,
-        (_, where, key) => (where === "body" ? lookup(body, key) : extensions[key]),
-      );
-    }
-  }
-  const template = world.triggerTemplates[0];
-  const replacements: Record<string, string> = {};
-  for (const spec of template.spec.params ?? []) {
-    replacements[`tt.params.${spec.name}`] = params[spec.name] ?? spec.default ?? "";
-  }
-  const run = substituteDeep(structuredClone(template.spec.resourcetemplates[0]), replacements);
-  run.metadata.name = `${run.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
-  return run;
+function delivery(
+  listener: ListenerCluster,
+  push: { project: string; ref: string; before?: string; sha: string; token: string },
+): Outcome {
+  return deliver(listener, {
+    headers: {
+      "X-Gitlab-Event": "Push Hook",
+      "X-Gitlab-Token": push.token,
+      "Content-Type": "application/json",
+    },
+    body: pushPayload(push.project, push.ref, push.before ?? "0".repeat(40), push.sha),
+  });
+}
+
+interface Started {
+  namespace: string;
+  run: any;
+}
+
+/** The one PipelineRun a delivery created, named as the API server names generateName. */
+function started(outcome: Outcome, namespace: string, pipeline: string): Started {
+  const summary = `created ${JSON.stringify(outcome.created.map((c) => `${c.namespace}/${c.run.spec.pipelineRef.name}`))}, stopped ${JSON.stringify(outcome.stopped)}`;
+  expect(outcome.created.length === 1, `expected one PipelineRun: ${summary}`);
+  const [{ namespace: ns, run }] = outcome.created;
+  expect(
+    ns === namespace && run.spec.pipelineRef.name === pipeline,
+    `expected ${namespace}/${pipeline}: ${summary}`,
+  );
+  const named: any = structuredClone(run);
+  named.metadata.name = `${run.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
+  named.metadata.namespace = ns;
+  return { namespace: ns, run: named };
 }
 
 interface World {
   root: string;
   port: number;
   sshd: Sshd;
+  /** The rehearsed app's namespace objects (the emulator's view). */
   cluster: Cluster;
-  triggerTemplates: any[];
-  triggerBindings: any[];
+  clusters: Record<string, Cluster>;
+  listener: ListenerCluster;
+  hooks: Hook[];
+  app: { name: string; namespace: string; token: string; branch: string };
+  /** The second app: its token and project exist only to test routing; it is never built. */
+  other: { name: string; namespace: string; sourceProject: string; token: string };
   options: RunOptions;
   sourceProject: string;
   operationsProject: string;
+  pipeline: string;
   deploymentFile: string;
   containerName: string;
   work: string;
@@ -143,7 +221,8 @@ interface World {
   secrets: { pull: string; write: string; registryPassword: string };
 }
 
-function push(world: World, message: string): string {
+/** A developer's commit pushed to `branch` (the app's by default); returns its SHA. */
+function push(world: World, message: string, branch = world.app.branch): string {
   world.commits += 1;
   fs.appendFileSync(path.join(world.work, "source", "app.py"), `# ${message}\n`);
   const date = new Date(Date.UTC(2026, 0, 1, 0, world.commits)).toISOString();
@@ -152,24 +231,43 @@ function push(world: World, message: string): string {
     GIT_AUTHOR_DATE: date,
     GIT_COMMITTER_DATE: date,
   });
-  git(world.work, ["push", "--quiet", "origin", "HEAD:main"]);
+  git(world.work, ["push", "--quiet", "origin", `HEAD:refs/heads/${branch}`]);
   giveToGitUser(path.join(world.root, "gitlab", "repos"));
-  return git(world.work, ["rev-parse", "HEAD"]);
+  const sha = git(world.work, ["rev-parse", "HEAD"]);
+  // A push elsewhere leaves the app's branch (and the next push's parent) where it was.
+  if (branch !== world.app.branch) git(world.work, ["reset", "--quiet", "--hard", "HEAD~1"]);
+  return sha;
 }
 
-function pushEvent(world: World, sha: string) {
-  return {
-    body: {
-      ref: "refs/heads/main",
-      checkout_sha: sha,
-      project: { path_with_namespace: world.sourceProject },
-    },
-    extensions: { commit_label: sha.slice(0, 40) },
-  };
+/** GitLab's delivery of the rehearsed app's push of `sha`, through the shared listener. */
+function deliverPush(
+  world: World,
+  sha: string,
+  edit: { listener?: ListenerCluster; project?: string; branch?: string; token?: string } = {},
+): Outcome {
+  return delivery(edit.listener ?? world.listener, {
+    project: edit.project ?? world.sourceProject,
+    ref: `refs/heads/${edit.branch ?? world.app.branch}`,
+    before: git(world.root, [
+      "--git-dir",
+      world.sshd.repo(world.sourceProject),
+      "rev-parse",
+      `${sha}^`,
+    ]),
+    sha,
+    token: edit.token ?? world.app.token,
+  });
 }
 
-async function run(world: World, pipelineRun: any, options: Partial<RunOptions> = {}) {
-  return runPipelineRun(world.cluster, structuredClone(pipelineRun), {
+/** The PipelineRun the listener created for the rehearsed app's push of `sha`. */
+function startedBy(world: World, sha: string, listener?: ListenerCluster): Started {
+  return started(deliverPush(world, sha, { listener }), world.app.namespace, world.pipeline);
+}
+
+async function run(world: World, start: Started, options: Partial<RunOptions> = {}) {
+  const cluster = world.clusters[start.namespace];
+  expect(cluster, `nothing is registered in namespace ${start.namespace}`);
+  return runPipelineRun(cluster, structuredClone(start.run), {
     ...world.options,
     ...options,
   });
@@ -237,13 +335,30 @@ async function registeredObjects(config: Record<string, string>) {
   return clusterOf(program.resources);
 }
 
+/** The routing scenarios' second app: a push of its project must start only its pipeline. */
+const OTHER_APP = {
+  name: "orders",
+  sourceProject: "shop/orders",
+  operationsProject: "shop/orders-operations",
+  imageRepository: "shop/orders",
+};
+
+/**
+ * Pulumi.dev.yaml's stack with `gitSsh` on 127.0.0.1:<port> and a second app, so the shared
+ * listener selects two Triggers. Only the first app is built; the second costs its objects and
+ * deploy keys, not another sshd or repository.
+ */
 function stackConfig(port: number, hostKeyLine: string): Record<string, string> {
-  return withStructured(exampleConfig(), "gitSsh", (gitSsh) => ({
+  const withSsh = withStructured(exampleConfig(), "gitSsh", (gitSsh) => ({
     ...gitSsh,
     host: "127.0.0.1",
     port,
     knownHosts: `[127.0.0.1]:${port} ${hostKeyLine}\n`,
   }));
+  return withStructured(withSsh, "apps", (apps) => [
+    ...apps,
+    { ...apps[0], ...OTHER_APP, namespace: undefined },
+  ]);
 }
 
 function seedRepository(from: string, bare: string, scratch: string): string {
@@ -300,8 +415,26 @@ async function main(): Promise<number> {
   try {
     const hostKey = generateEd25519("gitlab-host-key");
     const port = await freePort();
-    const objects = await registeredObjects(stackConfig(port, hostKey.publicKeyLine));
-    const pipeline = Object.values(objects.cluster.pipelines)[0];
+    const config = stackConfig(port, hostKey.publicKeyLine);
+    const objects = await registeredObjects(config);
+    const [app, other] = JSON.parse(config["tekton-gitlab:apps"]) as any[];
+    const hookOf = (project: string) => {
+      const hook = objects.hooks.find((h) => h.project === project);
+      expect(hook, `the program registered no GitLab hook for ${project}`);
+      return hook;
+    };
+    // The namespace each app's Trigger lives in (the config may leave it to its default).
+    const triggerNamespace = (project: string) => {
+      const ns = objects.listener.triggers.find((t) =>
+        JSON.stringify(t.spec.interceptors).includes(`== '${project}'`),
+      )?.metadata.namespace;
+      expect(ns, `no Trigger filters on project ${project}`);
+      return ns;
+    };
+    const appNamespace = triggerNamespace(app.sourceProject);
+    const cluster = objects.clusters[appNamespace];
+    expect(cluster, `nothing is registered in ${appNamespace}`);
+    const pipeline = Object.values(cluster.pipelines)[0];
     expect(pipeline, "the program registered no Pipeline");
 
     const gitlab = path.join(root, "gitlab");
@@ -313,10 +446,11 @@ async function main(): Promise<number> {
     }));
     sshd = await startSshd(gitlab, port, hostKey, deployKeys, track, untrack);
 
-    const sourceProject = deployKeys.find((k) => !k.canPush)?.project;
-    const operationsProject = deployKeys.find((k) => k.canPush)?.project;
+    const sourceProject: string = app.sourceProject;
+    const operationsProject: string = app.operationsProject;
     expect(
-      sourceProject && operationsProject,
+      deployKeys.some((k) => k.project === sourceProject && !k.canPush) &&
+        deployKeys.some((k) => k.project === operationsProject && k.canPush),
       "the program registered no read and write deploy keys",
     );
     const scratch = path.join(root, "developer");
@@ -334,12 +468,9 @@ async function main(): Promise<number> {
     giveToGitUser(path.join(gitlab, "repos"));
 
     const secretOf = (type: string, key: string, index = 0) =>
-      Object.values(objects.cluster.secrets).filter((s: any) => s.type === type)[index]
-        ?.stringData?.[key];
-    const pullKeyText =
-      keys[Object.keys(keys).find((n) => n.includes("source"))!]?.privateKeyOpenssh;
-    const writeKeyText =
-      keys[Object.keys(keys).find((n) => n.includes("operations"))!]?.privateKeyOpenssh;
+      Object.values(cluster.secrets).filter((s: any) => s.type === type)[index]?.stringData?.[key];
+    const pullKeyText = keys[`${app.name}-source-key`]?.privateKeyOpenssh;
+    const writeKeyText = keys[`${app.name}-operations-key`]?.privateKeyOpenssh;
     expect(pullKeyText && writeKeyText, "no source and operations keys were generated");
     const dockerConfig = secretOf("kubernetes.io/dockerconfigjson", ".dockerconfigjson");
 
@@ -355,7 +486,22 @@ async function main(): Promise<number> {
       root,
       port,
       sshd,
-      ...objects,
+      cluster,
+      clusters: objects.clusters,
+      listener: objects.listener,
+      hooks: objects.hooks,
+      app: {
+        name: app.name,
+        namespace: appNamespace,
+        token: hookOf(sourceProject).token,
+        branch: app.branch,
+      },
+      other: {
+        name: other.name,
+        namespace: triggerNamespace(other.sourceProject),
+        sourceProject: other.sourceProject,
+        token: hookOf(other.sourceProject).token,
+      },
       options: {
         root: path.join(root, "runs"),
         images,
@@ -371,21 +517,21 @@ async function main(): Promise<number> {
       },
       sourceProject,
       operationsProject,
-      deploymentFile: pipelineParamDefault(objects.cluster, "deployment-file"),
-      containerName: pipelineParamDefault(objects.cluster, "container-name"),
+      pipeline: pipeline.metadata.name,
+      deploymentFile: pipelineParamDefault(cluster, "deployment-file"),
+      containerName: pipelineParamDefault(cluster, "container-name"),
       work,
       commits: 0,
       secrets: { pull: pullKeyText, write: writeKeyText, registryPassword: registryPassword() },
     };
     fs.mkdirSync(world.options.root, { recursive: true, mode: 0o755 });
 
-    const runs: Record<string, { sha: string; run: any; record: PipelineRunRecord }> = {};
+    const runs: Record<string, { sha: string; start: Started; record: PipelineRunRecord }> = {};
     const pushAndRun = async (label: string) => {
       const sha = push(world, label);
-      const event = pushEvent(world, sha);
-      const pipelineRun = pipelineRunFor(world, event.body, event.extensions);
-      const record = await run(world, pipelineRun);
-      runs[label] = { sha, run: pipelineRun, record };
+      const start = startedBy(world, sha);
+      const record = await run(world, start);
+      runs[label] = { sha, start, record };
       return runs[label];
     };
 
@@ -394,8 +540,14 @@ async function main(): Promise<number> {
         "a push builds exactly the pushed SHA and commits image@digest to the operations repository",
         async () => {
           const before = operationsHead(world);
-          const { sha, record } = await pushAndRun("first");
+          const { sha, start, record } = await pushAndRun("first");
           expect(record.succeeded, explain(record));
+          // The listener's run: its labels carry the commit through the CEL overlay.
+          const labels = Object.values(start.run.metadata.labels ?? {});
+          expect(
+            labels.includes(sha.slice(0, 40)),
+            `the created PipelineRun's labels do not carry the commit: ${JSON.stringify(labels)}`,
+          );
           // Whatever the results are called (a build task may also give Chains' IMAGE_DIGEST).
           const digests = [
             ...new Set(
@@ -440,25 +592,19 @@ async function main(): Promise<number> {
           const held = new Promise<void>((resolve) => (release = resolve));
           let reachedLast!: () => void;
           const atLast = new Promise<void>((resolve) => (reachedLast = resolve));
-          const olderEvent = pushEvent(world, older);
-          const olderRun = run(
-            world,
-            pipelineRunFor(world, olderEvent.body, olderEvent.extensions),
-            {
-              beforeTask: async (_task, isLast) => {
-                if (isLast) {
-                  reachedLast();
-                  await held;
-                }
-              },
+          const olderRun = run(world, startedBy(world, older), {
+            beforeTask: async (_task, isLast) => {
+              if (isLast) {
+                reachedLast();
+                await held;
+              }
             },
-          );
+          });
           // The older run may fail before its last task; then there is nothing to hold.
           await Promise.race([atLast, olderRun]);
-          const newerEvent = pushEvent(world, newer);
-          const newerRun = pipelineRunFor(world, newerEvent.body, newerEvent.extensions);
-          const newerRecord = await run(world, newerRun);
-          runs.newer = { sha: newer, run: newerRun, record: newerRecord };
+          const newerStart = startedBy(world, newer);
+          const newerRecord = await run(world, newerStart);
+          runs.newer = { sha: newer, start: newerStart, record: newerRecord };
           release();
           const olderRecord = await olderRun;
           expect(newerRecord.succeeded, explain(newerRecord));
@@ -476,8 +622,9 @@ async function main(): Promise<number> {
           expect(first, "scenario 1 did not run");
           const head = operationsHead(world);
           const deployed = deployedCommit(world);
-          const again = structuredClone(first.run);
-          again.metadata.name = `${first.run.metadata.name}-rerun`;
+          // `tkn pipelinerun rerun`: the same spec under a new name.
+          const again = structuredClone(first.start);
+          again.run.metadata.name = `${first.start.run.metadata.name}-rerun`;
           const record = await run(world, again);
           expect(record.succeeded, explain(record));
           expect(deployedCommit(world) === deployed, `rolled back to ${deployedImage(world)}`);
@@ -490,9 +637,12 @@ async function main(): Promise<number> {
           const wrong = generateEd25519("not-the-gitlab-host-key");
           const other = await registeredObjects(stackConfig(port, wrong.publicKeyLine));
           const head = operationsHead(world);
-          const event = pushEvent(world, runs.newer?.sha ?? git(work, ["rev-parse", "HEAD"]));
-          const pipelineRun = pipelineRunFor({ ...world, ...other }, event.body, event.extensions);
-          const record = await runPipelineRun(other.cluster, pipelineRun, world.options);
+          const start = startedBy(
+            world,
+            runs.newer?.sha ?? git(work, ["rev-parse", "HEAD"]),
+            other.listener,
+          );
+          const record = await run({ ...world, clusters: other.clusters }, start);
           expect(!record.succeeded, "the run succeeded with a wrong host key");
           const failed = record.taskRuns.find((t) => !t.succeeded);
           const log = failed?.steps.map((s) => s.log).join("\n") ?? record.error ?? "";
@@ -546,8 +696,8 @@ async function main(): Promise<number> {
           const newer = runs.newer;
           expect(newer, "scenario 3 did not run");
           const head = operationsHead(world);
-          const again = structuredClone(newer.run);
-          again.metadata.name = `${newer.run.metadata.name}-again`;
+          const again = structuredClone(newer.start);
+          again.run.metadata.name = `${newer.start.run.metadata.name}-again`;
           const record = await run(world, again);
           expect(record.succeeded, explain(record));
           expect(
@@ -562,7 +712,7 @@ async function main(): Promise<number> {
           const first = runs.first;
           expect(first?.record.succeeded, "scenario 1 did not succeed");
           expect(port !== 22, "the port is 22");
-          const urls = first.run.spec.params
+          const urls = first.start.run.spec.params
             .filter((p: any) => /^ssh:\/\//.test(p.value))
             .map((p: any) => p.value);
           expect(
@@ -640,6 +790,76 @@ async function main(): Promise<number> {
           }
           expect(checked > 0, "no step scripts found");
           expect(findings.length === 0, findings.join(" "));
+        },
+      ],
+      [
+        "a push for an unknown project starts nothing, whichever app's token it carries",
+        async () => {
+          const sha = git(root, ["--git-dir", sshd!.repo(sourceProject), "rev-parse", "main"]);
+          const triggers = world.listener.triggers.length;
+          expect(triggers >= 2, `the listener selects ${triggers} Trigger(s), expected two apps'`);
+          for (const token of [world.app.token, world.other.token]) {
+            const outcome = deliverPush(world, sha, { project: "shop/unknown", token });
+            expect(
+              outcome.created.length === 0,
+              `created ${outcome.created.length} PipelineRun(s)`,
+            );
+            // Every app's filter saw it and said no, before any token was compared.
+            expect(
+              outcome.calls.cel === triggers && (outcome.calls.gitlab ?? 0) === 0,
+              `interceptor calls ${JSON.stringify(outcome.calls)}`,
+            );
+          }
+        },
+      ],
+      [
+        "app X's payload with app Y's token starts nothing; Y's own push starts only Y's pipeline",
+        async () => {
+          const sha = git(root, ["--git-dir", sshd!.repo(sourceProject), "rev-parse", "main"]);
+          const stolen = deliverPush(world, sha, { token: world.other.token });
+          expect(stolen.created.length === 0, `created ${stolen.created.length} PipelineRun(s)`);
+          const refusal = Object.entries(stolen.stopped).find(([id]) =>
+            id.startsWith(`${world.app.namespace}/`),
+          )?.[1];
+          expect(
+            /Invalid X-GitLab-Token/.test(refusal ?? ""),
+            `X's Trigger stopped with ${refusal}`,
+          );
+          // The same listener and token do start Y's pipeline for Y's project, and only that.
+          const otherPipeline = Object.values(
+            world.clusters[world.other.namespace]?.pipelines ?? {},
+          )[0];
+          expect(otherPipeline, `no Pipeline in ${world.other.namespace}`);
+          started(
+            deliverPush(world, sha, {
+              project: world.other.sourceProject,
+              token: world.other.token,
+            }),
+            world.other.namespace,
+            otherPipeline.metadata.name,
+          );
+        },
+      ],
+      [
+        "a push to another branch starts nothing",
+        async () => {
+          const head = operationsHead(world);
+          const sha = push(world, "work on a feature branch", "feature");
+          const pushed = git(root, [
+            "--git-dir",
+            sshd!.repo(sourceProject),
+            "rev-parse",
+            "feature",
+          ]);
+          expect(pushed === sha, `the feature branch is at ${pushed}, pushed ${sha}`);
+          const outcome = deliverPush(world, sha, { branch: "feature" });
+          expect(outcome.created.length === 0, `created ${outcome.created.length} PipelineRun(s)`);
+          const refusal = Object.entries(outcome.stopped).find(([id]) =>
+            id.startsWith(`${world.app.namespace}/`),
+          )?.[1];
+          expect(refusal === "cel: filter false", `X's Trigger stopped with ${refusal}`);
+          expect((outcome.calls.gitlab ?? 0) === 0, "a token was checked for another branch");
+          expect(operationsHead(world) === head, "the operations repository changed");
         },
       ],
     ];
