@@ -424,14 +424,14 @@ async function main(): Promise<number> {
       return hook;
     };
     // The namespace each app's Trigger lives in (the config may leave it to its default).
-    const triggerNamespace = (project: string) => {
-      const ns = objects.listener.triggers.find((t) =>
-        JSON.stringify(t.spec.interceptors).includes(`== '${project}'`),
+    const triggerNamespace = (name: string) => {
+      const ns = objects.listener.triggers.find(
+        (t) => t.metadata.labels?.["app.kubernetes.io/part-of"] === name,
       )?.metadata.namespace;
-      expect(ns, `no Trigger filters on project ${project}`);
+      expect(ns, `no Trigger is labelled as part of ${name}`);
       return ns;
     };
-    const appNamespace = triggerNamespace(app.sourceProject);
+    const appNamespace = triggerNamespace(app.name);
     const cluster = objects.clusters[appNamespace];
     expect(cluster, `nothing is registered in ${appNamespace}`);
     const pipeline = Object.values(cluster.pipelines)[0];
@@ -498,7 +498,7 @@ async function main(): Promise<number> {
       },
       other: {
         name: other.name,
-        namespace: triggerNamespace(other.sourceProject),
+        namespace: triggerNamespace(other.name),
         sourceProject: other.sourceProject,
         token: hookOf(other.sourceProject).token,
       },
