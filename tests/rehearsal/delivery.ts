@@ -12,7 +12,7 @@ function expect(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-/** A GitLab project hook as registered: where GitLab posts the project's pushes, with what token. */
+/** A GitLab project hook as registered: whose pushes it posts, and with what token. */
 export interface Hook {
   project: string;
   token: string;

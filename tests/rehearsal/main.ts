@@ -1,10 +1,11 @@
 // `npm run rehearse`: a push rehearsed offline. The stack program runs under the test mocks
-// (tests/harness) with real ED25519 keys. Each push is a GitLab push delivery (the hook's token,
-// GitLab's headers and payload shape) handed to a model of the shared EventListener's sink
-// (tests/harness/sharedListener.ts: Triggers v0.37.0 over the registered EventListener, Triggers,
-// bindings, templates, token Secrets and RBAC); the PipelineRun it creates is run, with the
-// Tasks, Pipeline, Secrets and ConfigMaps registered in its namespace, by a small Tekton emulator
-// (runner.ts) against a real sshd (sshd.ts) serving bare repositories made from examples/. Prints one line per scenario, then
+// (tests/harness) with real ED25519 keys. Each push is a GitLab push delivery (the hook's
+// token, GitLab's headers and payload shape) handed to a model of the shared EventListener's
+// sink (delivery.ts -> tests/harness/sharedListener.ts: Triggers v0.37.0 over the registered
+// EventListener, Triggers, bindings, templates, token Secrets and RBAC); the PipelineRun it
+// creates is run, with the Tasks, Pipeline, Secrets and ConfigMaps registered in its namespace,
+// by a small Tekton emulator (runner.ts) against a real sshd (sshd.ts) serving bare
+// repositories made from examples/. Prints one line per scenario, then
 // `rehearsal: N passed, M failed`; exits non-zero on any failure. Everything lives under one
 // directory in os.tmpdir(), removed at the end; every process it starts is stopped.
 import "../harness/mocks";
@@ -16,7 +17,7 @@ import * as ts from "typescript";
 import { useKeyMaterial } from "../harness/mocks";
 import { exampleConfig, REPO_ROOT, runProgram, withStructured } from "../harness/program";
 import { Cluster as ListenerCluster, Outcome } from "../harness/sharedListener";
-import { clusterOf, delivery, Hook, started, Started } from "./delivery";
+import { clusterOf, delivery, started, Started } from "./delivery";
 import { kubectlVersion, prepareImages, which } from "./images";
 import { Ed25519Key, generateEd25519 } from "./keys";
 import { Cluster, PipelineRunRecord, runPipelineRun, RunOptions } from "./runner";
@@ -73,7 +74,6 @@ interface World {
   cluster: Cluster;
   clusters: Record<string, Cluster>;
   listener: ListenerCluster;
-  hooks: Hook[];
   app: { name: string; namespace: string; token: string; branch: string };
   /** The second app: its token and project exist only to test routing; it is never built. */
   other: { name: string; namespace: string; sourceProject: string; token: string };
@@ -356,7 +356,6 @@ async function main(): Promise<number> {
       cluster,
       clusters: objects.clusters,
       listener: objects.listener,
-      hooks: objects.hooks,
       app: {
         name: app.name,
         namespace: appNamespace,
