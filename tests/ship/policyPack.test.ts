@@ -93,7 +93,7 @@ describe("policy pack under Pulumi's runner", function () {
     );
   }
 
-  it("serves the eleven policies (nine resource, two stack) as the tekton-gitlab pack", async () => {
+  it("serves the twelve policies (nine resource, three stack) as the tekton-gitlab pack", async () => {
     const info: any = await new Promise((resolve, reject) =>
       client.getAnalyzerInfo(
         new (fromPulumi("google-protobuf/google/protobuf/empty_pb").Empty)(),
@@ -101,7 +101,7 @@ describe("policy pack under Pulumi's runner", function () {
       ),
     );
     assert.equal(info.getName(), "tekton-gitlab");
-    assert.equal(info.getPoliciesList().length, 11);
+    assert.equal(info.getPoliciesList().length, 12);
   });
 
   function analyzeStack(resources: { type: string; name: string; properties: any }[]) {
