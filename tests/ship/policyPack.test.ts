@@ -131,6 +131,38 @@ describe("policy pack under Pulumi's runner", function () {
     );
   }
 
+  it("reports an unconfined shared listener as advisory, not mandatory", async () => {
+    const listener = {
+      type: "kubernetes:triggers.tekton.dev/v1beta1:EventListener",
+      name: "listener",
+      properties: {
+        metadata: { name: "tekton-gitlab", namespace: "tekton-gitlab-listener" },
+        spec: { serviceAccountName: "tekton-gitlab-listener" },
+      },
+    };
+    const binding = {
+      type: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+      name: "runs",
+      properties: {
+        metadata: { name: "runs", namespace: "app-build" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "runs" },
+        subjects: [
+          {
+            kind: "ServiceAccount",
+            name: "tekton-gitlab-listener",
+            namespace: "tekton-gitlab-listener",
+          },
+        ],
+      },
+    };
+    const diagnostics = await analyzeStack([listener, binding]);
+    assert.deepEqual(
+      diagnostics.map((d) => d.policy),
+      ["listener-runs-admission-policy"],
+    );
+    assert.equal(diagnostics[0].enforcementLevel, analyzer.EnforcementLevel.ADVISORY);
+  });
+
   it("judges a binding by its role's rules in the stack (stack policy)", async () => {
     const RBAC = "kubernetes:rbac.authorization.k8s.io/v1";
     const binding = {
