@@ -14,7 +14,8 @@ import {
 import { GIT_PULL_SECRET, GIT_WRITE_SECRET, pipelineName, WORKSPACES } from "../../tekton/names";
 import { pipelineRunTemplate, TriggerContext } from "../../tekton/triggers";
 import { appAndContext } from "../pipeline/helpers";
-import { exampleApp } from "./helpers";
+import { deliver } from "../harness/sharedListener";
+import { exampleApp, pushHeaders, pushPayload, sharedCluster } from "./helpers";
 
 const listener = { namespace: "tekton-gitlab-listener" };
 const LISTENER_USER = "system:serviceaccount:tekton-gitlab-listener:tekton-gitlab-listener";
@@ -217,3 +218,32 @@ for (const [label, setup] of variants) {
     });
   });
 }
+
+describe("listener admission policy and the modelled sink", () => {
+  // The runs the sink model (tests/harness/sharedListener.ts, Triggers v0.37.0 pkg/sink) creates
+  // for real pushes: each passes its own app's policy and no other app's, so a run can be
+  // neither forged for an app nor replayed into another app's namespace.
+  const tokens: Record<string, string> = {
+    "hello-python": "token-of-hello-python-0123456789",
+    orders: "token-of-orders-0123456789abcdef",
+  };
+  const { config, cluster } = sharedCluster([{ name: "orders" }], tokens);
+  const ctx = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  const policies = config.apps.map((app) => listenerAdmission(config.listener, app, ctx)[0]);
+
+  for (const app of config.apps) {
+    it(`admits ${app.name}'s delivered run under its own policy only`, () => {
+      const body = pushPayload();
+      body.project.path_with_namespace = app.sourceProject;
+      body.ref = `refs/heads/${app.branch}`;
+      const outcome = deliver(cluster, { headers: pushHeaders(tokens[app.name]), body });
+      assert.equal(outcome.created.length, 1);
+      const run = { ...outcome.created[0].run, metadata: { namespace: app.namespace } };
+      for (const [i, other] of config.apps.entries()) {
+        const denied = denials(policies[i], run);
+        if (other.name === app.name) assert.deepEqual(denied, [], app.name);
+        else assert.notDeepEqual(denied, [], `${app.name}'s run under ${other.name}'s policy`);
+      }
+    });
+  }
+});
