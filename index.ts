@@ -32,7 +32,7 @@ export = async () => {
       ? undefined
       : new SharedListener(
           "listener",
-          { listener, apps: config.apps, clusterRole },
+          { listener, apps: config.apps, context, clusterRole },
           { dependsOn: tekton.ready },
         );
 

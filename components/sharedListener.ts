@@ -1,13 +1,21 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppConfig } from "../config/schema";
-import { listenerObjects, SharedListenerConfig, webhookUrl } from "../tekton/triggers";
+import { listenerAdmission } from "../tekton/listenerAdmission";
+import {
+  listenerObjects,
+  SharedListenerConfig,
+  TriggerContext,
+  webhookUrl,
+} from "../tekton/triggers";
 
 export interface SharedListenerArgs {
   /** `tekton-gitlab:listener`, validated (host set: there is at least one app). */
   listener: SharedListenerConfig;
   /** Every app: the listener selects the Triggers in their namespaces. */
   apps: AppConfig[];
+  /** What the apps' TriggerTemplates are rendered from: their admission policies pin it. */
+  context: TriggerContext;
   /** The stack's listener ClusterRole (components/listenerClusterRole.ts). */
   clusterRole: { name: string; resource: pulumi.Resource };
 }
@@ -87,11 +95,30 @@ export class SharedListener extends pulumi.ComponentResource {
       },
       inNamespace(serviceAccount, args.clusterRole.resource),
     );
+    // Per app, the ValidatingAdmissionPolicy that lets the listener create only the run the
+    // app's template renders (tekton/listenerAdmission.ts). Cluster-scoped; the listener waits
+    // for them so it never creates a run before they confine it.
+    const admission = listener.admissionPolicy
+      ? apps.flatMap((app) => {
+          const [policyObject, bindingObject] = listenerAdmission(listener, app, args.context);
+          const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            `${name}-${app.name}-admission-policy`,
+            { metadata: policyObject.metadata, spec: policyObject.spec },
+            after(),
+          );
+          const binding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            `${name}-${app.name}-admission-binding`,
+            { metadata: bindingObject.metadata, spec: bindingObject.spec },
+            after(policy),
+          );
+          return [policy, binding];
+        })
+      : [];
     // Its pod starts its informers with the RBAC above in place.
     const eventListener = new k8s.apiextensions.CustomResource(
       `${name}-event-listener`,
       objects.listener,
-      inNamespace(serviceAccount, roleBinding, clusterRoleBinding),
+      inNamespace(serviceAccount, roleBinding, clusterRoleBinding, ...admission),
     );
     const ingress = new k8s.networking.v1.Ingress(
       `${name}-webhook-ingress`,

@@ -276,6 +276,13 @@ export const listenerSchema = z
         annotations: z.record(z.string(), z.string()).optional(),
       })
       .prefault({}),
+    /**
+     * true: a ValidatingAdmissionPolicy per app lets the listener create only the PipelineRun
+     * the app's TriggerTemplate renders (tekton/listenerAdmission.ts); needs Kubernetes 1.30+
+     * (admissionregistration.k8s.io/v1). false (older clusters) leaves a compromised listener
+     * able to create a run that reads an app's keys.
+     */
+    admissionPolicy: z.boolean().default(true),
     webhook: z
       .strictObject({
         /** false only when the Ingress really serves plain http. */

@@ -1,4 +1,5 @@
-// The policy pack `pulumi preview --policy-pack policy` runs: every policy is mandatory, so a
+// The policy pack `pulumi preview --policy-pack policy` runs: every policy but the advisory
+// listener-runs-admission-policy (its own level wins over the pack's) is mandatory, so a
 // violation fails the preview (and `pulumi up` stops before the resource is created).
 // The policies themselves live in ./policies (pure, unit-tested); constructing the PolicyPack
 // starts the analyzer's gRPC server, so nothing but Pulumi's runner imports this file.

@@ -726,6 +726,83 @@ export const kanikoResultsForChains: ResourceValidationPolicy = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// The shared listener's PipelineRuns
+
+const EVENT_LISTENER = /^kubernetes:triggers\.tekton\.dev\/[^:]+:EventListener$/;
+const VAP = /^kubernetes:admissionregistration\.k8s\.io\/v1:ValidatingAdmissionPolicy$/;
+const VAP_BINDING =
+  /^kubernetes:admissionregistration\.k8s\.io\/v1:ValidatingAdmissionPolicyBinding$/;
+const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+/**
+ * A listener that may create PipelineRuns in a build namespace can create one that mounts that
+ * namespace's Secrets, unless an admission policy confines it (tekton/listenerAdmission.ts).
+ * Advisory, not mandatory: on clusters before Kubernetes 1.30 `listener.admissionPolicy: false`
+ * is the only choice, and the README's security table states the gap it leaves.
+ */
+export const listenerRunsConfined: StackValidationPolicy = {
+  name: "listener-runs-admission-policy",
+  description:
+    "Every namespace where an EventListener's ServiceAccount is bound to a role has a ValidatingAdmissionPolicy (Deny) matching that ServiceAccount's requests, so a compromised listener cannot create a PipelineRun that reads the namespace's Secrets (tekton-gitlab:listener.admissionPolicy).",
+  enforcementLevel: "advisory",
+  validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
+    const resources: StackResource[] = args.resources;
+    const metaOf = (r: StackResource) => {
+      const metadata = known(() => r.props.metadata);
+      return {
+        name: isObject(metadata) ? knownString(() => metadata.name) : undefined,
+        namespace: isObject(metadata) ? knownString(() => metadata.namespace) : undefined,
+      };
+    };
+    const listeners = new Set<string>();
+    for (const r of resources) {
+      if (!EVENT_LISTENER.test(r.type)) continue;
+      const sa = knownString(() => r.props.spec?.serviceAccountName);
+      const { namespace } = metaOf(r);
+      if (sa !== undefined && namespace !== undefined) listeners.add(`${namespace}:${sa}`);
+    }
+    // Policy name -> the listener users its matchConditions name.
+    const policies = new Map<string, string>();
+    for (const r of resources) {
+      if (!VAP.test(r.type)) continue;
+      const { name } = metaOf(r);
+      const conditions = knownItems(() => r.props.spec?.matchConditions);
+      const text = conditions.map((c) => knownString(() => c?.expression) ?? "").join(" ");
+      if (name !== undefined) policies.set(name, text);
+    }
+    // Namespace -> the conditions of the Deny policies bound there.
+    const confined = new Map<string, string[]>();
+    for (const r of resources) {
+      if (!VAP_BINDING.test(r.type)) continue;
+      const actions = knownItems(() => r.props.spec?.validationActions);
+      if (!actions.includes("Deny")) continue;
+      const namespace = knownString(
+        () => r.props.spec?.matchResources?.namespaceSelector?.matchLabels?.[NAMESPACE_NAME_LABEL],
+      );
+      const conditions = policies.get(knownString(() => r.props.spec?.policyName) ?? "");
+      if (namespace === undefined || conditions === undefined) continue;
+      confined.set(namespace, [...(confined.get(namespace) ?? []), conditions]);
+    }
+    for (const binding of resources) {
+      if (!ROLE_BINDING.test(binding.type) || CLUSTER_ROLE_BINDING.test(binding.type)) continue;
+      const { namespace } = metaOf(binding);
+      if (namespace === undefined) continue;
+      for (const subject of knownItems(() => binding.props.subjects)) {
+        if (!isObject(subject) || subject.kind !== "ServiceAccount") continue;
+        const key = `${subject.namespace}:${subject.name}`;
+        if (!listeners.has(key) || subject.namespace === namespace) continue;
+        const user = `system:serviceaccount:${key}`;
+        if ((confined.get(namespace) ?? []).some((text) => text.includes(`'${user}'`))) continue;
+        reportViolation(
+          `RoleBinding ${binding.name} lets the EventListener's ServiceAccount ${key} act in namespace ${namespace}, which no ValidatingAdmissionPolicy confines: a compromised listener could create a PipelineRun that reads ${namespace}'s Secrets. Set tekton-gitlab:listener.admissionPolicy to true (Kubernetes 1.30+).`,
+          binding.urn,
+        );
+      }
+    }
+  },
+};
+
 /** Every resource policy of the pack, in the order they are reported. */
 export const resourcePolicies: ResourceValidationPolicy[] = [
   pinnedStepImages,
@@ -740,7 +817,10 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
 ];
 
 /** The stack policies of the pack (they see every resource at once). */
-export const stackPolicies: StackValidationPolicy[] = [rbacBindingRolesInStack];
+export const stackPolicies: StackValidationPolicy[] = [
+  rbacBindingRolesInStack,
+  listenerRunsConfined,
+];
 
 /** Every policy of the pack. */
 export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [

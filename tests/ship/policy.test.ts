@@ -16,9 +16,13 @@ import {
   privateKeysInSshAuthSecrets,
   readOnlySourceDeployKeys,
   kanikoResultsForChains,
+  listenerRunsConfined,
 } from "../../policy/policies";
 import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../../tekton/names";
 import { FakeResource, checkPolicy, checkStackPolicy } from "./checkPolicy";
+import { appAndContext } from "../pipeline/helpers";
+import { listenerAdmission } from "../../tekton/listenerAdmission";
+import { appPipelineRunRoleBinding, sharedEventListener } from "../../tekton/triggers";
 
 /** The sentinel the engine sends for a value not known during preview. */
 const UNKNOWN_STRING: string = (policyProxy as any).unknownStringValue;
@@ -47,11 +51,63 @@ describe("policy pack", () => {
   it("has unique, described, mandatory policies", () => {
     const names = policies.map((policy) => policy.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(policies.length, 10);
+    assert.equal(policies.length, 11);
     for (const policy of policies) {
       assert.ok(policy.description.length > 20, policy.name);
-      assert.equal(policy.enforcementLevel, "mandatory", policy.name);
+      // Advisory only: clusters before Kubernetes 1.30 cannot have the admission policy.
+      const level = policy.name === "listener-runs-admission-policy" ? "advisory" : "mandatory";
+      assert.equal(policy.enforcementLevel, level, policy.name);
     }
+  });
+
+  describe("listener-runs-admission-policy", () => {
+    const { app, ctx } = appAndContext();
+    const listener = { namespace: "tekton-gitlab-listener" };
+    const el = sharedEventListener(listener, [app]);
+    const roleBinding = appPipelineRunRoleBinding(app, listener);
+    const [vap, vapBinding] = listenerAdmission(listener, app, ctx);
+    const fake = (object: any): FakeResource => ({
+      type: `kubernetes:${object.apiVersion.includes("/") ? object.apiVersion : `core/${object.apiVersion}`}:${object.kind}`,
+      name: object.metadata.name,
+      props: object,
+    });
+
+    it("passes when every app namespace of the listener has its Deny policy", async () => {
+      assert.deepEqual(
+        await checkStackPolicy(listenerRunsConfined, [el, roleBinding, vap, vapBinding].map(fake)),
+        [],
+      );
+    });
+
+    it("warns when the listener may create runs in a namespace no policy confines", async () => {
+      const [message] = await checkStackPolicy(listenerRunsConfined, [el, roleBinding].map(fake));
+      assert.match(
+        message,
+        new RegExp(
+          `act in namespace ${app.namespace}, which no ValidatingAdmissionPolicy confines`,
+        ),
+      );
+      assert.match(message, /tekton-gitlab:listener\.admissionPolicy/);
+    });
+
+    it("does not count a binding that only warns, or a policy for another user", async () => {
+      const warnOnly = { ...vapBinding, spec: { ...vapBinding.spec, validationActions: ["Warn"] } };
+      assert.equal(
+        (await checkStackPolicy(listenerRunsConfined, [el, roleBinding, vap, warnOnly].map(fake)))
+          .length,
+        1,
+      );
+      const [otherVap] = listenerAdmission({ namespace: "someone-else" }, app, ctx);
+      assert.equal(
+        (
+          await checkStackPolicy(
+            listenerRunsConfined,
+            [el, roleBinding, otherVap, vapBinding].map(fake),
+          )
+        ).length,
+        1,
+      );
+    });
   });
 
   describe("tekton-kaniko-chains-results", () => {

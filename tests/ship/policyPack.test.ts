@@ -93,7 +93,7 @@ describe("policy pack under Pulumi's runner", function () {
     );
   }
 
-  it("serves the eleven policies (nine resource, two stack) as the tekton-gitlab pack", async () => {
+  it("serves the twelve policies (nine resource, three stack) as the tekton-gitlab pack", async () => {
     const info: any = await new Promise((resolve, reject) =>
       client.getAnalyzerInfo(
         new (fromPulumi("google-protobuf/google/protobuf/empty_pb").Empty)(),
@@ -101,7 +101,7 @@ describe("policy pack under Pulumi's runner", function () {
       ),
     );
     assert.equal(info.getName(), "tekton-gitlab");
-    assert.equal(info.getPoliciesList().length, 11);
+    assert.equal(info.getPoliciesList().length, 12);
   });
 
   function analyzeStack(resources: { type: string; name: string; properties: any }[]) {
@@ -130,6 +130,38 @@ describe("policy pack under Pulumi's runner", function () {
       }),
     );
   }
+
+  it("reports an unconfined shared listener as advisory, not mandatory", async () => {
+    const listener = {
+      type: "kubernetes:triggers.tekton.dev/v1beta1:EventListener",
+      name: "listener",
+      properties: {
+        metadata: { name: "tekton-gitlab", namespace: "tekton-gitlab-listener" },
+        spec: { serviceAccountName: "tekton-gitlab-listener" },
+      },
+    };
+    const binding = {
+      type: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+      name: "runs",
+      properties: {
+        metadata: { name: "runs", namespace: "app-build" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "runs" },
+        subjects: [
+          {
+            kind: "ServiceAccount",
+            name: "tekton-gitlab-listener",
+            namespace: "tekton-gitlab-listener",
+          },
+        ],
+      },
+    };
+    const diagnostics = await analyzeStack([listener, binding]);
+    assert.deepEqual(
+      diagnostics.map((d) => d.policy),
+      ["listener-runs-admission-policy"],
+    );
+    assert.equal(diagnostics[0].enforcementLevel, analyzer.EnforcementLevel.ADVISORY);
+  });
 
   it("judges a binding by its role's rules in the stack (stack policy)", async () => {
     const RBAC = "kubernetes:rbac.authorization.k8s.io/v1";

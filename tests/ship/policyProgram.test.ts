@@ -9,6 +9,7 @@ import {
   isTektonReleaseResource,
   noSkipTlsVerify,
   resourcePolicies,
+  listenerRunsConfined,
   stackPolicies,
 } from "../../policy/policies";
 import { parseStackConfig } from "../../config/load";
@@ -74,6 +75,29 @@ describe("the program under its policy pack", function () {
       assert.deepEqual(violations, []);
     });
   }
+
+  it("warns (advisory) for each app namespace when listener.admissionPolicy is false", async () => {
+    const config = withStructured(exampleConfig("dev"), "listener", (listener) => ({
+      ...listener,
+      admissionPolicy: false,
+    }));
+    const run = await runProgram(config);
+    assert.equal(run.error, undefined, run.error?.stack);
+    const custom = run.resources.filter((resource) => resource.custom);
+    assert.ok(!custom.some((r) => r.type.includes("ValidatingAdmissionPolicy")));
+    const messages = await checkStackPolicy(
+      listenerRunsConfined,
+      custom.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })),
+    );
+    const apps = parseStackConfig(config, {}).apps;
+    assert.equal(messages.length, apps.length);
+    for (const app of apps) {
+      assert.ok(
+        messages.some((m) => m.includes(`act in namespace ${app.namespace},`)),
+        app.name,
+      );
+    }
+  });
 
   it("lets a registry marked insecure skip TLS verification (annotated Task)", async function () {
     const config = withStructured(exampleConfig("dev"), "registry", (registry) => ({

@@ -12,6 +12,7 @@ import {
 } from "../harness/mocks";
 import { GitLabTrigger } from "../../components/gitlabTrigger";
 import { SharedListener } from "../../components/sharedListener";
+import { listenerAdmission } from "../../tekton/listenerAdmission";
 import { listenerObjects, SharedListenerConfig, triggerObjects } from "../../tekton/triggers";
 import { exampleApp, exampleStack } from "./helpers";
 
@@ -30,6 +31,8 @@ const T = {
   trigger: "kubernetes:triggers.tekton.dev/v1beta1:Trigger",
   listener: "kubernetes:triggers.tekton.dev/v1beta1:EventListener",
   ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+  policy: "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+  policyBinding: "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
   hook: "pulumi-nodejs:dynamic/gitlab:ProjectHook",
 };
 
@@ -62,6 +65,7 @@ async function deploy(
   const shared = new SharedListener("listener", {
     listener,
     apps: [app],
+    context: { ...ctx },
     clusterRole: { name: "listener-role", resource: clusterRole },
   });
   const trigger = new GitLabTrigger(
@@ -286,5 +290,32 @@ describe("GitLabTrigger component", function () {
     assert.equal(manual.all(T.listener).length, 1);
     assert.equal(manual.all(T.ingress).length, 1);
     assert.deepEqual(manual.find(T.component).dependencies, []);
+  });
+});
+
+describe("SharedListener admission policy", function () {
+  this.timeout(20000);
+  const { app, ctx } = exampleApp();
+
+  it("registers the app's ValidatingAdmissionPolicy and binding before the EventListener", async () => {
+    const d = await deploy();
+    const [policy, binding] = listenerAdmission(sharedConfig(), app, ctx);
+    const registeredPolicy = d.find(T.policy);
+    const registeredBinding = d.find(T.policyBinding);
+    assert.deepEqual(registeredPolicy.inputs.metadata, policy.metadata);
+    assert.deepEqual(registeredPolicy.inputs.spec, policy.spec);
+    assert.deepEqual(registeredBinding.inputs.spec, binding.spec);
+    assert.ok(registeredBinding.dependencies.includes(registeredPolicy.urn));
+    // The listener creates runs only once the policy confines them.
+    const listener = d.find(T.listener);
+    assert.ok(listener.dependencies.includes(registeredPolicy.urn));
+    assert.ok(listener.dependencies.includes(registeredBinding.urn));
+  });
+
+  it("registers no policy when listener.admissionPolicy is false (clusters before 1.30)", async () => {
+    const d = await deploy(undefined, true, (l) => ({ ...l, admissionPolicy: false }));
+    assert.deepEqual(d.all(T.policy), []);
+    assert.deepEqual(d.all(T.policyBinding), []);
+    assert.equal(d.all(T.listener).length, 1);
   });
 });
