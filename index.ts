@@ -19,7 +19,7 @@ export = async () => {
     kubectlImage: config.images.kubectl,
   });
   const context = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
-  // One ClusterRole for every app's EventListener (no Secrets), created once per stack.
+  // The ClusterRole the shared EventListener is bound to (no Secrets), created once per stack.
   const listenerRole = new ListenerClusterRole("listener-clusterrole", {
     stack: pulumi.getStack(),
   });
@@ -36,28 +36,32 @@ export = async () => {
           { dependsOn: tekton.ready },
         );
 
-  const apps = config.apps.map((app) => {
-    const parent = new Application(app.name);
-    const credentials = new AppCredentials(
-      app.name,
-      {
-        app,
-        gitSsh: config.gitSsh,
-        registry: config.registry,
-        registryPassword: config.registryPassword,
-      },
-      { parent },
-    );
-    // Tekton objects wait for Tekton's admission webhooks and for the namespace and Secrets.
-    const inCluster = { parent, dependsOn: [...tekton.ready, ...credentials.ready] };
-    const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
-    const trigger = new GitLabTrigger(
-      app.name,
-      { app, context, listener, shared: shared! },
-      inCluster,
-    );
-    return { app, credentials, pipeline, trigger };
-  });
+  // No apps, no listener: `shared` is undefined exactly when there is no app to map.
+  const apps =
+    shared === undefined
+      ? []
+      : config.apps.map((app) => {
+          const parent = new Application(app.name);
+          const credentials = new AppCredentials(
+            app.name,
+            {
+              app,
+              gitSsh: config.gitSsh,
+              registry: config.registry,
+              registryPassword: config.registryPassword,
+            },
+            { parent },
+          );
+          // Tekton objects wait for Tekton's admission webhooks and for the namespace and Secrets.
+          const inCluster = { parent, dependsOn: [...tekton.ready, ...credentials.ready] };
+          const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
+          const trigger = new GitLabTrigger(
+            app.name,
+            { app, context, listener, shared },
+            inCluster,
+          );
+          return { app, credentials, pipeline, trigger };
+        });
 
   return {
     tekton: tekton.versions

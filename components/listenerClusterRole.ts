@@ -3,13 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { listenerClusterRole, listenerClusterRoleName } from "../tekton/triggers";
 
 /**
- * The one ClusterRole every app's EventListener is bound to (tekton/triggers.ts
+ * The one ClusterRole the shared EventListener is bound to (tekton/triggers.ts
  * `listenerClusterRole`: reads of ClusterTriggerBindings and ClusterInterceptors, no Secrets).
  * Created once per stack, named after the stack: it is cluster-scoped, so two stacks on one
  * cluster each own theirs and deleting one stack leaves the other's listeners working.
  */
 export class ListenerClusterRole extends pulumi.ComponentResource {
-  /** Name of the ClusterRole, for the apps' ClusterRoleBindings. */
+  /** Name of the ClusterRole, for the shared listener's ClusterRoleBinding. */
   public readonly roleName: string;
   /** The ClusterRole itself, for the bindings' dependsOn. */
   public readonly role: k8s.rbac.v1.ClusterRole;
