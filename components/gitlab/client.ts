@@ -1,6 +1,7 @@
 // A small typed client for the GitLab REST API v4 endpoints this stack uses, on Node's own
-// http/https modules. It is serialized into the Pulumi state with the dynamic providers that
-// use it, so it imports nothing but its siblings and Node built-ins (no Pulumi, no third-party
+// http/https modules. It runs in the dynamic provider process (loaded there by
+// runtime/forward.js; the soak still serializes it by value, as states before issue 11 held
+// it), so it imports nothing but its siblings and Node built-ins (no Pulumi, no third-party
 // modules) and holds the token only in an instance created inside the provider process, never
 // in module scope.
 //

@@ -1,5 +1,6 @@
-// Helpers both dynamic providers share: ids, validation and value comparisons. Serialized into
-// the state with the providers, so no imports but Node built-ins.
+// Helpers both dynamic providers share: ids, validation and value comparisons. Loaded with the
+// providers in the provider process (the soak still serializes them by value), so no imports
+// but Node built-ins.
 import type { CheckFailure } from "@pulumi/pulumi/dynamic";
 import { createHash } from "node:crypto";
 
