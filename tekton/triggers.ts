@@ -58,7 +58,7 @@ export const EVENT_LISTENER_PORT = 8080;
 /** The GitLab event header value of a branch push (`X-Gitlab-Event`). */
 export const PUSH_EVENT_TYPE = "Push Hook";
 /**
- * Default name of the stack's ClusterRole for its listeners (components/listenerClusterRole.ts
+ * Default name of the stack's ClusterRole for its listener (components/listenerClusterRole.ts
  * names it per stack, see listenerClusterRoleName). Not Triggers' own
  * `tekton-triggers-eventlistener-clusterroles`: in Triggers v0.37.0 config/200-clusterrole.yaml
  * that role also grants `secrets: get, list, watch` cluster-wide, which the listener, the one
