@@ -41,7 +41,7 @@ export function configKey(path: readonly PropertyKey[]): string {
  * Per-app keys the shared listener replaced (one EventListener, one host for every app): each
  * names the `tekton-gitlab:listener` key that now holds it.
  */
-export const REPLACED_APP_KEYS: Record<string, string> = {
+const REPLACED_APP_KEYS: Record<string, string> = {
   webhookHost: `${NAMESPACE}:listener.host`,
   ingress: `${NAMESPACE}:listener.ingress`,
   webhook: `${NAMESPACE}:listener.webhook`,

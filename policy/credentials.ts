@@ -45,7 +45,7 @@ export interface SecretShape {
  * A git credential (ssh-auth or basic-auth): credential init ignores it unannotated, but one
  * `tekton.dev/git-*` annotation away it is in every step, so a run-wide account lists none.
  */
-export function isGitCredential(secret: SecretShape): boolean {
+function isGitCredential(secret: SecretShape): boolean {
   return secret.type === SECRET_TYPES.sshAuth || secret.type === SECRET_TYPES.basicAuth;
 }
 
@@ -176,7 +176,7 @@ export function runWideServiceAccounts(resources: StackResource[]): RunWideServi
 }
 
 /** Violations: each credential a run-wide ServiceAccount hands to every step of every task. */
-export function runWideCredentialProblems(
+function runWideCredentialProblems(
   resources: StackResource[],
 ): { message: string; urn?: string }[] {
   const problems: { message: string; urn?: string }[] = [];

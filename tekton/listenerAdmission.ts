@@ -125,7 +125,7 @@ function workspaceMatches(w: string, binding: WorkspaceBinding): string {
  * the app's rendered template so the two cannot drift. Every expression must hold (Kubernetes
  * ANDs a policy's validations). Portable CEL only (has, size, all, exists, in, ==).
  */
-export function runShapeValidations(app: AppConfig, ctx: TriggerContext): Validation[] {
+function runShapeValidations(app: AppConfig, ctx: TriggerContext): Validation[] {
   const run = pipelineRunTemplate(app, ctx);
   const spec = "object.spec";
   const trt = `${spec}.taskRunTemplate`;

@@ -19,7 +19,7 @@ export const READINESS_GATE_NAME = "tekton-gitlab-webhooks-ready";
 /** Attempts and the pause between them; each kubectl call is cut off after REQUEST_TIMEOUT. */
 export const GATE_ATTEMPTS = 36;
 export const GATE_INTERVAL_SECONDS = 5;
-export const GATE_REQUEST_TIMEOUT = "5s";
+const GATE_REQUEST_TIMEOUT = "5s";
 /**
  * Worst case of the loop: per attempt two calls of at most 5 s and a 5 s pause, 36 times: 9
  * minutes. The Job's deadline and Pulumi's create timeout sit above it.

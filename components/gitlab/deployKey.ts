@@ -76,7 +76,7 @@ export function normalizeKey(key: string): string {
  * (lib/api/deploy_keys.rb: `user_project.deploy_keys.find_by(key: params[:key])`), so sending
  * this form finds a key already on the project instead of failing its fingerprint uniqueness.
  */
-export function storedKeyForm(key: string): string {
+function storedKeyForm(key: string): string {
   const [type, body, comment] = key.trim().split(/\s+/);
   if (body === undefined) return key.trim();
   return comment === undefined ? `${type} ${body}` : `${type} ${body} ${comment}`;

@@ -159,7 +159,7 @@ function outputsFrom(
  * GitLab 17.1"; columns from db/migrate AddNameAndDescriptionToWebHooks, milestone 16.9;
  * lib/api/entities/hook.rb exposes both). Older GitLab drops the unknown parameters.
  */
-export const HOOK_NAME = "Tekton (managed by Pulumi)";
+const HOOK_NAME = "Tekton (managed by Pulumi)";
 const HOOK_DESCRIPTION = "Created by the tekton-gitlab Pulumi stack; do not edit by hand.";
 
 /** The settings a hook was created with, to recognise it on GitLab before 17.1. */

@@ -81,7 +81,7 @@ export function resolveGitLabSettings(config: ConfigSource | undefined, env: Env
 }
 
 /** The PEM text of gitlab:cacertFile, or an error naming the key, the path and what it needs. */
-export function readCaCert(file: string): string {
+function readCaCert(file: string): string {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");

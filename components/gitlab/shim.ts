@@ -20,7 +20,7 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 
 export type GitLabResourceKind = "DeployKey" | "ProjectHook";
 
-export const RUNTIME_PACKAGE = "@tekton-gitlab/gitlab-provider";
+const RUNTIME_PACKAGE = "@tekton-gitlab/gitlab-provider";
 
 const MODULES: Record<GitLabResourceKind, string> = {
   DeployKey: `${RUNTIME_PACKAGE}/deploy-key.js`,

@@ -17,7 +17,7 @@ const structproto = require("google-protobuf/google/protobuf/struct_pb");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The project directory: where the engine starts the dynamic provider host. */
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 const CALL_TIMEOUT_MS = 60_000;
 

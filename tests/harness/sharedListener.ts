@@ -62,7 +62,7 @@ export interface Outcome {
 }
 
 /** Triggers v0.37.0 pkg/apis/triggers/v1beta1/interceptor_types.go `ParseTriggerID`. */
-export function parseTriggerId(id: string): { namespace?: string; name?: string } {
+function parseTriggerId(id: string): { namespace?: string; name?: string } {
   const parts = id.split("/");
   return parts.length === 4 ? { namespace: parts[1], name: parts[3] } : {};
 }
@@ -209,7 +209,7 @@ export function selectTriggers(cluster: Cluster): Trigger[] {
 }
 
 /** Whether the listener's ServiceAccount may `verb` `resource` in `namespace` (Roles only). */
-export function listenerMay(
+function listenerMay(
   cluster: Cluster,
   verb: string,
   group: string,

@@ -10,7 +10,7 @@ export function git(cwd: string, ...args: string[]): string {
   return gitWithEnv(cwd, {}, ...args);
 }
 
-export function gitWithEnv(cwd: string, env: Record<string, string>, ...args: string[]): string {
+function gitWithEnv(cwd: string, env: Record<string, string>, ...args: string[]): string {
   return execFileSync("git", args, {
     cwd,
     encoding: "utf8",
