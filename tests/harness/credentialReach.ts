@@ -78,27 +78,7 @@ function buildObjects(run: ProgramRun, namespace: string) {
 }
 
 export function credentialReach(run: ProgramRun, namespace: string): CredentialReach {
-  const inNamespace = (type: string, name: string) => {
-    const found = run.resources.find(
-      (r) =>
-        r.type === type &&
-        r.inputs.metadata?.namespace === namespace &&
-        r.inputs.metadata?.name === name,
-    );
-    if (!found) throw new Error(`no ${type} ${namespace}/${name}`);
-    return found.inputs;
-  };
-  const template = run.resources.find(
-    (r) =>
-      r.type === "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate" &&
-      r.inputs.metadata.namespace === namespace,
-  );
-  if (!template) throw new Error(`no TriggerTemplate in ${namespace}`);
-  const pipelineRun = template.inputs.spec.resourcetemplates[0];
-  const pipeline = inNamespace(
-    "kubernetes:tekton.dev/v1:Pipeline",
-    pipelineRun.spec.pipelineRef.name,
-  );
+  const { pipelineRun, pipeline, inNamespace } = buildObjects(run, namespace);
 
   const reach: CredentialReach = {};
   for (const pipelineTask of pipeline.spec.tasks) {
@@ -108,14 +88,10 @@ export function credentialReach(run: ProgramRun, namespace: string): CredentialR
       steps.map((step) => [step.name, new Set<string>()]),
     );
 
-    const specific = (pipelineRun.spec.taskRunSpecs ?? []).find(
-      (spec: any) => spec.pipelineTaskName === pipelineTask.name,
+    const serviceAccount = inNamespace(
+      "kubernetes:core/v1:ServiceAccount",
+      serviceAccountOf(pipelineRun, pipelineTask.name),
     );
-    const serviceAccountName =
-      specific?.serviceAccountName ??
-      pipelineRun.spec.taskRunTemplate?.serviceAccountName ??
-      TEKTON_DEFAULT_SERVICE_ACCOUNT;
-    const serviceAccount = inNamespace("kubernetes:core/v1:ServiceAccount", serviceAccountName);
     for (const { name } of serviceAccount.secrets ?? []) {
       const secret = inNamespace("kubernetes:core/v1:Secret", name);
       if (credentialInitMounts({ type: secret.type, annotations: secret.metadata.annotations })) {
