@@ -72,15 +72,14 @@ describe("policy pack under Pulumi's runner", function () {
     pack?.child.kill();
   });
 
-  function analyze(type: string, name: string, properties: Record<string, unknown>) {
-    const request = new analyzer.AnalyzeRequest();
-    request.setType(type);
-    request.setName(name);
-    request.setUrn(`urn:pulumi:dev::tekton-gitlab::${type}::${name}`);
-    request.setProperties(Struct.fromJavaScript(properties));
-    request.setOptions(new analyzer.AnalyzerResourceOptions());
+  const urn = (type: string, name: string) => `urn:pulumi:dev::tekton-gitlab::${type}::${name}`;
+
+  /** The diagnostics of one analyze or analyzeStack call, as plain objects. */
+  function diagnostics(
+    call: (done: (error: Error | null, response: any) => void) => void,
+  ): Promise<Diagnostic[]> {
     return new Promise<Diagnostic[]>((resolve, reject) =>
-      client.analyze(request, (error: Error | null, response: any) => {
+      call((error, response) => {
         if (error) return reject(error);
         resolve(
           response.getDiagnosticsList().map((d: any) => ({
@@ -91,6 +90,16 @@ describe("policy pack under Pulumi's runner", function () {
         );
       }),
     );
+  }
+
+  function analyze(type: string, name: string, properties: Record<string, unknown>) {
+    const request = new analyzer.AnalyzeRequest();
+    request.setType(type);
+    request.setName(name);
+    request.setUrn(urn(type, name));
+    request.setProperties(Struct.fromJavaScript(properties));
+    request.setOptions(new analyzer.AnalyzerResourceOptions());
+    return diagnostics((done) => client.analyze(request, done));
   }
 
   it("serves the twelve policies (nine resource, three stack) as the tekton-gitlab pack", async () => {
@@ -111,24 +120,13 @@ describe("policy pack under Pulumi's runner", function () {
         const resource = new analyzer.AnalyzerResource();
         resource.setType(type);
         resource.setName(name);
-        resource.setUrn(`urn:pulumi:dev::tekton-gitlab::${type}::${name}`);
+        resource.setUrn(urn(type, name));
         resource.setProperties(Struct.fromJavaScript(properties));
         resource.setOptions(new analyzer.AnalyzerResourceOptions());
         return resource;
       }),
     );
-    return new Promise<Diagnostic[]>((resolve, reject) =>
-      client.analyzeStack(request, (error: Error | null, response: any) => {
-        if (error) return reject(error);
-        resolve(
-          response.getDiagnosticsList().map((d: any) => ({
-            policy: d.getPolicyname(),
-            message: d.getMessage(),
-            enforcementLevel: d.getEnforcementlevel(),
-          })),
-        );
-      }),
-    );
+    return diagnostics((done) => client.analyzeStack(request, done));
   }
 
   it("reports an unconfined shared listener as advisory, not mandatory", async () => {
