@@ -423,6 +423,16 @@ export async function runPipelineRun(
         for (const ref of resultRefs(String(param.value))) found.add(ref.task);
       return found;
     };
+    const runPipelineTask = (pt: any) =>
+      runTask(
+        cluster,
+        pipelineRun,
+        resolveTask(pt),
+        `${name}-${pt.name}`,
+        runDir,
+        runVolumes,
+        options,
+      );
     const done = new Set<string>();
     let failed = false;
     const last = tasks.filter((t) => !tasks.some((o) => deps(o).has(t.name))).map((t) => t.name);
@@ -435,16 +445,7 @@ export async function runPipelineRun(
       const records = await Promise.all(
         ready.map(async (pt) => {
           await options.beforeTask?.(pt.name, last.includes(pt.name));
-          const resolved = resolveTask(pt);
-          const taskRun = await runTask(
-            cluster,
-            pipelineRun,
-            resolved,
-            `${name}-${pt.name}`,
-            runDir,
-            runVolumes,
-            options,
-          );
+          const taskRun = await runPipelineTask(pt);
           results[pt.name] = taskRun.results;
           done.add(pt.name);
           return taskRun;
@@ -455,16 +456,7 @@ export async function runPipelineRun(
     }
     // `finally` tasks run whatever happened (pkg/reconciler/pipelinerun: final tasks).
     for (const pt of pipeline.spec.finally ?? []) {
-      const resolved = resolveTask(pt);
-      const taskRun = await runTask(
-        cluster,
-        pipelineRun,
-        resolved,
-        `${name}-${pt.name}`,
-        runDir,
-        runVolumes,
-        options,
-      );
+      const taskRun = await runPipelineTask(pt);
       record.taskRuns.push(taskRun);
       failed ||= !taskRun.succeeded;
     }
