@@ -8,14 +8,8 @@ import * as os from "node:os";
 import { performance } from "node:perf_hooks";
 import type { RegisteredResource } from "../tests/harness/mocks";
 import { exampleConfig, runProgram, withStructured } from "../tests/harness/program";
-import { Cluster, deliver } from "../tests/harness/sharedListener";
+import { deliver, renderedCluster } from "../tests/harness/sharedListener";
 import { parseStackConfig } from "../config/load";
-import {
-  sharedEventListener,
-  triggerNames,
-  triggerObjects,
-  WEBHOOK_TOKEN_KEY,
-} from "../tekton/triggers";
 
 const SIZES = [1, 10, 50];
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -75,22 +69,7 @@ function footprint(resources: RegisteredResource[]) {
  */
 function routingCost(count: number) {
   const config = parseStackConfig(configWithApps(count), {});
-  const ctx = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
-  const objects = config.apps.map((app) => triggerObjects(app, ctx, config.listener));
-  const cluster: Cluster = {
-    listener: sharedEventListener(config.listener, config.apps),
-    triggers: objects.map((o) => o.trigger),
-    bindings: objects.map((o) => o.binding),
-    templates: objects.map((o) => o.template),
-    roles: objects.map((o) => o.role),
-    roleBindings: objects.map((o) => o.roleBinding),
-    secrets: Object.fromEntries(
-      config.apps.map((app) => [
-        `${app.namespace}/${triggerNames(app).webhookSecret}`,
-        { [WEBHOOK_TOKEN_KEY]: `token-${app.name}` },
-      ]),
-    ),
-  };
+  const cluster = renderedCluster(config, (app) => `token-${app.name}`);
   const push = (project: string) => ({
     headers: { "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "token-app-0" },
     body: {

@@ -17,6 +17,13 @@
 //    (pkg/resources/create.go `Create`), as the listener's ServiceAccount (RBAC checked here).
 // Only the CEL forms the stack writes are understood; anything else fails the test loudly.
 import * as assert from "node:assert/strict";
+import { AppConfig, ValidatedConfig } from "../../config/schema";
+import {
+  sharedEventListener,
+  triggerNames,
+  triggerObjects,
+  WEBHOOK_TOKEN_KEY,
+} from "../../tekton/triggers";
 import {
   EventListener,
   PipelineRunTemplate,
@@ -44,6 +51,33 @@ export interface Cluster {
   secrets: Record<string, Record<string, string>>;
   roles: RoleManifest[];
   roleBindings: RoleBindingManifest[];
+}
+
+/**
+ * What the sink sees of a validated stack config: the shared EventListener and every app's
+ * Trigger, binding, template, Role and RoleBinding as the builders render them, and each app's
+ * webhook Secret holding `tokenOf(app)`.
+ */
+export function renderedCluster(
+  config: ValidatedConfig,
+  tokenOf: (app: AppConfig) => string,
+): Cluster {
+  const ctx = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  const perApp = config.apps.map((app) => triggerObjects(app, ctx, config.listener));
+  return {
+    listener: sharedEventListener(config.listener, config.apps),
+    triggers: perApp.map((o) => o.trigger),
+    bindings: perApp.map((o) => o.binding),
+    templates: perApp.map((o) => o.template),
+    roles: perApp.map((o) => o.role),
+    roleBindings: perApp.map((o) => o.roleBinding),
+    secrets: Object.fromEntries(
+      config.apps.map((app) => [
+        `${app.namespace}/${triggerNames(app).webhookSecret}`,
+        { [WEBHOOK_TOKEN_KEY]: tokenOf(app) },
+      ]),
+    ),
+  };
 }
 
 export interface Created {

@@ -4,13 +4,7 @@ import * as path from "node:path";
 import { parseStackConfig } from "../../config/load";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
 import { exampleConfig, withStructured } from "../harness/program";
-import { Cluster } from "../harness/sharedListener";
-import {
-  sharedEventListener,
-  triggerNames,
-  triggerObjects,
-  WEBHOOK_TOKEN_KEY,
-} from "../../tekton/triggers";
+import { Cluster, renderedCluster } from "../harness/sharedListener";
 
 /** The example stack's validated config, optionally with its first app or registry changed. */
 export function exampleStack(
@@ -60,22 +54,7 @@ export function sharedCluster(
     })),
   ]);
   const config = parseStackConfig(raw, {});
-  const ctx = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
-  const perApp = config.apps.map((app) => triggerObjects(app, ctx, config.listener));
-  const cluster: Cluster = {
-    listener: sharedEventListener(config.listener, config.apps),
-    triggers: perApp.map((o) => o.trigger),
-    bindings: perApp.map((o) => o.binding),
-    templates: perApp.map((o) => o.template),
-    roles: perApp.map((o) => o.role),
-    roleBindings: perApp.map((o) => o.roleBinding),
-    secrets: Object.fromEntries(
-      config.apps.map((app) => [
-        `${app.namespace}/${triggerNames(app).webhookSecret}`,
-        { [WEBHOOK_TOKEN_KEY]: tokens[app.name] },
-      ]),
-    ),
-  };
+  const cluster = renderedCluster(config, (app) => tokens[app.name]);
   return { config, cluster };
 }
 
