@@ -9,6 +9,7 @@ import {
   triggerObjects,
   WEBHOOK_TOKEN_KEY,
 } from "../tekton/triggers";
+import { childOptions } from "./childOptions";
 import { ProjectHook } from "./gitlab";
 import { SharedListener } from "./sharedListener";
 
@@ -53,17 +54,8 @@ export class GitLabTrigger extends pulumi.ComponentResource {
     const names = triggerNames(app);
     const objects = triggerObjects(app, context, listener);
     const prefix = app.name;
-    // Children wait for the component, but only an explicit dependsOn is recorded in the state
-    // (and so orders deletes too): hand the caller's dependencies (namespace, Tekton) down.
-    const inherited = opts?.dependsOn;
-    const after = (...resources: pulumi.Resource[]): pulumi.CustomResourceOptions => ({
-      parent: this,
-      dependsOn:
-        inherited === undefined
-          ? resources
-          : // The SDK flattens nested arrays, Promises and Outputs in dependsOn.
-            [inherited as pulumi.Input<pulumi.Resource>, ...resources],
-    });
+    // Children get the caller's dependencies (namespace, Tekton) handed down.
+    const after = childOptions(this, opts);
     const child = after();
 
     this.webhookUrl = shared.webhookUrl;

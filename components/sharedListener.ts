@@ -8,6 +8,7 @@ import {
   TriggerContext,
   webhookUrl,
 } from "../tekton/triggers";
+import { childOptions } from "./childOptions";
 
 export interface SharedListenerArgs {
   /** `tekton-gitlab:listener`, validated (host set: there is at least one app). */
@@ -47,14 +48,7 @@ export class SharedListener extends pulumi.ComponentResource {
     super("tekton-gitlab:tekton:SharedListener", name, {}, opts);
     const { listener, apps } = args;
     const objects = listenerObjects(listener, apps, args.clusterRole.name);
-    const inherited = opts?.dependsOn;
-    const after = (...resources: pulumi.Resource[]): pulumi.CustomResourceOptions => ({
-      parent: this,
-      dependsOn:
-        inherited === undefined
-          ? resources
-          : [inherited as pulumi.Input<pulumi.Resource>, ...resources],
-    });
+    const after = childOptions(this, opts);
 
     this.webhookUrl = webhookUrl(listener);
     this.eventListenerName = objects.listener.metadata.name;
