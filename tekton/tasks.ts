@@ -157,6 +157,18 @@ function rejectOptionLikeUrl(variable: string, paramName: string): string {
 esac`;
 }
 
+/** Shell lines rejecting a branch name git would not take (or could read as an option). */
+function rejectInvalidBranch(variable: string, paramName: string, expected: string): string {
+  return `case "$${variable}" in
+  "" | -*) BRANCH_OK=no ;;
+  *) if git check-ref-format --branch "$${variable}" >/dev/null 2>&1; then BRANCH_OK=yes; else BRANCH_OK=no; fi ;;
+esac
+if [ "$BRANCH_OK" != yes ]; then
+  echo "${paramName} must be ${expected}, got: '$${variable}'" >&2
+  exit 1
+fi`;
+}
+
 /**
  * Shell lines giving git exactly one key: the ssh-auth Secret a workspace mounts at $SSH_KEY,
  * with its pinned $KNOWN_HOSTS. The Secret volume's files may be shared with other UIDs or
@@ -208,14 +220,7 @@ case "\${#REVISION}" in
     ;;
 esac
 ${rejectOptionLikeUrl("SOURCE_URL", PIPELINE_PARAMS.sourceUrl)}
-case "$SOURCE_BRANCH" in
-  "" | -*) BRANCH_OK=no ;;
-  *) if git check-ref-format --branch "$SOURCE_BRANCH" >/dev/null 2>&1; then BRANCH_OK=yes; else BRANCH_OK=no; fi ;;
-esac
-if [ "$BRANCH_OK" != yes ]; then
-  echo "${TASK_PARAMS.sourceBranch} must be a git branch name, got: '$SOURCE_BRANCH'" >&2
-  exit 1
-fi
+${rejectInvalidBranch("SOURCE_BRANCH", TASK_PARAMS.sourceBranch, "a git branch name")}
 
 ${PULL_KEY_SETUP}
 
@@ -531,14 +536,7 @@ const CLONE_OPERATIONS_SCRIPT = `#!/bin/sh
 set -eu
 ${rejectOptionLikeUrl("OPERATIONS_URL", PIPELINE_PARAMS.operationsUrl)}
 if [ -n "$OPERATIONS_BRANCH" ]; then
-  case "$OPERATIONS_BRANCH" in
-    -*) BRANCH_OK=no ;;
-    *) if git check-ref-format --branch "$OPERATIONS_BRANCH" >/dev/null 2>&1; then BRANCH_OK=yes; else BRANCH_OK=no; fi ;;
-  esac
-  if [ "$BRANCH_OK" != yes ]; then
-    echo "${TASK_PARAMS.operationsBranch} must be a git branch name or empty, got: '$OPERATIONS_BRANCH'" >&2
-    exit 1
-  fi
+${rejectInvalidBranch("OPERATIONS_BRANCH", TASK_PARAMS.operationsBranch, "a git branch name or empty")}
 fi
 ${WRITE_KEY_SETUP}
 
