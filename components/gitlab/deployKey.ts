@@ -5,7 +5,7 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { embeddedKeyType } from "../../config/validators";
 import { DeployKeyRecord, GitLabClient } from "./client";
 import {
-  RECONCILE_ROUNDS,
+  listAfterWrite,
   isAmbiguousWrite,
   partiallyCreated,
   unlessGone,
@@ -243,15 +243,7 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
     original: Error,
   ): Promise<DeployKeyRecord> {
     const fingerprint = keyFingerprintSha256(inputs.key);
-    let listed: DeployKeyRecord[] | undefined;
-    let failure: unknown;
-    for (let round = 0; round < RECONCILE_ROUNDS && listed === undefined; round++) {
-      try {
-        listed = await client.listDeployKeys(inputs.project);
-      } catch (error) {
-        failure = error;
-      }
-    }
+    const { listed, failure } = await listAfterWrite(() => client.listDeployKeys(inputs.project));
     const ambiguous = isAmbiguousWrite(original);
     if (listed === undefined) {
       if (!ambiguous) throw original;

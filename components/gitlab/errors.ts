@@ -329,7 +329,25 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
 }
 
 /** How often a provider asks GitLab what became of an ambiguous write (each with retries). */
-export const RECONCILE_ROUNDS = 2;
+const RECONCILE_ROUNDS = 2;
+
+/**
+ * Asks GitLab (up to RECONCILE_ROUNDS times) for the objects an ambiguous write may have
+ * created: `listed`, or undefined with the last `failure` when GitLab could not be asked.
+ */
+export async function listAfterWrite<T>(
+  list: () => Promise<T[]>,
+): Promise<{ listed?: T[]; failure?: unknown }> {
+  let failure: unknown;
+  for (let round = 0; round < RECONCILE_ROUNDS; round++) {
+    try {
+      return { listed: await list() };
+    } catch (error) {
+      failure = error;
+    }
+  }
+  return { failure };
+}
 
 /**
  * An ambiguous write that GitLab, asked afterwards, shows was not applied: nothing was left

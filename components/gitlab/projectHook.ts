@@ -5,7 +5,7 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { randomBytes } from "node:crypto";
 import { GitLabClient, ProjectHookRecord, ProjectHookRequest } from "./client";
 import {
-  RECONCILE_ROUNDS,
+  listAfterWrite,
   isAmbiguousWrite,
   unlessGone,
   withoutHint,
@@ -190,15 +190,7 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
     marker: string,
     original: Error,
   ): Promise<ProjectHookRecord> {
-    let listed: ProjectHookRecord[] | undefined;
-    let failure: unknown;
-    for (let round = 0; round < RECONCILE_ROUNDS && listed === undefined; round++) {
-      try {
-        listed = await client.listHooks(inputs.project);
-      } catch (error) {
-        failure = error;
-      }
-    }
+    const { listed, failure } = await listAfterWrite(() => client.listHooks(inputs.project));
     const where = `project "${inputs.project}" > Settings > Webhooks (hooks for ${inputs.url})`;
     if (listed === undefined) {
       throw writeMayExistError(
