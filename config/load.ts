@@ -140,6 +140,9 @@ function levenshtein(a: string, b: string): number {
   return previous[b.length];
 }
 
+/** An app's build namespace unless `apps[].namespace` names one. */
+const defaultNamespace = (appName: string) => `${appName}-build`;
+
 /** Checks across entries that a per-field schema cannot see: duplicates and paired keys. */
 function crossChecks(
   input: Record<string, unknown>,
@@ -155,7 +158,8 @@ function crossChecks(
   apps.forEach((app, index) => {
     if (app === null || typeof app !== "object") return;
     const name = typeof app.name === "string" ? app.name : undefined;
-    const namespace = typeof app.namespace === "string" ? app.namespace : name && `${name}-build`;
+    const namespace =
+      typeof app.namespace === "string" ? app.namespace : name && defaultNamespace(name);
     for (const [field, value] of [
       ["name", name],
       ["namespace", namespace],
@@ -199,14 +203,8 @@ function crossChecks(
     listenerObject && typeof listener.namespace === "string"
       ? listener.namespace
       : DEFAULT_LISTENER_NAMESPACE;
-  const clash = apps.findIndex(
-    (app) =>
-      app !== null &&
-      typeof app === "object" &&
-      (typeof app.namespace === "string" ? app.namespace : `${String(app.name)}-build`) ===
-        listenerNamespace,
-  );
-  if (clash >= 0) {
+  const clash = seen.namespace.get(listenerNamespace);
+  if (clash !== undefined) {
     // The listener namespace holds no app Secret: that is what keeps the listener from them.
     problems.push(
       `${configKey(["apps", clash, "namespace"])}: expected a namespace other than the listener's ("${listenerNamespace}", tekton-gitlab:listener.namespace)`,
@@ -339,7 +337,7 @@ export function parseStackConfig(
     hasRegistryPassword: registryPassword !== undefined,
     apps: apps.map((app): AppConfig => ({
       ...app,
-      namespace: app.namespace ?? `${app.name}-build`,
+      namespace: app.namespace ?? defaultNamespace(app.name),
       dockerfile: app.dockerfile ?? joinRepoPath(app.contextDir, "Dockerfile"),
     })),
   };
