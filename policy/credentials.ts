@@ -13,12 +13,8 @@
 // The only off switch is the cluster-wide feature flag `disable-creds-init` (default "false",
 // pkg/apis/config/feature_flags.go): nothing per Task. So a ServiceAccount's `secrets` list is
 // not documentation: what is listed there is mounted.
-import {
-  ReportViolation,
-  StackValidationArgs,
-  StackValidationPolicy,
-  UnknownValueError,
-} from "@pulumi/policy";
+import { ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { isObject, knownItems, knownOrUndefined, knownString } from "./values";
 
 export const SECRET_TYPES = {
   basicAuth: "kubernetes.io/basic-auth",
@@ -69,31 +65,6 @@ export function credentialInitMounts(secret: SecretShape): boolean {
   }
 }
 
-/** Reads a value that may be unknown during preview; undefined instead of the framework's throw. */
-function read<T>(get: () => T): T | undefined {
-  try {
-    return get();
-  } catch (error) {
-    if (error instanceof UnknownValueError) return undefined;
-    throw error;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, any> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-function items(get: () => unknown): unknown[] {
-  const list = read(get);
-  if (!Array.isArray(list)) return [];
-  return list.map((_, index) => read(() => list[index]));
-}
-
-function text(get: () => unknown): string | undefined {
-  const value = read(get);
-  return typeof value === "string" ? value : undefined;
-}
-
 /** A ServiceAccount every TaskRun of a run uses: where the run names it, in which namespace. */
 export interface RunWideServiceAccount {
   namespace: string;
@@ -113,14 +84,14 @@ const TEKTON_RUN_TYPE = /^kubernetes:(tekton\.dev|triggers\.tekton\.dev)\/[^:]+:
  */
 function runWideOf(kind: string, object: unknown, namespace: string, where: string) {
   if (!isObject(object)) return [];
-  const spec = read(() => object.spec);
+  const spec = knownOrUndefined(() => object.spec);
   if (!isObject(spec)) return [];
   let name: string | undefined;
   if (kind === "PipelineRun") {
-    const template = read(() => spec.taskRunTemplate);
-    name = isObject(template) ? text(() => template.serviceAccountName) : undefined;
+    const template = knownOrUndefined(() => spec.taskRunTemplate);
+    name = isObject(template) ? knownString(() => template.serviceAccountName) : undefined;
   } else if (kind === "TaskRun") {
-    name = text(() => spec.serviceAccountName);
+    name = knownString(() => spec.serviceAccountName);
   } else {
     return [];
   }
@@ -135,13 +106,13 @@ export interface StackResource {
 }
 
 function namespaceOf(props: Record<string, any>): string | undefined {
-  const metadata = read(() => props.metadata);
-  return isObject(metadata) ? text(() => metadata.namespace) : undefined;
+  const metadata = knownOrUndefined(() => props.metadata);
+  return isObject(metadata) ? knownString(() => metadata.namespace) : undefined;
 }
 
 function nameOf(props: Record<string, any>): string | undefined {
-  const metadata = read(() => props.metadata);
-  return isObject(metadata) ? text(() => metadata.name) : undefined;
+  const metadata = knownOrUndefined(() => props.metadata);
+  return isObject(metadata) ? knownString(() => metadata.name) : undefined;
 }
 
 /** Every run-wide ServiceAccount the stack's PipelineRuns and TaskRuns (or templates) use. */
@@ -154,10 +125,10 @@ export function runWideServiceAccounts(resources: StackResource[]): RunWideServi
     const kind = match[2];
     if (kind === "TriggerTemplate") {
       // Triggers creates the template's runs in the listener's (and template's) namespace.
-      const spec = read(() => resource.props.spec);
+      const spec = knownOrUndefined(() => resource.props.spec);
       if (!isObject(spec)) continue;
-      items(() => spec.resourcetemplates).forEach((template, index) => {
-        const templateKind = isObject(template) ? text(() => template.kind) : undefined;
+      knownItems(() => spec.resourcetemplates).forEach((template, index) => {
+        const templateKind = isObject(template) ? knownString(() => template.kind) : undefined;
         if (templateKind === undefined) return;
         found.push(
           ...runWideOf(
@@ -191,8 +162,8 @@ function runWideCredentialProblems(
     seen.add(key);
     const sa = inNamespace("kubernetes:core/v1:ServiceAccount", account.namespace, account.name);
     if (!sa) continue;
-    for (const entry of items(() => sa.props.secrets)) {
-      const secretName = isObject(entry) ? text(() => entry.name) : undefined;
+    for (const entry of knownItems(() => sa.props.secrets)) {
+      const secretName = isObject(entry) ? knownString(() => entry.name) : undefined;
       if (!secretName) continue;
       const secret = inNamespace("kubernetes:core/v1:Secret", account.namespace, secretName);
       const fix = `List no credentials on a run-wide ServiceAccount: bind each credential as a workspace of the one task that needs it (or give that task its own ServiceAccount through the PipelineRun's taskRunSpecs).`;
@@ -203,13 +174,15 @@ function runWideCredentialProblems(
         });
         continue;
       }
-      const metadata = read(() => secret.props.metadata);
-      const annotationsValue = isObject(metadata) ? read(() => metadata.annotations) : undefined;
+      const metadata = knownOrUndefined(() => secret.props.metadata);
+      const annotationsValue = isObject(metadata)
+        ? knownOrUndefined(() => metadata.annotations)
+        : undefined;
       const annotations: Record<string, string> = {};
       if (isObject(annotationsValue)) {
         for (const name of Object.keys(annotationsValue)) annotations[name] = "";
       }
-      const shape = { type: text(() => secret.props.type), annotations };
+      const shape = { type: knownString(() => secret.props.type), annotations };
       const described = `Secret ${secretName} (${shape.type}${Object.keys(annotations).length ? `, annotated ${Object.keys(annotations).join(", ")}` : ""})`;
       if (credentialInitMounts(shape)) {
         problems.push({

@@ -14,10 +14,10 @@ import {
   ResourceValidationPolicy,
   StackValidationArgs,
   StackValidationPolicy,
-  UnknownValueError,
 } from "@pulumi/policy";
 import { pinnedImageError } from "../config/validators";
 import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../tekton/names";
+import { UNKNOWN, known, isObject, knownItems, knownString } from "./values";
 
 /** Pulumi name suffix of an app's source deploy key (the read-only one). */
 export const SOURCE_DEPLOY_KEY_SUFFIX = deployKeyResourceNames({ name: "" }).source;
@@ -32,40 +32,6 @@ export const INSECURE_REGISTRY_FLAGS = [
   "--insecure-registry",
   "--insecure-skip-tls-verify",
 ] as const;
-
-const UNKNOWN = Symbol("unknown during preview");
-type Maybe<T> = T | typeof UNKNOWN;
-
-/** Reads a value that may be unknown during preview; UNKNOWN instead of the framework's throw. */
-function known<T>(read: () => T): Maybe<T> {
-  try {
-    return read();
-  } catch (error) {
-    if (error instanceof UnknownValueError) return UNKNOWN;
-    throw error;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, any> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-/** The elements of a possibly unknown list; unknown elements become undefined (indexes kept). */
-function knownItems(read: () => unknown): any[] {
-  const list = known(read);
-  if (!Array.isArray(list)) return [];
-  const items: any[] = [];
-  for (let index = 0; index < list.length; index++) {
-    const item = known(() => list[index]);
-    items.push(item === UNKNOWN ? undefined : item);
-  }
-  return items;
-}
-
-function knownString(read: () => unknown): string | undefined {
-  const value = known(read);
-  return typeof value === "string" ? value : undefined;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Tekton objects: where their steps are
