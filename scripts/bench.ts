@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import type { RegisteredResource } from "../tests/harness/mocks";
 import { exampleConfig, runProgram, withStructured } from "../tests/harness/program";
 import { deliver, renderedCluster } from "../tests/harness/sharedListener";
+import { pushHeaders } from "../tests/triggers/helpers";
 import { parseStackConfig } from "../config/load";
 
 const SIZES = [1, 10, 50];
@@ -71,7 +72,7 @@ function routingCost(count: number) {
   const config = parseStackConfig(configWithApps(count), {});
   const cluster = renderedCluster(config, (app) => `token-${app.name}`);
   const push = (project: string) => ({
-    headers: { "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "token-app-0" },
+    headers: pushHeaders("token-app-0"),
     body: {
       ref: "refs/heads/main",
       checkout_sha: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",

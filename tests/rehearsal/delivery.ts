@@ -2,10 +2,8 @@
 // Tekton emulator runs (per namespace) and what the shared EventListener's sink reads, and
 // GitLab's push delivery handed to the sink model (tests/harness/sharedListener.ts, Triggers
 // v0.37.0). Pure: tests/rehearsal/delivery.test.ts runs it in `npm test`.
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { REPO_ROOT } from "../harness/program";
 import { Cluster as ListenerCluster, deliver, Outcome } from "../harness/sharedListener";
+import { pushPayload as documentedPush, pushHeaders } from "../triggers/helpers";
 import { Cluster } from "./runner";
 
 function expect(condition: unknown, message: string): asserts condition {
@@ -89,12 +87,8 @@ export function clusterOf(resources: { type: string; inputs: any }[]): {
 
 /** GitLab's documented push payload (the fixture of tests/triggers), for this push. */
 export function pushPayload(project: string, ref: string, before: string, sha: string): any {
-  const body = JSON.parse(
-    fs.readFileSync(
-      path.join(REPO_ROOT, "tests", "triggers", "fixtures", "gitlab-push.json"),
-      "utf8",
-    ),
-  );
+  const body = documentedPush();
+
   body.ref = ref;
   body.before = before;
   body.after = sha;
@@ -117,11 +111,7 @@ export function delivery(
   push: { project: string; ref: string; before?: string; sha: string; token: string },
 ): Outcome {
   return deliver(listener, {
-    headers: {
-      "X-Gitlab-Event": "Push Hook",
-      "X-Gitlab-Token": push.token,
-      "Content-Type": "application/json",
-    },
+    headers: pushHeaders(push.token),
     body: pushPayload(push.project, push.ref, push.before ?? "0".repeat(40), push.sha),
   });
 }
