@@ -36,7 +36,6 @@ import {
   TriggerTemplate,
   WorkspaceBinding,
 } from "./triggerTypes";
-
 import { BUILD_FS_GROUP, buildTaskRunSpecs } from "./tasks";
 
 /** The listener config once validated with at least one app: `host` is set. */
@@ -240,6 +239,7 @@ export function pipelineRunWorkspaces(app: AppConfig, ctx: TriggerContext): Work
 /** The PipelineRun one push creates, with `$(tt.params.*)` still unresolved. */
 export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): PipelineRunTemplate {
   const tt = (name: string) => `$(tt.params.${name})`;
+  const taskRunSpecs = buildTaskRunSpecs(ctx.registry);
   return {
     apiVersion: "tekton.dev/v1",
     kind: "PipelineRun",
@@ -278,9 +278,7 @@ export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): Pipeli
         podTemplate: { securityContext: { fsGroup: BUILD_FS_GROUP } },
       },
       // The build task alone runs as tekton-build-push (tekton/tasks.ts buildTaskRunSpecs).
-      ...(buildTaskRunSpecs(ctx.registry).length > 0
-        ? { taskRunSpecs: buildTaskRunSpecs(ctx.registry) }
-        : {}),
+      ...(taskRunSpecs.length > 0 ? { taskRunSpecs } : {}),
       timeouts: { pipeline: app.pipelineRun.timeout },
     },
   };
