@@ -6,7 +6,9 @@ import {
   AppConfig,
   CONFIG_KEYS,
   DEFAULT_LISTENER_NAMESPACE,
+  STATUS_TOKEN_SECRET,
   STRUCTURED_KEYS,
+  StatusReporting,
   ValidatedConfig,
   stackConfigSchema,
 } from "./schema";
@@ -339,7 +341,24 @@ export function parseStackConfig(
       ...app,
       namespace: app.namespace ?? defaultNamespace(app.name),
       dockerfile: app.dockerfile ?? joinRepoPath(app.contextDir, "Dockerfile"),
+      statusReporting: resolveStatusReporting(app),
     })),
+  };
+}
+
+/** Placeholder resolution (issue 12): on with a managed token whenever GitLab is managed. */
+function resolveStatusReporting(app: {
+  name: string;
+  manageDeployKeys: boolean;
+  statusReporting?: boolean;
+}): StatusReporting {
+  const enabled = app.statusReporting ?? app.manageDeployKeys;
+  if (!enabled || !app.manageDeployKeys) return { enabled: false };
+  return {
+    enabled: true,
+    context: `tekton/${app.name}`,
+    secretName: STATUS_TOKEN_SECRET,
+    managedToken: { lifetimeDays: 365, rotateBeforeDays: 30 },
   };
 }
 

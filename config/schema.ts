@@ -210,6 +210,12 @@ export const appSchema = z.strictObject({
   keyAlgorithm: z.enum(["ED25519", "RSA"]).default("ED25519"),
   /** Any string; changing it replaces both keypairs and their deploy keys. */
   keyRotation: z.string().min(1).optional(),
+  /**
+   * Build status on the commit and merge request in GitLab. Unset: on when the stack manages
+   * the app's GitLab resources (manageDeployKeys), with a project access token it creates.
+   * Resolved in load.ts into StatusReporting.
+   */
+  statusReporting: z.boolean().optional(),
   build: z
     .strictObject({
       /** Requests and limits of the Kaniko step; unset keys keep DEFAULT_BUILD_RESOURCES. */
@@ -332,8 +338,30 @@ export const stackConfigSchema = z.strictObject({
 type ParsedConfig = z.output<typeof stackConfigSchema>;
 type ParsedApp = z.output<typeof appSchema>;
 
+/** The Secret (in the build namespace) the status tasks read the GitLab token from. */
+export const STATUS_TOKEN_SECRET = "gitlab-status-token";
+/** The Secret's key holding the token. */
+export const STATUS_TOKEN_KEY = "token";
+
+/** `apps[].statusReporting`, resolved. */
+export type StatusReporting =
+  | { enabled: false }
+  | {
+      enabled: true;
+      /** The commit status `name` in GitLab, e.g. `tekton/<app>`. */
+      context: string;
+      /** Secret in the build namespace, key STATUS_TOKEN_KEY. */
+      secretName: string;
+      /** Set when the stack creates the project access token; unset: an existing Secret. */
+      managedToken?: { lifetimeDays: number; rotateBeforeDays: number };
+    };
+
 /** An app with every default resolved. */
-export type AppConfig = ParsedApp & { namespace: string; dockerfile: string };
+export type AppConfig = Omit<ParsedApp, "statusReporting"> & {
+  namespace: string;
+  dockerfile: string;
+  statusReporting: StatusReporting;
+};
 export type TektonConfig = ParsedConfig["tekton"];
 export type GitSshConfig = ParsedConfig["gitSsh"];
 export type RegistryConfig = ParsedConfig["registry"];

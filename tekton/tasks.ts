@@ -25,6 +25,8 @@ export interface BuildContext {
   gitSsh: GitSshConfig;
   registry: RegistryConfig;
   images: ImagesConfig;
+  /** Base URL of the Tekton Dashboard (no trailing slash), for status links; unset: none. */
+  dashboardUrl?: string;
 }
 
 export function buildContext(
