@@ -10,7 +10,9 @@ import { BuildPipeline } from "./components/buildPipeline";
 import { GitLabTrigger } from "./components/gitlabTrigger";
 import { ListenerClusterRole } from "./components/listenerClusterRole";
 import { SharedListener } from "./components/sharedListener";
+import { RetentionPolicy } from "./components/retentionPolicy";
 import { TektonInstall } from "./components/tektonInstall";
+import { buildContext } from "./tekton/tasks";
 import { AppOutput } from "./outputs";
 
 export = async () => {
@@ -19,7 +21,8 @@ export = async () => {
     tekton: config.tekton,
     kubectlImage: config.images.kubectl,
   });
-  const context = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  // gitSsh, registry, images and the dashboard's base URL for status links.
+  const context = buildContext(config);
   // The ClusterRole the shared EventListener is bound to (no Secrets), created once per stack.
   const listenerRole = new ListenerClusterRole("listener-clusterrole", {
     stack: pulumi.getStack(),
@@ -53,6 +56,14 @@ export = async () => {
             },
             { parent },
           );
+          // Finished runs the pruner keeps in the build namespace; its webhook admits the config.
+          if (app.retention !== undefined) {
+            new RetentionPolicy(
+              app.name,
+              { app, retention: app.retention },
+              { parent, dependsOn: [credentials.namespace, ...tekton.prunerReady] },
+            );
+          }
           // Tekton objects wait for Tekton's admission webhooks and for the namespace and Secrets.
           const inCluster = { parent, dependsOn: [...tekton.ready, ...credentials.ready] };
           const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
@@ -70,6 +81,10 @@ export = async () => {
           ...tekton.versions,
           chains: tekton.chains
             ? { version: tekton.chains.version, signingPublicKey: tekton.chains.signingPublicKey }
+            : null,
+          pruner: tekton.pruner ? { version: tekton.pruner.version } : null,
+          dashboard: tekton.dashboard
+            ? { version: tekton.dashboard.version, url: tekton.dashboard.url ?? null }
             : null,
         }
       : null,

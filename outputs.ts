@@ -9,6 +9,26 @@ export interface TektonOutput {
   triggers: string;
   /** Tekton Chains; `null` unless `tekton.chains.install` is true. */
   chains: ChainsOutput | null;
+  /** Tekton Pruner; `null` when `tekton.pruner.install` is false. */
+  pruner: PrunerOutput | null;
+  /** Tekton Dashboard; `null` unless `tekton.dashboard.install` is true. */
+  dashboard: DashboardOutput | null;
+}
+
+/** Tekton Pruner as installed by the stack. */
+export interface PrunerOutput {
+  version: string;
+}
+
+/** Tekton Dashboard (read-only) as installed by the stack. */
+export interface DashboardOutput {
+  version: string;
+  /**
+   * Base URL (no trailing slash) a PipelineRun's page hangs off:
+   * `<url>/#/namespaces/<namespace>/pipelineruns/<name>`. `tekton.dashboard.url`, else
+   * `https://<tekton.dashboard.ingress.host>`; `null` when neither is set.
+   */
+  url: string | null;
 }
 
 /** Tekton Chains as installed by the stack. */

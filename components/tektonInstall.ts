@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { TektonConfig } from "../config/schema";
 import { GATE_CREATE_TIMEOUT, readinessGateManifests } from "../tekton/readinessGate";
 import { ChainsInstall } from "./chainsInstall";
+import { DashboardInstall } from "./dashboardInstall";
+import { PrunerInstall } from "./prunerInstall";
 
 /** The three release manifests, in the order they must be applied. */
 export function tektonReleaseUrls(config: TektonConfig) {
@@ -57,6 +59,15 @@ export class TektonInstall extends pulumi.ComponentResource {
   public readonly versions?: { pipelines: string; triggers: string };
   /** Tekton Chains, when `tekton.chains.install` is true. */
   public readonly chains?: ChainsInstall;
+  /** Tekton Pruner, unless `tekton.pruner.install` is false. */
+  public readonly pruner?: PrunerInstall;
+  /** Tekton Dashboard, when `tekton.dashboard.install` is true. */
+  public readonly dashboard?: DashboardInstall;
+  /**
+   * What a build namespace's pruner ConfigMap must wait for: the pruner release (its webhook
+   * admits the ConfigMap). Empty when the stack installs no pruner.
+   */
+  public readonly prunerReady: pulumi.Resource[] = [];
 
   constructor(name: string, args: TektonInstallArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tekton-gitlab:tekton:TektonInstall", name, {}, opts);
@@ -129,6 +140,22 @@ export class TektonInstall extends pulumi.ComponentResource {
         { parent: this },
       );
       this.ready.push(...this.chains.ready);
+    }
+    // Not in `ready`: no Tekton object of an app needs the pruner or the dashboard.
+    if (config.pruner.install) {
+      this.pruner = new PrunerInstall(
+        `${name}-pruner`,
+        { tekton: config, pipelines },
+        { parent: this },
+      );
+      this.prunerReady = this.pruner.ready;
+    }
+    if (config.dashboard.install) {
+      this.dashboard = new DashboardInstall(
+        `${name}-dashboard`,
+        { tekton: config, pipelines },
+        { parent: this },
+      );
     }
     this.registerOutputs({ versions: this.versions });
   }

@@ -6,10 +6,12 @@ import {
   AppConfig,
   CONFIG_KEYS,
   DEFAULT_LISTENER_NAMESPACE,
+  RetentionConfig,
   STATUS_TOKEN_SECRET,
   STRUCTURED_KEYS,
   StatusReporting,
   ValidatedConfig,
+  retentionSchema,
   stackConfigSchema,
 } from "./schema";
 
@@ -190,6 +192,21 @@ function crossChecks(
     }
   }
 
+  // The Pruner and the Dashboard go into the namespace and after the Pipelines release this
+  // stack applies (like Chains). Unset, pruner.install follows tekton.install (its default
+  // true applies only to a stack that installs Tekton): a cluster whose Tekton is installed
+  // otherwise (e.g. by the Tekton Operator, which manages its own pruner) gets none.
+  if (tekton && typeof tekton === "object" && tekton.install === false) {
+    for (const addOn of ["pruner", "dashboard"] as const) {
+      const value = tekton[addOn];
+      if (value && typeof value === "object" && value.install === true) {
+        problems.push(
+          `${configKey(["tekton", addOn, "install"])}: expected tekton.install: true: the ${addOn === "pruner" ? "Tekton Pruner" : "Tekton Dashboard"} is installed after the Tekton Pipelines release this stack applies; with a Tekton installed by other means, install it the same way`,
+        );
+      }
+    }
+  }
+
   // Every app's hook posts to the one listener host; with no app there is nothing to post.
   const listener = input.listener as Record<string, unknown> | undefined;
   const listenerObject = listener !== null && typeof listener === "object";
@@ -334,16 +351,35 @@ export function parseStackConfig(
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   const { registryPassword, apps, ...rest } = result.data;
+  const prunerInstalled = rest.tekton.install && rest.tekton.pruner.install;
   return {
     ...rest,
+    tekton: {
+      ...rest.tekton,
+      pruner: { ...rest.tekton.pruner, install: prunerInstalled },
+    },
     hasRegistryPassword: registryPassword !== undefined,
     apps: apps.map((app): AppConfig => ({
       ...app,
       namespace: app.namespace ?? defaultNamespace(app.name),
       dockerfile: app.dockerfile ?? joinRepoPath(app.contextDir, "Dockerfile"),
       statusReporting: resolveStatusReporting(app),
+      retention: resolveRetention(app.retention, prunerInstalled),
     })),
   };
+}
+
+/**
+ * An app's retention: its own, or the defaults when the stack installs the pruner (every build
+ * namespace then gets a config, tekton/pruner.ts). With no pruner installed by the stack, an
+ * explicit `retention` still yields the namespace ConfigMap, for a pruner installed otherwise.
+ */
+function resolveRetention(
+  given: RetentionConfig | undefined,
+  prunerInstalled: boolean,
+): RetentionConfig | undefined {
+  if (given !== undefined) return given;
+  return prunerInstalled ? retentionSchema.parse({}) : undefined;
 }
 
 /** Placeholder resolution (issue 12): on with a managed token whenever GitLab is managed. */

@@ -117,6 +117,111 @@ export const chainsSchema = z.strictObject({
   keyRotation: z.string().min(1).optional(),
 });
 
+/**
+ * Tekton Pruner release installed with Pipelines (`tekton.pruner.install`): the newest tag of
+ * tektoncd/pruner confirmed (git tag list of the repository: v0.4.1, on release-v0.4.x; the
+ * release pipeline publishes to the bucket before the GitHub release that creates the tag,
+ * tekton/release-pipeline.yaml `publish-to-bucket` then `create-draft-release`).
+ */
+export const DEFAULT_PRUNER_VERSION = "v0.4.1";
+
+/**
+ * Tekton Dashboard release installed with `tekton.dashboard.install`: the newest tag of
+ * tektoncd/dashboard confirmed (v0.71.0, releases.md "Latest Release").
+ */
+export const DEFAULT_DASHBOARD_VERSION = "v0.71.0";
+
+/**
+ * The most runs of one kind a namespace may keep, and the longest TTL: what the pruner's
+ * webhook accepts in a namespace-level config under the global config this stack sets
+ * (tektoncd/pruner v0.4.1 pkg/config/config.go `validatePrunerConfig`: a namespace limit may
+ * not exceed the global `historyLimit`, tekton/pruner.ts keeps the release's 100 there; with no
+ * global TTL a namespace TTL may not exceed `MaxTTLSecondsAfterFinished`, 30 days,
+ * pkg/config/constants.go).
+ */
+export const MAX_RETENTION_HISTORY = 100;
+export const MAX_RETENTION_TTL_SECONDS = 2592000;
+
+const historyLimit = (fallback: number) =>
+  z
+    .number()
+    .int({ message: "expected a whole number of runs" })
+    .min(0, { message: "expected 0 or more runs (0 keeps none)" })
+    .max(MAX_RETENTION_HISTORY, {
+      message: `expected at most ${MAX_RETENTION_HISTORY} runs (the cluster-wide historyLimit the pruner's webhook enforces)`,
+    })
+    .default(fallback);
+
+/**
+ * `apps[].retention`: how many finished PipelineRuns the Tekton Pruner keeps in the app's build
+ * namespace. Key names are the pruner's own (tektoncd/pruner v0.4.1 pkg/config/config.go
+ * `PrunerConfig` yaml tags), written as they are into the namespace's `ns-config`.
+ */
+export const retentionSchema = z.strictObject({
+  /** Newest successful runs kept (default 10). */
+  successfulHistoryLimit: historyLimit(10),
+  /** Newest failed runs kept (default 20: failures are what one debugs). */
+  failedHistoryLimit: historyLimit(20),
+  /** Delete a finished run this many seconds after it ends, whatever the limits; unset: never. */
+  ttlSecondsAfterFinished: z
+    .number()
+    .int({ message: "expected whole seconds" })
+    .min(1, { message: "expected at least 1 second" })
+    .max(MAX_RETENTION_TTL_SECONDS, {
+      message: `expected at most ${MAX_RETENTION_TTL_SECONDS} seconds (30 days, the pruner's maximum for a namespace)`,
+    })
+    .optional(),
+});
+
+export const prunerSchema = z.strictObject({
+  /**
+   * true (default): install the Tekton Pruner with Pipelines and give each build namespace a
+   * retention config. Only with `tekton.install: true` (load.ts).
+   */
+  install: z.boolean().default(true),
+  version: matching(v.RELEASE_VERSION, "a release version vX.Y.Z").default(DEFAULT_PRUNER_VERSION),
+});
+
+export const dashboardSchema = z
+  .strictObject({
+    /** true: install the read-only Tekton Dashboard release (`release.yaml`). */
+    install: z.boolean().default(false),
+    version: matching(v.RELEASE_VERSION, "a release version vX.Y.Z").default(
+      DEFAULT_DASHBOARD_VERSION,
+    ),
+    /** Base URL of the dashboard for status links; unset: `https://<ingress.host>`. */
+    url: checked(v.dashboardUrlError).optional(),
+    /** An Ingress the stack creates for the dashboard Service, always with TLS. */
+    ingress: z
+      .strictObject({
+        host: hostname,
+        className: dnsLabel.optional(),
+        /** TLS Secret in `tekton-pipelines` for host; required: never exposed without TLS. */
+        tlsSecretName: dnsLabel.optional(),
+        /** E.g. ingress-nginx auth-url/auth-signin for an authenticating proxy (README). */
+        annotations: z.record(z.string(), z.string()).optional(),
+      })
+      .optional(),
+  })
+  .superRefine((dashboard, ctx) => {
+    if (dashboard.ingress !== undefined && dashboard.ingress.tlsSecretName === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ingress", "tlsSecretName"],
+        message:
+          "required with dashboard.ingress: the dashboard is never exposed without TLS. Name the TLS Secret for ingress.host in tekton-pipelines (cert-manager's ingress-shim creates it from this name)",
+      });
+    }
+    if (dashboard.ingress !== undefined && !dashboard.install) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ingress"],
+        message:
+          "expected dashboard.install: true: the Ingress routes to the dashboard this stack installs; for a dashboard installed otherwise set dashboard.url only",
+      });
+    }
+  });
+
 export const tektonSchema = z.strictObject({
   /** false: the cluster already has Tekton; install nothing. */
   install: z.boolean().default(true),
@@ -128,6 +233,10 @@ export const tektonSchema = z.strictObject({
     .default("https://infra.tekton.dev/tekton-releases"),
   /** Tekton Chains: signed provenance for every build. Off by default. */
   chains: chainsSchema.prefault({}),
+  /** Tekton Pruner: deletes old PipelineRuns (and so their PVCs) per `apps[].retention`. */
+  pruner: prunerSchema.prefault({}),
+  /** Tekton Dashboard (read-only), the target of status links. Off by default. */
+  dashboard: dashboardSchema.prefault({}),
 });
 
 export const gitSshSchema = z
@@ -216,6 +325,8 @@ export const appSchema = z.strictObject({
    * Resolved in load.ts into StatusReporting.
    */
   statusReporting: z.boolean().optional(),
+  /** Finished runs the Tekton Pruner keeps; defaults apply whenever the stack installs it. */
+  retention: retentionSchema.optional(),
   build: z
     .strictObject({
       /** Requests and limits of the Kaniko step; unset keys keep DEFAULT_BUILD_RESOURCES. */
@@ -357,11 +468,17 @@ export type StatusReporting =
     };
 
 /** An app with every default resolved. */
-export type AppConfig = Omit<ParsedApp, "statusReporting"> & {
+export type AppConfig = Omit<ParsedApp, "statusReporting" | "retention"> & {
   namespace: string;
   dockerfile: string;
   statusReporting: StatusReporting;
+  /**
+   * The namespace's pruner config; unset when the stack installs no pruner and the app sets
+   * no `retention` (load.ts `resolveRetention`).
+   */
+  retention?: RetentionConfig;
 };
+export type RetentionConfig = z.output<typeof retentionSchema>;
 export type TektonConfig = ParsedConfig["tekton"];
 export type GitSshConfig = ParsedConfig["gitSsh"];
 export type RegistryConfig = ParsedConfig["registry"];

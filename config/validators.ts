@@ -280,3 +280,26 @@ export function releaseBaseError(value: string): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return "an http(s) URL or a local directory";
   return value.length > 0 ? undefined : "an http(s) URL or a local directory";
 }
+
+/**
+ * The Tekton Dashboard's base URL (`tekton.dashboard.url`): https only (the dashboard has no
+ * authentication of its own and sits behind an authenticating proxy, whose session must not
+ * travel in clear), no credentials, no query or fragment (status links append
+ * `/#/namespaces/<ns>/pipelineruns/<name>`). A path prefix is allowed.
+ */
+export function dashboardUrlError(value: string): string | undefined {
+  const expected = "an https URL such as https://tekton.example.com (no credentials, query or #)";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return expected;
+  }
+  if (url.protocol !== "https:") {
+    return "an https URL: the dashboard is never linked or exposed without TLS";
+  }
+  if (url.username || url.password || url.search || url.hash || value.includes("#")) {
+    return expected;
+  }
+  return undefined;
+}

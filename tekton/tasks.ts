@@ -18,6 +18,7 @@ import {
   REGISTRY_CA_KEY,
   WORKSPACES,
 } from "./names";
+import { dashboardBaseUrl } from "./dashboard";
 import { EnvVar, ObjectMeta, ParamSpec, SecurityContext, StepTemplate, Task } from "./types";
 
 /** What the Tasks need from the stack config besides the app itself. */
@@ -30,9 +31,18 @@ export interface BuildContext {
 }
 
 export function buildContext(
-  config: Pick<ValidatedConfig, "gitSsh" | "registry" | "images">,
+  config: Pick<ValidatedConfig, "gitSsh" | "registry" | "images"> &
+    Partial<Pick<ValidatedConfig, "tekton">>,
 ): BuildContext {
-  return { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  const context: BuildContext = {
+    gitSsh: config.gitSsh,
+    registry: config.registry,
+    images: config.images,
+  };
+  // `tekton.dashboard.url`, else `https://<tekton.dashboard.ingress.host>` (tekton/dashboard.ts).
+  const dashboardUrl = config.tekton && dashboardBaseUrl(config.tekton);
+  if (dashboardUrl !== undefined) context.dashboardUrl = dashboardUrl;
+  return context;
 }
 
 /** Task names (and the Pipeline's task names): part of the stack's contract. */

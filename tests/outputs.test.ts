@@ -41,6 +41,8 @@ describe("outputs contract", function () {
       pipelines: "v1.15.0",
       triggers: "v0.37.0",
       chains: null,
+      pruner: { version: "v0.4.1" },
+      dashboard: null,
     });
   });
 

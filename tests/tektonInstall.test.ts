@@ -16,14 +16,15 @@ const JOB = "kubernetes:batch/v1:Job";
 const TEKTON_KINDS = /^kubernetes:(tekton\.dev|triggers\.tekton\.dev)\/[^:]+:/;
 
 describe("Tekton install", function () {
-  it("applies the three pinned release manifests from infra.tekton.dev", async () => {
+  it("applies the pinned release manifests from infra.tekton.dev, the Pruner's included", async () => {
     const run = await runProgram(exampleConfig());
     assert.ifError(run.error);
     const files = resourcesOfType(run, CONFIG_FILE).map((r) => [r.name, r.inputs.file]);
-    assert.deepEqual(files, [
-      ["tekton-pipelines", `${BASE}/pipeline/previous/v1.15.0/release.yaml`],
-      ["tekton-triggers", `${BASE}/triggers/previous/v0.37.0/release.yaml`],
+    assert.deepEqual(files.sort(), [
       ["tekton-interceptors", `${BASE}/triggers/previous/v0.37.0/interceptors.yaml`],
+      ["tekton-pipelines", `${BASE}/pipeline/previous/v1.15.0/release.yaml`],
+      ["tekton-pruner", `${BASE}/pruner/previous/v0.4.1/release.yaml`],
+      ["tekton-triggers", `${BASE}/triggers/previous/v0.37.0/release.yaml`],
     ]);
   });
 
@@ -50,17 +51,22 @@ describe("Tekton install", function () {
     const run = await runProgram(config);
     assert.ifError(run.error);
     assert.deepEqual(
-      resourcesOfType(run, CONFIG_FILE).map((r) => r.inputs.file),
+      resourcesOfType(run, CONFIG_FILE)
+        .map((r) => r.inputs.file)
+        .sort(),
       [
         "./manifests/pipeline/previous/v1.14.2/release.yaml",
-        "./manifests/triggers/previous/v0.36.1/release.yaml",
+        "./manifests/pruner/previous/v0.4.1/release.yaml",
         "./manifests/triggers/previous/v0.36.1/interceptors.yaml",
+        "./manifests/triggers/previous/v0.36.1/release.yaml",
       ],
     );
     assert.deepEqual(run.values?.tekton, {
       pipelines: "v1.14.2",
       triggers: "v0.36.1",
       chains: null,
+      pruner: { version: "v0.4.1" },
+      dashboard: null,
     });
   });
 
@@ -87,8 +93,11 @@ describe("Tekton install", function () {
       const run = await runProgram(exampleConfig());
       assert.ifError(run.error);
       const files = resourcesOfType(run, CONFIG_FILE);
-      assert.equal(files.length, 3);
-      for (const file of files) assert.equal(file.transforms, 1, file.name);
+      assert.equal(files.length, 4);
+      // The Pruner's has a second one: its global config (tests/pruner.test.ts).
+      for (const file of files) {
+        assert.equal(file.transforms, file.name === "tekton-pruner" ? 2 : 1, file.name);
+      }
     });
 
     it("keeps CustomResourceDefinitions on delete and leaves other objects alone", async () => {
