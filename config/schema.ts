@@ -145,7 +145,7 @@ export const MAX_RETENTION_TTL_SECONDS = 2592000;
 const historyLimit = (fallback: number) =>
   z
     .number()
-    .int({ message: "expected a whole number of runs" })
+    .int()
     .min(0, { message: "expected 0 or more runs (0 keeps none)" })
     .max(MAX_RETENTION_HISTORY, {
       message: `expected at most ${MAX_RETENTION_HISTORY} runs (the cluster-wide historyLimit the pruner's webhook enforces)`,
@@ -165,7 +165,7 @@ export const retentionSchema = z.strictObject({
   /** Delete a finished run this many seconds after it ends, whatever the limits; unset: never. */
   ttlSecondsAfterFinished: z
     .number()
-    .int({ message: "expected whole seconds" })
+    .int()
     .min(1, { message: "expected at least 1 second" })
     .max(MAX_RETENTION_TTL_SECONDS, {
       message: `expected at most ${MAX_RETENTION_TTL_SECONDS} seconds (30 days, the pruner's maximum for a namespace)`,

@@ -365,6 +365,115 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /did you mean keyRotation/,
   },
   {
+    what: "Tekton Pruner without the Tekton install it is ordered after",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({ ...t, install: false, pruner: { install: true } })),
+    key: "tekton-gitlab:tekton.pruner.install",
+    says: /tekton\.install: true/,
+  },
+  {
+    what: "Tekton Pruner version not a release version",
+    change: (c) => withStructured(c, "tekton", (t) => ({ ...t, pruner: { version: "0.4.1" } })),
+    key: "tekton-gitlab:tekton.pruner.version",
+    says: /release version vX\.Y\.Z/,
+  },
+  {
+    what: "retention limit above the pruner's cluster-wide historyLimit",
+    change: app((a) => (a.retention = { successfulHistoryLimit: 101 })),
+    key: "tekton-gitlab:apps[0].retention.successfulHistoryLimit",
+    says: /at most 100 runs/,
+  },
+  {
+    what: "retention limit negative",
+    change: app((a) => (a.retention = { failedHistoryLimit: -1 })),
+    key: "tekton-gitlab:apps[0].retention.failedHistoryLimit",
+    says: /0 or more runs/,
+  },
+  {
+    what: "retention limit not a whole number",
+    change: app((a) => (a.retention = { failedHistoryLimit: 2.5 })),
+    key: "tekton-gitlab:apps[0].retention.failedHistoryLimit",
+    says: /expected int/,
+  },
+  {
+    what: "retention TTL above the pruner's 30-day maximum",
+    change: app((a) => (a.retention = { ttlSecondsAfterFinished: 2592001 })),
+    key: "tekton-gitlab:apps[0].retention.ttlSecondsAfterFinished",
+    says: /at most 2592000 seconds/,
+  },
+  {
+    what: "retention TTL as a duration string (the pruner reads seconds)",
+    change: app((a) => (a.retention = { ttlSecondsAfterFinished: "1h" })),
+    key: "tekton-gitlab:apps[0].retention.ttlSecondsAfterFinished",
+    says: /expected number/,
+  },
+  {
+    what: "unknown retention key",
+    change: app((a) => (a.retention = { successfulRunsLimit: 5 })),
+    key: "tekton-gitlab:apps[0].retention.successfulRunsLimit",
+    says: /unknown key/,
+  },
+  {
+    what: "Tekton Dashboard without the Tekton install it is ordered after",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({ ...t, install: false, dashboard: { install: true } })),
+    key: "tekton-gitlab:tekton.dashboard.install",
+    says: /tekton\.install: true/,
+  },
+  {
+    what: "dashboard Ingress without a TLS Secret (never exposed without TLS)",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({
+        ...t,
+        dashboard: { install: true, ingress: { host: "tekton.example.com" } },
+      })),
+    key: "tekton-gitlab:tekton.dashboard.ingress.tlsSecretName",
+    says: /required with dashboard\.ingress.*never exposed without TLS/,
+  },
+  {
+    what: "dashboard Ingress without installing the dashboard",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({
+        ...t,
+        dashboard: { ingress: { host: "tekton.example.com", tlsSecretName: "dashboard-tls" } },
+      })),
+    key: "tekton-gitlab:tekton.dashboard.ingress",
+    says: /dashboard\.install: true/,
+  },
+  {
+    what: "dashboard URL over plain http",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({
+        ...t,
+        dashboard: { url: "http://tekton.example.com" },
+      })),
+    key: "tekton-gitlab:tekton.dashboard.url",
+    says: /https URL.*without TLS/,
+  },
+  {
+    what: "dashboard URL with a fragment (status links append their own)",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({
+        ...t,
+        dashboard: { url: "https://tekton.example.com/#/" },
+      })),
+    key: "tekton-gitlab:tekton.dashboard.url",
+    says: /no credentials, query or #/,
+  },
+  {
+    what: "dashboard Ingress host not a host name",
+    change: (c) =>
+      withStructured(c, "tekton", (t) => ({
+        ...t,
+        dashboard: {
+          install: true,
+          ingress: { host: "https://tekton.example.com", tlsSecretName: "dashboard-tls" },
+        },
+      })),
+    key: "tekton-gitlab:tekton.dashboard.ingress.host",
+    says: /DNS host name/,
+  },
+  {
     what: "wrong type",
     change: (c) => withStructured(c, "tekton", (t) => ({ ...t, install: "yes" })),
     key: "tekton-gitlab:tekton.install",
