@@ -40,29 +40,34 @@ export interface PrunerInstallArgs {
   pipelines: pulumi.Resource;
 }
 
+export interface PrunerInstall {
+  version: string;
+  /** What a namespace-level pruner ConfigMap must wait for: the release with its webhook. */
+  ready: pulumi.Resource[];
+}
+
 /**
  * Installs the pinned Tekton Pruner (controller, webhook, global config) and sets its global
- * config to honour each namespace's own. A child of TektonInstall.
+ * config to honour each namespace's own. Registered directly under TektonInstall (`parent`), not
+ * under a component of its own: the policy pack recognises release objects by TektonInstall's
+ * type in their URN (policy/policies.ts `isTektonReleaseResource`), and the pruner's RBAC is the
+ * release's, not the stack's.
  */
-export class PrunerInstall extends pulumi.ComponentResource {
-  public readonly version: string;
-  /** What a namespace-level pruner ConfigMap must wait for: the release with its webhook. */
-  public readonly ready: pulumi.Resource[];
-
-  constructor(name: string, args: PrunerInstallArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tekton-gitlab:tekton:PrunerInstall", name, {}, opts);
-    this.version = args.tekton.pruner.version;
-    const release = new k8s.yaml.v2.ConfigFile(
-      name,
-      { file: prunerReleaseUrl(args.tekton.releaseBaseUrl, this.version) },
-      {
-        parent: this,
-        dependsOn: [args.pipelines],
-        // The release has no CRD today; kept for one that adds some (components/tektonInstall.ts).
-        transforms: [retainCustomResourceDefinitions, honourNamespacePrunerConfig],
-      },
-    );
-    this.ready = [release];
-    this.registerOutputs({ version: this.version });
-  }
+export function installPruner(
+  name: string,
+  args: PrunerInstallArgs,
+  parent: pulumi.ComponentResource,
+): PrunerInstall {
+  const version = args.tekton.pruner.version;
+  const release = new k8s.yaml.v2.ConfigFile(
+    name,
+    { file: prunerReleaseUrl(args.tekton.releaseBaseUrl, version) },
+    {
+      parent,
+      dependsOn: [args.pipelines],
+      // The release has no CRD today; kept for one that adds some (components/tektonInstall.ts).
+      transforms: [retainCustomResourceDefinitions, honourNamespacePrunerConfig],
+    },
+  );
+  return { version, ready: [release] };
 }

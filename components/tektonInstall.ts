@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { TektonConfig } from "../config/schema";
 import { GATE_CREATE_TIMEOUT, readinessGateManifests } from "../tekton/readinessGate";
 import { ChainsInstall } from "./chainsInstall";
-import { DashboardInstall } from "./dashboardInstall";
-import { PrunerInstall } from "./prunerInstall";
+import { DashboardInstall, installDashboard } from "./dashboardInstall";
+import { PrunerInstall, installPruner } from "./prunerInstall";
 
 /** The three release manifests, in the order they must be applied. */
 export function tektonReleaseUrls(config: TektonConfig) {
@@ -143,19 +143,11 @@ export class TektonInstall extends pulumi.ComponentResource {
     }
     // Not in `ready`: no Tekton object of an app needs the pruner or the dashboard.
     if (config.pruner.install) {
-      this.pruner = new PrunerInstall(
-        `${name}-pruner`,
-        { tekton: config, pipelines },
-        { parent: this },
-      );
+      this.pruner = installPruner(`${name}-pruner`, { tekton: config, pipelines }, this);
       this.prunerReady = this.pruner.ready;
     }
     if (config.dashboard.install) {
-      this.dashboard = new DashboardInstall(
-        `${name}-dashboard`,
-        { tekton: config, pipelines },
-        { parent: this },
-      );
+      this.dashboard = installDashboard(`${name}-dashboard`, { tekton: config, pipelines }, this);
     }
     this.registerOutputs({ versions: this.versions });
   }

@@ -129,7 +129,13 @@ describe("per-app credentials", function () {
         .sort(),
       ["git-pull", "git-write"],
     );
-    assert.deepEqual(resourcesOfType(result, "kubernetes:core/v1:ConfigMap"), []);
+    // (The build namespace's pruner config is the app's RetentionPolicy's, tests/pruner.test.ts.)
+    assert.deepEqual(
+      resourcesOfType(result, "kubernetes:core/v1:ConfigMap").filter(
+        (c) => c.parent === component.urn,
+      ),
+      [],
+    );
     const sa = findResource(
       result,
       "kubernetes:core/v1:ServiceAccount",

@@ -51,10 +51,9 @@ describe("Tekton Pruner (retention)", function () {
     assert.equal(pruner.inputs.file, `${BASE}/pruner/previous/v0.4.1/release.yaml`);
     const pipelines = findResource(run, CONFIG_FILE, "tekton-pipelines");
     assert.deepEqual(pruner.dependencies, [pipelines.urn]);
-    const component = findResource(run, "tekton-gitlab:tekton:PrunerInstall", "tekton-pruner");
+    // Directly under TektonInstall: the policy pack knows release objects by that parent.
     const install = findResource(run, "tekton-gitlab:tekton:TektonInstall", "tekton");
-    assert.equal(pruner.parent, component.urn);
-    assert.equal(component.parent, install.urn);
+    assert.equal(pruner.parent, install.urn);
     // The CRD-retaining transform and the global-config one.
     assert.equal(pruner.transforms, 2);
   });
