@@ -8,6 +8,8 @@ import {
   PRUNER_NAMESPACE,
   prunerReleaseUrl,
 } from "../tekton/pruner";
+import { prunerGateManifests } from "../tekton/prunerGate";
+import { GATE_CREATE_TIMEOUT } from "../tekton/readinessGate";
 import { retainCustomResourceDefinitions } from "./tektonInstall";
 
 /**
@@ -38,11 +40,16 @@ export interface PrunerInstallArgs {
   tekton: TektonConfig;
   /** The Tekton Pipelines release: the pruner watches its PipelineRuns, in its namespace. */
   pipelines: pulumi.Resource;
+  /** The stack's pinned kubectl image (tekton-gitlab:images.kubectl), for the readiness gate. */
+  kubectlImage: string;
 }
 
 export interface PrunerInstall {
   version: string;
-  /** What a namespace-level pruner ConfigMap must wait for: the release with its webhook. */
+  /**
+   * What a namespace-level pruner ConfigMap must wait for: the release and the gate Job that
+   * completes once the pruner's webhook answers (tekton/prunerGate.ts).
+   */
   ready: pulumi.Resource[];
 }
 
@@ -69,5 +76,38 @@ export function installPruner(
       transforms: [retainCustomResourceDefinitions, honourNamespacePrunerConfig],
     },
   );
-  return { version, ready: [release] };
+
+  const gate = prunerGateManifests({ image: args.kubectlImage, prunerVersion: version });
+  const afterRelease = { parent, dependsOn: [release] };
+  const serviceAccount = new k8s.core.v1.ServiceAccount(
+    `${name}-ready-serviceaccount`,
+    { metadata: gate.serviceAccount.metadata },
+    afterRelease,
+  );
+  const role = new k8s.rbac.v1.Role(
+    `${name}-ready-role`,
+    { metadata: gate.role.metadata, rules: gate.role.rules },
+    afterRelease,
+  );
+  const roleBinding = new k8s.rbac.v1.RoleBinding(
+    `${name}-ready-rolebinding`,
+    {
+      metadata: gate.roleBinding.metadata,
+      roleRef: gate.roleBinding.roleRef,
+      subjects: gate.roleBinding.subjects,
+    },
+    { parent, dependsOn: [release, role, serviceAccount] },
+  );
+  const job = new k8s.batch.v1.Job(
+    `${name}-ready`,
+    { metadata: gate.job.metadata, spec: gate.job.spec },
+    {
+      parent,
+      dependsOn: [release, serviceAccount, role, roleBinding],
+      // Fixed name: a replacement (upgrade, or a gate that failed) deletes the old Job first.
+      deleteBeforeReplace: true,
+      customTimeouts: { create: GATE_CREATE_TIMEOUT, update: GATE_CREATE_TIMEOUT },
+    },
+  );
+  return { version, ready: [release, job] };
 }

@@ -143,7 +143,11 @@ export class TektonInstall extends pulumi.ComponentResource {
     }
     // Not in `ready`: no Tekton object of an app needs the pruner or the dashboard.
     if (config.pruner.install) {
-      this.pruner = installPruner(`${name}-pruner`, { tekton: config, pipelines }, this);
+      this.pruner = installPruner(
+        `${name}-pruner`,
+        { tekton: config, pipelines, kubectlImage: args.kubectlImage },
+        this,
+      );
       this.prunerReady = this.pruner.ready;
     }
     if (config.dashboard.install) {
