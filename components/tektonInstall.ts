@@ -64,8 +64,8 @@ export class TektonInstall extends pulumi.ComponentResource {
   /** Tekton Dashboard, when `tekton.dashboard.install` is true. */
   public readonly dashboard?: DashboardInstall;
   /**
-   * What a build namespace's pruner ConfigMap must wait for: the pruner release (its webhook
-   * admits the ConfigMap). Empty when the stack installs no pruner.
+   * What a build namespace's pruner ConfigMap must wait for: the pruner release and its
+   * readiness gate (its webhook admits the ConfigMap). Empty when the stack installs no pruner.
    */
   public readonly prunerReady: pulumi.Resource[] = [];
 

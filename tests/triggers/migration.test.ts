@@ -103,8 +103,8 @@ describe("migration from per-app listeners to the shared one", function () {
       }
     }
     // Adding an app adds no EventListener, Ingress or listener ServiceAccount: the only
-    // ServiceAccounts are the build and the build-and-push ones per app, Tekton's readiness
-    // Job's and the listener's.
+    // ServiceAccounts are the build and the build-and-push ones per app, the readiness Jobs'
+    // (Tekton's and the Pruner's) and the listener's.
     assert.deepEqual(
       run.resources
         .filter((r) => r.type === T.serviceAccount)
@@ -116,6 +116,7 @@ describe("migration from per-app listeners to the shared one", function () {
         "listener-sa",
         "orders-push-service-account",
         "orders-service-account",
+        "tekton-pruner-ready-serviceaccount",
         "tekton-webhooks-ready-serviceaccount",
       ],
     );
