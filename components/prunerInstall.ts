@@ -4,6 +4,7 @@ import { TektonConfig } from "../config/schema";
 import {
   PRUNER_GLOBAL_CONFIG,
   PRUNER_GLOBAL_CONFIG_KEY,
+  PRUNER_CONFIG_TYPE_LABEL,
   PRUNER_GLOBAL_CONFIG_MAP,
   PRUNER_NAMESPACE,
   prunerReleaseUrl,
@@ -27,9 +28,20 @@ export const honourNamespacePrunerConfig: pulumi.ResourceTransform = (args) => {
   if (metadata.name !== PRUNER_GLOBAL_CONFIG_MAP || metadata.namespace !== PRUNER_NAMESPACE) {
     return undefined;
   }
+  // Without its config-type label the release's own webhook no longer selects this object. That
+  // webhook (config/601-webhook-configuration.yaml, failurePolicy Fail) is registered with no
+  // caBundle, which the webhook writes only once it runs (pkg/webhook/configmapvalidation.go
+  // `Reconcile`); yaml/v2 applies the release's objects in parallel, so on a fresh cluster it
+  // would refuse this create whenever it lands first. Nothing reads the label: the controller
+  // watches the ConfigMap by name (pkg/reconciler/tektonpruner/controller.go, knative
+  // sharedmain's unfiltered informed watcher); the webhook's own checks are on our value above,
+  // which tests/pruner.test.ts holds to PrunerConfig's keys.
+  const labels = { ...metadata.labels };
+  delete labels[PRUNER_CONFIG_TYPE_LABEL];
   return {
     props: {
       ...args.props,
+      metadata: { ...metadata, labels },
       data: { ...args.props.data, [PRUNER_GLOBAL_CONFIG_KEY]: PRUNER_GLOBAL_CONFIG },
     },
     opts: args.opts,

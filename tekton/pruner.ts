@@ -25,11 +25,14 @@ export const PRUNER_GLOBAL_CONFIG_KEY = "global-config";
 export const PRUNER_NAMESPACE_CONFIG_MAP = "tekton-pruner-namespace-spec";
 export const PRUNER_NAMESPACE_CONFIG_KEY = "ns-config";
 
+/** The label whose value the pruner's webhook selects global and namespace configs by. */
+export const PRUNER_CONFIG_TYPE_LABEL = "pruner.tekton.dev/config-type";
+
 /** The labels the pruner's webhook selects and requires (see above). */
 export function prunerConfigLabels(type: "global" | "namespace"): Record<string, string> {
   return {
     "app.kubernetes.io/part-of": "tekton-pruner",
-    "pruner.tekton.dev/config-type": type,
+    [PRUNER_CONFIG_TYPE_LABEL]: type,
   };
 }
 

@@ -99,8 +99,15 @@ describe("Tekton Pruner (retention)", function () {
         opts: { protect: false },
       });
       assert.ok(result);
-      // Everything else of the release's object stays: labels the webhook selects on, kind.
-      assert.deepEqual(result.props.metadata, release.metadata);
+      // The release's ValidatingWebhookConfiguration (config/601-webhook-configuration.yaml,
+      // failurePolicy Fail) has no caBundle until the webhook's own Reconcile writes one
+      // (pkg/webhook/configmapvalidation.go): while yaml/v2 applies the release's objects in
+      // parallel, a create it selects can be refused. Without the config-type label its
+      // objectSelector no longer matches this object; the pruner reads it by name.
+      const { ["pruner.tekton.dev/config-type"]: configType, ...keptLabels } =
+        release.metadata.labels;
+      assert.equal(configType, "global");
+      assert.deepEqual(result.props.metadata, { ...release.metadata, labels: keptLabels });
       assert.equal(result.props.kind, "ConfigMap");
       assert.equal(result.opts.protect, false);
       const global = parse(result.props.data["global-config"]);
