@@ -312,15 +312,28 @@ export class ProjectAccessTokenProvider
   async create(
     inputs: ProjectAccessTokenInputs,
   ): Promise<dynamic.CreateResult<ProjectAccessTokenOutputs>> {
+    const { record, marker } = await this.createToken(inputs);
+    return {
+      id: formatId(inputs.project, record.id),
+      outs: this.outputsFrom(inputs, marker, record),
+    };
+  }
+
+  /**
+   * Creates a token with a fresh marker in its name. Never sends the POST twice (a second POST
+   * could leave two live tokens): after a lost answer GitLab is asked what it did instead, and
+   * the token the create made is rotated, the value being only in a create or rotate answer.
+   */
+  private async createToken(
+    inputs: ProjectAccessTokenInputs,
+    resourceId?: string,
+  ): Promise<{ record: ProjectAccessTokenWithToken; marker: string }> {
     const client = this.client();
     const marker = `pulumi-${randomBytes(8).toString("hex")}`;
     const name = markedName(inputs.name, marker);
     const expiresAt = this.expiryFor(inputs);
-    let record: ProjectAccessTokenWithToken;
     try {
-      // Never sent twice (a second POST could leave two live tokens): after a lost answer
-      // GitLab is asked what it did instead.
-      record = await client.createProjectAccessToken(
+      const record = await client.createProjectAccessToken(
         inputs.project,
         compact({
           name,
@@ -330,27 +343,26 @@ export class ProjectAccessTokenProvider
           expires_at: expiresAt,
         }),
       );
+      return { record, marker };
     } catch (error) {
       if (!isAmbiguousWrite(error)) throw error;
       const found = await this.findCreated(client, inputs, name, error as Error);
-      // The value is only in a create or rotate answer: rotate the token the lost create made.
       try {
-        record = await this.rotateOurs(client, inputs.project, marker, found, expiresAt);
+        return {
+          record: await this.rotateOurs(client, inputs.project, marker, found, expiresAt),
+          marker,
+        };
       } catch (rotateError) {
         // The token exists: keep it in the state (without a value, `active: false`) so that
         // destroy revokes it and the next `up` rotates it.
         const provider = (inputs as unknown as Record<string, unknown>).__provider;
-        throw partiallyCreated(rotateError, formatId(inputs.project, found.id), {
+        throw partiallyCreated(rotateError, resourceId ?? formatId(inputs.project, found.id), {
           ...this.outputsFrom(inputs, marker, { ...found, token: "" }),
           active: false,
           ...(provider === undefined ? {} : { __provider: provider }),
         });
       }
     }
-    return {
-      id: formatId(inputs.project, record.id),
-      outs: this.outputsFrom(inputs, marker, record),
-    };
   }
 
   /**
@@ -444,8 +456,11 @@ export class ProjectAccessTokenProvider
     client: GitLabClient,
     project: string,
     olds: ProjectAccessTokenOutputs,
+    fetched?: { record: ProjectAccessTokenRecord | undefined },
   ): Promise<ProjectAccessTokenRecord | undefined> {
-    const record = await unlessGone(() => client.getProjectAccessToken(project, olds.tokenId));
+    const record = fetched
+      ? fetched.record
+      : await unlessGone(() => client.getProjectAccessToken(project, olds.tokenId));
     if (record !== undefined && isActive(record)) return record;
     if (!olds.createMarker) return undefined;
     const listed = await client.listProjectAccessTokens(project);
@@ -490,7 +505,7 @@ export class ProjectAccessTokenProvider
     if (record === undefined || !isActive(record)) {
       // A rotation whose answer was lost leaves the state's token revoked and a successor
       // active: keep following it (the next `up` rotates it, its value being unknown).
-      current = (await this.currentToken(client, project, olds)) ?? record;
+      current = (await this.currentToken(client, project, olds, { record })) ?? record;
     }
     // Gone or revoked by hand, with no active successor: drop it, the next `up` creates one.
     if (current === undefined || !isActive(current)) return { id: "" };
@@ -529,14 +544,29 @@ export class ProjectAccessTokenProvider
     const client = this.client();
     const current = await this.currentToken(client, project, olds);
     if (current === undefined) {
-      throw new Error(
-        `GitLab ProjectAccessToken ${id}: project "${project}" has no active access token ` +
-          `of this resource (token ${olds.tokenId} and any successor carrying "${marker}" are ` +
-          "revoked, expired or deleted). Run `pulumi refresh` to drop it; the next `pulumi up` " +
-          "creates a new token.",
-      );
+      // Expired before an `up` rotated it, or revoked by hand: a new token (a new marker; the
+      // resource keeps its id, `tokenId` names the new token).
+      const created = await this.createToken(news, id);
+      return { outs: this.outputsFrom(news, created.marker, created.record, olds) };
     }
-    const record = await this.rotateOurs(client, project, marker, current, this.expiryFor(news));
+    let record: ProjectAccessTokenWithToken;
+    try {
+      record = await this.rotateOurs(client, project, marker, current, this.expiryFor(news));
+    } catch (error) {
+      if (!isAmbiguousWrite(error)) throw error;
+      // GitLab may have rotated: the state's value may be revoked and a successor live. With
+      // `id` and `properties` the host reports a partial failure and the engine stores these
+      // outputs (pulumi 3.248.0 pkg/resource/deploy/step.go UpdateStep.Apply:
+      // `s.new.Outputs = resp.Properties`): `active: false` makes the next `up` find the live
+      // token by its marker and rotate it, without a refresh first.
+      const provider = (news as unknown as Record<string, unknown>).__provider;
+      const outs: Record<string, unknown> = { ...olds, active: false };
+      delete outs.__provider;
+      throw partiallyCreated(error, id, {
+        ...compact(outs),
+        ...(provider === undefined ? {} : { __provider: provider }),
+      });
+    }
     return { outs: this.outputsFrom(news, marker, record, olds) };
   }
 

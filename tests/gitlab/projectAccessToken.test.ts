@@ -217,6 +217,19 @@ describe("gitlab ProjectAccessToken provider", function () {
       assert.deepEqual(fake.activeAccessTokensOf(PROJECT), []);
     });
 
+    it("a token that expired before any up rotated it is replaced by a new one in place", async () => {
+      const { id, outs } = await created();
+      clock += 400 * DAY;
+      assert.deepEqual(fake.activeAccessTokensOf(PROJECT), []);
+      assert.equal((await provider.diff(id, outs, inputs())).changes, true);
+      const renewed = (await provider.update(id, outs, inputs())).outs!;
+      const active = fake.activeAccessTokensOf(PROJECT);
+      assert.equal(active.length, 1);
+      assert.equal(renewed.tokenId, active[0].id);
+      assert.equal(renewed.token, fake.accessTokenValue(PROJECT, renewed.tokenId));
+      assert.equal(fake.requestsOf("POST", "/rotate").length, 0, "an expired token is not rotated");
+    });
+
     it("a new explicit expiresAt rotates; name, scopes and role replace", async () => {
       const { id, outs } = await created({
         rotationConfiguration: undefined,
@@ -352,8 +365,20 @@ describe("gitlab ProjectAccessToken provider", function () {
         r.method === "GET" && r.rawPath.endsWith("/access_tokens")
           ? { status: 503, body: { message: "down" } }
           : undefined;
-      await rejection(provider.update(id, outs, inputs()), fake.token, /may exist/);
+      const failed = (await rejection(
+        provider.update(id, outs, inputs()),
+        fake.token,
+        /may exist/,
+      )) as Error & {
+        id?: string;
+        properties?: ProjectAccessTokenOutputs;
+      };
       fake.faults = undefined;
+      // A partial failure: the engine stores these outputs, and the next up rotates without a
+      // refresh first.
+      assert.equal(failed.id, id);
+      assert.equal(failed.properties?.active, false);
+      assert.equal((await provider.diff(id, failed.properties!, inputs())).changes, true);
       // The state still names the old (now revoked) token.
       const read = await provider.read(id, outs);
       assert.equal(read.id, id);
