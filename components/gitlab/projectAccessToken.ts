@@ -562,6 +562,9 @@ export class ProjectAccessTokenProvider
       const provider = (news as unknown as Record<string, unknown>).__provider;
       const outs: Record<string, unknown> = { ...olds, active: false };
       delete outs.__provider;
+      // Not the value: an error object must never carry a token (it may be logged); the next
+      // `up` rotates and gets a new one.
+      delete outs.token;
       throw partiallyCreated(error, id, {
         ...compact(outs),
         ...(provider === undefined ? {} : { __provider: provider }),
