@@ -1,8 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { AppConfig, GitSshConfig, RegistryConfig } from "../config/schema";
-import { DeployKey } from "./gitlab";
+import {
+  AppConfig,
+  GitSshConfig,
+  RegistryConfig,
+  STATUS_TOKEN_KEY,
+  STATUS_TOKEN_SECRET,
+} from "../config/schema";
+import { DeployKey, ProjectAccessToken } from "./gitlab";
 import {
   BUILD_PUSH_SERVICE_ACCOUNT,
   BUILD_SERVICE_ACCOUNT,
@@ -46,6 +52,8 @@ export class AppCredentials extends pulumi.ComponentResource {
   public readonly serviceAccountName = BUILD_SERVICE_ACCOUNT;
   public readonly source: GitKey;
   public readonly operations: GitKey;
+  /** The GitLab token the status tasks post with; undefined unless the stack manages it. */
+  public readonly statusToken?: ProjectAccessToken;
   /** What Tekton objects in the namespace must wait for: the namespace, Secrets, ServiceAccount. */
   public readonly ready: pulumi.Resource[];
 
@@ -177,6 +185,40 @@ export class AppCredentials extends pulumi.ComponentResource {
     }
 
     const ready: pulumi.Resource[] = [this.namespace, ...secrets];
+    const status = app.statusReporting;
+    if (status.enabled && status.managedToken !== undefined) {
+      // The least that can post a commit status: POST /projects/:id/statuses/:sha needs
+      // `create_commit_status` (lib/api/commit_statuses.rb `authorize! :create_commit_status`),
+      // which project_policy.rb grants from the Developer role (`rule { can?(:developer_access)
+      // }`), and a write API call needs the `api` scope (lib/api/api.rb: `read_api` only for GET
+      // and HEAD). A Developer bot cannot push to protected branches nor change settings.
+      this.statusToken = new ProjectAccessToken(
+        `${app.name}-status-token`,
+        {
+          project: app.sourceProject,
+          name: `tekton-gitlab ${pulumi.getStack()}/${app.name}: build status`,
+          scopes: ["api"],
+          accessLevel: "developer",
+          rotationConfiguration: {
+            expirationDays: status.managedToken.lifetimeDays,
+            rotateBeforeDays: status.managedToken.rotateBeforeDays,
+          },
+        },
+        { parent: this },
+      );
+      // Referenced by no ServiceAccount: only the status tasks mount it, as a workspace or a
+      // volume, so no other step of the build can read the token.
+      const statusSecret = new k8s.core.v1.Secret(
+        `${app.name}-status-token-secret`,
+        {
+          metadata: metadata(STATUS_TOKEN_SECRET),
+          type: "Opaque",
+          stringData: { [STATUS_TOKEN_KEY]: pulumi.secret(this.statusToken.token) },
+        },
+        inNamespace,
+      );
+      ready.push(this.statusToken, statusSecret);
+    }
     if (registry.caCert !== undefined) {
       ready.push(
         new k8s.core.v1.ConfigMap(

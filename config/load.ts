@@ -7,6 +7,8 @@ import {
   CONFIG_KEYS,
   DEFAULT_LISTENER_NAMESPACE,
   RetentionConfig,
+  DEFAULT_ROTATE_BEFORE_DAYS,
+  DEFAULT_TOKEN_LIFETIME_DAYS,
   STATUS_TOKEN_SECRET,
   STRUCTURED_KEYS,
   StatusReporting,
@@ -73,7 +75,9 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
     return [`${key}: required value is missing`];
   }
   if (issue.code === "invalid_type") {
-    return [`${key}: expected ${issue.expected}`];
+    // A schema's own message ("expected true, false or an object ...") says more than the type.
+    const own = issue.message.startsWith("expected ") ? issue.message : undefined;
+    return [`${key}: ${own ?? `expected ${issue.expected}`}`];
   }
   return [`${key}: ${issue.message}`];
 }
@@ -110,7 +114,14 @@ function unwrap(schema: z.ZodType): z.ZodType {
     current instanceof z.ZodOptional ||
     current instanceof z.ZodPipe
   ) {
-    current = (current instanceof z.ZodPipe ? current.in : current.unwrap()) as z.ZodType;
+    // z.preprocess is a pipe from a transform into the schema that checks the value.
+    current = (
+      current instanceof z.ZodPipe
+        ? current.in instanceof z.ZodTransform
+          ? current.out
+          : current.in
+        : current.unwrap()
+    ) as z.ZodType;
   }
   return current;
 }
@@ -242,6 +253,27 @@ function crossChecks(
       `${configKey(["registry", "username"])}: required when tekton-gitlab:registryPassword is set`,
     );
   }
+
+  apps.forEach((app, index) => {
+    if (app === null || typeof app !== "object") return;
+    const raw = app.statusReporting;
+    const given: Record<string, unknown> =
+      typeof raw === "boolean"
+        ? { enabled: raw }
+        : raw !== null && typeof raw === "object"
+          ? (raw as Record<string, unknown>)
+          : {};
+    // The managed token is a GitLab resource: without manageDeployKeys the stack creates none.
+    if (
+      app.manageDeployKeys === false &&
+      given.enabled === true &&
+      given.tokenSecretName === undefined
+    ) {
+      problems.push(
+        `${configKey(["apps", index, "statusReporting", "tokenSecretName"])}: required to report build status with manageDeployKeys: false (the stack then creates no GitLab token): the name of an existing Secret in the build namespace whose key "token" holds a GitLab token with the api scope and at least the Developer role on the source project; or set statusReporting: false`,
+      );
+    }
+  });
 
   const managesGitLab = apps.some(
     (app) => app !== null && typeof app === "object" && app.manageDeployKeys !== false,
@@ -382,19 +414,37 @@ function resolveRetention(
   return prunerInstalled ? retentionSchema.parse({}) : undefined;
 }
 
-/** Placeholder resolution (issue 12): on with a managed token whenever GitLab is managed. */
+/**
+ * `apps[].statusReporting` resolved: on by default when the stack manages the app's GitLab
+ * resources (a project access token it creates and rotates), or when a `tokenSecretName` is
+ * given (that Secret's token; no managed token). crossChecks has refused "on" without either.
+ */
 function resolveStatusReporting(app: {
   name: string;
   manageDeployKeys: boolean;
-  statusReporting?: boolean;
+  statusReporting?: {
+    enabled?: boolean;
+    tokenSecretName?: string;
+    tokenLifetimeDays?: number;
+    rotateBeforeDays?: number;
+  };
 }): StatusReporting {
-  const enabled = app.statusReporting ?? app.manageDeployKeys;
-  if (!enabled || !app.manageDeployKeys) return { enabled: false };
+  const given = app.statusReporting ?? {};
+  const enabled = given.enabled ?? (app.manageDeployKeys || given.tokenSecretName !== undefined);
+  if (!enabled) return { enabled: false };
+  const context = `tekton/${app.name}`;
+  if (given.tokenSecretName !== undefined) {
+    return { enabled: true, context, secretName: given.tokenSecretName };
+  }
+  if (!app.manageDeployKeys) return { enabled: false };
   return {
     enabled: true,
-    context: `tekton/${app.name}`,
+    context,
     secretName: STATUS_TOKEN_SECRET,
-    managedToken: { lifetimeDays: 365, rotateBeforeDays: 30 },
+    managedToken: {
+      lifetimeDays: given.tokenLifetimeDays ?? DEFAULT_TOKEN_LIFETIME_DAYS,
+      rotateBeforeDays: given.rotateBeforeDays ?? DEFAULT_ROTATE_BEFORE_DAYS,
+    },
   };
 }
 

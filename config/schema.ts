@@ -33,6 +33,83 @@ const projectPath = matching(
 const pinnedImage = checked(v.pinnedImageError);
 
 /**
+ * GitLab's longest access token lifetime, in days (app/models/personal_access_token.rb
+ * MAX_PERSONAL_ACCESS_TOKEN_LIFETIME_IN_DAYS; an instance may set less).
+ */
+export const MAX_TOKEN_LIFETIME_DAYS = 365;
+export const DEFAULT_TOKEN_LIFETIME_DAYS = MAX_TOKEN_LIFETIME_DAYS;
+export const DEFAULT_ROTATE_BEFORE_DAYS = 30;
+
+/**
+ * `apps[].statusReporting`: `true` / `false` (read as `{ enabled }`) or the object. Whether it
+ * may be on without `tokenSecretName` depends on manageDeployKeys: load.ts crossChecks.
+ */
+const statusReportingSchema = z.preprocess(
+  (value) => (typeof value === "boolean" ? { enabled: value } : value),
+  z
+    .strictObject(
+      {
+        enabled: z.boolean().optional(),
+        /**
+         * An existing Secret in the build namespace whose key `token` holds a GitLab token (api
+         * scope, at least Developer on the source project): no managed token then.
+         */
+        tokenSecretName: matching(
+          v.HOSTNAME,
+          "a Secret name: a DNS subdomain (lower case letters, digits, '-' and '.', at most 253 characters)",
+        ).optional(),
+        /** Lifetime of the managed token; GitLab's maximum is 365 days. */
+        tokenLifetimeDays: z
+          .number({ error: "expected a whole number of days" })
+          .int({ error: "expected a whole number of days" })
+          .min(2, { error: "expected at least 2 days" })
+          .max(MAX_TOKEN_LIFETIME_DAYS, {
+            error: `expected at most ${MAX_TOKEN_LIFETIME_DAYS} days (GitLab's longest access token lifetime)`,
+          })
+          .optional(),
+        /** Rotate the managed token on the first `pulumi up` this many days before it expires. */
+        rotateBeforeDays: z
+          .number({ error: "expected a whole number of days" })
+          .int({ error: "expected a whole number of days" })
+          .min(1, { error: "expected at least 1 day" })
+          .optional(),
+      },
+      {
+        error:
+          "expected true, false or an object { enabled, tokenSecretName, tokenLifetimeDays, rotateBeforeDays }",
+      },
+    )
+    .superRefine((given, ctx) => {
+      const lifetime = given.tokenLifetimeDays ?? DEFAULT_TOKEN_LIFETIME_DAYS;
+      const before = given.rotateBeforeDays ?? DEFAULT_ROTATE_BEFORE_DAYS;
+      if (
+        given.rotateBeforeDays !== undefined &&
+        Number.isInteger(before) &&
+        Number.isInteger(lifetime) &&
+        before >= lifetime
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rotateBeforeDays"],
+          message: `expected fewer days than the token's lifetime (tokenLifetimeDays: ${lifetime})`,
+        });
+      }
+      if (given.tokenSecretName !== undefined) {
+        for (const key of ["tokenLifetimeDays", "rotateBeforeDays"] as const) {
+          if (given[key] !== undefined) {
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              message:
+                "applies only to the token the stack manages; with tokenSecretName the token in that Secret is yours to rotate: remove one of the two",
+            });
+          }
+        }
+      }
+    }),
+);
+
+/**
  * What the Kaniko step asks for unless an app says otherwise. Kaniko itself needs little (the
  * executor, a Go binary, plus the layer it is snapshotting); the Dockerfile's RUN lines dominate:
  * a pip or npm install of a typical service peaks well under 1Gi, compiling C extensions or a
@@ -320,11 +397,11 @@ export const appSchema = z.strictObject({
   /** Any string; changing it replaces both keypairs and their deploy keys. */
   keyRotation: z.string().min(1).optional(),
   /**
-   * Build status on the commit and merge request in GitLab. Unset: on when the stack manages
-   * the app's GitLab resources (manageDeployKeys), with a project access token it creates.
-   * Resolved in load.ts into StatusReporting.
+   * Build status on the commit and merge request in GitLab: `true`, `false` or an object.
+   * Unset: on when the stack manages the app's GitLab resources (manageDeployKeys), with a
+   * project access token it creates. Resolved in load.ts into StatusReporting.
    */
-  statusReporting: z.boolean().optional(),
+  statusReporting: statusReportingSchema.optional(),
   /** Finished runs the Tekton Pruner keeps; defaults apply whenever the stack installs it. */
   retention: retentionSchema.optional(),
   build: z

@@ -1,5 +1,5 @@
-// `npm run soak -- --seed N --ops N --fault-rate R`: drives the DeployKey and ProjectHook
-// providers the way the Pulumi engine does (check, diff, then create / update / replace /
+// `npm run soak -- --seed N --ops N --fault-rate R`: drives the DeployKey, ProjectHook and
+// ProjectAccessToken providers the way the Pulumi engine does (check, diff, then create / update / replace /
 // delete, and read for refresh; results through protobuf Structs; a create that fails with
 // `id` and `properties` kept in the state as a partial failure, a failed delete of a replaced
 // resource kept as a pending delete) against the fake GitLab (tests/gitlab/fakeGitLab.ts) on
@@ -7,9 +7,13 @@
 // dropped connections, a proxy's HTML page, and writes GitLab applied whose answer is then lost
 // (nothing, a 5xx or a redirect). Then faults off, converge, refresh, destroy.
 //
+// Access tokens also see days pass on the virtual clock (GitLab's clock too), so they come due for
+// rotation and some expire before an `up` rotates them.
+//
 // Prints one summary line and exits 1 when an invariant breaks: orphans (in GitLab, not in
-// state), duplicates (two hooks with one URL on a project), ghosts (in state, not in GitLab),
-// token leaks (API or hook token in an error or log line), POST retries (the same POST sent
+// state; for access tokens: a live token whose id the state does not hold), duplicates (two
+// hooks with one URL on a project, two live access tokens of one resource), ghosts (in state,
+// not in GitLab), token leaks (API, hook or access token value in an error or log line), POST retries (the same POST sent
 // again within one operation after an answer other than 429), rate-limit waits other than the
 // one GitLab asked for, drift after converge, and anything left in GitLab after destroy.
 // Deterministic per seed (waits are recorded on a virtual clock, never slept); loopback only;
@@ -35,7 +39,8 @@ const { Config } = require("@pulumi/pulumi/cmd/dynamic-provider/config");
 
 const HARD_LIMIT_MS = Number(process.env.SOAK_TIME_LIMIT_MS ?? 300_000);
 const PROJECTS = ["soak/app-0", "soak/app-1", "soak/app-2"];
-const SLOTS = 8;
+const SLOTS = 9;
+const DAY_MS = 86_400_000;
 /** Stands in for the serialized provider in `__provider` with `--direct`. */
 const PROVIDER_MARK = "serialized-provider-placeholder";
 
@@ -64,7 +69,7 @@ function viaStruct<T>(value: T): T {
   return Struct.fromJavaScript(value).toJavaScript() as T;
 }
 
-type Kind = "key" | "hook";
+type Kind = "key" | "hook" | "token";
 type Props = Record<string, unknown>;
 
 interface StateEntry {
@@ -86,8 +91,9 @@ async function main(): Promise<number> {
   const fake = await FakeGitLab.start();
   for (const project of PROJECTS) fake.addProject(project);
 
-  // Virtual clock: waits advance it instead of sleeping.
+  // Virtual clock: waits advance it instead of sleeping. GitLab's token expiry follows it.
   let clock = Date.UTC(2030, 0, 1);
+  fake.now = () => clock;
   let expectedWait: number | undefined;
   let waitMismatches = 0;
   const logs: string[] = [];
@@ -120,7 +126,11 @@ async function main(): Promise<number> {
   };
   const direct = process.argv.includes("--direct");
   const config = { "gitlab:baseUrl": fake.url, "gitlab:token": fake.token };
-  const serialized: Record<Kind, string> = { key: PROVIDER_MARK, hook: PROVIDER_MARK };
+  const serialized: Record<Kind, string> = {
+    key: PROVIDER_MARK,
+    hook: PROVIDER_MARK,
+    token: PROVIDER_MARK,
+  };
   // The object the state's forwarder runs (components/gitlab/provider.ts `provider(kind)`, the
   // `migrating` wrapper included), with the soak's clock and log instead of real ones.
   type Provider = Required<dynamic.ResourceProvider>;
@@ -140,6 +150,10 @@ async function main(): Promise<number> {
   const providers = {
     key: await asEngine("key", gitlabProvider("DeployKey", { client: hooks, env: {} })),
     hook: await asEngine("hook", gitlabProvider("ProjectHook", { client: hooks, env: {} })),
+    token: await asEngine(
+      "token",
+      gitlabProvider("ProjectAccessToken", { client: hooks, env: {} }),
+    ),
   };
   /**
    * What the host stores: a result's properties plus the `__provider` it ran with
@@ -199,7 +213,12 @@ async function main(): Promise<number> {
   // ---- the program: what each slot should be ------------------------------------------------
   const desired = new Map<string, Props | undefined>();
   const generation = new Map<string, number>();
-  const kindOf = (slot: string): Kind => (Number(slot.slice(1)) % 2 === 0 ? "key" : "hook");
+  const KINDS: Kind[] = ["key", "hook", "token"];
+  const kindOf = (slot: string): Kind => KINDS[Number(slot.slice(1)) % KINDS.length];
+  const rotation = () => {
+    const expirationDays = 20 + Math.floor(rng() * 300);
+    return { expirationDays, rotateBeforeDays: 1 + Math.floor(rng() * 15) };
+  };
   const next = (slot: string) => {
     const value = (generation.get(slot) ?? 0) + 1;
     generation.set(slot, value);
@@ -207,6 +226,15 @@ async function main(): Promise<number> {
   };
   function fresh(slot: string): Props {
     const gen = next(slot);
+    if (kindOf(slot) === "token") {
+      return {
+        project: pick(PROJECTS),
+        name: `soak ${slot} ${gen}`,
+        scopes: ["api"],
+        accessLevel: pick(["developer", "reporter"]),
+        rotationConfiguration: rotation(),
+      };
+    }
     if (kindOf(slot) === "key") {
       const comment = pick(["", "tekton", "CI deploy key for app"]);
       return {
@@ -231,6 +259,16 @@ async function main(): Promise<number> {
   }
   function changeInPlace(slot: string, props: Props): Props {
     const gen = next(slot);
+    if (kindOf(slot) === "token") {
+      // An explicit expiry rotates at once; back to a rotation configuration rotates if due.
+      return props.expiresAt === undefined && rng() < 0.5
+        ? {
+            ...props,
+            rotationConfiguration: undefined,
+            expiresAt: new Date(clock + (10 + (gen % 300)) * DAY_MS).toISOString().slice(0, 10),
+          }
+        : { ...props, expiresAt: undefined, rotationConfiguration: rotation() };
+    }
     if (kindOf(slot) === "key") {
       return rng() < 0.5
         ? { ...props, canPush: !props.canPush }
@@ -247,6 +285,11 @@ async function main(): Promise<number> {
     const gen = next(slot);
     if (rng() < 0.3)
       return { ...props, project: pick(PROJECTS.filter((p) => p !== props.project)) };
+    if (kindOf(slot) === "token") {
+      return rng() < 0.5
+        ? { ...props, name: `soak ${slot} ${gen}` }
+        : { ...props, accessLevel: props.accessLevel === "developer" ? "reporter" : "developer" };
+    }
     if (kindOf(slot) === "key") {
       return rng() < 0.5
         ? { ...props, key: fakePublicKey(`${seed}-${slot}-${gen}`, "rotated") }
@@ -328,14 +371,30 @@ async function main(): Promise<number> {
     const replaces = diff.replaces ?? [];
     if (!diff.changes && !old.partial) return "noop";
     if (replaces.length === 0) {
-      const result = await provider.update(old.id, old.outputs as never, news as never);
+      let result: { outs?: unknown };
+      try {
+        result = await provider.update(old.id, old.outputs as never, news as never);
+      } catch (error) {
+        // A partial failure of an update: the engine stores the properties it carries
+        // (pkg/resource/deploy/step.go UpdateStep.Apply).
+        const partial = error as { id?: string; properties?: Props };
+        if (partial.id) {
+          state.set(slot, { ...old, inputs: news, outputs: viaStruct(partial.properties ?? {}) });
+        }
+        throw error;
+      }
       state.set(slot, {
         ...old,
         inputs: news,
         outputs: viaStruct(withProvider(kind, result.outs)),
         partial: false,
       });
-      return "update";
+      if (kind !== "token") return "update";
+      const outs = result.outs as Props;
+      // No GitLab call when only the rotation configuration changed; a token that expired
+      // before any up rotated it is created anew (a new marker).
+      if (outs.tokenId === old.outputs.tokenId) return "update-config";
+      return outs.createMarker === old.outputs.createMarker ? "update" : "update-renew";
     }
     if (diff.deleteBeforeReplace) {
       await destroyEntry(old);
@@ -370,7 +429,23 @@ async function main(): Promise<number> {
   // ---- measurement --------------------------------------------------------------------------
   let postRetries = 0;
   const cost = new Map<string, { ops: number; requests: number }>();
-  async function operation(body: () => Promise<string>): Promise<void> {
+  const tokenCost = new Map<string, { ops: number; requests: number }>();
+  let tokenCostOff = 0;
+  // Requests per access token operation without faults: create 1; a rotation GET + POST rotate
+  // (+ a list when the state's token was already rotated); delete a list + one revoke (+ one
+  // for a successor); refresh a GET (+ a list to follow a successor); a token that expired
+  // before it was rotated: GET, list, create.
+  const TOKEN_COST: Record<string, number[]> = {
+    create: [1],
+    update: [2, 3],
+    "update-config": [0],
+    "update-renew": [3],
+    replace: [3, 4],
+    delete: [2, 3],
+    refresh: [1, 2],
+    noop: [0],
+  };
+  async function operation(body: () => Promise<string>, resource?: Kind): Promise<void> {
     const first = fake.requests.length;
     opFaulted = false;
     // Work left over from earlier failures (a pending delete, a partially created resource)
@@ -387,13 +462,34 @@ async function main(): Promise<number> {
     }
     const requests = fake.requests.slice(first);
     const seenPosts = new Map<string, number | undefined>();
-    for (const request of requests.filter((r) => r.method === "POST")) {
+    for (const request of requests) {
+      // A rotate is sent again only after GitLab's own list showed the token still active (the
+      // first was not applied): not a blind retry.
+      if (request.method === "GET" && request.rawPath.endsWith("/access_tokens")) {
+        for (const key of [...seenPosts.keys()])
+          if (key.includes("/rotate ")) seenPosts.delete(key);
+      }
+      if (request.method !== "POST") continue;
       const signature = `${request.rawPath} ${JSON.stringify(request.body)}`;
       const previous = seenPosts.get(signature);
       if (seenPosts.has(signature) && previous !== 429) postRetries++;
       seenPosts.set(signature, request.status);
     }
     if (!opFaulted && !leftovers && kind !== "error") {
+      if (resource === "token") {
+        const allowed = TOKEN_COST[kind] ?? [];
+        if (!allowed.includes(requests.length)) {
+          tokenCostOff++;
+          if (process.env.SOAK_DEBUG) {
+            console.error(`token ${kind}: ${requests.map((r) => `${r.method} ${r.rawPath}`)}`);
+          }
+        }
+        const entry = tokenCost.get(kind) ?? { ops: 0, requests: 0 };
+        entry.ops++;
+        entry.requests += requests.length;
+        tokenCost.set(kind, entry);
+        return;
+      }
       const entry = cost.get(kind) ?? { ops: 0, requests: 0 };
       entry.ops++;
       entry.requests += requests.length;
@@ -404,6 +500,15 @@ async function main(): Promise<number> {
   function inGitLab(): { id: string; kind: Kind; url?: string; project: string }[] {
     const objects: { id: string; kind: Kind; url?: string; project: string }[] = [];
     for (const project of PROJECTS) {
+      // Live tokens only: an expired or revoked token grants nothing.
+      for (const token of fake.activeAccessTokensOf(project)) {
+        objects.push({
+          id: `${project}:${token.id}`,
+          kind: "token",
+          url: String(token.name).replace(/ \[pulumi-[0-9a-f]+\]$/, ""),
+          project,
+        });
+      }
       for (const key of fake.deployKeysOf(project))
         objects.push({ id: `${project}:${key.id}`, kind: "key", project });
       for (const hook of fake.hooksOf(project)) {
@@ -419,41 +524,53 @@ async function main(): Promise<number> {
     const slot = pick(slots);
     const current = desired.get(slot);
     const roll = rng();
+    const kind = kindOf(slot);
+    if (rng() < 0.05) {
+      // Days pass between two runs: access tokens come due for rotation, or expire.
+      clock += (1 + Math.floor(rng() * 40)) * DAY_MS;
+    }
     if (!current) {
       desired.set(slot, fresh(slot));
-      await operation(() => up(slot));
+      await operation(() => up(slot), kind);
     } else if (roll < 0.3) {
       desired.set(slot, changeInPlace(slot, current));
-      await operation(() => up(slot));
+      await operation(() => up(slot), kind);
     } else if (roll < 0.5) {
       desired.set(slot, changeReplacing(slot, current));
-      await operation(() => up(slot));
+      await operation(() => up(slot), kind);
     } else if (roll < 0.65) {
       desired.set(slot, undefined);
-      await operation(() => up(slot));
+      await operation(() => up(slot), kind);
     } else if (roll < 0.85) {
-      await operation(() => refresh(slot));
+      await operation(() => refresh(slot), kind);
     } else {
-      await operation(() => up(slot));
+      await operation(() => up(slot), kind);
     }
   }
 
   // Faults off: converge (two ups per resource), then check what the state says.
   faultsOn = false;
   for (let round = 0; round < 2; round++) {
-    for (const slot of slots) await operation(() => up(slot));
+    for (const slot of slots) await operation(() => up(slot), kindOf(slot));
   }
   const objects = inGitLab();
   const ids = new Set(objects.map((o) => o.id));
   const tracked = [...state.values(), ...pendingDeletes];
-  const trackedIds = new Set(tracked.map((e) => e.id));
-  const ghosts = tracked.filter((e) => !ids.has(e.id)).length;
+  // A token's resource id names its first token; `tokenId` names the live one.
+  const trackedId = (e: StateEntry) =>
+    e.kind === "token" ? `${e.id.slice(0, e.id.lastIndexOf(":"))}:${e.outputs.tokenId}` : e.id;
+  const trackedIds = new Set(tracked.map(trackedId));
+  const ghosts = tracked.filter((e) => !ids.has(trackedId(e))).length;
   const orphans = objects.filter((o) => !trackedIds.has(o.id)).length;
   const urls = objects.filter((o) => o.kind === "hook").map((o) => `${o.project} ${o.url}`);
-  const duplicates = urls.length - new Set(urls).size;
+  // Two live tokens with one name (a slot's generation) on a project: a duplicate.
+  const tokenNames = objects.filter((o) => o.kind === "token").map((o) => `${o.project} ${o.url}`);
+  const duplicates =
+    urls.length - new Set(urls).size + tokenNames.length - new Set(tokenNames).size;
+  const liveTokens = tokenNames.length;
   // Drift: after a refresh, does the program still differ from GitLab?
   let drift = 0;
-  for (const slot of slots) await operation(() => refresh(slot));
+  for (const slot of slots) await operation(() => refresh(slot), kindOf(slot));
   for (const slot of slots) {
     const entry = state.get(slot);
     const want = desired.get(slot);
@@ -483,12 +600,21 @@ async function main(): Promise<number> {
 
   // Destroy.
   for (const slot of slots) desired.set(slot, undefined);
-  for (const slot of slots) await operation(() => up(slot));
+  for (const slot of slots) await operation(() => up(slot), kindOf(slot));
   await operation(async () => (await retryPendingDeletes(), "noop"));
   const left = inGitLab().length + state.size + pendingDeletes.length;
 
-  // Token leaks: the API token or a hook token in any error or log line.
-  const secrets = [fake.token, ...hookTokens];
+  // Token leaks: the API token, a hook token or an access token's value in any error or log line.
+  const accessTokenValues: string[] = [];
+  let accessTokensIssued = 0;
+  for (const project of PROJECTS) {
+    for (const token of fake.accessTokensOf(project)) {
+      accessTokensIssued++;
+      const value = fake.accessTokenValue(project, token.id as number);
+      if (value) accessTokenValues.push(value);
+    }
+  }
+  const secrets = [fake.token, ...hookTokens, ...accessTokenValues];
   const texts = [...errors.map((e) => `${e.message}\n${e.stack ?? ""}`), ...logs];
   const leaks = texts.filter((text) => secrets.some((s) => text.includes(s))).length;
   await fake.close();
@@ -499,7 +625,7 @@ async function main(): Promise<number> {
       const message = error.message
         .replace(/\d+/g, "N")
         .replace(/"[^"]*"/g, '"…"')
-        .replace(/pulumi-create-[0-9a-fN]+/g, "marker")
+        .replace(/pulumi-(create-)?[0-9a-fN]{16}/g, "marker")
         .slice(0, 160);
       kinds.set(message, (kinds.get(message) ?? 0) + 1);
     }
@@ -525,8 +651,13 @@ async function main(): Promise<number> {
   const costOk = [...cost.entries()].every(
     ([kind, entry]) => entry.requests === expectedCost[kind] * entry.ops,
   );
+  const tokenPerOp = (kind: string) => {
+    const entry = tokenCost.get(kind);
+    return entry ? `${(entry.requests / entry.ops).toFixed(2)} (n=${entry.ops})` : "-";
+  };
   const ok =
     costOk &&
+    tokenCostOff === 0 &&
     orphans === 0 &&
     duplicates === 0 &&
     ghosts === 0 &&
@@ -537,13 +668,18 @@ async function main(): Promise<number> {
     left === 0;
   console.log(
     `soak seed=${seed} ops=${opsWanted} fault-rate=${faultRate} providers=` +
-      `${direct ? "direct" : `serialized(${serialized.key.length}+${serialized.hook.length} chars)`}: ` +
+      `${direct ? "direct" : `serialized(${serialized.key.length}+${serialized.hook.length}+${serialized.token.length} chars)`}: ` +
       `faults=${faults} ` +
       `errors=${failedOps} orphans=${orphans} duplicates=${duplicates} ghosts=${ghosts} ` +
       `token-leaks=${leaks} post-retries=${postRetries} wait-mismatches=${waitMismatches} ` +
       `drift=${drift} requests/op(no fault, n=${totalOps}): create ${perOp("create")}, ` +
       `update ${perOp("update")}, replace ${perOp("replace")}, delete ${perOp("delete")}, ` +
       `refresh ${perOp("refresh")}, unchanged ${perOp("noop")}; ` +
+      `access tokens: issued=${accessTokensIssued} live-before-destroy=${liveTokens} ` +
+      `requests/op create ${tokenPerOp("create")}, rotate ${tokenPerOp("update")}, ` +
+      `renew ${tokenPerOp("update-renew")}, config-only ${tokenPerOp("update-config")}, ` +
+      `replace ${tokenPerOp("replace")}, delete ${tokenPerOp("delete")}, ` +
+      `refresh ${tokenPerOp("refresh")}${tokenCostOff ? ` (${tokenCostOff} off)` : ""}; ` +
       `${costOk ? "" : "(request counts off) "}left-after-destroy=${left} ${ok ? "OK" : "FAILED"}`,
   );
   return ok ? 0 : 1;

@@ -12,6 +12,7 @@ import {
 const SECRET = "kubernetes:core/v1:Secret";
 const KEY = "tls:index/privateKey:PrivateKey";
 const DEPLOY_KEY = "pulumi-nodejs:dynamic/gitlab:DeployKey";
+const ACCESS_TOKEN = "pulumi-nodejs:dynamic/gitlab:ProjectAccessToken";
 
 async function run(config = exampleConfig()): Promise<ProgramRun> {
   const result = await runProgram(config);
@@ -127,7 +128,8 @@ describe("per-app credentials", function () {
         .filter((s) => s.parent === component.urn)
         .map((s) => s.inputs.metadata.name)
         .sort(),
-      ["git-pull", "git-write"],
+      // gitlab-status-token: build status reporting is on by default (issue 12).
+      ["git-pull", "git-write", "gitlab-status-token"],
     );
     // (The build namespace's pruner config is the app's RetentionPolicy's, tests/pruner.test.ts.)
     assert.deepEqual(
@@ -192,6 +194,73 @@ describe("per-app credentials", function () {
     );
     assert.equal(app.sourceDeployKey.deployKeyId, null);
     assert.equal(app.operationsDeployKey.canPush, true);
+  });
+
+  describe("the GitLab token for build status (issue 12)", () => {
+    const withStatus = (statusReporting: unknown, manageDeployKeys = true) => {
+      const config = withStructured(exampleConfig(), "apps", ([a]) => [
+        { ...a, manageDeployKeys, statusReporting },
+      ]);
+      if (!manageDeployKeys) delete config["gitlab:token"];
+      return config;
+    };
+
+    it("by default: a Developer project access token with the api scope on the source project, rotated before expiry", async () => {
+      const result = await run();
+      const token = findResource(result, ACCESS_TOKEN, "hello-python-status-token");
+      assert.equal(token.inputs.project, "root/hello-python");
+      assert.deepEqual(token.inputs.scopes, ["api"]);
+      assert.equal(token.inputs.accessLevel, "developer");
+      assert.deepEqual(token.inputs.rotationConfiguration, {
+        expirationDays: 365,
+        rotateBeforeDays: 30,
+      });
+      assert.equal(token.inputs.expiresAt, undefined, "no date from the clock in the program");
+      assert.match(token.inputs.name, /^tekton-gitlab dev\/hello-python: build status$/);
+      // The value is a secret output in the state (the engine encrypts these outputs).
+      assert.deepEqual(token.additionalSecretOutputs, ["token"]);
+    });
+
+    it("stores the token in Secret gitlab-status-token (key token), secret, referenced by no ServiceAccount", async () => {
+      const result = await run(withStatus({ tokenLifetimeDays: 90, rotateBeforeDays: 10 }));
+      const token = findResource(result, ACCESS_TOKEN, "hello-python-status-token");
+      assert.deepEqual(token.inputs.rotationConfiguration, {
+        expirationDays: 90,
+        rotateBeforeDays: 10,
+      });
+      const secret = findResource(result, SECRET, "hello-python-status-token-secret");
+      assert.equal(secret.inputs.metadata.name, "gitlab-status-token");
+      assert.equal(secret.inputs.metadata.namespace, "python-hello-build");
+      assert.equal(secret.inputs.type, "Opaque");
+      assert.deepEqual(secret.inputs.stringData, {
+        token: "mock-gitlab-token-hello-python-status-token",
+      });
+      assert.ok(isSecretAt(secret, "stringData.token"), "the token is not a secret input");
+      assert.ok(secret.dependencies.includes(token.urn), "the Secret waits for the token");
+      for (const sa of resourcesOfType(result, "kubernetes:core/v1:ServiceAccount")) {
+        const names = [...(sa.inputs.secrets ?? []), ...(sa.inputs.imagePullSecrets ?? [])].map(
+          (s: { name: string }) => s.name,
+        );
+        assert.ok(!names.includes("gitlab-status-token"), `${sa.name} lists the status token`);
+      }
+      // Tekton objects wait for the Secret like for the other credentials.
+      const [pipeline] = resourcesOfType(result, "kubernetes:tekton.dev/v1:Pipeline");
+      assert.ok(pipeline.dependencies.includes(secret.urn), pipeline.name);
+    });
+
+    it("statusReporting: false creates neither token nor Secret", async () => {
+      const result = await run(withStatus(false));
+      assert.deepEqual(resourcesOfType(result, ACCESS_TOKEN), []);
+      assert.ok(!resourcesOfType(result, SECRET).some((s) => s.name.includes("status")));
+    });
+
+    it("with tokenSecretName (with or without manageDeployKeys) uses that Secret and creates no token", async () => {
+      for (const manage of [true, false]) {
+        const result = await run(withStatus({ tokenSecretName: "gitlab-bot-token" }, manage));
+        assert.deepEqual(resourcesOfType(result, ACCESS_TOKEN), []);
+        assert.ok(!resourcesOfType(result, SECRET).some((s) => s.name.includes("status")));
+      }
+    });
   });
 
   it("rotates both keys when keyRotation changes, Secrets waiting for the new deploy keys", async () => {

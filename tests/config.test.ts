@@ -479,6 +479,57 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     key: "tekton-gitlab:tekton.install",
     says: /expected boolean/,
   },
+  {
+    what: "status reporting neither a boolean nor an object",
+    change: app((a) => (a.statusReporting = "yes")),
+    key: "tekton-gitlab:apps[0].statusReporting",
+    says: /expected true, false or an object \{ enabled, tokenSecretName/,
+  },
+  {
+    what: "status reporting on without a token, with manageDeployKeys: false",
+    change: app((a) => {
+      a.manageDeployKeys = false;
+      a.statusReporting = true;
+    }),
+    key: "tekton-gitlab:apps[0].statusReporting.tokenSecretName",
+    says: /required .*manageDeployKeys: false.*existing Secret in the build namespace.*"token"/,
+  },
+  {
+    what: "status token Secret name not a DNS subdomain",
+    change: app((a) => (a.statusReporting = { tokenSecretName: "GitLab_Token" })),
+    key: "tekton-gitlab:apps[0].statusReporting.tokenSecretName",
+    says: /DNS subdomain/,
+  },
+  {
+    what: "status token lifetime beyond GitLab's maximum",
+    change: app((a) => (a.statusReporting = { tokenLifetimeDays: 400 })),
+    key: "tekton-gitlab:apps[0].statusReporting.tokenLifetimeDays",
+    says: /at most 365 days/,
+  },
+  {
+    what: "status token lifetime not whole days",
+    change: app((a) => (a.statusReporting = { tokenLifetimeDays: "1y" })),
+    key: "tekton-gitlab:apps[0].statusReporting.tokenLifetimeDays",
+    says: /whole number of days/,
+  },
+  {
+    what: "status token rotated no earlier than it expires",
+    change: app((a) => (a.statusReporting = { tokenLifetimeDays: 30, rotateBeforeDays: 30 })),
+    key: "tekton-gitlab:apps[0].statusReporting.rotateBeforeDays",
+    says: /fewer days than the token's lifetime \(tokenLifetimeDays: 30\)/,
+  },
+  {
+    what: "status token rotation with a token the stack does not manage",
+    change: app((a) => (a.statusReporting = { tokenSecretName: "ci-token", rotateBeforeDays: 7 })),
+    key: "tekton-gitlab:apps[0].statusReporting.rotateBeforeDays",
+    says: /only to the token the stack manages/,
+  },
+  {
+    what: "unknown status reporting key",
+    change: app((a) => (a.statusReporting = { tokenSecretNmae: "ci-token" })),
+    key: "tekton-gitlab:apps[0].statusReporting.tokenSecretNmae",
+    says: /did you mean tokenSecretName/,
+  },
 ];
 
 function problemsOf(raw: Raw): string[] {
@@ -504,6 +555,51 @@ describe("config validation", function () {
     assert.equal(app.operationsBranch, undefined);
     assert.equal(config.tekton.pipelinesVersion, "v1.15.0");
     assert.equal(config.hasRegistryPassword, true);
+  });
+
+  it("resolves apps[].statusReporting: on with a managed token by default, off, or an existing Secret", () => {
+    const resolve = (edit: (a: any) => void) =>
+      parseStackConfig(app(edit)(exampleConfig()), {}).apps[0].statusReporting;
+    assert.deepEqual(
+      resolve(() => undefined),
+      {
+        enabled: true,
+        context: "tekton/hello-python",
+        secretName: "gitlab-status-token",
+        managedToken: { lifetimeDays: 365, rotateBeforeDays: 30 },
+      },
+    );
+    assert.deepEqual(
+      resolve((a) => (a.statusReporting = false)),
+      { enabled: false },
+    );
+    assert.deepEqual(
+      resolve((a) => (a.statusReporting = { enabled: false, tokenLifetimeDays: 90 })),
+      { enabled: false },
+    );
+    assert.deepEqual(
+      resolve((a) => (a.statusReporting = { tokenLifetimeDays: 90, rotateBeforeDays: 14 })),
+      {
+        enabled: true,
+        context: "tekton/hello-python",
+        secretName: "gitlab-status-token",
+        managedToken: { lifetimeDays: 90, rotateBeforeDays: 14 },
+      },
+    );
+    // No GitLab resources managed: off unless a Secret is named, with or without manageDeployKeys.
+    assert.deepEqual(
+      resolve((a) => (a.manageDeployKeys = false)),
+      { enabled: false },
+    );
+    for (const manageDeployKeys of [true, false]) {
+      assert.deepEqual(
+        resolve((a) => {
+          a.manageDeployKeys = manageDeployKeys;
+          a.statusReporting = { tokenSecretName: "gitlab-bot.token" };
+        }),
+        { enabled: true, context: "tekton/hello-python", secretName: "gitlab-bot.token" },
+      );
+    }
   });
 
   it("gives the Kaniko step default resources; an app overrides them key by key", () => {

@@ -83,6 +83,40 @@ export interface ProjectHookRequest {
   tag_push_events?: boolean;
 }
 
+/**
+ * A project access token as GitLab lists it (lib/api/entities/resource_access_token.rb, on
+ * Entities::PersonalAccessToken). `token` is only in the answer to a create or a rotate
+ * (Entities::ResourceAccessTokenWithToken); GitLab never shows it again.
+ */
+export interface ProjectAccessTokenRecord {
+  id: number;
+  name: string;
+  /** GitLab 17.7+; absent on older GitLab. */
+  description?: string | null;
+  revoked: boolean;
+  active: boolean;
+  created_at: string;
+  scopes: string[];
+  user_id: number;
+  /** `YYYY-MM-DD` or null. */
+  expires_at: string | null;
+  access_level: number;
+  last_used_at?: string | null;
+}
+
+export interface ProjectAccessTokenWithToken extends ProjectAccessTokenRecord {
+  token: string;
+}
+
+export interface CreateProjectAccessTokenRequest {
+  name: string;
+  description?: string;
+  scopes: string[];
+  access_level: number;
+  /** `YYYY-MM-DD`. */
+  expires_at: string;
+}
+
 export interface GitLabClientOptions {
   /** Instance URL, with or without `/api/v4`. */
   baseUrl: string;
@@ -329,7 +363,103 @@ export class GitLabClient {
     await this.request<unknown>("DELETE", path, { context });
   }
 
+  // ---- project access tokens ---------------------------------------------------------------
+  // lib/api/resource_access_tokens.rb: GET/POST :id/access_tokens, GET/DELETE
+  // :id/access_tokens/:token_id, POST :id/access_tokens/:token_id/rotate. The token value is in
+  // the answers to POST only, and is passed to `request` as a secret so that no message or log
+  // line can carry it.
+
+  listProjectAccessTokens(project: string): Promise<ProjectAccessTokenRecord[]> {
+    return this.list<ProjectAccessTokenRecord>(
+      `/projects/${projectSegment(project)}/access_tokens`,
+      { operation: `list access tokens of project "${project}"`, project },
+    );
+  }
+
+  async getProjectAccessToken(project: string, tokenId: number): Promise<ProjectAccessTokenRecord> {
+    const path = `/projects/${projectSegment(project)}/access_tokens/${tokenId}`;
+    const context = {
+      operation: `read access token ${tokenId} of project "${project}"`,
+      project,
+      object: `access token ${tokenId}`,
+    };
+    return (await this.request<ProjectAccessTokenRecord>("GET", path, { context })).data;
+  }
+
+  /** Creates a project access token; the answer is the only place its value appears. */
+  async createProjectAccessToken(
+    project: string,
+    body: CreateProjectAccessTokenRequest,
+  ): Promise<ProjectAccessTokenWithToken> {
+    const path = `/projects/${projectSegment(project)}/access_tokens`;
+    const context = {
+      operation: `create access token "${body.name}" on project "${project}"`,
+      project,
+    };
+    const answer = await this.request<ProjectAccessTokenWithToken>("POST", path, {
+      body,
+      context,
+    });
+    return this.withToken(this.created(answer, "POST", path, context), "POST", path, context);
+  }
+
+  /**
+   * Rotates a token: GitLab revokes it and creates a new one (new id, same name, description,
+   * scopes; app/services/personal_access_tokens/rotate_service.rb `execute`, one transaction).
+   */
+  async rotateProjectAccessToken(
+    project: string,
+    tokenId: number,
+    expiresAt: string,
+  ): Promise<ProjectAccessTokenWithToken> {
+    const path = `/projects/${projectSegment(project)}/access_tokens/${tokenId}/rotate`;
+    const context = {
+      operation: `rotate access token ${tokenId} of project "${project}"`,
+      project,
+      object: `access token ${tokenId}`,
+    };
+    const answer = await this.request<ProjectAccessTokenWithToken>("POST", path, {
+      body: { expires_at: expiresAt },
+      context,
+    });
+    return this.withToken(this.created(answer, "POST", path, context), "POST", path, context);
+  }
+
+  /** Revokes a token (GitLab also schedules its bot user for deletion). */
+  async revokeProjectAccessToken(project: string, tokenId: number): Promise<void> {
+    const path = `/projects/${projectSegment(project)}/access_tokens/${tokenId}`;
+    const context = {
+      operation: `revoke access token ${tokenId} of project "${project}"`,
+      project,
+      object: `access token ${tokenId}`,
+    };
+    await this.request<unknown>("DELETE", path, { context });
+  }
+
   // ---- transport ---------------------------------------------------------------------------
+
+  /** A create or rotate answer without the token value is as good as a lost answer. */
+  private withToken<T extends { token?: unknown }>(
+    record: T,
+    method: string,
+    path: string,
+    context: RequestContext,
+  ): T {
+    if (typeof record.token === "string" && record.token !== "") return record;
+    throw gitlabApiError({
+      status: 200,
+      method,
+      path,
+      gitlabMessage: "",
+      answer: "an access token record without its token value",
+      hint:
+        "Something between this machine and GitLab answered in its place; check " +
+        "gitlab:baseUrl (or GITLAB_BASE_URL) is the GitLab instance URL.",
+      context,
+      attempts: 1,
+      ambiguous: true,
+    });
+  }
 
   /**
    * A create's answer must be the created record. Anything without a numeric id (an empty

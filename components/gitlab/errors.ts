@@ -210,7 +210,10 @@ export function notFoundSubjectOf(body: string, contentType: string): NotFoundSu
   if (/^404 project not found$/i.test(text)) return "project";
   // `404 Not found` is what GitLab's API answers for any record lookup that fails below an
   // existing project (`find`/`find_by!`); the named forms come from explicit `not_found!`.
-  if (/^404 ((deploy[ _]key|project hook|hook) )?not found$/i.test(text)) return "object";
+  // Access tokens: `not_found!("project Access Token")` (lib/api/resource_access_tokens.rb).
+  if (/^404 ((deploy[ _]key|project hook|hook|project access token) )?not found$/i.test(text)) {
+    return "object";
+  }
   return "unknown";
 }
 

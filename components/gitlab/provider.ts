@@ -3,6 +3,7 @@
 // Keep its export stable: states written since the shim exists call `provider(kind)`.
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { DeployKeyProvider } from "./deployKey";
+import { ProjectAccessTokenProvider } from "./projectAccessToken";
 import { ProjectHookProvider } from "./projectHook";
 import type { GitLabProviderOptions } from "./providerConfig";
 import type { GitLabResourceKind } from "./shim";
@@ -71,6 +72,8 @@ export function provider(
       return migrating(new DeployKeyProvider(options));
     case "ProjectHook":
       return migrating(new ProjectHookProvider(options));
+    case "ProjectAccessToken":
+      return migrating(new ProjectAccessTokenProvider(options));
     default:
       throw new Error(`No GitLab provider for ${JSON.stringify(kind)}.`);
   }

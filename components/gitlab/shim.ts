@@ -18,13 +18,14 @@
 // so a symlinked package would be serialized by value: hence `install-links=true`).
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 
-export type GitLabResourceKind = "DeployKey" | "ProjectHook";
+export type GitLabResourceKind = "DeployKey" | "ProjectHook" | "ProjectAccessToken";
 
 const RUNTIME_PACKAGE = "@tekton-gitlab/gitlab-provider";
 
 const MODULES: Record<GitLabResourceKind, string> = {
   DeployKey: `${RUNTIME_PACKAGE}/deploy-key.js`,
   ProjectHook: `${RUNTIME_PACKAGE}/project-hook.js`,
+  ProjectAccessToken: `${RUNTIME_PACKAGE}/project-access-token.js`,
 };
 
 /** The provider `kind`'s resources hand to Pulumi (the same object for every resource). */

@@ -310,6 +310,8 @@ describe("gitlab client", function () {
         ['{"message":"404 Deploy Key Not Found"}', json, "object"],
         ['{"message":"404 Hook Not Found"}', json, "object"],
         ['{"message":"404 Project hook Not Found"}', json, "object"],
+        // lib/api/resource_access_tokens.rb: not_found!("#{source_type} Access Token").
+        ['{"message":"404 project Access Token Not Found"}', json, "object"],
         ['{"error":"404 Not Found"}', json, "unknown"],
         ['{"message":"404 Group Not Found"}', json, "unknown"],
         ["<html>404 Not found</html>", "text/html", "unknown"],

@@ -65,7 +65,42 @@ interface Project {
   /** deploy key id -> can_push of the project's link to it. */
   keyLinks: Map<number, boolean>;
   hooks: Map<number, StoredHook>;
+  accessTokens: Map<number, StoredAccessToken>;
 }
+
+/** A project access token (app/models/personal_access_token.rb of the project's bot user). */
+interface StoredAccessToken {
+  id: number;
+  name: string;
+  description: string | null;
+  scopes: string[];
+  access_level: number;
+  /** `YYYY-MM-DD`. */
+  expires_at: string;
+  created_at: string;
+  revoked: boolean;
+  user_id: number;
+  /** The secret value; only in the create and rotate answers. */
+  token: string;
+  /** The first token of its rotation family (reuse detection revokes the whole family). */
+  family: number;
+}
+
+/** Gitlab::Auth.resource_bot_scopes (lib/gitlab/auth.rb). */
+const BOT_SCOPES = [
+  "api",
+  "read_api",
+  "read_repository",
+  "write_repository",
+  "read_registry",
+  "write_registry",
+  "create_runner",
+  "manage_runner",
+  "ai_features",
+  "k8s_proxy",
+  "self_rotate",
+];
+const ACCESS_LEVEL_VALUES = [10, 15, 20, 30, 40, 50];
 
 interface StoredKey {
   id: number;
@@ -158,6 +193,8 @@ export class FakeGitLab {
   readonly requests: RecordedRequest[] = [];
   /** GitLab's admin setting "Allow requests to the local network from webhooks...". */
   allowLocalNetwork = false;
+  /** GitLab's clock (`Date.current`), for token expiry; the soak sets its virtual clock. */
+  now: () => number = Date.now;
   /** Decides a fault for any request (the soak's random faults); after `inject`ed ones. */
   faults?: (request: RecordedRequest) => InjectedResponse | undefined;
   private readonly server: http.Server;
@@ -169,6 +206,8 @@ export class FakeGitLab {
   private nextProjectId = 100;
   private nextKeyId = 1;
   private nextHookId = 1;
+  private nextTokenId = 1;
+  private nextBotUserId = 1000;
 
   private constructor(server: http.Server, token: string, options: FakeGitLabOptions) {
     this.server = server;
@@ -212,6 +251,7 @@ export class FakeGitLab {
       visible: true,
       keyLinks: new Map(),
       hooks: new Map(),
+      accessTokens: new Map(),
     });
     return id;
   }
@@ -291,6 +331,26 @@ export class FakeGitLab {
     this.project(project)!.hooks.delete(hookId);
   }
 
+  /** Every access token of a project (revoked ones too), as GitLab lists them. */
+  accessTokensOf(project: string): Record<string, unknown>[] {
+    return [...this.project(project)!.accessTokens.values()].map((t) => this.tokenEntity(t));
+  }
+
+  /** The project's active access tokens. */
+  activeAccessTokensOf(project: string): Record<string, unknown>[] {
+    return this.accessTokensOf(project).filter((t) => t.active === true);
+  }
+
+  /** The secret value of a token (GitLab shows it only in the create and rotate answers). */
+  accessTokenValue(project: string, tokenId: number): string | undefined {
+    return this.project(project)!.accessTokens.get(tokenId)?.token;
+  }
+
+  /** Revokes a token the way a user would in the UI. */
+  revokeAccessTokenByHand(project: string, tokenId: number): void {
+    this.project(project)!.accessTokens.get(tokenId)!.revoked = true;
+  }
+
   /** Requests of one method, optionally only those whose path contains `pathIncludes`. */
   requestsOf(method: string, pathIncludes = ""): RecordedRequest[] {
     return this.requests.filter((r) => r.method === method && r.rawPath.includes(pathIncludes));
@@ -365,8 +425,11 @@ export class FakeGitLab {
     }
     const project = this.project(segments[3] ?? "");
     const [collection, itemId, ...rest] = segments.slice(4);
-    const known = collection === "deploy_keys" || collection === "hooks";
-    if (!known || rest.length > 0 || segments.length < 5) {
+    const known =
+      collection === "deploy_keys" || collection === "hooks" || collection === "access_tokens";
+    const rotate =
+      collection === "access_tokens" && rest.length === 1 && rest[0] === "rotate" && !!itemId;
+    if (!known || (rest.length > 0 && !rotate) || segments.length < 5) {
       return this.send(res, 404, { error: "404 Not Found" });
     }
     if (!project || !project.visible) {
@@ -375,6 +438,9 @@ export class FakeGitLab {
     if (!project.maintainer) return this.send(res, 403, { message: "403 Forbidden" });
     const id = itemId === undefined ? undefined : Number(itemId);
     if (collection === "deploy_keys") return this.deployKeys(res, method, project, id, body, query);
+    if (collection === "access_tokens") {
+      return this.accessTokens(res, method, project, id, rotate, body, query);
+    }
     return this.hooks(res, method, project, id, body, query);
   }
 
@@ -634,5 +700,152 @@ export class FakeGitLab {
       default:
         return this.send(res, 405, { error: "405 Method Not Allowed" });
     }
+  }
+
+  // ---- project access tokens ----------------------------------------------------------------
+  // lib/api/resource_access_tokens.rb with app/services/resource_access_tokens/create_service.rb,
+  // .../revoke_service.rb and app/services/personal_access_tokens/rotate_service.rb.
+
+  private today(): string {
+    return new Date(this.now()).toISOString().slice(0, 10);
+  }
+
+  /** `Date.current.advance(days:)` as `YYYY-MM-DD`. */
+  private dayAfter(days: number): string {
+    return new Date(Date.parse(`${this.today()}T00:00:00Z`) + days * 86_400_000)
+      .toISOString()
+      .slice(0, 10);
+  }
+
+  private tokenEntity(token: StoredAccessToken): Record<string, unknown> {
+    const entity: Record<string, unknown> = { ...token };
+    delete entity.token;
+    delete entity.family;
+    // PersonalAccessToken#active?: not revoked and not expired.
+    entity.active = !token.revoked && token.expires_at > this.today();
+    entity.last_used_at = null;
+    return entity;
+  }
+
+  /** `expires_at_before_instance_max_expiry_date` (app/models/personal_access_token.rb). */
+  private expiryProblem(expiresAt: unknown): string | undefined {
+    if (typeof expiresAt !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(expiresAt)) {
+      return "expires_at is invalid";
+    }
+    const max = this.dayAfter(365);
+    if (expiresAt > max) return `Expires at must be before ${max}`;
+    return undefined;
+  }
+
+  private accessTokens(
+    res: http.ServerResponse,
+    method: string,
+    project: Project,
+    id: number | undefined,
+    rotate: boolean,
+    body: any,
+    query: Record<string, string>,
+  ): void {
+    const tokens = project.accessTokens;
+    if (id === undefined) {
+      if (method === "GET") {
+        return this.paginate(
+          res,
+          [...tokens.values()].map((t) => this.tokenEntity(t)),
+          query,
+        );
+      }
+      if (method !== "POST") return this.send(res, 405, { error: "405 Method Not Allowed" });
+      // Grape's declared params first, as GitLab answers them.
+      if (!body?.name) return this.send(res, 400, { error: "name is missing" });
+      if (!Array.isArray(body.scopes) || body.scopes.length === 0) {
+        return this.send(res, 400, { error: "scopes is missing" });
+      }
+      if (body.scopes.some((s: unknown) => !BOT_SCOPES.includes(String(s)))) {
+        return this.send(res, 400, { error: "scopes does not have a valid value" });
+      }
+      const level = body.access_level ?? 40;
+      if (!ACCESS_LEVEL_VALUES.includes(level)) {
+        return this.send(res, 400, { error: "access_level does not have a valid value" });
+      }
+      // The token's user is Maintainer: it cannot hand out Owner (CreateService
+      // validate_access_level).
+      if (level > 40) {
+        return this.send(res, 400, {
+          message:
+            "400 Bad request - Access level of the token contains permissions not held by the creating user",
+        });
+      }
+      const expiresAt = body.expires_at ?? this.dayAfter(365);
+      const problem = this.expiryProblem(expiresAt);
+      if (problem) return this.send(res, 400, { message: `400 Bad request - ${problem}` });
+      const stored = this.storeToken(project, {
+        name: String(body.name),
+        description: body.description ?? null,
+        scopes: body.scopes.map(String),
+        access_level: level,
+        expires_at: expiresAt,
+        user_id: this.nextBotUserId++,
+      });
+      return this.send(res, 201, { ...this.tokenEntity(stored), token: stored.token });
+    }
+
+    const token = tokens.get(id);
+    if (rotate) {
+      if (method !== "POST") return this.send(res, 405, { error: "405 Method Not Allowed" });
+      // "Only admins should be informed if the token doesn't exist".
+      if (!token) return this.send(res, 401, { message: "401 Unauthorized" });
+      if (token.revoked) {
+        // Reuse detection: rotating a revoked token revokes its family's active tokens.
+        for (const other of tokens.values()) {
+          if (other.family === token.family) other.revoked = true;
+        }
+        return this.send(res, 400, { message: "400 Bad request - Token already revoked" });
+      }
+      const expiresAt = body?.expires_at ?? this.dayAfter(7);
+      const problem = this.expiryProblem(expiresAt);
+      if (problem) return this.send(res, 400, { message: `400 Bad request - ${problem}` });
+      // One transaction: revoke, then a new token with the same name, description, scopes.
+      token.revoked = true;
+      const next = this.storeToken(project, {
+        name: token.name,
+        description: token.description,
+        scopes: token.scopes,
+        access_level: token.access_level,
+        expires_at: expiresAt,
+        user_id: token.user_id,
+        family: token.family,
+      });
+      return this.send(res, 200, { ...this.tokenEntity(next), token: next.token });
+    }
+    if (!token) return this.send(res, 404, { message: "404 project Access Token Not Found" });
+    switch (method) {
+      case "GET":
+        return this.send(res, 200, this.tokenEntity(token));
+      case "DELETE":
+        token.revoked = true;
+        return this.send(res, 204);
+      default:
+        return this.send(res, 405, { error: "405 Method Not Allowed" });
+    }
+  }
+
+  private storeToken(
+    project: Project,
+    fields: Omit<StoredAccessToken, "id" | "created_at" | "revoked" | "token" | "family"> & {
+      family?: number;
+    },
+  ): StoredAccessToken {
+    const id = this.nextTokenId++;
+    const stored: StoredAccessToken = {
+      ...fields,
+      id,
+      family: fields.family ?? id,
+      created_at: new Date(this.now()).toISOString(),
+      revoked: false,
+      token: `glpat-${crypto.randomBytes(10).toString("hex")}`,
+    };
+    project.accessTokens.set(id, stored);
+    return stored;
   }
 }

@@ -278,3 +278,90 @@ describe("gitlab resources in the state", function () {
     }
   });
 });
+
+describe("ProjectAccessToken in the state (issue 12)", function () {
+  this.timeout(120_000);
+  const TOKEN_TYPE = "pulumi-nodejs:dynamic/gitlab:ProjectAccessToken";
+  const PROJECT = "root/hello-python";
+  let registration: RegisteredResource;
+  let fake: FakeGitLab;
+  let host: ProviderHost;
+
+  before(async () => {
+    const run = await runProgram(exampleConfig());
+    if (run.error) throw run.error;
+    [registration] = resourcesOfType(run, TOKEN_TYPE);
+    assert.ok(registration, "the example stack registers no ProjectAccessToken");
+    fake = await FakeGitLab.start();
+    fake.addProject(PROJECT);
+    host = await ProviderHost.start({ "gitlab:baseUrl": fake.url, "gitlab:token": fake.token });
+  });
+
+  after(async () => {
+    await host?.close();
+    await fake?.close();
+  });
+
+  /**
+   * The checkpoint entry as the engine writes it: secret inputs, and the outputs named in
+   * additionalSecretOutputs, as ciphertext (pkg/resource/deploy/step_executor.go marks them
+   * secret; the snapshot encrypts every secret).
+   */
+  function stateEntry(id: string, outputs: Record<string, unknown>): string {
+    const inputs: Record<string, unknown> = { ...registration.inputs };
+    for (const secret of registration.secretPaths) inputs[secret] = secretEnvelope(inputs[secret]);
+    const outs: Record<string, unknown> = { ...outputs };
+    for (const key of registration.additionalSecretOutputs) {
+      if (key in outs) outs[key] = secretEnvelope(outs[key]);
+    }
+    return JSON.stringify({ urn: registration.urn, id, type: TOKEN_TYPE, inputs, outputs: outs });
+  }
+
+  it("stores the provider by name and asks the engine to encrypt `token`", () => {
+    const requires = [...registration.inputs.__provider.matchAll(/require\("([^"]+)"\)/g)].map(
+      (m: RegExpMatchArray) => m[1],
+    );
+    assert.deepEqual(requires, ["@tekton-gitlab/gitlab-provider/project-access-token.js"]);
+    assert.deepEqual(registration.additionalSecretOutputs, ["token"]);
+    assert.ok(Buffer.byteLength(stateEntry(`${PROJECT}:1`, registration.inputs)) < 5_000);
+  });
+
+  it("the token value never appears in plain in the state entry, after create, refresh and rotation", async () => {
+    const text = registration.inputs.__provider as string;
+    const checked = await host.check(
+      {},
+      {
+        ...registration.inputs,
+        project: PROJECT,
+        name: "state test",
+        __provider: text,
+      },
+    );
+    assert.deepEqual(checked.failures, []);
+    const created = await host.create(checked.inputs);
+    const value = fake.accessTokenValue(PROJECT, created.properties.tokenId)!;
+    assert.ok(value.startsWith("glpat-"));
+    assert.equal(created.properties.token, value, "the host hands the value to the engine");
+    assert.ok(!stateEntry(created.id, created.properties).includes(value));
+    // Only `token` holds it: nothing else the engine stores in plain.
+    const rest = { ...created.properties };
+    delete rest.token;
+    assert.ok(!JSON.stringify(rest).includes(value));
+
+    const read = await host.read(created.id, created.properties);
+    assert.equal(read.properties.token, value, "refresh keeps the value GitLab never shows again");
+    assert.ok(!stateEntry(read.id, read.properties).includes(value));
+
+    const expired = { ...created.properties, expiresAt: "2000-01-01" };
+    const diff = await host.diff(created.id, expired, checked.inputs);
+    assert.equal(diff.changes, "some");
+    const updated = await host.update(created.id, expired, checked.inputs);
+    const rotated = fake.accessTokenValue(PROJECT, updated.properties.tokenId)!;
+    assert.notEqual(rotated, value);
+    assert.equal(updated.properties.token, rotated);
+    assert.ok(!stateEntry(created.id, updated.properties).includes(rotated));
+
+    await host.delete(created.id, updated.properties);
+    assert.deepEqual(fake.activeAccessTokensOf(PROJECT), []);
+  });
+});

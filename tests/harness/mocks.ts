@@ -129,6 +129,10 @@ function computedOutputs(
     case "random:index/randomPassword:RandomPassword":
       return { result: `mock-webhook-token-${name}` };
     default:
+      if (type === "pulumi-nodejs:dynamic/gitlab:ProjectAccessToken") {
+        // What GitLab's create answer gives; the provider marks it a secret output.
+        return { token: `mock-gitlab-token-${name}`, tokenId: 4444, active: true };
+      }
       if (type.startsWith("pulumi-nodejs:")) {
         return { deployKeyId: 4242, hookId: 4343, fingerprintSha256: `SHA256:mock-${name}` };
       }

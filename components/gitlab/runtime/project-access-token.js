@@ -1,0 +1,3 @@
+// The ProjectAccessToken provider a state refers to by name (see forward.js).
+"use strict";
+module.exports = require("./forward")("ProjectAccessToken");
