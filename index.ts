@@ -11,6 +11,7 @@ import { GitLabTrigger } from "./components/gitlabTrigger";
 import { ListenerClusterRole } from "./components/listenerClusterRole";
 import { SharedListener } from "./components/sharedListener";
 import { TektonInstall } from "./components/tektonInstall";
+import { buildContext } from "./tekton/tasks";
 import { AppOutput } from "./outputs";
 
 export = async () => {
@@ -19,7 +20,8 @@ export = async () => {
     tekton: config.tekton,
     kubectlImage: config.images.kubectl,
   });
-  const context = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  // Registry, Git SSH host, images and (for the build status in GitLab) GitLab's API.
+  const context = buildContext(config);
   // The ClusterRole the shared EventListener is bound to (no Secrets), created once per stack.
   const listenerRole = new ListenerClusterRole("listener-clusterrole", {
     stack: pulumi.getStack(),

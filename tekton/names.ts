@@ -50,7 +50,14 @@ export const WORKSPACES = {
   dockerConfig: "docker-config",
   /** ConfigMap registry-ca, when configured. */
   registryCa: "registry-ca",
+  /** Secret with the GitLab status token (key `token`); the status tasks only. */
+  statusToken: "gitlab-status-token",
+  /** ConfigMap gitlab-ca (gitlab:cacertFile), when configured; the status tasks only. */
+  gitlabCa: "gitlab-ca",
 } as const;
+
+/** ConfigMap holding GitLab's CA (`ca.crt`, from gitlab:cacertFile) for the status steps. */
+export const GITLAB_CA_CONFIGMAP = "gitlab-ca";
 
 export function pipelineName(app: Pick<AppConfig, "name">): string {
   return `build-${app.name}`;

@@ -3,6 +3,7 @@
 // code), images come from config (pinned), and nothing here talks to a cluster.
 import {
   AppConfig,
+  GitLabEndpoint,
   GitSshConfig,
   ImagesConfig,
   RegistryConfig,
@@ -18,6 +19,7 @@ import {
   REGISTRY_CA_KEY,
   WORKSPACES,
 } from "./names";
+import { reportBuildStatusTask } from "./statusTasks";
 import { EnvVar, ObjectMeta, ParamSpec, SecurityContext, StepTemplate, Task } from "./types";
 
 /** What the Tasks need from the stack config besides the app itself. */
@@ -27,12 +29,20 @@ export interface BuildContext {
   images: ImagesConfig;
   /** Base URL of the Tekton Dashboard (no trailing slash), for status links; unset: none. */
   dashboardUrl?: string;
+  /** GitLab's API for the status tasks (tekton/statusTasks.ts); set when an app reports. */
+  gitlab?: GitLabEndpoint;
 }
 
 export function buildContext(
-  config: Pick<ValidatedConfig, "gitSsh" | "registry" | "images">,
+  config: Pick<ValidatedConfig, "gitSsh" | "registry" | "images" | "gitlab">,
 ): BuildContext {
-  return { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  const ctx: BuildContext = {
+    gitSsh: config.gitSsh,
+    registry: config.registry,
+    images: config.images,
+  };
+  if (config.gitlab !== undefined) ctx.gitlab = config.gitlab;
+  return ctx;
 }
 
 /** Task names (and the Pipeline's task names): part of the stack's contract. */
@@ -952,11 +962,12 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
   };
 }
 
-/** The app's three Tasks, in pipeline order. */
+/** The app's three Tasks, in pipeline order, and the status Task when the app reports one. */
 export function buildTasks(app: AppConfig, ctx: BuildContext): Task[] {
   return [
     generateImageTagTask(app, ctx),
     buildAndPushTask(app, ctx),
     patchDeploymentTask(app, ctx),
+    ...(app.statusReporting.enabled ? [reportBuildStatusTask(app, ctx)] : []),
   ];
 }

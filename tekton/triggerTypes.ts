@@ -57,7 +57,7 @@ export interface PipelineRunTemplate {
     };
     /** Per pipeline task overrides (tekton.dev/v1 PipelineTaskRunSpec): its ServiceAccount. */
     taskRunSpecs?: { pipelineTaskName: string; serviceAccountName: string }[];
-    timeouts: { pipeline: string };
+    timeouts: { pipeline: string; tasks?: string; finally?: string };
   };
 }
 

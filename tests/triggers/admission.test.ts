@@ -13,6 +13,7 @@ import {
 } from "../../tekton/listenerAdmission";
 import { GIT_PULL_SECRET, GIT_WRITE_SECRET, pipelineName, WORKSPACES } from "../../tekton/names";
 import { pipelineRunTemplate, TriggerContext } from "../../tekton/triggers";
+import { buildContext } from "../../tekton/tasks";
 import { appAndContext } from "../pipeline/helpers";
 import { deliver } from "../harness/sharedListener";
 import { exampleApp, pushHeaders, pushPayload, sharedCluster } from "./helpers";
@@ -228,7 +229,7 @@ describe("listener admission policy and the modelled sink", () => {
     orders: "token-of-orders-0123456789abcdef",
   };
   const { config, cluster } = sharedCluster([{ name: "orders" }], tokens);
-  const ctx = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  const ctx = buildContext(config);
   const policies = config.apps.map((app) => listenerAdmission(config.listener, app, ctx)[0]);
 
   for (const app of config.apps) {
