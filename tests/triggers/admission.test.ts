@@ -172,6 +172,29 @@ for (const [label, setup] of variants) {
       expectDenied(run);
     });
 
+    it("allows the GitLab status token only as the template binds it (its one key, its workspace)", () => {
+      const token = (run: any) =>
+        run.spec.workspaces.find((w: any) => w.name === WORKSPACES.statusToken);
+      assert.deepEqual(token(allowed()), {
+        name: WORKSPACES.statusToken,
+        secret: { secretName: "gitlab-status-token", items: [{ key: "token", path: "token" }] },
+      });
+      // The whole Secret instead of its token key.
+      const whole = allowed();
+      delete token(whole).secret.items;
+      expectDenied(whole);
+      // The token Secret under the tag task's workspace, so the clone step would hold it.
+      const moved = allowed();
+      moved.spec.workspaces.find((w: any) => w.name === WORKSPACES.gitPull).secret = {
+        secretName: "gitlab-status-token",
+      };
+      expectDenied(moved);
+      // git-write under the status workspace: the status step would hold the push key.
+      const swapped = allowed();
+      token(swapped).secret.secretName = GIT_WRITE_SECRET;
+      expectDenied(swapped);
+    });
+
     it("denies another serviceAccountName", () => {
       const run = allowed();
       run.spec.taskRunTemplate.serviceAccountName = "tekton-build-push";
