@@ -25,6 +25,11 @@ describe("tekton-lint on the rendered pipelines", function () {
         registry: ({ caCert: _c, ...rest }) => ({ ...rest, plainHttp: true }),
         apps: ([a]) => [{ ...a, build: { resources: { limits: { memory: "8Gi", cpu: "2" } } } }],
       }),
+    "status reporting with GitLab's CA (gitlab:cacertFile)": () => {
+      const config = stack();
+      return { ...config, gitlab: { ...config.gitlab!, caCert: "-----BEGIN CERTIFICATE-----\n" } };
+    },
+    "status reporting off": () => stack({ apps: ([a]) => [{ ...a, statusReporting: false }] }),
   };
 
   for (const [name, config] of Object.entries(cases)) {
