@@ -84,6 +84,12 @@ export function appLabels(app: Pick<AppConfig, "name">): Record<string, string> 
  */
 export const INSECURE_REGISTRY_ANNOTATION = "tekton-gitlab.io/insecure-registry";
 
+/**
+ * Annotation on the status Task saying `gitlab:insecure` is true: its curl step then skips TLS
+ * verification for GitLab's API, and the policy pack allows `--insecure` there only.
+ */
+export const INSECURE_GITLAB_ANNOTATION = "tekton-gitlab.io/insecure-gitlab";
+
 /** Pulumi resource names of an app's deploy keys (the policy pack keys off the suffix). */
 export function deployKeyResourceNames(app: Pick<AppConfig, "name">) {
   return {

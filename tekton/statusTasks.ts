@@ -9,7 +9,13 @@
 // then logs a warning and exits 0; the step and both pipeline tasks also carry
 // `onError: continue`, so not even a broken image or a timeout of the status task fails a run.
 import { AppConfig, GitLabEndpoint, STATUS_TOKEN_KEY } from "../config/schema";
-import { appLabels, GITLAB_CA_CONFIGMAP, REGISTRY_CA_KEY, WORKSPACES } from "./names";
+import {
+  appLabels,
+  GITLAB_CA_CONFIGMAP,
+  INSECURE_GITLAB_ANNOTATION,
+  REGISTRY_CA_KEY,
+  WORKSPACES,
+} from "./names";
 import type { BuildContext } from "./tasks";
 import { EnvVar, Param, PipelineTask, SecurityContext, Task } from "./types";
 
@@ -67,7 +73,8 @@ export const STATUS_FINALLY_BUDGET_SECONDS = 180;
  * or expired token), 403 (role below Developer), 404 (project or commit not visible) and other
  * 4xx will not change on a retry; 429, 5xx and connection failures may.
  */
-export const STATUS_SCRIPT = `#!/bin/sh
+export function statusScript(insecure: boolean): string {
+  return `#!/bin/sh
 set -u
 
 warn() {
@@ -148,8 +155,7 @@ if [ -n "$CA_FILE" ]; then
   if [ ! -s "$CA_FILE" ]; then warn "no CA at $CA_FILE (ConfigMap ${GITLAB_CA_CONFIGMAP}, key ${GITLAB_CA_KEY})"; fi
   set -- "$@" --cacert "$CA_FILE"
 fi
-if [ "$INSECURE" = true ]; then set -- "$@" --insecure; fi
-if [ -n "$TARGET_URL" ]; then set -- "$@" --data-urlencode "target_url=$TARGET_URL"; fi
+${insecure ? '# gitlab:insecure: true (the Task is annotated so).\nset -- "$@" --insecure\n' : ""}if [ -n "$TARGET_URL" ]; then set -- "$@" --data-urlencode "target_url=$TARGET_URL"; fi
 
 URL="$GITLAB_API_URL/projects/$PROJECT_ID/statuses/$REVISION"
 attempt=1
@@ -200,6 +206,7 @@ while :; do
   attempt=$((attempt + 1))
 done
 `;
+}
 
 const env = (name: string, value: string | number): EnvVar => ({ name, value: String(value) });
 const param = (name: string) => `$(params.${name})`;
@@ -237,7 +244,12 @@ export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
   return {
     apiVersion: "tekton.dev/v1",
     kind: "Task",
-    metadata: { name: STATUS_TASK_NAME, namespace: app.namespace, labels: appLabels(app) },
+    metadata: {
+      name: STATUS_TASK_NAME,
+      namespace: app.namespace,
+      labels: appLabels(app),
+      ...(endpoint.insecure ? { annotations: { [INSECURE_GITLAB_ANNOTATION]: "true" } } : {}),
+    },
     spec: {
       description:
         "Posts the build's status on the commit to GitLab's commit status API (it shows next " +
@@ -295,7 +307,6 @@ export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
                 ? ""
                 : `${workspacePath(WORKSPACES.gitlabCa)}/${GITLAB_CA_KEY}`,
             ),
-            env("INSECURE", endpoint.insecure ? "true" : "false"),
             env("ATTEMPTS", STATUS_RETRY.attempts),
             env("CONNECT_TIMEOUT", STATUS_RETRY.connectTimeout),
             env("MAX_TIME", STATUS_RETRY.maxTime),
@@ -305,7 +316,7 @@ export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
           // pkg/apis/pipeline/v1/container_types.go `OnError` "continue": the step's non-zero
           // exit is recorded, the task goes on and succeeds).
           onError: "continue",
-          script: STATUS_SCRIPT,
+          script: statusScript(endpoint.insecure),
         },
       ],
     },
