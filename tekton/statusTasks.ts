@@ -91,9 +91,9 @@ if [ "$REPORT" = running ]; then
   STATE=running
   DESCRIPTION="Building $SHORT_SHA"
 else
-  # One line per build task: <pipeline task> <$(tasks.<t>.status)> <$(tasks.<t>.reason)>. Its
-  # reason tells a cancelled TaskRun (TaskRunCancelled) from a failed one; a task that never ran
-  # has status None (pipeline v1.15.0 pipelinerunstate.go GetPipelineTaskStatus).
+  # One line per build task: <pipeline task> <its execution status> <its reason>. The reason
+  # tells a cancelled TaskRun (TaskRunCancelled) from a failed one; a task that never ran has
+  # status None (pipeline v1.15.0 pipelinerunstate.go GetPipelineTaskStatus).
   seen="" cancelled="" failed="" failed_reason="" not_run=""
   while read -r name status reason; do
     if [ -z "$name" ]; then continue; fi

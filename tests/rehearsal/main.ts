@@ -352,11 +352,14 @@ async function main(): Promise<number> {
     const dockerConfig = secretOf("kubernetes.io/dockerconfigjson", ".dockerconfigjson");
     // The status token Secret (its GitLab resource is mocked here): the fake GitLab's token.
     gitlabApi.addProject(sourceProject);
-    cluster.secrets[STATUS_TOKEN_SECRET] = {
-      metadata: { name: STATUS_TOKEN_SECRET, namespace: appNamespace },
-      type: "Opaque",
-      stringData: { [STATUS_TOKEN_KEY]: gitlabApi.token },
+    const addStatusToken = (into: Cluster) => {
+      into.secrets[STATUS_TOKEN_SECRET] = {
+        metadata: { name: STATUS_TOKEN_SECRET, namespace: appNamespace },
+        type: "Opaque",
+        stringData: { [STATUS_TOKEN_KEY]: gitlabApi!.token },
+      };
     };
+    addStatusToken(cluster);
 
     const images = prepareImages(path.join(root, "images"), [
       process.execPath,
@@ -561,13 +564,26 @@ async function main(): Promise<number> {
             runs.newer?.sha ?? git(work, ["rev-parse", "HEAD"]),
             other.listener,
           );
+          addStatusToken(other.clusters[appNamespace]);
           const record = await run({ ...world, clusters: other.clusters }, start);
           expect(!record.succeeded, "the run succeeded with a wrong host key");
           const failed = record.taskRuns.find((t) => !t.succeeded);
           const log = failed?.steps.map((s) => s.log).join("\n") ?? record.error ?? "";
+          // Besides the first task only the status reports ran (running, then the result).
+          const ran = record.taskRuns.map((t) => t.pipelineTask).sort();
           expect(
-            record.taskRuns.length === 1,
-            `failed in ${failed?.pipelineTask}, expected the first task`,
+            failed?.pipelineTask === "generate-image-tag" &&
+              ran.join(",") === "generate-image-tag,report-result,report-running",
+            `failed in ${failed?.pipelineTask} (ran ${ran.join(", ")}), expected the first task`,
+          );
+          const shown = gitlabApi!.statusesOf(
+            sourceProject,
+            start.run.spec.params.find((p: any) => p.name === "revision").value,
+          );
+          expect(
+            shown.at(-1)?.status === "failed" &&
+              shown.at(-1)?.description === "Failed in generate-image-tag",
+            `GitLab shows ${JSON.stringify(shown.at(-1))}`,
           );
           expect(
             log.includes("Host key verification failed"),
