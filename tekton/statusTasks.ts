@@ -267,7 +267,11 @@ export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
           "For result: one line per build task, <name> <status> <reason>",
           "",
         ),
-        stringParam(STATUS_PARAMS.aggregateStatus, "For result: $(tasks.status) of the run", ""),
+        stringParam(
+          STATUS_PARAMS.aggregateStatus,
+          "For result: the run's aggregate status (tasks.status)",
+          "",
+        ),
       ],
       workspaces: [
         {
@@ -412,7 +416,8 @@ export function durationSeconds(duration: string): number {
 /**
  * The PipelineRun's `timeouts`: `pipeline` alone without status reporting; with it, `tasks` and
  * `finally` too, so a run that runs out of time still reports (STATUS_FINALLY_BUDGET_SECONDS,
- * at most a quarter of the whole).
+ * at most a quarter of the whole; their sum is the whole, as pipeline v1.15.0
+ * pkg/apis/pipeline/v1/pipelinerun_validation.go `validatePipelineTimeout` requires).
  */
 export function runTimeouts(
   app: AppConfig,
@@ -420,6 +425,8 @@ export function runTimeouts(
   const pipeline = app.pipelineRun.timeout;
   if (!app.statusReporting.enabled) return { pipeline };
   const total = durationSeconds(pipeline);
+  // Too short to share (`timeouts.tasks: 0s` would mean "no timeout"): leave it whole.
+  if (total < 60) return { pipeline };
   const finallySeconds = Math.max(
     1,
     Math.min(STATUS_FINALLY_BUDGET_SECONDS, Math.floor(total / 4)),

@@ -240,12 +240,15 @@ export function pipelineRunWorkspaces(app: AppConfig, ctx: TriggerContext): Work
     workspaces.push({ name: WORKSPACES.registryCa, configMap: { name: REGISTRY_CA_CONFIGMAP } });
   }
   if (app.statusReporting.enabled) {
-    // The GitLab token, only its key: the status tasks are the only ones binding it.
+    // The GitLab token, only its key: the status tasks are the only ones binding it. Optional:
+    // without the Secret (not created yet, a wrong name) the status step starts at once and
+    // warns, instead of its pod waiting for the volume until the task's timeout.
     workspaces.push({
       name: WORKSPACES.statusToken,
       secret: {
         secretName: app.statusReporting.secretName,
         items: [{ key: STATUS_TOKEN_KEY, path: STATUS_TOKEN_KEY }],
+        optional: true,
       },
     });
     if (ctx.gitlab?.caCert !== undefined) {

@@ -135,6 +135,8 @@ describe("build status in GitLab: the Pipeline", () => {
     assert.deepEqual(runTimeouts(app), { pipeline: "1h", tasks: "3420s", finally: "180s" });
     const short = { ...app, pipelineRun: { ...app.pipelineRun, timeout: "4m" } } as AppConfig;
     assert.deepEqual(runTimeouts(short), { pipeline: "4m", tasks: "180s", finally: "60s" });
+    const tiny = { ...app, pipelineRun: { ...app.pipelineRun, timeout: "30s" } } as AppConfig;
+    assert.deepEqual(runTimeouts(tiny), { pipeline: "30s" });
   });
 
   it("statusReporting: false: no status Task, no finally, no token workspace, one timeout", () => {
@@ -487,11 +489,19 @@ describe("build status in GitLab: the status script against a fake GitLab", func
     assert.deepEqual(sleeps(), []);
   });
 
-  it("an empty token Secret is a warning, and nothing is sent", async () => {
+  it("an empty or missing token Secret is a warning, and nothing is sent", async () => {
     fs.writeFileSync(path.join(tokenDir, "token"), "");
     const result = await report("report-running");
     assert.equal(result.code, 0);
     assert.match(result.stderr, /no token at .*\/token/);
+    // No Secret at all: the optional workspace mounts empty.
+    fs.rmSync(path.join(tokenDir, "token"));
+    const missing = await report("report-result");
+    assert.equal(missing.code, 0);
+    assert.match(
+      missing.stderr,
+      /no token at .*\/token: the Secret bound to workspace gitlab-status-token needs key token/,
+    );
     assert.equal(posts().length, 0);
   });
 

@@ -177,7 +177,11 @@ for (const [label, setup] of variants) {
         run.spec.workspaces.find((w: any) => w.name === WORKSPACES.statusToken);
       assert.deepEqual(token(allowed()), {
         name: WORKSPACES.statusToken,
-        secret: { secretName: "gitlab-status-token", items: [{ key: "token", path: "token" }] },
+        secret: {
+          secretName: "gitlab-status-token",
+          items: [{ key: "token", path: "token" }],
+          optional: true,
+        },
       });
       // The whole Secret instead of its token key.
       const whole = allowed();

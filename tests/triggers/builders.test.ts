@@ -174,7 +174,11 @@ describe("Trigger builders", function () {
         { name: "registry-ca", configMap: { name: REGISTRY_CA_CONFIGMAP } },
         {
           name: "gitlab-status-token",
-          secret: { secretName: "gitlab-status-token", items: [{ key: "token", path: "token" }] },
+          secret: {
+            secretName: "gitlab-status-token",
+            items: [{ key: "token", path: "token" }],
+            optional: true,
+          },
         },
       ]);
     });
