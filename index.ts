@@ -21,7 +21,8 @@ export = async () => {
     tekton: config.tekton,
     kubectlImage: config.images.kubectl,
   });
-  // gitSsh, registry, images and the dashboard's base URL for status links.
+  // gitSsh, registry, images, GitLab's API (for build status) and the dashboard's base URL
+  // (for status links).
   const context = buildContext(config);
   // The ClusterRole the shared EventListener is bound to (no Secrets), created once per stack.
   const listenerRole = new ListenerClusterRole("listener-clusterrole", {

@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppConfig } from "../config/schema";
-import { pipelineName } from "../tekton/names";
+import { appLabels, GITLAB_CA_CONFIGMAP, pipelineName } from "../tekton/names";
+import { GITLAB_CA_KEY } from "../tekton/statusTasks";
 import { buildPipeline } from "../tekton/pipeline";
 import { BuildContext, buildTasks } from "../tekton/tasks";
 import { BuildManifest } from "../tekton/types";
@@ -15,7 +16,8 @@ export interface BuildPipelineArgs {
 
 /**
  * An app's build pipeline: the Tasks `generate-image-tag`, `build-and-push`,
- * `patch-deployment` and the Pipeline `build-<app>`, as Kubernetes custom resources.
+ * `patch-deployment` (and `report-build-status` with its ConfigMap `gitlab-ca` when the app
+ * reports its status to GitLab) and the Pipeline `build-<app>`, as Kubernetes custom resources.
  */
 export class BuildPipeline extends pulumi.ComponentResource {
   /** Name of the Pipeline, for the PipelineRuns that start it. */
@@ -37,6 +39,17 @@ export class BuildPipeline extends pulumi.ComponentResource {
         // Children do not inherit the component's dependsOn, and every one of them needs it:
         // Tekton's admission webhook rejects Tasks and Pipelines until it is ready, and the
         // namespace must exist.
+        { parent: this, dependsOn: opts?.dependsOn },
+      );
+    }
+    // GitLab's CA (gitlab:cacertFile) for the status tasks, the only steps that call GitLab.
+    if (app.statusReporting.enabled && context.gitlab?.caCert !== undefined) {
+      new k8s.core.v1.ConfigMap(
+        `${app.name}-gitlab-ca`,
+        {
+          metadata: { name: GITLAB_CA_CONFIGMAP, namespace: app.namespace, labels: appLabels(app) },
+          data: { [GITLAB_CA_KEY]: context.gitlab.caCert },
+        },
         { parent: this, dependsOn: opts?.dependsOn },
       );
     }

@@ -1,10 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AppConfig, GitSshConfig, ImagesConfig, RegistryConfig } from "../config/schema";
+import { AppConfig } from "../config/schema";
 import { appLabels } from "../tekton/names";
 import {
   SharedListenerConfig,
+  TriggerContext,
   triggerNames,
   triggerObjects,
   WEBHOOK_TOKEN_KEY,
@@ -17,7 +18,7 @@ export interface GitLabTriggerArgs {
   /** The app whose pushes start its pipeline (validated config, defaults resolved). */
   app: AppConfig;
   /** Stack-wide settings the PipelineRun is built from (clone URLs, registry workspaces). */
-  context: { gitSsh: GitSshConfig; registry: RegistryConfig; images: ImagesConfig };
+  context: TriggerContext;
   /** `tekton-gitlab:listener` (host set). */
   listener: SharedListenerConfig;
   /**

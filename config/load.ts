@@ -16,6 +16,7 @@ import {
   retentionSchema,
   stackConfigSchema,
 } from "./schema";
+import { resolveGitLabEndpoint } from "./gitlabEndpoint";
 
 export const NAMESPACE = "tekton-gitlab";
 
@@ -380,10 +381,26 @@ export function parseStackConfig(
     );
   }
   problems.push(...crossChecks(input, env, gitlab));
-  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  if (!result.success) throw new ConfigError(problems);
 
   const { registryPassword, apps, ...rest } = result.data;
   const prunerInstalled = rest.tekton.install && rest.tekton.pruner.install;
+  const resolvedApps = apps.map((app): AppConfig => ({
+    ...app,
+    namespace: app.namespace ?? defaultNamespace(app.name),
+    dockerfile: app.dockerfile ?? joinRepoPath(app.contextDir, "Dockerfile"),
+    statusReporting: resolveStatusReporting(app),
+    retention: resolveRetention(app.retention, prunerInstalled),
+  }));
+  // The status steps' way to GitLab (issue 12), once any app reports statuses.
+  const endpoint = resolveGitLabEndpoint(
+    raw,
+    env,
+    resolvedApps.flatMap((app, i) => (app.statusReporting.enabled ? [configKey(["apps", i])] : [])),
+    resolvedApps.some((app) => app.manageDeployKeys),
+  );
+  problems.push(...endpoint.problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...rest,
     tekton: {
@@ -391,13 +408,8 @@ export function parseStackConfig(
       pruner: { ...rest.tekton.pruner, install: prunerInstalled },
     },
     hasRegistryPassword: registryPassword !== undefined,
-    apps: apps.map((app): AppConfig => ({
-      ...app,
-      namespace: app.namespace ?? defaultNamespace(app.name),
-      dockerfile: app.dockerfile ?? joinRepoPath(app.contextDir, "Dockerfile"),
-      statusReporting: resolveStatusReporting(app),
-      retention: resolveRetention(app.retention, prunerInstalled),
-    })),
+    apps: resolvedApps,
+    ...(endpoint.endpoint ? { gitlab: endpoint.endpoint } : {}),
   };
 }
 

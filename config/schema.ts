@@ -367,6 +367,7 @@ export const imagesSchema = z.strictObject({
   git: pinnedImage.default(DEFAULT_IMAGES.git),
   kaniko: pinnedImage.default(DEFAULT_IMAGES.kaniko),
   kubectl: pinnedImage.default(DEFAULT_IMAGES.kubectl),
+  curl: pinnedImage.default(DEFAULT_IMAGES.curl),
 });
 
 export const appSchema = z.strictObject({
@@ -563,6 +564,20 @@ export type ImagesConfig = ParsedConfig["images"];
 /** The shared listener's config; `host` is set whenever there is an app (load.ts checks it). */
 export type ListenerConfig = ParsedConfig["listener"];
 
+/**
+ * Where the build's status steps reach GitLab's API, from `gitlab:baseUrl` (or env
+ * GITLAB_BASE_URL), `gitlab:cacertFile` and `gitlab:insecure`: the keys the stack's own GitLab
+ * provider reads (components/gitlab/providerConfig.ts). Resolved by config/gitlabEndpoint.ts.
+ */
+export interface GitLabEndpoint {
+  /** `<instance>/api/v4`, no trailing slash. */
+  apiUrl: string;
+  /** PEM text of gitlab:cacertFile: the CA the status steps trust for GitLab. */
+  caCert?: string;
+  /** gitlab:insecure: the status steps skip TLS verification. */
+  insecure: boolean;
+}
+
 /** The validated config, plain values only (the registry password stays outside: it is secret). */
 export interface ValidatedConfig {
   tekton: TektonConfig;
@@ -571,6 +586,8 @@ export interface ValidatedConfig {
   images: ImagesConfig;
   listener: ListenerConfig;
   apps: AppConfig[];
+  /** GitLab's API for the status steps; unset when GitLab is not configured. */
+  gitlab?: GitLabEndpoint;
   /** True when `tekton-gitlab:registryPassword` is set. */
   hasRegistryPassword: boolean;
 }

@@ -16,7 +16,11 @@ import {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { pinnedImageError } from "../config/validators";
-import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../tekton/names";
+import {
+  INSECURE_GITLAB_ANNOTATION,
+  INSECURE_REGISTRY_ANNOTATION,
+  deployKeyResourceNames,
+} from "../tekton/names";
 import { UNKNOWN, known, isObject, knownItems, knownString } from "./values";
 
 /** Pulumi name suffix of an app's source deploy key (the read-only one). */
@@ -244,11 +248,12 @@ export function insecureFlagsOf(container: Record<string, any>): string[] {
 
 export const noSkipTlsVerify: ResourceValidationPolicy = {
   name: "tekton-no-skip-tls-verify",
-  description: `No step skips registry TLS verification (--skip-tls-verify, --insecure...) unless its Task is annotated ${INSECURE_REGISTRY_ANNOTATION}: "true" (registry.insecure in config).`,
+  description: `No step skips registry TLS verification (--skip-tls-verify, --insecure...) unless its Task is annotated ${INSECURE_REGISTRY_ANNOTATION}: "true" (registry.insecure in config), or, for the GitLab status step, ${INSECURE_GITLAB_ANNOTATION}: "true" (gitlab:insecure).`,
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
     for (const entry of tektonContainers(args)) {
       if (entry.annotations[INSECURE_REGISTRY_ANNOTATION] === "true") continue;
+      if (entry.annotations[INSECURE_GITLAB_ANNOTATION] === "true") continue;
       const flags = insecureFlagsOf(entry.container);
       if (flags.length > 0) {
         reportViolation(

@@ -21,4 +21,10 @@ export const DEFAULT_IMAGES = {
    * registry.k8s.io/kubectl from v1.28 on has both).
    */
   kubectl: "registry.k8s.io/kubectl:v1.36.0",
+  /**
+   * curl on Alpine (busybox sh), for the build status in GitLab (tekton/statusTasks.ts): the
+   * only step that calls GitLab's API. curl/curl-container's release workflow pushes
+   * `docker.io/curlimages/curl:<curl version>` for each of its tags; 8.21.0 is its newest.
+   */
+  curl: "docker.io/curlimages/curl:8.21.0",
 } as const;

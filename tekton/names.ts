@@ -50,7 +50,14 @@ export const WORKSPACES = {
   dockerConfig: "docker-config",
   /** ConfigMap registry-ca, when configured. */
   registryCa: "registry-ca",
+  /** Secret with the GitLab status token (key `token`); the status tasks only. */
+  statusToken: "gitlab-status-token",
+  /** ConfigMap gitlab-ca (gitlab:cacertFile), when configured; the status tasks only. */
+  gitlabCa: "gitlab-ca",
 } as const;
+
+/** ConfigMap holding GitLab's CA (`ca.crt`, from gitlab:cacertFile) for the status steps. */
+export const GITLAB_CA_CONFIGMAP = "gitlab-ca";
 
 export function pipelineName(app: Pick<AppConfig, "name">): string {
   return `build-${app.name}`;
@@ -76,6 +83,12 @@ export function appLabels(app: Pick<AppConfig, "name">): Record<string, string> 
  * pack allows `--skip-tls-verify` only where it is "true".
  */
 export const INSECURE_REGISTRY_ANNOTATION = "tekton-gitlab.io/insecure-registry";
+
+/**
+ * Annotation on the status Task saying `gitlab:insecure` is true: its curl step then skips TLS
+ * verification for GitLab's API, and the policy pack allows `--insecure` there only.
+ */
+export const INSECURE_GITLAB_ANNOTATION = "tekton-gitlab.io/insecure-gitlab";
 
 /** Pulumi resource names of an app's deploy keys (the policy pack keys off the suffix). */
 export function deployKeyResourceNames(app: Pick<AppConfig, "name">) {

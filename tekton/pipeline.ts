@@ -11,6 +11,7 @@ import {
   TASK_PARAMS,
   TASK_RESULTS,
 } from "./tasks";
+import { statusPipelineTasks, statusWorkspaces } from "./statusTasks";
 import { Param, ParamSpec, Pipeline, PipelineTask, WorkspaceDeclaration } from "./types";
 
 export type { BuildContext } from "./tasks";
@@ -34,7 +35,10 @@ export const PIPELINE_RESULTS = {
  * git-pull (tag task only), `git-write-ssh` to Secret git-write (patch task only), and, when configured, `docker-config` to the registry Secret (key
  * `.dockerconfigjson` as `config.json`) and `registry-ca` to the CA ConfigMap.
  */
-export function pipelineWorkspaces(ctx: Pick<BuildContext, "registry">): string[] {
+export function pipelineWorkspaces(
+  ctx: Pick<BuildContext, "registry" | "gitlab">,
+  app?: AppConfig,
+): string[] {
   const names: string[] = [
     WORKSPACES.source,
     WORKSPACES.operations,
@@ -43,6 +47,8 @@ export function pipelineWorkspaces(ctx: Pick<BuildContext, "registry">): string[
   ];
   if (ctx.registry.username !== undefined) names.push(WORKSPACES.dockerConfig);
   if (ctx.registry.caCert !== undefined) names.push(WORKSPACES.registryCa);
+  // The GitLab status token (and GitLab's CA): bound to the status tasks only.
+  if (app !== undefined) names.push(...statusWorkspaces(app, ctx));
   return names;
 }
 
@@ -54,6 +60,9 @@ const WORKSPACE_DESCRIPTIONS: Record<string, string> = {
   [WORKSPACES.gitWrite]: "Secret git-write: the operations push key and known_hosts",
   [WORKSPACES.dockerConfig]: "Registry credentials as config.json",
   [WORKSPACES.registryCa]: "ConfigMap with the registry's CA bundle",
+  [WORKSPACES.statusToken]:
+    "Secret with the GitLab token the status tasks post with (only they mount it)",
+  [WORKSPACES.gitlabCa]: "ConfigMap with GitLab's CA, for the status tasks",
 };
 
 const ref = (name: string) => `$(params.${name})`;
@@ -61,7 +70,7 @@ const result = (task: string, name: string) => `$(tasks.${task}.results.${name})
 const pass = (name: string, value = ref(name)): Param => ({ name, value });
 
 export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
-  const workspaces = pipelineWorkspaces(ctx);
+  const workspaces = pipelineWorkspaces(ctx, app);
   const bindIfDeclared = (name: string) =>
     workspaces.includes(name) ? [{ name, workspace: name }] : [];
 
@@ -190,6 +199,16 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
     ],
   };
 
+  const tasks = [tag, build, patch];
+  // Beside the first task (no runAfter), and a finally task reading how the others ended.
+  const status = statusPipelineTasks(
+    app,
+    ctx,
+    tasks.map((t) => t.name),
+    TASK_PARAMS.sourceBranch,
+    PIPELINE_PARAMS.revision,
+  );
+
   return {
     apiVersion: "tekton.dev/v1",
     kind: "Pipeline",
@@ -201,7 +220,8 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
         name,
         description: WORKSPACE_DESCRIPTIONS[name],
       })),
-      tasks: [tag, build, patch],
+      tasks: status ? [...tasks, status.running] : tasks,
+      ...(status ? { finally: [status.result] } : {}),
       results: [
         {
           name: PIPELINE_RESULTS.imageUrl,

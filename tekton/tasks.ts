@@ -3,6 +3,7 @@
 // code), images come from config (pinned), and nothing here talks to a cluster.
 import {
   AppConfig,
+  GitLabEndpoint,
   GitSshConfig,
   ImagesConfig,
   RegistryConfig,
@@ -19,6 +20,7 @@ import {
   WORKSPACES,
 } from "./names";
 import { dashboardBaseUrl } from "./dashboard";
+import { reportBuildStatusTask } from "./statusTasks";
 import { EnvVar, ObjectMeta, ParamSpec, SecurityContext, StepTemplate, Task } from "./types";
 
 /** What the Tasks need from the stack config besides the app itself. */
@@ -28,21 +30,24 @@ export interface BuildContext {
   images: ImagesConfig;
   /** Base URL of the Tekton Dashboard (no trailing slash), for status links; unset: none. */
   dashboardUrl?: string;
+  /** GitLab's API for the status tasks (tekton/statusTasks.ts); set when an app reports. */
+  gitlab?: GitLabEndpoint;
 }
 
 export function buildContext(
-  config: Pick<ValidatedConfig, "gitSsh" | "registry" | "images"> &
+  config: Pick<ValidatedConfig, "gitSsh" | "registry" | "images" | "gitlab"> &
     Partial<Pick<ValidatedConfig, "tekton">>,
 ): BuildContext {
-  const context: BuildContext = {
+  const ctx: BuildContext = {
     gitSsh: config.gitSsh,
     registry: config.registry,
     images: config.images,
   };
+  if (config.gitlab !== undefined) ctx.gitlab = config.gitlab;
   // `tekton.dashboard.url`, else `https://<tekton.dashboard.ingress.host>` (tekton/dashboard.ts).
   const dashboardUrl = config.tekton && dashboardBaseUrl(config.tekton);
-  if (dashboardUrl !== undefined) context.dashboardUrl = dashboardUrl;
-  return context;
+  if (dashboardUrl !== undefined) ctx.dashboardUrl = dashboardUrl;
+  return ctx;
 }
 
 /** Task names (and the Pipeline's task names): part of the stack's contract. */
@@ -962,11 +967,12 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
   };
 }
 
-/** The app's three Tasks, in pipeline order. */
+/** The app's three Tasks, in pipeline order, and the status Task when the app reports one. */
 export function buildTasks(app: AppConfig, ctx: BuildContext): Task[] {
   return [
     generateImageTagTask(app, ctx),
     buildAndPushTask(app, ctx),
     patchDeploymentTask(app, ctx),
+    ...(app.statusReporting.enabled ? [reportBuildStatusTask(app, ctx)] : []),
   ];
 }

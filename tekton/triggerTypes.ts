@@ -35,7 +35,15 @@ export type WorkspaceBinding =
       };
     }
   | { name: string; emptyDir: Record<string, never> }
-  | { name: string; secret: { secretName: string; items?: { key: string; path: string }[] } }
+  | {
+      name: string;
+      secret: {
+        secretName: string;
+        items?: { key: string; path: string }[];
+        /** Kubernetes SecretVolumeSource.optional: a missing Secret mounts as an empty dir. */
+        optional?: boolean;
+      };
+    }
   | { name: string; configMap: { name: string } };
 
 /** tekton.dev/v1 PipelineRun as a TriggerTemplate resource template (named by generateName). */
@@ -57,7 +65,7 @@ export interface PipelineRunTemplate {
     };
     /** Per pipeline task overrides (tekton.dev/v1 PipelineTaskRunSpec): its ServiceAccount. */
     taskRunSpecs?: { pipelineTaskName: string; serviceAccountName: string }[];
-    timeouts: { pipeline: string };
+    timeouts: { pipeline: string; tasks?: string; finally?: string };
   };
 }
 

@@ -5,14 +5,17 @@ import {
   DEFAULT_LISTENER_NAMESPACE,
   GitSshConfig,
   ImagesConfig,
+  GitLabEndpoint,
   ListenerConfig,
   RegistryConfig,
+  STATUS_TOKEN_KEY,
 } from "../config/schema";
 import {
   appLabels,
   BUILD_SERVICE_ACCOUNT,
   GIT_PULL_SECRET,
   GIT_WRITE_SECRET,
+  GITLAB_CA_CONFIGMAP,
   PIPELINE_PARAMS,
   pipelineName,
   REGISTRY_CA_CONFIGMAP,
@@ -36,6 +39,7 @@ import {
   TriggerTemplate,
   WorkspaceBinding,
 } from "./triggerTypes";
+import { runTimeouts } from "./statusTasks";
 import { BUILD_FS_GROUP, buildTaskRunSpecs } from "./tasks";
 
 /** The listener config once validated with at least one app: `host` is set. */
@@ -48,6 +52,8 @@ export interface TriggerContext {
   images?: ImagesConfig;
   /** Name of the stack's listener ClusterRole (default LISTENER_CLUSTER_ROLE). */
   listenerClusterRole?: string;
+  /** GitLab's API for the status tasks: with a CA, the run binds ConfigMap gitlab-ca. */
+  gitlab?: GitLabEndpoint;
 }
 
 /** Key of the webhook token in the app's webhook Secret. */
@@ -233,6 +239,22 @@ export function pipelineRunWorkspaces(app: AppConfig, ctx: TriggerContext): Work
   if (ctx.registry.caCert !== undefined) {
     workspaces.push({ name: WORKSPACES.registryCa, configMap: { name: REGISTRY_CA_CONFIGMAP } });
   }
+  if (app.statusReporting.enabled) {
+    // The GitLab token, only its key: the status tasks are the only ones binding it. Optional:
+    // without the Secret (not created yet, a wrong name) the status step starts at once and
+    // warns, instead of its pod waiting for the volume until the task's timeout.
+    workspaces.push({
+      name: WORKSPACES.statusToken,
+      secret: {
+        secretName: app.statusReporting.secretName,
+        items: [{ key: STATUS_TOKEN_KEY, path: STATUS_TOKEN_KEY }],
+        optional: true,
+      },
+    });
+    if (ctx.gitlab?.caCert !== undefined) {
+      workspaces.push({ name: WORKSPACES.gitlabCa, configMap: { name: GITLAB_CA_CONFIGMAP } });
+    }
+  }
   return workspaces;
 }
 
@@ -279,7 +301,8 @@ export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): Pipeli
       },
       // The build task alone runs as tekton-build-push (tekton/tasks.ts buildTaskRunSpecs).
       ...(taskRunSpecs.length > 0 ? { taskRunSpecs } : {}),
-      timeouts: { pipeline: app.pipelineRun.timeout },
+      // With status reporting, a `finally` share so a run out of time still reports.
+      timeouts: runTimeouts(app),
     },
   };
 }

@@ -55,6 +55,8 @@ export interface Step {
    */
   workspaces?: { name: string }[];
   computeResources?: ComputeResources;
+  /** `continue`: the step's failure does not fail the task (Tekton v1 Step.onError). */
+  onError?: "continue" | "stopAndFail";
 }
 
 /** Kubernetes ResourceRequirements, as quantities (e.g. "512Mi", "1", "500m"). */
@@ -109,6 +111,10 @@ export interface PipelineTask {
   runAfter?: string[];
   params: Param[];
   workspaces: WorkspacePipelineTaskBinding[];
+  /** `continue`: the task's failure fails neither the run nor stops the DAG (beta, on by default). */
+  onError?: "continue" | "stopAndFail";
+  /** Go duration bounding this task's TaskRun. */
+  timeout?: string;
 }
 
 export interface PipelineResult {
@@ -128,6 +134,8 @@ export interface Pipeline {
     params: ParamSpec[];
     workspaces: WorkspaceDeclaration[];
     tasks: PipelineTask[];
+    /** Tasks run once the DAG is done, whatever its outcome (no runAfter allowed). */
+    finally?: PipelineTask[];
     results?: PipelineResult[];
   };
 }

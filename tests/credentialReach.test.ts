@@ -14,7 +14,7 @@ async function reachOf(config: Record<string, string>) {
 describe("credentials reach only the step that needs them", function () {
   this.timeout(20000);
 
-  it("git-pull in the clone, the registry in Kaniko, git-write in the git steps of patch", async () => {
+  it("git-pull in the clone, the registry in Kaniko, git-write in the git steps of patch, the GitLab token in the status steps", async () => {
     assert.deepEqual(await reachOf(exampleConfig()), {
       "generate-image-tag": { "clone-and-tag": ["git-pull"] },
       "build-and-push": { "image-url": [], "build-and-push": ["registry-credentials"] },
@@ -23,7 +23,23 @@ describe("credentials reach only the step that needs them", function () {
         "set-image": [],
         "commit-and-push": ["git-write"],
       },
+      // The build status in GitLab (issue 12): the one Secret, only in the one step posting it.
+      "report-running": { "post-status": ["gitlab-status-token"] },
+      "report-result": { "post-status": ["gitlab-status-token"] },
     });
+  });
+
+  it("statusReporting: false: no step holds a GitLab token", async () => {
+    const config = withStructured(exampleConfig(), "apps", (apps) =>
+      apps.map((app: any) => ({ ...app, statusReporting: false })),
+    );
+    const reach = await reachOf(config);
+    assert.deepEqual(Object.keys(reach), [
+      "generate-image-tag",
+      "build-and-push",
+      "patch-deployment",
+    ]);
+    assert.ok(!JSON.stringify(reach).includes("gitlab-status-token"));
   });
 
   it("an anonymous registry: the Kaniko pod holds no credential at all", async () => {
@@ -45,6 +61,8 @@ describe("credentials reach only the step that needs them", function () {
       "generate-image-tag": [],
       "build-and-push": ["registry-credentials"],
       "patch-deployment": [],
+      "report-running": [],
+      "report-result": [],
       // A PipelineRun's provenance is stored on the PipelineRun (storage tekton), never pushed.
       "(pipelinerun)": [],
     });

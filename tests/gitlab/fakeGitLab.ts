@@ -55,9 +55,41 @@ export interface FakeGitLabOptions {
   legacyHooks?: boolean;
 }
 
+/**
+ * A commit status as GitLab keeps it (a GenericCommitStatus job of an external pipeline):
+ * gitlabhq lib/api/commit_statuses.rb `post ':id/statuses/:sha'`, states and transitions of
+ * app/models/commit_status.rb.
+ */
+export interface StoredStatus {
+  id: number;
+  sha: string;
+  ref: string;
+  name: string;
+  status: "created" | "pending" | "running" | "success" | "failed" | "canceled" | "skipped";
+  description: string | null;
+  target_url: string | null;
+}
+
+/** app/models/commit_status.rb `state_machine :status`: event -> states it may leave. */
+const STATUS_EVENTS: Record<
+  string,
+  { from: StoredStatus["status"][]; to: StoredStatus["status"] }
+> = {
+  enqueue: { from: ["created", "skipped"], to: "pending" },
+  run: { from: ["pending"], to: "running" },
+  success: { from: ["created", "pending", "running"], to: "success" },
+  drop: { from: ["created", "pending", "running"], to: "failed" },
+  cancel: { from: ["created", "pending", "running"], to: "canceled" },
+  skip: { from: ["created", "pending"], to: "skipped" },
+};
+
 interface Project {
   id: number;
   path: string;
+  /** Commits that exist: sha -> the branch that contains it. */
+  commits: Map<string, string>;
+  /** Every commit status ever posted, oldest first. */
+  statuses: StoredStatus[];
   /** The token's user is Maintainer (else 403 on every endpoint). */
   maintainer: boolean;
   /** The token can see the project (else 404 Project Not Found; its keys and hooks stay). */
@@ -208,6 +240,7 @@ export class FakeGitLab {
   private nextHookId = 1;
   private nextTokenId = 1;
   private nextBotUserId = 1000;
+  private nextStatusId = 1;
 
   private constructor(server: http.Server, token: string, options: FakeGitLabOptions) {
     this.server = server;
@@ -252,8 +285,20 @@ export class FakeGitLab {
       keyLinks: new Map(),
       hooks: new Map(),
       accessTokens: new Map(),
+      commits: new Map(),
+      statuses: [],
     });
     return id;
+  }
+
+  /** A commit pushed to `branch` of the project (statuses can only be posted for those). */
+  addCommit(project: string, sha: string, branch = "main"): void {
+    this.project(project)!.commits.set(sha, branch);
+  }
+
+  /** The commit statuses of a commit, oldest first (GitLab's `?all=true` view). */
+  statusesOf(project: string, sha: string): StoredStatus[] {
+    return this.project(project)!.statuses.filter((s) => s.sha === sha);
   }
 
   /**
@@ -365,7 +410,13 @@ export class FakeGitLab {
     const [rawPath, rawQuery = ""] = (req.url ?? "/").split("?");
     const query = Object.fromEntries(new URLSearchParams(rawQuery));
     let body: any;
-    if (text) {
+    if (
+      text &&
+      String(req.headers["content-type"]).startsWith("application/x-www-form-urlencoded")
+    ) {
+      // Grape reads form posts as well as JSON (curl --data-urlencode sends these).
+      body = Object.fromEntries(new URLSearchParams(text));
+    } else if (text) {
       try {
         body = JSON.parse(text);
       } catch {
@@ -426,7 +477,10 @@ export class FakeGitLab {
     const project = this.project(segments[3] ?? "");
     const [collection, itemId, ...rest] = segments.slice(4);
     const known =
-      collection === "deploy_keys" || collection === "hooks" || collection === "access_tokens";
+      collection === "deploy_keys" ||
+      collection === "hooks" ||
+      collection === "access_tokens" ||
+      collection === "statuses";
     const rotate =
       collection === "access_tokens" && rest.length === 1 && rest[0] === "rotate" && !!itemId;
     if (!known || (rest.length > 0 && !rotate) || segments.length < 5) {
@@ -436,6 +490,7 @@ export class FakeGitLab {
       return this.send(res, 404, { message: "404 Project Not Found" });
     }
     if (!project.maintainer) return this.send(res, 403, { message: "403 Forbidden" });
+    if (collection === "statuses") return this.postStatus(res, method, project, itemId, body);
     const id = itemId === undefined ? undefined : Number(itemId);
     if (collection === "deploy_keys") return this.deployKeys(res, method, project, id, body, query);
     if (collection === "access_tokens") {
@@ -601,6 +656,91 @@ export class FakeGitLab {
       default:
         return this.send(res, 405, { error: "405 Method Not Allowed" });
     }
+  }
+
+  // ---- commit statuses -----------------------------------------------------------------------
+
+  /**
+   * `POST /projects/:id/statuses/:sha` as gitlabhq lib/api/commit_statuses.rb does it: Grape
+   * validates `state` (400 `state is missing` / `state does not have a valid value`), the commit
+   * must exist (404 Commit Not Found), the status updated is the running or pending one with the
+   * same name and ref, else a new one; `running` is `enqueue` then `run!`, `pending` `enqueue!`,
+   * `success` `success!`, `failed` `drop!`, `canceled` `cancel!`. A refused transition is 400
+   * with the state machine's message; success is 201 with the status.
+   */
+  private postStatus(
+    res: http.ServerResponse,
+    method: string,
+    project: Project,
+    sha: string | undefined,
+    body: any,
+  ): void {
+    if (method !== "POST" || sha === undefined) {
+      return this.send(res, 405, { error: "405 Method Not Allowed" });
+    }
+    const state = body?.state;
+    if (state === undefined || state === "")
+      return this.send(res, 400, { error: "state is missing" });
+    const states = ["pending", "running", "success", "failed", "canceled", "skipped"];
+    if (!states.includes(state)) {
+      return this.send(res, 400, { error: "state does not have a valid value" });
+    }
+    const branch = project.commits.get(sha);
+    if (branch === undefined) return this.send(res, 404, { message: "404 Commit Not Found" });
+    const ref = body.ref || branch;
+    const name = body.name || body.context || "default";
+    let status = project.statuses.find(
+      (s) =>
+        s.sha === sha &&
+        s.name === name &&
+        s.ref === ref &&
+        (s.status === "running" || s.status === "pending"),
+    );
+    const draft: StoredStatus = status
+      ? { ...status }
+      : {
+          id: this.nextStatusId,
+          sha,
+          ref,
+          name,
+          status: "created",
+          description: null,
+          target_url: null,
+        };
+    if (body.description !== undefined) draft.description = body.description;
+    if (body.target_url !== undefined) draft.target_url = body.target_url;
+    const fire = (event: string, bang: boolean): string | undefined => {
+      const rule = STATUS_EVENTS[event];
+      if (rule.from.includes(draft.status)) {
+        draft.status = rule.to;
+        return undefined;
+      }
+      return bang
+        ? `Cannot transition status via :${event} from :${draft.status} (Reason(s): Status cannot transition via "${event}")`
+        : undefined;
+    };
+    const refused =
+      state === "running"
+        ? (fire("enqueue", false), fire("run", true))
+        : fire(
+            {
+              pending: "enqueue",
+              success: "success",
+              failed: "drop",
+              canceled: "cancel",
+              skipped: "skip",
+            }[state as string]!,
+            true,
+          );
+    if (refused) return this.send(res, 400, { message: refused });
+    if (status) {
+      Object.assign(status, draft);
+    } else {
+      status = draft;
+      this.nextStatusId++;
+      project.statuses.push(status);
+    }
+    return this.send(res, 201, { ...status, allow_failure: false, coverage: null });
   }
 
   // ---- hooks -------------------------------------------------------------------------------

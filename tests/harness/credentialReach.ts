@@ -32,13 +32,18 @@ export function chainsKeychain(run: ProgramRun, namespace: string): Record<strin
       .sort();
   };
   const keychain: Record<string, string[]> = {};
-  for (const pipelineTask of pipeline.spec.tasks) {
+  for (const pipelineTask of pipelineTasks(pipeline)) {
     keychain[pipelineTask.name] = secretsOf(serviceAccountOf(pipelineRun, pipelineTask.name));
   }
   keychain["(pipelinerun)"] = secretsOf(
     pipelineRun.spec.taskRunTemplate?.serviceAccountName ?? TEKTON_DEFAULT_SERVICE_ACCOUNT,
   );
   return keychain;
+}
+
+/** The DAG tasks and the `finally` tasks: a finally TaskRun's pod is put together the same way. */
+function pipelineTasks(pipeline: any): any[] {
+  return [...pipeline.spec.tasks, ...(pipeline.spec.finally ?? [])];
 }
 
 function serviceAccountOf(pipelineRun: any, pipelineTaskName: string): string {
@@ -81,7 +86,7 @@ export function credentialReach(run: ProgramRun, namespace: string): CredentialR
   const { pipelineRun, pipeline, inNamespace } = buildObjects(run, namespace);
 
   const reach: CredentialReach = {};
-  for (const pipelineTask of pipeline.spec.tasks) {
+  for (const pipelineTask of pipelineTasks(pipeline)) {
     const task = inNamespace("kubernetes:tekton.dev/v1:Task", pipelineTask.taskRef.name);
     const steps: { name: string; workspaces?: { name: string }[] }[] = task.spec.steps;
     const mounted: Record<string, Set<string>> = Object.fromEntries(

@@ -18,6 +18,7 @@
 // Only the CEL forms the stack writes are understood; anything else fails the test loudly.
 import * as assert from "node:assert/strict";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
+import { buildContext } from "../../tekton/tasks";
 import {
   sharedEventListener,
   triggerNames,
@@ -62,7 +63,7 @@ export function renderedCluster(
   config: ValidatedConfig,
   tokenOf: (app: AppConfig) => string,
 ): Cluster {
-  const ctx = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  const ctx = buildContext(config);
   const perApp = config.apps.map((app) => triggerObjects(app, ctx, config.listener));
   return {
     listener: sharedEventListener(config.listener, config.apps),

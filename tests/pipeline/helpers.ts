@@ -88,6 +88,8 @@ export function runScriptStep(
     bin?: string;
     extraEnv?: Record<string, string>;
     uid?: string;
+    /** Run the script with this shell (e.g. `["busybox", "sh"]`) instead of its `#!` line. */
+    shell?: string[];
   },
 ): Promise<StepRun> {
   const uid = inputs.uid ?? randomUUID();
@@ -115,9 +117,10 @@ export function runScriptStep(
   const scriptFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "step-")), "script");
   fs.writeFileSync(scriptFile, substitute(step.script), { mode: 0o755 });
   return new Promise((resolve) => {
+    const [command, ...args] = inputs.shell ? [...inputs.shell, scriptFile] : [scriptFile];
     execFile(
-      scriptFile,
-      [],
+      command,
+      args,
       {
         env: {
           PATH: [inputs.bin, process.env.PATH].filter(Boolean).join(":"),

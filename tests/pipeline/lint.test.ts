@@ -25,6 +25,11 @@ describe("tekton-lint on the rendered pipelines", function () {
         registry: ({ caCert: _c, ...rest }) => ({ ...rest, plainHttp: true }),
         apps: ([a]) => [{ ...a, build: { resources: { limits: { memory: "8Gi", cpu: "2" } } } }],
       }),
+    "status reporting with GitLab's CA (gitlab:cacertFile)": () => {
+      const config = stack();
+      return { ...config, gitlab: { ...config.gitlab!, caCert: "-----BEGIN CERTIFICATE-----\n" } };
+    },
+    "status reporting off": () => stack({ apps: ([a]) => [{ ...a, statusReporting: false }] }),
   };
 
   for (const [name, config] of Object.entries(cases)) {
@@ -49,14 +54,14 @@ describe("tekton-lint on the rendered pipelines", function () {
   });
 
   it("does catch a broken wiring (the lint is not vacuous)", async () => {
-    const [tag, build, patch, pipeline] = renderManifests(stack()).map((m) =>
+    const [tag, build, patch, status, pipeline] = renderManifests(stack()).map((m) =>
       structuredClone(m.manifest),
     ) as any[];
     pipeline.spec.tasks[2].params = pipeline.spec.tasks[2].params.filter(
       (p: any) => p.name !== "image-digest",
     );
     tag.spec.steps[0].image = "docker.io/alpine/git";
-    const result = await lintManifests([tag, build, patch, pipeline]);
+    const result = await lintManifests([tag, build, patch, status, pipeline]);
     assert.deepEqual(
       result.errors.map((e) => e.rule),
       ["no-missing-param"],

@@ -6,7 +6,9 @@ import { Pipeline, PipelineTask } from "../../tekton/types";
 import { appAndContext } from "./helpers";
 
 function pipelineTask(pipeline: Pipeline, name: string): PipelineTask {
-  const task = pipeline.spec.tasks.find((t) => t.name === name);
+  const task = [...pipeline.spec.tasks, ...(pipeline.spec.finally ?? [])].find(
+    (t) => t.name === name,
+  );
   if (!task) throw new Error(`no pipeline task ${name}`);
   return task;
 }
@@ -67,6 +69,8 @@ describe("build pipeline", function () {
         ["generate-image-tag", "generate-image-tag", []],
         ["build-and-push", "build-and-push", ["generate-image-tag"]],
         ["patch-deployment", "patch-deployment", ["build-and-push"]],
+        // Beside the first task, on nobody's path (tests/pipeline/status.test.ts).
+        ["report-running", "report-build-status", []],
       ],
     );
   });
@@ -97,29 +101,47 @@ describe("build pipeline", function () {
     });
   });
 
-  it("passes each Task exactly the params it declares", () => {
+  const usesOf = (taskName: string) =>
+    [...pipeline.spec.tasks, ...(pipeline.spec.finally ?? [])].filter(
+      (t) => t.taskRef.name === taskName,
+    );
+
+  it("passes each Task every param it requires and only params it declares", () => {
     for (const task of buildTasks(app, ctx)) {
-      const passed = pipelineTask(pipeline, task.metadata.name).params.map((p) => p.name);
-      assert.deepEqual(
-        passed.sort(),
-        task.spec.params.map((p) => p.name).sort(),
-        task.metadata.name,
-      );
+      const uses = usesOf(task.metadata.name);
+      assert.ok(uses.length > 0, `${task.metadata.name} is used`);
+      for (const use of uses) {
+        const passed = use.params.map((p) => p.name).sort();
+        const declared = task.spec.params.map((p) => p.name);
+        const required = task.spec.params.filter((p) => p.default === undefined);
+        assert.deepEqual(
+          passed.filter((name) => !declared.includes(name)),
+          [],
+          `${use.name} passes undeclared params`,
+        );
+        assert.deepEqual(
+          required.map((p) => p.name).filter((name) => !passed.includes(name)),
+          [],
+          `${use.name} misses required params`,
+        );
+      }
     }
   });
 
   it("binds every workspace each Task declares to the Pipeline's workspace of that name", () => {
     const declared = pipeline.spec.workspaces.map((w) => w.name);
     for (const task of buildTasks(app, ctx)) {
-      const bindings = pipelineTask(pipeline, task.metadata.name).workspaces;
-      assert.deepEqual(
-        bindings.map((b) => b.name),
-        task.spec.workspaces.map((w) => w.name),
-        task.metadata.name,
-      );
-      for (const binding of bindings) {
-        assert.equal(binding.workspace, binding.name);
-        assert.ok(declared.includes(binding.workspace), binding.workspace);
+      for (const use of usesOf(task.metadata.name)) {
+        const bindings = use.workspaces;
+        assert.deepEqual(
+          bindings.map((b) => b.name),
+          task.spec.workspaces.map((w) => w.name),
+          task.metadata.name,
+        );
+        for (const binding of bindings) {
+          assert.equal(binding.workspace, binding.name);
+          assert.ok(declared.includes(binding.workspace), binding.workspace);
+        }
       }
     }
   });
@@ -134,27 +156,28 @@ describe("build pipeline", function () {
   });
 
   describe("declared workspaces", () => {
-    it("are source, operations, the two git keys, docker-config and registry-ca in the example", () => {
-      assert.deepEqual(pipelineWorkspaces(ctx), [
+    it("are source, operations, the two git keys, docker-config, registry-ca and the status token in the example", () => {
+      assert.deepEqual(pipelineWorkspaces(ctx, app), [
         "source",
         "operations",
         "git-pull-ssh",
         "git-write-ssh",
         "docker-config",
         "registry-ca",
+        "gitlab-status-token",
       ]);
       assert.deepEqual(
         pipeline.spec.workspaces.map((w) => w.name),
-        pipelineWorkspaces(ctx),
+        pipelineWorkspaces(ctx, app),
       );
     });
 
     it("leave out docker-config without a registry user and registry-ca without a CA", () => {
       const bare = appAndContext({
         registry: ({ username: _u, caCert: _c, ...rest }) => rest,
-        apps: ([a]) => [{ ...a, build: { cache: { enabled: false } } }],
+        apps: ([a]) => [{ ...a, build: { cache: { enabled: false } }, statusReporting: false }],
       });
-      assert.deepEqual(pipelineWorkspaces(bare.ctx), [
+      assert.deepEqual(pipelineWorkspaces(bare.ctx, bare.app), [
         "source",
         "operations",
         "git-pull-ssh",

@@ -39,7 +39,7 @@ const VARIANTS = {
 };
 
 describe("build pipeline Tasks", function () {
-  it("are the contract's three Tasks, in the app's namespace with its labels", () => {
+  it("are the contract's three Tasks and the status Task, in the app's namespace with its labels", () => {
     const { app, ctx } = appAndContext();
     const tasks = buildTasks(app, ctx);
     assert.deepEqual(
@@ -48,6 +48,7 @@ describe("build pipeline Tasks", function () {
         ["tekton.dev/v1", "Task", "generate-image-tag", "python-hello-build"],
         ["tekton.dev/v1", "Task", "build-and-push", "python-hello-build"],
         ["tekton.dev/v1", "Task", "patch-deployment", "python-hello-build"],
+        ["tekton.dev/v1", "Task", "report-build-status", "python-hello-build"],
       ],
     );
     for (const task of tasks) {
@@ -453,6 +454,7 @@ describe("build pipeline Tasks", function () {
       git: "registry.example.com/mirror/git:2.52.0",
       kaniko: "registry.example.com/mirror/kaniko@sha256:" + "a".repeat(64),
       kubectl: "registry.example.com/mirror/kubectl:v1.36.4",
+      curl: "registry.example.com/mirror/curl:8.21.0",
     };
     const { app, ctx } = appAndContext({ images: () => images });
     const byTask = Object.fromEntries(
@@ -462,6 +464,7 @@ describe("build pipeline Tasks", function () {
       [TASK_NAMES.tag]: [images.git],
       [TASK_NAMES.build]: [images.git, images.kaniko],
       [TASK_NAMES.patch]: [images.git, images.kubectl, images.git],
+      "report-build-status": [images.curl],
     });
   });
 });

@@ -6,6 +6,7 @@
 //   (alpine/git ships git and openssh-client).
 // - the kubectl image (registry.k8s.io/kubectl, Debian-based since 1.28): bash, the real
 //   `kubectl` found on this machine, and a few Debian coreutils.
+// - the curl image (curlimages/curl, Alpine-based): busybox's applets and the machine's curl.
 // - Kaniko cannot run here: its `/kaniko/executor` is the clearly named stand-in
 //   kanikoStandIn.ts (see there for what it checks).
 import { execFileSync } from "node:child_process";
@@ -13,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 export interface ImageRuntime {
-  kind: "alpine" | "kubectl" | "kaniko";
+  kind: "alpine" | "kubectl" | "kaniko" | "curl";
   /** Directory that is the step's PATH. */
   bin: string;
   /** `#!` interpreter path -> argv prefix that runs it here. */
@@ -39,6 +40,7 @@ function link(bin: string, name: string, target: string): void {
 export function classify(image: string, command?: string[]): ImageRuntime["kind"] {
   if (command?.[0] === "/kaniko/executor" || /kaniko/.test(image)) return "kaniko";
   if (/kubectl/.test(image)) return "kubectl";
+  if (/curl/.test(image)) return "curl";
   if (/alpine/.test(image)) return "alpine";
   throw new Error(`image ${image}: the rehearsal does not know what it provides`);
 }
@@ -49,7 +51,8 @@ export function prepareImages(root: string, kanikoStandIn: string[]): Record<str
   const ssh = which("ssh");
   const bash = which("bash");
   const kubectl = which("kubectl");
-  const missing = Object.entries({ busybox, git, ssh, bash, kubectl })
+  const curl = which("curl");
+  const missing = Object.entries({ busybox, git, ssh, bash, kubectl, curl })
     .filter(([, found]) => !found)
     .map(([name]) => name);
   if (missing.length > 0) {
@@ -66,6 +69,12 @@ export function prepareImages(root: string, kanikoStandIn: string[]): Record<str
   for (const applet of applets) link(alpine, applet, busybox!);
   link(alpine, "git", git!);
   link(alpine, "ssh", ssh!);
+
+  // curlimages/curl: Alpine's busybox userland and curl, nothing else (no git, no ssh).
+  const curlBin = path.join(root, "curl", "bin");
+  fs.mkdirSync(curlBin, { recursive: true });
+  for (const applet of applets) link(curlBin, applet, busybox!);
+  link(curlBin, "curl", curl!);
 
   const kubectlBin = path.join(root, "kubectl", "bin");
   fs.mkdirSync(kubectlBin, { recursive: true });
@@ -100,6 +109,12 @@ export function prepareImages(root: string, kanikoStandIn: string[]): Record<str
       kind: "alpine",
       bin: alpine,
       interpreters: { "/bin/sh": [busybox!, "sh"], "/bin/ash": [busybox!, "sh"] },
+      commands: {},
+    },
+    curl: {
+      kind: "curl",
+      bin: curlBin,
+      interpreters: { "/bin/sh": [busybox!, "sh"] },
       commands: {},
     },
     kubectl: {

@@ -15,6 +15,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as ts from "typescript";
 import { useKeyMaterial } from "../harness/mocks";
+import { STATUS_TOKEN_KEY, STATUS_TOKEN_SECRET } from "../../config/schema";
+import { FakeGitLab } from "../gitlab/fakeGitLab";
 import { exampleConfig, REPO_ROOT, runProgram, withStructured } from "../harness/program";
 import { Cluster as ListenerCluster, Outcome } from "../harness/sharedListener";
 import { clusterOf, delivery, started, Started } from "./delivery";
@@ -86,6 +88,8 @@ interface World {
   work: string;
   commits: number;
   secrets: { pull: string; write: string; registryPassword: string };
+  /** The fake GitLab API (127.0.0.1) the status steps post commit statuses to. */
+  gitlabApi: FakeGitLab;
 }
 
 /** A developer's commit pushed to `branch` (the app's by default); returns its SHA. */
@@ -101,6 +105,8 @@ function push(world: World, message: string, branch = world.app.branch): string 
   git(world.work, ["push", "--quiet", "origin", `HEAD:refs/heads/${branch}`]);
   giveToGitUser(path.join(world.root, "gitlab", "repos"));
   const sha = git(world.work, ["rev-parse", "HEAD"]);
+  // GitLab knows every pushed commit; statuses can be posted for it.
+  world.gitlabApi.addCommit(world.sourceProject, sha, branch);
   // A push elsewhere leaves the app's branch (and the next push's parent) where it was.
   if (branch !== world.app.branch) git(world.work, ["reset", "--quiet", "--hard", "HEAD~1"]);
   return sha;
@@ -215,8 +221,10 @@ const OTHER_APP = {
  * listener selects two Triggers. Only the first app is built; the second costs its objects and
  * deploy keys, not another sshd or repository.
  */
-function stackConfig(port: number, hostKeyLine: string): Record<string, string> {
-  const withSsh = withStructured(exampleConfig(), "gitSsh", (gitSsh) => ({
+function stackConfig(port: number, hostKeyLine: string, gitlabUrl: string): Record<string, string> {
+  // The status steps post to the fake GitLab on 127.0.0.1, never to the example's host.
+  const base = { ...exampleConfig(), "gitlab:baseUrl": gitlabUrl };
+  const withSsh = withStructured(base, "gitSsh", (gitSsh) => ({
     ...gitSsh,
     host: "127.0.0.1",
     port,
@@ -278,11 +286,13 @@ async function main(): Promise<number> {
   const keys: Record<string, Ed25519Key> = {};
   useKeyMaterial((name) => (keys[name] ??= generateEd25519(name)));
   let sshd: Sshd | undefined;
+  let gitlabApi: FakeGitLab | undefined;
   const outcomes: { name: string; error?: string }[] = [];
   try {
     const hostKey = generateEd25519("gitlab-host-key");
     const port = await freePort();
-    const config = stackConfig(port, hostKey.publicKeyLine);
+    gitlabApi = await FakeGitLab.start("glpat-rehearsal-status-token");
+    const config = stackConfig(port, hostKey.publicKeyLine, gitlabApi.url);
     const objects = await registeredObjects(config);
     const [app, other] = JSON.parse(config["tekton-gitlab:apps"]) as any[];
     const hookOf = (project: string) => {
@@ -340,6 +350,16 @@ async function main(): Promise<number> {
     const writeKeyText = keys[`${app.name}-operations-key`]?.privateKeyOpenssh;
     expect(pullKeyText && writeKeyText, "no source and operations keys were generated");
     const dockerConfig = secretOf("kubernetes.io/dockerconfigjson", ".dockerconfigjson");
+    // The status token Secret (its GitLab resource is mocked here): the fake GitLab's token.
+    gitlabApi.addProject(sourceProject);
+    const addStatusToken = (into: Cluster) => {
+      into.secrets[STATUS_TOKEN_SECRET] = {
+        metadata: { name: STATUS_TOKEN_SECRET, namespace: appNamespace },
+        type: "Opaque",
+        stringData: { [STATUS_TOKEN_KEY]: gitlabApi!.token },
+      };
+    };
+    addStatusToken(cluster);
 
     const images = prepareImages(path.join(root, "images"), [
       process.execPath,
@@ -376,6 +396,7 @@ async function main(): Promise<number> {
           "git-write key": writeKeyText,
           "registry password": registryPassword(),
           ...(dockerConfig ? { "registry config": dockerConfig } : {}),
+          "GitLab status token": gitlabApi.token,
         },
         stepTimeoutMs: STEP_TIMEOUT_MS,
         track,
@@ -389,6 +410,7 @@ async function main(): Promise<number> {
       work,
       commits: 0,
       secrets: { pull: pullKeyText, write: writeKeyText, registryPassword: registryPassword() },
+      gitlabApi,
     };
     fs.mkdirSync(world.options.root, { recursive: true, mode: 0o755 });
 
@@ -436,6 +458,38 @@ async function main(): Promise<number> {
           expect(head !== before, "no commit was pushed to the operations repository");
           const built = git(root, ["--git-dir", sshd!.repo(sourceProject), "rev-parse", "main"]);
           expect(built === sha, `the source branch is at ${built}, the run built ${sha}`);
+        },
+      ],
+      [
+        "GitLab shows the build on the commit: running from beside the first task, then success from finally",
+        async () => {
+          const first = runs.first;
+          expect(first, "scenario 1 did not run");
+          const posted = gitlabApi!
+            .requestsOf("POST", "/statuses/")
+            .filter((r) => r.rawPath.endsWith(first.sha))
+            .map((r) => `${r.body.state} ${r.status}`);
+          expect(
+            posted.join(", ") === "running 201, success 201",
+            `posted ${posted.join(", ") || "nothing"}`,
+          );
+          const shown = gitlabApi!
+            .statusesOf(world.sourceProject, first.sha)
+            .map((s) => `${s.name} ${s.ref} ${s.status}`);
+          expect(
+            shown.join(", ") === `tekton/${world.app.name} ${world.app.branch} success`,
+            `GitLab shows ${shown.join(", ") || "nothing"}`,
+          );
+          // Only the two status steps ever hold the token.
+          const holders = first.record.taskRuns.flatMap((t) =>
+            t.steps
+              .filter((s) => s.sees.includes("GitLab status token"))
+              .map((s) => `${t.pipelineTask}/${s.name}`),
+          );
+          expect(
+            holders.sort().join(", ") === "report-result/post-status, report-running/post-status",
+            `the token reaches ${holders.join(", ") || "no step"}`,
+          );
         },
       ],
       [
@@ -501,20 +555,35 @@ async function main(): Promise<number> {
         "a wrong knownHosts key fails the clone with 'Host key verification failed'",
         async () => {
           const wrong = generateEd25519("not-the-gitlab-host-key");
-          const other = await registeredObjects(stackConfig(port, wrong.publicKeyLine));
+          const other = await registeredObjects(
+            stackConfig(port, wrong.publicKeyLine, gitlabApi!.url),
+          );
           const head = operationsHead(world);
           const start = startedBy(
             world,
             runs.newer?.sha ?? git(work, ["rev-parse", "HEAD"]),
             other.listener,
           );
+          addStatusToken(other.clusters[appNamespace]);
           const record = await run({ ...world, clusters: other.clusters }, start);
           expect(!record.succeeded, "the run succeeded with a wrong host key");
           const failed = record.taskRuns.find((t) => !t.succeeded);
           const log = failed?.steps.map((s) => s.log).join("\n") ?? record.error ?? "";
+          // Besides the first task only the status reports ran (running, then the result).
+          const ran = record.taskRuns.map((t) => t.pipelineTask).sort();
           expect(
-            record.taskRuns.length === 1,
-            `failed in ${failed?.pipelineTask}, expected the first task`,
+            failed?.pipelineTask === "generate-image-tag" &&
+              ran.join(",") === "generate-image-tag,report-result,report-running",
+            `failed in ${failed?.pipelineTask} (ran ${ran.join(", ")}), expected the first task`,
+          );
+          const shown = gitlabApi!.statusesOf(
+            sourceProject,
+            start.run.spec.params.find((p: any) => p.name === "revision").value,
+          );
+          expect(
+            shown.at(-1)?.status === "failed" &&
+              shown.at(-1)?.description === "Failed in generate-image-tag",
+            `GitLab shows ${JSON.stringify(shown.at(-1))}`,
           );
           expect(
             log.includes("Host key verification failed"),
@@ -744,6 +813,7 @@ async function main(): Promise<number> {
     outcomes.push({ name: "setup", error: (error as Error).message });
     console.log(`FAIL setup: ${(error as Error).message}`);
   } finally {
+    await gitlabApi?.close();
     await sshd?.stop();
     stopAll();
     useKeyMaterial(undefined);

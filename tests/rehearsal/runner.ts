@@ -435,7 +435,11 @@ export async function runPipelineRun(
       );
     const done = new Set<string>();
     let failed = false;
-    const last = tasks.filter((t) => !tasks.some((o) => deps(o).has(t.name))).map((t) => t.name);
+    // The build's last tasks; a task whose failure is ignored (the status report beside the
+    // first task) decides nothing and is not one of them.
+    const last = tasks
+      .filter((t) => t.onError !== "continue" && !tasks.some((o) => deps(o).has(t.name)))
+      .map((t) => t.name);
     while (!failed && done.size < tasks.length) {
       const ready = tasks.filter(
         (t) => !done.has(t.name) && [...deps(t)].every((d) => done.has(d)),
@@ -452,13 +456,31 @@ export async function runPipelineRun(
         }),
       );
       record.taskRuns.push(...records);
-      failed = records.some((r) => !r.succeeded);
+      // A task with `onError: continue` neither fails the run nor stops the DAG (pipeline
+      // v1.15.0 pipelinerunstate.go `IsStopping`).
+      failed = records.some((r, i) => !r.succeeded && ready[i].onError !== "continue");
     }
+    // What finally tasks may read (pipelinerunstate.go `GetPipelineTaskStatus`): each DAG
+    // task's `status` (Succeeded, Failed, or None when it never ran) and `reason` (its TaskRun's
+    // condition reason; the emulator's TaskRuns succeed or fail, nothing else), and the
+    // aggregate `$(tasks.status)`: Failed when any TaskRun failed, else Completed when a task
+    // was skipped, else Succeeded.
+    const executionStatus: Replacements = {};
+    let aggregate = "Succeeded";
+    for (const pt of tasks) {
+      const taskRun = record.taskRuns.find((r) => r.pipelineTask === pt.name);
+      const status = taskRun === undefined ? "None" : taskRun.succeeded ? "Succeeded" : "Failed";
+      executionStatus[`tasks.${pt.name}.status`] = status;
+      executionStatus[`tasks.${pt.name}.reason`] = taskRun === undefined ? "" : status;
+      if (status === "Failed") aggregate = "Failed";
+      else if (status === "None" && aggregate !== "Failed") aggregate = "Completed";
+    }
+    executionStatus["tasks.status"] = aggregate;
     // `finally` tasks run whatever happened (pkg/reconciler/pipelinerun: final tasks).
     for (const pt of pipeline.spec.finally ?? []) {
-      const taskRun = await runPipelineTask(pt);
+      const taskRun = await runPipelineTask(substituteDeep(pt, executionStatus));
       record.taskRuns.push(taskRun);
-      failed ||= !taskRun.succeeded;
+      failed ||= !taskRun.succeeded && pt.onError !== "continue";
     }
     record.succeeded = !failed;
     if (record.succeeded) {

@@ -88,8 +88,14 @@ export function materialise(
   } else if (binding.secret) {
     const name = binding.secret.secretName;
     const secret = objects.secrets[name];
-    if (!secret) throw new Error(`workspace ${binding.name}: no Secret ${name} registered`);
-    writeKeys(dir, secretData(secret), binding.secret.items, `Secret ${name}`);
+    if (!secret && binding.secret.optional === true) {
+      // SecretVolumeSource.optional: the kubelet mounts an empty volume for a missing Secret.
+      fs.mkdirSync(dir, { recursive: true });
+    } else if (!secret) {
+      throw new Error(`workspace ${binding.name}: no Secret ${name} registered`);
+    } else {
+      writeKeys(dir, secretData(secret), binding.secret.items, `Secret ${name}`);
+    }
   } else if (binding.configMap) {
     const name = binding.configMap.name;
     const configMap = objects.configMaps[name];

@@ -14,7 +14,7 @@ import {
 } from "../../policy/policies";
 import { parseStackConfig } from "../../config/load";
 import { renderManifests } from "../../tekton/render";
-import { INSECURE_REGISTRY_ANNOTATION } from "../../tekton/names";
+import { INSECURE_GITLAB_ANNOTATION, INSECURE_REGISTRY_ANNOTATION } from "../../tekton/names";
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
 import { checkPolicy, checkStackPolicy } from "./checkPolicy";
 
@@ -173,6 +173,25 @@ describe("the program under its policy pack", function () {
         assert.deepEqual(await violationsOf(manifests), []);
       });
     }
+
+    it("skip GitLab's TLS verification in the status step only with gitlab:insecure (and its annotation)", async () => {
+      const rendered = (raw: Record<string, string>) =>
+        renderManifests(parseStackConfig(raw)).map((r) => r.manifest);
+      const status = (manifests: any[]) =>
+        manifests.find((m) => m.kind === "Task" && m.metadata.name === "report-build-status");
+      // Verified by default: the flag is not in the step at all.
+      assert.ok(!JSON.stringify(status(rendered(exampleConfig("dev")))).includes("--insecure"));
+      const insecure = status(rendered({ ...exampleConfig("dev"), "gitlab:insecure": "true" }));
+      assert.ok(insecure.spec.steps[0].script.includes('set -- "$@" --insecure'));
+      assert.equal(insecure.metadata.annotations[INSECURE_GITLAB_ANNOTATION], "true");
+      assert.deepEqual(await violationsOf([insecure]), []);
+      const unmarked = structuredClone(insecure);
+      delete unmarked.metadata.annotations[INSECURE_GITLAB_ANNOTATION];
+      assert.deepEqual(
+        (await violationsOf([unmarked])).map((v) => v.split(":")[0]),
+        ["tekton-no-skip-tls-verify"],
+      );
+    });
 
     it("skip TLS verification only with the insecure-registry annotation", async () => {
       const insecure = withStructured(exampleConfig("dev"), "registry", (registry) => ({

@@ -13,6 +13,7 @@ import {
 } from "../../tekton/listenerAdmission";
 import { GIT_PULL_SECRET, GIT_WRITE_SECRET, pipelineName, WORKSPACES } from "../../tekton/names";
 import { pipelineRunTemplate, TriggerContext } from "../../tekton/triggers";
+import { buildContext } from "../../tekton/tasks";
 import { appAndContext } from "../pipeline/helpers";
 import { deliver } from "../harness/sharedListener";
 import { exampleApp, pushHeaders, pushPayload, sharedCluster } from "./helpers";
@@ -171,6 +172,33 @@ for (const [label, setup] of variants) {
       expectDenied(run);
     });
 
+    it("allows the GitLab status token only as the template binds it (its one key, its workspace)", () => {
+      const token = (run: any) =>
+        run.spec.workspaces.find((w: any) => w.name === WORKSPACES.statusToken);
+      assert.deepEqual(token(allowed()), {
+        name: WORKSPACES.statusToken,
+        secret: {
+          secretName: "gitlab-status-token",
+          items: [{ key: "token", path: "token" }],
+          optional: true,
+        },
+      });
+      // The whole Secret instead of its token key.
+      const whole = allowed();
+      delete token(whole).secret.items;
+      expectDenied(whole);
+      // The token Secret under the tag task's workspace, so the clone step would hold it.
+      const moved = allowed();
+      moved.spec.workspaces.find((w: any) => w.name === WORKSPACES.gitPull).secret = {
+        secretName: "gitlab-status-token",
+      };
+      expectDenied(moved);
+      // git-write under the status workspace: the status step would hold the push key.
+      const swapped = allowed();
+      token(swapped).secret.secretName = GIT_WRITE_SECRET;
+      expectDenied(swapped);
+    });
+
     it("denies another serviceAccountName", () => {
       const run = allowed();
       run.spec.taskRunTemplate.serviceAccountName = "tekton-build-push";
@@ -228,7 +256,7 @@ describe("listener admission policy and the modelled sink", () => {
     orders: "token-of-orders-0123456789abcdef",
   };
   const { config, cluster } = sharedCluster([{ name: "orders" }], tokens);
-  const ctx = { gitSsh: config.gitSsh, registry: config.registry, images: config.images };
+  const ctx = buildContext(config);
   const policies = config.apps.map((app) => listenerAdmission(config.listener, app, ctx)[0]);
 
   for (const app of config.apps) {

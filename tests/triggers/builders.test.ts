@@ -123,7 +123,8 @@ describe("Trigger builders", function () {
         // The tag step's user (65534) must be able to write the new source volume.
         podTemplate: { securityContext: { fsGroup: 65534 } },
       });
-      assert.deepEqual(run.spec.timeouts, { pipeline: "1h" });
+      // Status reporting keeps 3 minutes of the hour for the finally task that reports.
+      assert.deepEqual(run.spec.timeouts, { pipeline: "1h", tasks: "3420s", finally: "180s" });
       assert.equal((run.spec as any).serviceAccountName, undefined, "v1beta1 field");
       assert.equal((run.spec as any).timeout, undefined, "v1beta1 field");
     });
@@ -171,6 +172,14 @@ describe("Trigger builders", function () {
           },
         },
         { name: "registry-ca", configMap: { name: REGISTRY_CA_CONFIGMAP } },
+        {
+          name: "gitlab-status-token",
+          secret: {
+            secretName: "gitlab-status-token",
+            items: [{ key: "token", path: "token" }],
+            optional: true,
+          },
+        },
       ]);
     });
 
@@ -190,7 +199,7 @@ describe("Trigger builders", function () {
           },
         },
       });
-      assert.deepEqual(spec.timeouts, { pipeline: "45m" });
+      assert.deepEqual(spec.timeouts, { pipeline: "45m", tasks: "2520s", finally: "180s" });
     });
 
     it("omits the registry workspaces when no username or CA is configured", () => {
@@ -201,7 +210,7 @@ describe("Trigger builders", function () {
       const spec = triggerObjects(app, bare).template.spec.resourcetemplates[0].spec;
       assert.deepEqual(
         spec.workspaces.map((w) => w.name),
-        ["source", "operations", "git-pull-ssh", "git-write-ssh"],
+        ["source", "operations", "git-pull-ssh", "git-write-ssh", "gitlab-status-token"],
       );
     });
 

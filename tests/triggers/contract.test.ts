@@ -82,7 +82,7 @@ describe("Trigger <-> Pipeline contract", function () {
           run.spec.workspaces.map((w) => w.name),
           declared,
         );
-        assert.deepEqual(declared, pipelineWorkspaces(ctx));
+        assert.deepEqual(declared, pipelineWorkspaces(ctx, app));
       });
 
       it("passes tekton-lint with the Tasks and Pipeline, without errors", async () => {

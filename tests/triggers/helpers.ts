@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseStackConfig } from "../../config/load";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
+import { BuildContext, buildContext } from "../../tekton/tasks";
 import { exampleConfig, withStructured } from "../harness/program";
 import { Cluster, renderedCluster } from "../harness/sharedListener";
 
@@ -18,13 +19,10 @@ export function exampleStack(
 
 export function exampleApp(edit?: (app: any) => any): {
   app: AppConfig;
-  ctx: Pick<ValidatedConfig, "gitSsh" | "registry" | "images">;
+  ctx: BuildContext;
 } {
   const stack = exampleStack({ app: edit });
-  return {
-    app: stack.apps[0],
-    ctx: { gitSsh: stack.gitSsh, registry: stack.registry, images: stack.images },
-  };
+  return { app: stack.apps[0], ctx: buildContext(stack) };
 }
 
 /** GitLab's documented push event, for the example app's project and branch. */
