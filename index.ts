@@ -10,6 +10,7 @@ import { BuildPipeline } from "./components/buildPipeline";
 import { GitLabTrigger } from "./components/gitlabTrigger";
 import { ListenerClusterRole } from "./components/listenerClusterRole";
 import { SharedListener } from "./components/sharedListener";
+import { SupersededRuns } from "./components/supersededRuns";
 import { TektonInstall } from "./components/tektonInstall";
 import { AppOutput } from "./outputs";
 
@@ -53,8 +54,15 @@ export = async () => {
             },
             { parent },
           );
+          // Cancel-in-progress: the cancel task's ServiceAccount, Role and RoleBinding.
+          const superseded = app.cancelSuperseded
+            ? new SupersededRuns(app.name, { app }, { parent, dependsOn: [credentials.namespace] })
+            : undefined;
           // Tekton objects wait for Tekton's admission webhooks and for the namespace and Secrets.
-          const inCluster = { parent, dependsOn: [...tekton.ready, ...credentials.ready] };
+          const inCluster = {
+            parent,
+            dependsOn: [...tekton.ready, ...credentials.ready, ...(superseded?.ready ?? [])],
+          };
           const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
           const trigger = new GitLabTrigger(
             app.name,

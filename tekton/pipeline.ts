@@ -11,6 +11,7 @@ import {
   TASK_PARAMS,
   TASK_RESULTS,
 } from "./tasks";
+import { cancelPipelineTasks } from "./cancelTask";
 import { Param, ParamSpec, Pipeline, PipelineTask, WorkspaceDeclaration } from "./types";
 
 export type { BuildContext } from "./tasks";
@@ -201,7 +202,8 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
         name,
         description: WORKSPACE_DESCRIPTIONS[name],
       })),
-      tasks: [tag, build, patch],
+      // cancel-superseded (tekton/cancelTask.ts) has no runAfter: it runs beside the tag task.
+      tasks: [tag, build, patch, ...cancelPipelineTasks(app)],
       results: [
         {
           name: PIPELINE_RESULTS.imageUrl,

@@ -143,7 +143,7 @@ const nonRootSecurityContext: SecurityContext = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
-const nonRootStepTemplate: StepTemplate = {
+export const nonRootStepTemplate: StepTemplate = {
   env: [env("HOME", STEP_HOME)],
   securityContext: nonRootSecurityContext,
 };

@@ -55,6 +55,8 @@ export interface Step {
    */
   workspaces?: { name: string }[];
   computeResources?: ComputeResources;
+  /** `continue`: a non-zero exit is recorded, the TaskRun still succeeds (Tekton v1 Step). */
+  onError?: "continue" | "stopAndFail";
 }
 
 /** Kubernetes ResourceRequirements, as quantities (e.g. "512Mi", "1", "500m"). */
@@ -107,6 +109,8 @@ export interface PipelineTask {
   name: string;
   taskRef: { name: string; kind: "Task" };
   runAfter?: string[];
+  /** `continue`: this task failing neither stops nor fails the run (Tekton v1 PipelineTask). */
+  onError?: "continue" | "stopAndFail";
   params: Param[];
   workspaces: WorkspacePipelineTaskBinding[];
 }
