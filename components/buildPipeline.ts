@@ -2,7 +2,6 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppConfig } from "../config/schema";
 import { pipelineName } from "../tekton/names";
-import { cancelTasks } from "../tekton/cancelTask";
 import { buildPipeline } from "../tekton/pipeline";
 import { BuildContext, buildTasks } from "../tekton/tasks";
 import { BuildManifest } from "../tekton/types";
@@ -16,7 +15,8 @@ export interface BuildPipelineArgs {
 
 /**
  * An app's build pipeline: the Tasks `generate-image-tag`, `build-and-push`,
- * `patch-deployment` and the Pipeline `build-<app>`, as Kubernetes custom resources.
+ * `patch-deployment`, `cancel-superseded` (unless `cancelSuperseded: false`) and the Pipeline
+ * `build-<app>`, as Kubernetes custom resources.
  */
 export class BuildPipeline extends pulumi.ComponentResource {
   /** Name of the Pipeline, for the PipelineRuns that start it. */
@@ -25,11 +25,7 @@ export class BuildPipeline extends pulumi.ComponentResource {
   constructor(name: string, args: BuildPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tekton-gitlab:tekton:BuildPipeline", name, {}, opts);
     const { app, context } = args;
-    const manifests: BuildManifest[] = [
-      ...buildTasks(app, context),
-      ...cancelTasks(app, context.images),
-      buildPipeline(app, context),
-    ];
+    const manifests: BuildManifest[] = [...buildTasks(app, context), buildPipeline(app, context)];
     for (const manifest of manifests) {
       new k8s.apiextensions.CustomResource(
         `${app.name}-${manifest.kind.toLowerCase()}-${manifest.metadata.name}`,

@@ -1,7 +1,6 @@
 // Every Tekton object of the build pipelines as plain manifests with a file path each, for
 // `npm run render` (review and lint without a cluster). Secrets are never part of it.
 import { ValidatedConfig } from "../config/schema";
-import { cancelTasks } from "./cancelTask";
 import { buildPipeline } from "./pipeline";
 import { buildContext, buildTasks } from "./tasks";
 import { sharedEventListener, triggerManifests } from "./triggers";
@@ -19,7 +18,6 @@ export function renderManifests(config: ValidatedConfig): RenderedManifest[] {
   const apps: RenderedManifest[] = config.apps.flatMap((app) =>
     [
       ...buildTasks(app, ctx),
-      ...cancelTasks(app, ctx.images),
       buildPipeline(app, ctx),
       ...triggerManifests(app, ctx, config.listener),
     ].map((manifest) => ({

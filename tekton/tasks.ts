@@ -18,6 +18,8 @@ import {
   REGISTRY_CA_KEY,
   WORKSPACES,
 } from "./names";
+// A cycle (cancelTask.ts reads nonRootStepTemplate), used at call time only on both sides.
+import { cancelTasks } from "./cancelTask";
 import { EnvVar, ObjectMeta, ParamSpec, SecurityContext, StepTemplate, Task } from "./types";
 
 /** What the Tasks need from the stack config besides the app itself. */
@@ -952,11 +954,12 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
   };
 }
 
-/** The app's three Tasks, in pipeline order. */
+/** The app's Tasks: tag, build, patch in pipeline order, then cancel-superseded when on. */
 export function buildTasks(app: AppConfig, ctx: BuildContext): Task[] {
   return [
     generateImageTagTask(app, ctx),
     buildAndPushTask(app, ctx),
     patchDeploymentTask(app, ctx),
+    ...cancelTasks(app, ctx.images),
   ];
 }

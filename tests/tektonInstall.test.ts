@@ -75,7 +75,7 @@ describe("Tekton install", function () {
     // The apps are still built on the cluster's own Tekton, waiting only for their namespace.
     const namespace = findResource(run, "kubernetes:core/v1:Namespace", "hello-python-namespace");
     const tasks = resourcesOfType(run, "kubernetes:tekton.dev/v1:Task");
-    assert.equal(tasks.length, 3);
+    assert.equal(tasks.length, 4);
     for (const task of [...tasks, ...resourcesOfType(run, "kubernetes:tekton.dev/v1:Pipeline")]) {
       assert.ok(task.dependencies.includes(namespace.urn), task.name);
     }

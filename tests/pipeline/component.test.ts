@@ -61,6 +61,7 @@ describe("BuildPipeline component", function () {
         [
           [PIPELINE, `${app.name}-pipeline-build-${app.name}`, `build-${app.name}`, app.namespace],
           [TASK, `${app.name}-task-build-and-push`, "build-and-push", app.namespace],
+          [TASK, `${app.name}-task-cancel-superseded`, "cancel-superseded", app.namespace],
           [TASK, `${app.name}-task-generate-image-tag`, "generate-image-tag", app.namespace],
           [TASK, `${app.name}-task-patch-deployment`, "patch-deployment", app.namespace],
         ],
@@ -70,7 +71,8 @@ describe("BuildPipeline component", function () {
         assert.ok(child.inputs.spec, `${child.name} has a spec`);
       }
     }
-    assert.equal(resources.filter((r) => r.type === TASK).length, 3 * config.apps.length);
+    // tag, build, patch and (cancelSuperseded, on by default) cancel-superseded.
+    assert.equal(resources.filter((r) => r.type === TASK).length, 4 * config.apps.length);
     assert.equal(resources.filter((r) => r.type === PIPELINE).length, config.apps.length);
   });
 
@@ -108,7 +110,7 @@ describe("BuildPipeline component", function () {
         .sort((a, b) => a.name.localeCompare(b.name));
     const first = snapshot((await construct(config)).resources);
     const second = snapshot((await construct(multiAppStack())).resources);
-    assert.equal(first.length, 12);
+    assert.equal(first.length, 15);
     assert.deepEqual(second, first);
   });
 });

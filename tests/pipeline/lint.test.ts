@@ -25,6 +25,8 @@ describe("tekton-lint on the rendered pipelines", function () {
         registry: ({ caCert: _c, ...rest }) => ({ ...rest, plainHttp: true }),
         apps: ([a]) => [{ ...a, build: { resources: { limits: { memory: "8Gi", cpu: "2" } } } }],
       }),
+    "an app with cancelSuperseded: false": () =>
+      stack({ apps: ([a]) => [{ ...a, cancelSuperseded: false }] }),
   };
 
   for (const [name, config] of Object.entries(cases)) {
@@ -49,14 +51,15 @@ describe("tekton-lint on the rendered pipelines", function () {
   });
 
   it("does catch a broken wiring (the lint is not vacuous)", async () => {
-    const [tag, build, patch, pipeline] = renderManifests(stack()).map((m) =>
+    const [tag, build, patch, cancel, pipeline] = renderManifests(stack()).map((m) =>
       structuredClone(m.manifest),
     ) as any[];
+    assert.equal(cancel.metadata.name, "cancel-superseded");
     pipeline.spec.tasks[2].params = pipeline.spec.tasks[2].params.filter(
       (p: any) => p.name !== "image-digest",
     );
     tag.spec.steps[0].image = "docker.io/alpine/git";
-    const result = await lintManifests([tag, build, patch, pipeline]);
+    const result = await lintManifests([tag, build, patch, cancel, pipeline]);
     assert.deepEqual(
       result.errors.map((e) => e.rule),
       ["no-missing-param"],

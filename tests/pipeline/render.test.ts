@@ -20,6 +20,7 @@ const EXAMPLE_FILES = [
   "hello-python/task-generate-image-tag.yaml",
   "hello-python/task-build-and-push.yaml",
   "hello-python/task-patch-deployment.yaml",
+  "hello-python/task-cancel-superseded.yaml",
   "hello-python/pipeline-build-hello-python.yaml",
   "hello-python/triggerbinding-hello-python-push.yaml",
   "hello-python/triggertemplate-hello-python-pipelinerun.yaml",
@@ -47,7 +48,7 @@ describe("rendering", function () {
         EXAMPLE_FILES,
       );
       const multi = renderManifests(multiAppStack());
-      // Seven objects per app, and one EventListener for all of them.
+      // Eight objects per app, and one EventListener for all of them.
       assert.equal(multi.length, 3 * (EXAMPLE_FILES.length - 1) + 1);
       assert.equal(new Set(multi.map((m) => m.path)).size, multi.length);
       for (const { path: file, manifest } of multi) {
@@ -205,7 +206,7 @@ describe("rendering", function () {
       );
     const ok = await run(["--stack", "ci", "--out", "out"]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /wrote 8 manifests for stack ci to out\//);
+    assert.match(ok.stdout, /wrote 9 manifests for stack ci to out\//);
     assert.ok(fs.existsSync(path.join(dir, "out", EXAMPLE_FILES[3])));
 
     const bad = await run(["--stack", "missing"]);

@@ -39,7 +39,7 @@ const VARIANTS = {
 };
 
 describe("build pipeline Tasks", function () {
-  it("are the contract's three Tasks, in the app's namespace with its labels", () => {
+  it("are the contract's Tasks (three, and cancel-superseded by default), in the app's namespace", () => {
     const { app, ctx } = appAndContext();
     const tasks = buildTasks(app, ctx);
     assert.deepEqual(
@@ -48,6 +48,7 @@ describe("build pipeline Tasks", function () {
         ["tekton.dev/v1", "Task", "generate-image-tag", "python-hello-build"],
         ["tekton.dev/v1", "Task", "build-and-push", "python-hello-build"],
         ["tekton.dev/v1", "Task", "patch-deployment", "python-hello-build"],
+        ["tekton.dev/v1", "Task", "cancel-superseded", "python-hello-build"],
       ],
     );
     for (const task of tasks) {
@@ -462,6 +463,7 @@ describe("build pipeline Tasks", function () {
       [TASK_NAMES.tag]: [images.git],
       [TASK_NAMES.build]: [images.git, images.kaniko],
       [TASK_NAMES.patch]: [images.git, images.kubectl, images.git],
+      "cancel-superseded": [images.kubectl],
     });
   });
 });
