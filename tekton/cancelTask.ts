@@ -146,7 +146,7 @@ def branch: (.metadata.annotations // {})[$branchKey];
     | select(.metadata.creationTimestamp < $me.metadata.creationTimestamp)
     | .metadata.name
   end`;
-  return String.raw`#!/usr/bin/env bash
+  return String.raw`#!/bin/bash
 # No set -e: every failure ends in a warning and exit 0, never in a failed build.
 set -u -o pipefail
 warn() {
