@@ -169,6 +169,9 @@ if [ -z "$SUPERSEDED" ]; then
 fi
 PATCH='{"spec":{"status":"${CANCEL_SPEC_STATUS}"}}'
 while IFS= read -r run; do
+  case "$run" in
+    "" | [!a-z0-9]* | *[!a-z0-9.-]*) echo "warning: not a PipelineRun name, skipped: '$run'" >&2; continue ;;
+  esac
   if kubectl patch pipelineruns.tekton.dev "$run" --namespace "$NAMESPACE" --type merge --patch "$PATCH" --request-timeout 30s >/dev/null; then
     echo "cancelled $run (${CANCEL_SPEC_STATUS}: its finally tasks still run), superseded by $PIPELINE_RUN"
   else

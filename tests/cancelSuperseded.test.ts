@@ -251,6 +251,15 @@ describe("cancel-superseded against a fake API server with the real kubectl", fu
     );
   });
 
+  it("patches only names a PipelineRun can have, whatever the list holds", async () => {
+    put(run(app, SELF, 5), run(app, "older-ok", 1), run(app, "--all", 2), run(app, "a b", 3));
+    const result = await cancel();
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(patched(), [patchOf("older-ok")]);
+    assert.match(result.stderr, /not a PipelineRun name, skipped: '--all'/);
+    assert.match(result.stderr, /not a PipelineRun name, skipped: 'a b'/);
+  });
+
   it("the step and the pipeline task both continue on error", () => {
     const [pipelineTask] = cancelPipelineTasks(app);
     assert.equal(pipelineTask.name, CANCEL_TASK_NAME);
