@@ -11,6 +11,7 @@ import { GitLabTrigger } from "./components/gitlabTrigger";
 import { ListenerClusterRole } from "./components/listenerClusterRole";
 import { SharedListener } from "./components/sharedListener";
 import { RetentionPolicy } from "./components/retentionPolicy";
+import { SupersededRuns } from "./components/supersededRuns";
 import { TektonInstall } from "./components/tektonInstall";
 import { buildContext } from "./tekton/tasks";
 import { AppOutput } from "./outputs";
@@ -57,6 +58,10 @@ export = async () => {
             },
             { parent },
           );
+          // Cancel-in-progress: the cancel task's ServiceAccount, Role and RoleBinding.
+          const superseded = app.cancelSuperseded
+            ? new SupersededRuns(app.name, { app }, { parent, dependsOn: [credentials.namespace] })
+            : undefined;
           // Finished runs the pruner keeps in the build namespace; its webhook admits the config.
           if (app.retention !== undefined) {
             new RetentionPolicy(
@@ -66,7 +71,10 @@ export = async () => {
             );
           }
           // Tekton objects wait for Tekton's admission webhooks and for the namespace and Secrets.
-          const inCluster = { parent, dependsOn: [...tekton.ready, ...credentials.ready] };
+          const inCluster = {
+            parent,
+            dependsOn: [...tekton.ready, ...credentials.ready, ...(superseded?.ready ?? [])],
+          };
           const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
           const trigger = new GitLabTrigger(
             app.name,

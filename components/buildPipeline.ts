@@ -16,8 +16,9 @@ export interface BuildPipelineArgs {
 
 /**
  * An app's build pipeline: the Tasks `generate-image-tag`, `build-and-push`,
- * `patch-deployment` (and `report-build-status` with its ConfigMap `gitlab-ca` when the app
- * reports its status to GitLab) and the Pipeline `build-<app>`, as Kubernetes custom resources.
+ * `patch-deployment`, `cancel-superseded` (unless `cancelSuperseded: false`), `report-build-status`
+ * with its ConfigMap `gitlab-ca` (when the app reports its status to GitLab) and the Pipeline
+ * `build-<app>`, as Kubernetes custom resources.
  */
 export class BuildPipeline extends pulumi.ComponentResource {
   /** Name of the Pipeline, for the PipelineRuns that start it. */

@@ -438,6 +438,12 @@ export const appSchema = z.strictObject({
         .default("1h"),
     })
     .prefault({}),
+  /**
+   * Cancel-in-progress: a push's run cancels the older runs of the same app and branch still
+   * running in the build namespace (tekton/cancelTask.ts). false: no cancel task, no
+   * ServiceAccount, no Role.
+   */
+  cancelSuperseded: z.boolean().default(true),
 });
 
 /** Default namespace of the shared EventListener (`tekton-gitlab:listener.namespace`). */

@@ -189,6 +189,10 @@ function runShapeValidations(app: AppConfig, ctx: TriggerContext): Validation[] 
         ].join(""),
   );
 
+  // Exactly the template's entries, each task with its own account: build-and-push ->
+  // tekton-build-push (registry credentials) and cancel-superseded -> tekton-cancel
+  // (tekton/cancelTask.ts), the one account of the build with an API token. Any other pairing
+  // would hand that token, or the registry's, to a task whose steps were not written for it.
   const specs = run.spec.taskRunSpecs ?? [];
   const trs = `${spec}.taskRunSpecs`;
   add(

@@ -12,6 +12,7 @@ import {
   TASK_RESULTS,
 } from "./tasks";
 import { statusPipelineTasks, statusWorkspaces } from "./statusTasks";
+import { cancelPipelineTasks } from "./cancelTask";
 import { Param, ParamSpec, Pipeline, PipelineTask, WorkspaceDeclaration } from "./types";
 
 export type { BuildContext } from "./tasks";
@@ -220,7 +221,10 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
         name,
         description: WORKSPACE_DESCRIPTIONS[name],
       })),
-      tasks: status ? [...tasks, status.running] : tasks,
+      // cancel-superseded (tekton/cancelTask.ts) and report-running have no runAfter: they run
+      // beside the tag task. The status is computed from the three build tasks only: a cancel
+      // task that could not run must not turn a good build red.
+      tasks: [...tasks, ...cancelPipelineTasks(app), ...(status ? [status.running] : [])],
       ...(status ? { finally: [status.result] } : {}),
       results: [
         {

@@ -21,6 +21,8 @@ import {
 } from "./names";
 import { dashboardBaseUrl } from "./dashboard";
 import { reportBuildStatusTask } from "./statusTasks";
+// A cycle (cancelTask.ts reads nonRootStepTemplate), used at call time only on both sides.
+import { cancelTasks } from "./cancelTask";
 import { EnvVar, ObjectMeta, ParamSpec, SecurityContext, StepTemplate, Task } from "./types";
 
 /** What the Tasks need from the stack config besides the app itself. */
@@ -158,7 +160,7 @@ const nonRootSecurityContext: SecurityContext = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
-const nonRootStepTemplate: StepTemplate = {
+export const nonRootStepTemplate: StepTemplate = {
   env: [env("HOME", STEP_HOME)],
   securityContext: nonRootSecurityContext,
 };
@@ -967,12 +969,13 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
   };
 }
 
-/** The app's three Tasks, in pipeline order, and the status Task when the app reports one. */
+/** The app's Tasks: tag, build, patch in pipeline order, then the status and cancel Tasks when on. */
 export function buildTasks(app: AppConfig, ctx: BuildContext): Task[] {
   return [
     generateImageTagTask(app, ctx),
     buildAndPushTask(app, ctx),
     patchDeploymentTask(app, ctx),
     ...(app.statusReporting.enabled ? [reportBuildStatusTask(app, ctx)] : []),
+    ...cancelTasks(app, ctx.images),
   ];
 }

@@ -41,6 +41,7 @@ import {
 } from "./triggerTypes";
 import { runTimeouts } from "./statusTasks";
 import { BUILD_FS_GROUP, buildTaskRunSpecs } from "./tasks";
+import { cancelRunLabels, cancelTaskRunSpecs } from "./cancelTask";
 
 /** The listener config once validated with at least one app: `host` is set. */
 export type SharedListenerConfig = ListenerConfig & { host: string };
@@ -261,7 +262,8 @@ export function pipelineRunWorkspaces(app: AppConfig, ctx: TriggerContext): Work
 /** The PipelineRun one push creates, with `$(tt.params.*)` still unresolved. */
 export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): PipelineRunTemplate {
   const tt = (name: string) => `$(tt.params.${name})`;
-  const taskRunSpecs = buildTaskRunSpecs(ctx.registry);
+  // The build task alone runs as tekton-build-push, the cancel task alone as tekton-cancel.
+  const taskRunSpecs = [...buildTaskRunSpecs(ctx.registry), ...cancelTaskRunSpecs(app)];
   return {
     apiVersion: "tekton.dev/v1",
     kind: "PipelineRun",
@@ -273,6 +275,10 @@ export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): Pipeli
         [RUN_METADATA.commitLabel]: tt(TRIGGER_PARAMS.commitLabel),
         // The filter admits only pushes to this branch, so its label is known here.
         [RUN_METADATA.branchLabel]: labelValue(app.branch),
+        // The branch exactly, hashed: the cancel task selects its branch's runs by it. Tekton
+        // copies a run's labels to its TaskRuns and pods (pipeline v1.15.0
+        // pkg/reconciler/pipelinerun/pipelinerun.go `createChildResourceLabels`).
+        ...cancelRunLabels(app),
       },
       annotations: {
         [RUN_METADATA.branchAnnotation]: app.branch,
@@ -299,7 +305,6 @@ export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): Pipeli
         // volume (root-owned on most provisioners) writable for them.
         podTemplate: { securityContext: { fsGroup: BUILD_FS_GROUP } },
       },
-      // The build task alone runs as tekton-build-push (tekton/tasks.ts buildTaskRunSpecs).
       ...(taskRunSpecs.length > 0 ? { taskRunSpecs } : {}),
       // With status reporting, a `finally` share so a run out of time still reports.
       timeouts: runTimeouts(app),

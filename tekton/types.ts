@@ -55,7 +55,7 @@ export interface Step {
    */
   workspaces?: { name: string }[];
   computeResources?: ComputeResources;
-  /** `continue`: the step's failure does not fail the task (Tekton v1 Step.onError). */
+  /** `continue`: a non-zero exit is recorded, the TaskRun still succeeds (Tekton v1 Step). */
   onError?: "continue" | "stopAndFail";
 }
 
@@ -109,10 +109,10 @@ export interface PipelineTask {
   name: string;
   taskRef: { name: string; kind: "Task" };
   runAfter?: string[];
+  /** `continue`: this task failing neither stops nor fails the run (Tekton v1 PipelineTask). */
+  onError?: "continue" | "stopAndFail";
   params: Param[];
   workspaces: WorkspacePipelineTaskBinding[];
-  /** `continue`: the task's failure fails neither the run nor stops the DAG (beta, on by default). */
-  onError?: "continue" | "stopAndFail";
   /** Go duration bounding this task's TaskRun. */
   timeout?: string;
 }

@@ -344,6 +344,12 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /expected boolean/,
   },
   {
+    what: "cancel-in-progress switch not a boolean",
+    change: app((a) => (a.cancelSuperseded = "yes")),
+    key: "tekton-gitlab:apps[0].cancelSuperseded",
+    says: /expected boolean/,
+  },
+  {
     what: "Tekton Chains without the Tekton install it is ordered after",
     change: (c) =>
       withStructured(c, "tekton", (t) => ({ ...t, install: false, chains: { install: true } })),
@@ -632,6 +638,13 @@ describe("config validation", function () {
     const config = parseStackConfig(exampleConfig(), {});
     assert.deepEqual(config.apps[0].build.cache, { enabled: true, ttl: "168h" });
     assert.deepEqual(config.tekton.chains, { install: false, version: "v0.29.2" });
+  });
+
+  it("cancels superseded runs by default; an app turns it off with cancelSuperseded: false", () => {
+    const config = parseStackConfig(exampleConfig(), {});
+    assert.equal(config.apps[0].cancelSuperseded, true);
+    const off = parseStackConfig(app((a) => (a.cancelSuperseded = false))(exampleConfig()), {});
+    assert.equal(off.apps[0].cancelSuperseded, false);
   });
 
   it("keeps the registry on TLS unless plainHttp is set explicitly", () => {

@@ -81,7 +81,7 @@ describe("Tekton install", function () {
     // The apps are still built on the cluster's own Tekton, waiting only for their namespace.
     const namespace = findResource(run, "kubernetes:core/v1:Namespace", "hello-python-namespace");
     const tasks = resourcesOfType(run, "kubernetes:tekton.dev/v1:Task");
-    assert.equal(tasks.length, 4); // tag, build, patch and the GitLab status report
+    assert.equal(tasks.length, 5); // tag, build, patch, the GitLab status report, cancel-superseded
     for (const task of [...tasks, ...resourcesOfType(run, "kubernetes:tekton.dev/v1:Pipeline")]) {
       assert.ok(task.dependencies.includes(namespace.urn), task.name);
     }

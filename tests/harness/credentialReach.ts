@@ -8,7 +8,11 @@
 // - workspaces (pkg/workspace/apply.go `Apply`): a Secret bound to a workspace the pipeline task
 //   passes on is mounted into every step (`mountAsSharedWorkspace`), unless some step lists
 //   the workspace in its own `workspaces`, then into those steps only
-//   (`mountAsIsolatedWorkspace`).
+//   (`mountAsIsolatedWorkspace`);
+// - the ServiceAccount's API token, in every container of the pod, unless the account sets
+//   `automountServiceAccountToken: false` (pkg/pod/pod.go `Build` copies only the pod template's
+//   automountServiceAccountToken, which the runs never set, so the account's setting holds).
+//   Shown as `token:<ServiceAccount>`.
 import { credentialInitMounts, TEKTON_DEFAULT_SERVICE_ACCOUNT } from "../../policy/credentials";
 import { ProgramRun } from "./program";
 
@@ -102,6 +106,10 @@ export function credentialReach(run: ProgramRun, namespace: string): CredentialR
       if (credentialInitMounts({ type: secret.type, annotations: secret.metadata.annotations })) {
         for (const step of steps) mounted[step.name].add(name);
       }
+    }
+
+    if (serviceAccount.automountServiceAccountToken !== false) {
+      for (const step of steps) mounted[step.name].add(`token:${serviceAccount.metadata.name}`);
     }
 
     for (const binding of pipelineTask.workspaces ?? []) {

@@ -61,6 +61,7 @@ describe("BuildPipeline component", function () {
         [
           [PIPELINE, `${app.name}-pipeline-build-${app.name}`, `build-${app.name}`, app.namespace],
           [TASK, `${app.name}-task-build-and-push`, "build-and-push", app.namespace],
+          [TASK, `${app.name}-task-cancel-superseded`, "cancel-superseded", app.namespace],
           [TASK, `${app.name}-task-generate-image-tag`, "generate-image-tag", app.namespace],
           [TASK, `${app.name}-task-patch-deployment`, "patch-deployment", app.namespace],
           [TASK, `${app.name}-task-report-build-status`, "report-build-status", app.namespace],
@@ -71,7 +72,8 @@ describe("BuildPipeline component", function () {
         assert.ok(child.inputs.spec, `${child.name} has a spec`);
       }
     }
-    assert.equal(resources.filter((r) => r.type === TASK).length, 4 * config.apps.length);
+    // tag, build, patch, and by default report-build-status and cancel-superseded.
+    assert.equal(resources.filter((r) => r.type === TASK).length, 5 * config.apps.length);
     assert.equal(resources.filter((r) => r.type === PIPELINE).length, config.apps.length);
   });
 

@@ -30,6 +30,8 @@ describe("tekton-lint on the rendered pipelines", function () {
       return { ...config, gitlab: { ...config.gitlab!, caCert: "-----BEGIN CERTIFICATE-----\n" } };
     },
     "status reporting off": () => stack({ apps: ([a]) => [{ ...a, statusReporting: false }] }),
+    "an app with cancelSuperseded: false": () =>
+      stack({ apps: ([a]) => [{ ...a, cancelSuperseded: false }] }),
   };
 
   for (const [name, config] of Object.entries(cases)) {
@@ -54,14 +56,15 @@ describe("tekton-lint on the rendered pipelines", function () {
   });
 
   it("does catch a broken wiring (the lint is not vacuous)", async () => {
-    const [tag, build, patch, status, pipeline] = renderManifests(stack()).map((m) =>
+    const [tag, build, patch, status, cancel, pipeline] = renderManifests(stack()).map((m) =>
       structuredClone(m.manifest),
     ) as any[];
+    assert.equal(cancel.metadata.name, "cancel-superseded");
     pipeline.spec.tasks[2].params = pipeline.spec.tasks[2].params.filter(
       (p: any) => p.name !== "image-digest",
     );
     tag.spec.steps[0].image = "docker.io/alpine/git";
-    const result = await lintManifests([tag, build, patch, status, pipeline]);
+    const result = await lintManifests([tag, build, patch, status, cancel, pipeline]);
     assert.deepEqual(
       result.errors.map((e) => e.rule),
       ["no-missing-param"],

@@ -69,9 +69,25 @@ describe("build pipeline", function () {
         ["generate-image-tag", "generate-image-tag", []],
         ["build-and-push", "build-and-push", ["generate-image-tag"]],
         ["patch-deployment", "patch-deployment", ["build-and-push"]],
+        // No runAfter: it starts beside the tag task and adds nothing to the critical path.
+        ["cancel-superseded", "cancel-superseded", []],
         // Beside the first task, on nobody's path (tests/pipeline/status.test.ts).
         ["report-running", "report-build-status", []],
       ],
+    );
+  });
+
+  it("has no cancel-superseded task with cancelSuperseded: false", () => {
+    const { app: off, ctx: offCtx } = appAndContext({
+      apps: ([a]) => [{ ...a, cancelSuperseded: false }],
+    });
+    assert.deepEqual(
+      buildPipeline(off, offCtx).spec.tasks.map((t) => t.name),
+      ["generate-image-tag", "build-and-push", "patch-deployment"],
+    );
+    assert.deepEqual(
+      buildTasks(off, offCtx).map((t) => t.metadata.name),
+      ["generate-image-tag", "build-and-push", "patch-deployment"],
     );
   });
 

@@ -21,6 +21,7 @@ const EXAMPLE_FILES = [
   "hello-python/task-build-and-push.yaml",
   "hello-python/task-patch-deployment.yaml",
   "hello-python/task-report-build-status.yaml",
+  "hello-python/task-cancel-superseded.yaml",
   "hello-python/pipeline-build-hello-python.yaml",
   "hello-python/triggerbinding-hello-python-push.yaml",
   "hello-python/triggertemplate-hello-python-pipelinerun.yaml",

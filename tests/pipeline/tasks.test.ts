@@ -39,7 +39,7 @@ const VARIANTS = {
 };
 
 describe("build pipeline Tasks", function () {
-  it("are the contract's three Tasks and the status Task, in the app's namespace with its labels", () => {
+  it("are the contract's three Tasks, the status Task and cancel-superseded, in the app's namespace with its labels", () => {
     const { app, ctx } = appAndContext();
     const tasks = buildTasks(app, ctx);
     assert.deepEqual(
@@ -49,6 +49,7 @@ describe("build pipeline Tasks", function () {
         ["tekton.dev/v1", "Task", "build-and-push", "python-hello-build"],
         ["tekton.dev/v1", "Task", "patch-deployment", "python-hello-build"],
         ["tekton.dev/v1", "Task", "report-build-status", "python-hello-build"],
+        ["tekton.dev/v1", "Task", "cancel-superseded", "python-hello-build"],
       ],
     );
     for (const task of tasks) {
@@ -465,6 +466,7 @@ describe("build pipeline Tasks", function () {
       [TASK_NAMES.build]: [images.git, images.kaniko],
       [TASK_NAMES.patch]: [images.git, images.kubectl, images.git],
       "report-build-status": [images.curl],
+      "cancel-superseded": [images.kubectl],
     });
   });
 });

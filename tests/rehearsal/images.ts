@@ -99,6 +99,9 @@ export function prepareImages(root: string, kanikoStandIn: string[]): Record<str
     "mv",
     "chmod",
     "id",
+    // cancel-superseded filters the runs with jq (the kubectl image installs it:
+    // kubernetes/kubernetes build/server-image/kubectl/Dockerfile).
+    "jq",
   ]) {
     const found = which(tool);
     if (found) link(kubectlBin, tool, found);

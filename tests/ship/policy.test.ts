@@ -22,6 +22,7 @@ import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../../tekt
 import { FakeResource, checkPolicy, checkStackPolicy } from "./checkPolicy";
 import { appAndContext } from "../pipeline/helpers";
 import { listenerAdmission } from "../../tekton/listenerAdmission";
+import { CANCEL_ROLE, cancelRole, cancelRoleBinding } from "../../tekton/cancelTask";
 import { appPipelineRunRoleBinding, sharedEventListener } from "../../tekton/triggers";
 
 /** The sentinel the engine sends for a value not known during preview. */
@@ -543,6 +544,46 @@ describe("policy pack", () => {
         const resource = role("tekton-triggers-core-interceptors", [readSecrets]);
         resource.urn = `urn:pulumi:dev::tekton-gitlab::${chain}::x`;
         assert.deepEqual(await checkPolicy(rbacRolesNoSecrets, resource), []);
+      });
+    });
+
+    describe("the cancel-superseded Role (tekton/cancelTask.ts)", () => {
+      const { app } = appAndContext();
+      const cancel = (rules: any[]): FakeResource => ({
+        type: ROLE,
+        name: CANCEL_ROLE,
+        props: { metadata: cancelRole(app).metadata, rules },
+      });
+      const { metadata, roleRef, subjects } = cancelRoleBinding(app);
+      const cancelBinding: FakeResource = {
+        type: RB,
+        name: CANCEL_ROLE,
+        props: { metadata, roleRef, subjects },
+      };
+
+      it("passes: get, list and patch of PipelineRuns, bound in the stack", async () => {
+        const { rules } = cancelRole(app);
+        for (const policy of [rbacRolesNoSecrets, rbacClusterRolesReadOnly]) {
+          assert.deepEqual(await checkPolicy(policy, cancel(rules)), [], policy.name);
+        }
+        assert.deepEqual(
+          await checkStackPolicy(rbacBindingRolesInStack, [cancel(rules), cancelBinding]),
+          [],
+        );
+      });
+
+      it("is still refused if it grew Secrets access", async () => {
+        const rules = [...cancelRole(app).rules, readSecrets];
+        const [violation] = await checkPolicy(rbacRolesNoSecrets, cancel(rules));
+        assert.match(violation, /Role tekton-cancel-superseded grants rules\[1\] secrets/);
+        const [stack] = await checkStackPolicy(rbacBindingRolesInStack, [
+          cancel(rules),
+          cancelBinding,
+        ]);
+        assert.match(
+          stack,
+          /RoleBinding tekton-cancel-superseded grants Role tekton-cancel-superseded, whose rules\[1\] secrets/,
+        );
       });
     });
 

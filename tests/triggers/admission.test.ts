@@ -11,6 +11,7 @@ import {
   listenerUsername,
   ValidatingAdmissionPolicyManifest,
 } from "../../tekton/listenerAdmission";
+import { CANCEL_TASK_NAME } from "../../tekton/cancelTask";
 import { GIT_PULL_SECRET, GIT_WRITE_SECRET, pipelineName, WORKSPACES } from "../../tekton/names";
 import { pipelineRunTemplate, TriggerContext } from "../../tekton/triggers";
 import { buildContext } from "../../tekton/tasks";
@@ -79,7 +80,25 @@ const variants: [string, () => { app: AppConfig; ctx: TriggerContext }][] = [
         registry: (r) => ({ ...r, username: undefined }),
       }),
   ],
+  [
+    "anonymous registry, cancelSuperseded: false",
+    () =>
+      appAndContext({
+        registry: (r) => ({ ...r, username: undefined }),
+        apps: ([a]) => [{ ...a, cancelSuperseded: false }],
+      }),
+  ],
 ];
+
+/** What each variant's run gives its own ServiceAccount: pipeline task -> account. */
+const EXPECTED_TASK_ACCOUNTS: Record<string, Record<string, string>> = {
+  "registry with credentials": {
+    "build-and-push": "tekton-build-push",
+    "cancel-superseded": "tekton-cancel",
+  },
+  "anonymous registry": { "cancel-superseded": "tekton-cancel" },
+  "anonymous registry, cancelSuperseded: false": {},
+};
 
 for (const [label, setup] of variants) {
   describe(`listener admission policy (${label})`, () => {
@@ -90,8 +109,54 @@ for (const [label, setup] of variants) {
 
     it("allows exactly the run the app's TriggerTemplate renders", () => {
       assert.deepEqual(denials(policy, allowed()), []);
-      // The two variants differ where it matters: the build task's ServiceAccount override.
-      assert.equal(allowed().spec.taskRunSpecs === undefined, label === "anonymous registry");
+      // The variants differ where it matters: which tasks get a ServiceAccount of their own.
+      assert.deepEqual(
+        Object.fromEntries(
+          (allowed().spec.taskRunSpecs ?? []).map((s: any) => [
+            s.pipelineTaskName,
+            s.serviceAccountName,
+          ]),
+        ),
+        EXPECTED_TASK_ACCOUNTS[label],
+      );
+    });
+
+    it("denies tekton-cancel (the one account with an API token) for any other task", () => {
+      const cancelSpec = {
+        pipelineTaskName: CANCEL_TASK_NAME,
+        serviceAccountName: "tekton-cancel",
+      };
+      const others = (allowed().spec.taskRunSpecs ?? []).filter(
+        (s: any) => s.pipelineTaskName !== CANCEL_TASK_NAME,
+      );
+      for (const task of ["generate-image-tag", "build-and-push", "patch-deployment"]) {
+        const moved = allowed();
+        moved.spec.taskRunSpecs = [
+          ...others.filter((s: any) => s.pipelineTaskName !== task),
+          { pipelineTaskName: task, serviceAccountName: "tekton-cancel" },
+        ];
+        expectDenied(moved);
+        const added = allowed();
+        added.spec.taskRunSpecs = [
+          ...(added.spec.taskRunSpecs ?? []),
+          { pipelineTaskName: task, serviceAccountName: "tekton-cancel" },
+        ];
+        expectDenied(added);
+      }
+      const runWide = allowed();
+      runWide.spec.taskRunTemplate.serviceAccountName = "tekton-cancel";
+      expectDenied(runWide);
+      if (!app.cancelSuperseded) {
+        // Off: the cancel task's entry is refused too (no such task, no such account).
+        const extra = allowed();
+        extra.spec.taskRunSpecs = [...(extra.spec.taskRunSpecs ?? []), cancelSpec];
+        expectDenied(extra);
+      } else {
+        // On: a run without it (cancel task as tekton-build) is not the template's run either.
+        const without = allowed();
+        without.spec.taskRunSpecs = others;
+        expectDenied(without);
+      }
     });
 
     it("matches only CREATE of tekton.dev/v1 pipelineruns in the app namespace, by the listener", () => {

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { BRANCH_HASH_LABEL, branchHash } from "../../tekton/cancelTask";
 import {
   GIT_PULL_SECRET,
   GIT_WRITE_SECRET,
@@ -223,12 +224,24 @@ describe("Trigger builders", function () {
         "app.kubernetes.io/part-of": "hello-python",
         [RUN_METADATA.commitLabel]: "$(tt.params.commit-label)",
         [RUN_METADATA.branchLabel]: "feature-Login_v2.1",
+        // `printf %s feature/Login_v2.1 | sha256sum | cut -c1-40`: exact where the label above is
+        // lossy (feature-Login_v2.1 would share it), so the cancel task selects by this one.
+        [BRANCH_HASH_LABEL]: "6456bbdc8809e2eca06fd683d8a8a1f1ab30b201",
       });
       const annotations = triggerObjects(feature.app, feature.ctx).template.spec
         .resourcetemplates[0].metadata.annotations;
       assert.equal(annotations[RUN_METADATA.branchAnnotation], "feature/Login_v2.1");
       assert.equal(annotations[RUN_METADATA.refAnnotation], "$(tt.params.ref)");
       assert.equal(annotations[RUN_METADATA.projectAnnotation], "$(tt.params.project-path)");
+    });
+  });
+
+  describe("branchHash", function () {
+    it("is the first 40 hex digits of the branch's SHA-256: a label value for any branch", () => {
+      // `printf %s <branch> | sha256sum | cut -c1-40`
+      assert.equal(branchHash("main"), "0d6e4079e36703ebd37c00722f5891d28b0e2811");
+      assert.equal(branchHash("feature-Login_v2.1"), "6605677313a0755e1d3b282705b74e79645d3b26");
+      assert.notEqual(branchHash("feature/Login_v2.1"), branchHash("feature-Login_v2.1"));
     });
   });
 

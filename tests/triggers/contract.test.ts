@@ -63,17 +63,18 @@ describe("Trigger <-> Pipeline contract", function () {
         );
       });
 
-      it("gives a ServiceAccount of its own only to a task the Pipeline has: the build", () => {
+      it("gives a ServiceAccount of its own only to tasks the Pipeline has: build and cancel", () => {
         const specs = run.spec.taskRunSpecs ?? [];
         for (const spec of specs) {
           assert.ok(pipeline.spec.tasks.some((t) => t.name === spec.pipelineTaskName));
         }
-        assert.deepEqual(
-          specs,
-          !("username" in ctx.registry) || ctx.registry.username === undefined
+        assert.deepEqual(specs, [
+          ...(!("username" in ctx.registry) || ctx.registry.username === undefined
             ? []
-            : [{ pipelineTaskName: "build-and-push", serviceAccountName: "tekton-build-push" }],
-        );
+            : [{ pipelineTaskName: "build-and-push", serviceAccountName: "tekton-build-push" }]),
+          // cancelSuperseded is on by default: only the cancel task holds an API token.
+          { pipelineTaskName: "cancel-superseded", serviceAccountName: "tekton-cancel" },
+        ]);
       });
 
       it("binds exactly the workspaces the Pipeline declares", () => {

@@ -103,17 +103,19 @@ describe("migration from per-app listeners to the shared one", function () {
       }
     }
     // Adding an app adds no EventListener, Ingress or listener ServiceAccount: the only
-    // ServiceAccounts are the build and the build-and-push ones per app, the readiness Jobs'
-    // (Tekton's and the Pruner's) and the listener's.
+    // ServiceAccounts are the build, build-and-push and cancel-superseded ones per app, the
+    // readiness Jobs' (Tekton's and the Pruner's) and the listener's.
     assert.deepEqual(
       run.resources
         .filter((r) => r.type === T.serviceAccount)
         .map((r) => r.name)
         .sort(),
       [
+        "hello-python-cancel-service-account",
         "hello-python-push-service-account",
         "hello-python-service-account",
         "listener-sa",
+        "orders-cancel-service-account",
         "orders-push-service-account",
         "orders-service-account",
         "tekton-pruner-ready-serviceaccount",
