@@ -112,7 +112,7 @@ describe("BuildPipeline component", function () {
         .sort((a, b) => a.name.localeCompare(b.name));
     const first = snapshot((await construct(config)).resources);
     const second = snapshot((await construct(multiAppStack())).resources);
-    assert.equal(first.length, 15);
+    assert.equal(first.length, 18); // 3 apps: 5 Tasks and a Pipeline each
     assert.deepEqual(second, first);
   });
 });

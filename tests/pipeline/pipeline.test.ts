@@ -83,11 +83,11 @@ describe("build pipeline", function () {
     });
     assert.deepEqual(
       buildPipeline(off, offCtx).spec.tasks.map((t) => t.name),
-      ["generate-image-tag", "build-and-push", "patch-deployment"],
+      ["generate-image-tag", "build-and-push", "patch-deployment", "report-running"],
     );
     assert.deepEqual(
       buildTasks(off, offCtx).map((t) => t.metadata.name),
-      ["generate-image-tag", "build-and-push", "patch-deployment"],
+      ["generate-image-tag", "build-and-push", "patch-deployment", "report-build-status"],
     );
   });
 

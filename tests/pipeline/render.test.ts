@@ -207,7 +207,7 @@ describe("rendering", function () {
       );
     const ok = await run(["--stack", "ci", "--out", "out"]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /wrote 9 manifests for stack ci to out\//);
+    assert.match(ok.stdout, /wrote 10 manifests for stack ci to out\//);
     assert.ok(fs.existsSync(path.join(dir, "out", EXAMPLE_FILES[3])));
 
     const bad = await run(["--stack", "missing"]);

@@ -144,7 +144,7 @@ describe("build status in GitLab: the Pipeline", () => {
     const plain = buildPipeline(off.app, off.ctx);
     assert.deepEqual(
       plain.spec.tasks.map((t) => t.name),
-      BUILD_TASKS,
+      [...BUILD_TASKS, "cancel-superseded"],
     );
     assert.equal(plain.spec.finally, undefined);
     assert.ok(!pipelineWorkspaces(off.ctx, off.app).includes("gitlab-status-token"));
