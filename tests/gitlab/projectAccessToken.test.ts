@@ -230,6 +230,53 @@ describe("gitlab ProjectAccessToken provider", function () {
       assert.equal(fake.requestsOf("POST", "/rotate").length, 0, "an expired token is not rotated");
     });
 
+    // GitLab keeps an expired token (not revoked) and its bot user's membership
+    // (app/services/personal_access_tokens/rotate_service.rb `update_project_bot_membership`,
+    // gitlab-org/gitlab#514328); only a revoke schedules the bot user for deletion
+    // (app/services/resource_access_tokens/revoke_service.rb `destroy_bot_user`).
+    const notRevoked = () =>
+      fake
+        .accessTokensOf(PROJECT)
+        .filter((t) => t.revoked !== true)
+        .map((t) => t.id);
+
+    it("renewing an expired token revokes it, so destroy leaves no token or bot user behind", async () => {
+      const { id, outs } = await created();
+      clock += 400 * DAY;
+      const renewed = (await provider.update(id, outs, inputs())).outs!;
+      assert.deepEqual(notRevoked(), [renewed.tokenId], "the expired token is revoked");
+      await provider.delete(id, renewed);
+      assert.deepEqual(notRevoked(), []);
+    });
+
+    it("refresh keeps an expired token (not revoked) in the state; the next up renews and revokes it", async () => {
+      const { id, outs } = await created();
+      clock += 400 * DAY;
+      const read = await provider.read(id, outs);
+      assert.equal(read.id, id, "an expired token still exists in GitLab: refresh keeps it");
+      assert.equal(read.props!.active, false);
+      assert.equal(read.props!.tokenId, outs.tokenId);
+      assertStructEncodable(read.props);
+      assert.equal((await provider.diff(id, read.props!, inputs())).changes, true);
+      const renewed = (await provider.update(id, read.props!, inputs())).outs!;
+      assert.equal(renewed.active, true);
+      assert.equal(renewed.token, fake.accessTokenValue(PROJECT, renewed.tokenId));
+      await provider.delete(id, renewed);
+      assert.deepEqual(notRevoked(), []);
+    });
+
+    it("a failed revoke of the expired token after a renewal keeps the new value and warns", async () => {
+      const { id, outs } = await created();
+      clock += 400 * DAY;
+      fake.inject({ method: "DELETE", status: 400, body: { message: "400 Bad request - x" } });
+      const renewed = (await provider.update(id, outs, inputs())).outs!;
+      assert.equal(renewed.token, fake.accessTokenValue(PROJECT, renewed.tokenId));
+      assert.ok(
+        logs.some((l) => l.includes(`access token ${outs.tokenId}`) && l.includes("revoke")),
+        logs.join("\n"),
+      );
+    });
+
     it("a new explicit expiresAt rotates; name, scopes and role replace", async () => {
       const { id, outs } = await created({
         rotationConfiguration: undefined,
