@@ -307,6 +307,39 @@ describe("gitlab ProjectAccessToken provider", function () {
   });
 
   describe("lost answers (issue 11 standards)", () => {
+    // GitLab paginates the list (lib/api/resource_access_tokens.rb `present paginate(tokens)`,
+    // 20 a page by default) and lists revoked and expired tokens too: a project with many
+    // tokens, each rotation adding one, must not hide ours on a later page.
+    it("finds its token past the first page of a project with many access tokens", async () => {
+      const client = provider["client"]();
+      for (let i = 0; i < 130; i++) {
+        await client.createProjectAccessToken(PROJECT, {
+          name: `other ${i}`,
+          scopes: ["read_api"],
+          access_level: 10,
+          expires_at: daysAfter(clock, 30),
+        });
+      }
+      fake.inject({
+        method: "POST",
+        pathIncludes: "/access_tokens",
+        apply: true,
+        drop: true,
+        status: 0,
+      });
+      const { id, outs } = await created();
+      assert.equal(outs.token, fake.accessTokenValue(PROJECT, outs.tokenId));
+      assert.ok(
+        fake.requestsOf("GET", "/access_tokens").some((r) => r.query.page === "2"),
+        "the list followed x-next-page",
+      );
+      await provider.delete(id, outs);
+      assert.equal(fake.activeAccessTokensOf(PROJECT).length, 130);
+      assert.ok(
+        fake.activeAccessTokensOf(PROJECT).every((t) => String(t.name).startsWith("other")),
+      );
+    });
+
     for (const { label, fault } of LOST_ANSWERS) {
       it(`a create that got ${label}: never POSTs create again, rotates the token it made`, async () => {
         fake.inject({ method: "POST", pathIncludes: "/access_tokens", apply: true, ...fault });
