@@ -156,6 +156,16 @@ function levenshtein(a: string, b: string): number {
   return previous[b.length];
 }
 
+/** Namespaces the Tekton Pruner leaves alone (see crossChecks). */
+function isPrunerExcludedNamespace(namespace: string): boolean {
+  return (
+    namespace.startsWith("kube-") ||
+    namespace.startsWith("openshift-") ||
+    namespace === "tekton-pipelines" ||
+    namespace === "tekton-operator"
+  );
+}
+
 /** An app's build namespace unless `apps[].namespace` names one. */
 const defaultNamespace = (appName: string) => `${appName}-build`;
 
@@ -218,6 +228,30 @@ function crossChecks(
       }
     }
   }
+
+  // A build namespace that gets a pruner config (the stack installs the pruner, or the app sets
+  // `retention`) must be one the pruner works in: its webhook refuses a namespace config in
+  // kube-*, openshift-*, tekton-pipelines and tekton-operator (tektoncd/pruner v0.4.1
+  // pkg/webhook/configmapvalidation.go `validateNamespaceForConfig`), and its controller never
+  // prunes there (pkg/reconciler/tektonpruner/controller.go `getFilteredNamespaces`). Said here,
+  // not as the webhook's refusal halfway through an `up`.
+  const prunerInstalled =
+    !(tekton && typeof tekton === "object" && tekton.install === false) &&
+    !(tekton?.pruner && typeof tekton.pruner === "object" && tekton.pruner.install === false);
+  apps.forEach((app, index) => {
+    if (app === null || typeof app !== "object") return;
+    if (!prunerInstalled && app.retention === undefined) return;
+    const namespace =
+      typeof app.namespace === "string"
+        ? app.namespace
+        : typeof app.name === "string"
+          ? defaultNamespace(app.name)
+          : undefined;
+    if (namespace === undefined || !isPrunerExcludedNamespace(namespace)) return;
+    problems.push(
+      `${configKey(["apps", index, "namespace"])}: expected a namespace the Tekton Pruner works in; "${namespace}"${typeof app.namespace === "string" ? "" : " (the default <name>-build)"} is one of kube-*, openshift-*, tekton-pipelines, tekton-operator, where its webhook refuses a retention config and it prunes nothing. Choose another namespace, or set tekton.pruner.install: false and no retention`,
+    );
+  });
 
   // Every app's hook posts to the one listener host; with no app there is nothing to post.
   const listener = input.listener as Record<string, unknown> | undefined;

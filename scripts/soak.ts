@@ -434,12 +434,13 @@ async function main(): Promise<number> {
   // Requests per access token operation without faults: create 1; a rotation GET + POST rotate
   // (+ a list when the state's token was already rotated); delete a list + one revoke (+ one
   // for a successor); refresh a GET (+ a list to follow a successor); a token that expired
-  // before it was rotated: GET, list, create.
+  // before it was rotated: GET, list, create, then a GET and a revoke of the expired one (only
+  // the GET when GitLab no longer has it).
   const TOKEN_COST: Record<string, number[]> = {
     create: [1],
     update: [2, 3],
     "update-config": [0],
-    "update-renew": [3],
+    "update-renew": [4, 5],
     replace: [3, 4],
     delete: [2, 3],
     refresh: [1, 2],

@@ -420,6 +420,30 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /unknown key/,
   },
   {
+    // tektoncd/pruner v0.4.1 pkg/webhook/configmapvalidation.go `validateNamespaceForConfig`
+    // refuses a namespace config there; pkg/reconciler/tektonpruner/controller.go
+    // `getFilteredNamespaces` never prunes there.
+    what: "build namespace the pruner refuses a namespace config in (openshift-*)",
+    change: app((a) => (a.namespace = "openshift-builds")),
+    key: "tekton-gitlab:apps[0].namespace",
+    says: /Tekton Pruner.*kube-\*, openshift-\*, tekton-pipelines, tekton-operator.*retention/,
+  },
+  {
+    what: "build namespace the pruner refuses a namespace config in (tekton-pipelines)",
+    change: app((a) => (a.namespace = "tekton-pipelines")),
+    key: "tekton-gitlab:apps[0].namespace",
+    says: /Tekton Pruner/,
+  },
+  {
+    what: "default build namespace the pruner refuses (name kube-*)",
+    change: app((a) => {
+      a.name = "kube-app";
+      delete a.namespace;
+    }),
+    key: "tekton-gitlab:apps[0].namespace",
+    says: /Tekton Pruner works in; "kube-app-build" \(the default <name>-build\)/,
+  },
+  {
     what: "Tekton Dashboard without the Tekton install it is ordered after",
     change: (c) =>
       withStructured(c, "tekton", (t) => ({ ...t, install: false, dashboard: { install: true } })),
@@ -561,6 +585,18 @@ describe("config validation", function () {
     assert.equal(app.operationsBranch, undefined);
     assert.equal(config.tekton.pipelinesVersion, "v1.15.0");
     assert.equal(config.hasRegistryPassword, true);
+  });
+
+  it("allows a namespace the Tekton Pruner skips when the app gets no pruner config", () => {
+    const inOpenShift = app((a) => (a.namespace = "openshift-builds"));
+    const noPruner = (c: Raw) =>
+      withStructured(c, "tekton", (t) => ({ ...t, pruner: { install: false } }));
+    assert.deepEqual(problemsOf(noPruner(inOpenShift(exampleConfig()))), []);
+    const withRetention = app((a) => (a.retention = { successfulHistoryLimit: 5 }));
+    assert.deepEqual(
+      problemsOf(withRetention(noPruner(inOpenShift(exampleConfig())))).map((p) => p.split(":")[1]),
+      ["apps[0].namespace"],
+    );
   });
 
   it("resolves apps[].statusReporting: on with a managed token by default, off, or an existing Secret", () => {

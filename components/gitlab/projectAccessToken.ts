@@ -508,7 +508,11 @@ export class ProjectAccessTokenProvider
       current = (await this.currentToken(client, project, olds, { record })) ?? record;
     }
     // Gone or revoked by hand, with no active successor: drop it, the next `up` creates one.
-    if (current === undefined || !isActive(current)) return { id: "" };
+    // An expired token stays (`active: false`): GitLab keeps it and its bot user's membership
+    // until it is revoked (app/services/personal_access_tokens/rotate_service.rb
+    // `update_project_bot_membership`), so the next `up` renews it and revokes it, and destroy
+    // would revoke it; dropped, nothing would.
+    if (current === undefined || current.revoked === true) return { id: "" };
     const inputs: ProjectAccessTokenInputs = {
       project: olds.project ?? project,
       name: olds.name ?? current.name.replace(/ \[pulumi-[0-9a-f]+\]$/, ""),
@@ -547,6 +551,7 @@ export class ProjectAccessTokenProvider
       // Expired before an `up` rotated it, or revoked by hand: a new token (a new marker; the
       // resource keeps its id, `tokenId` names the new token).
       const created = await this.createToken(news, id);
+      await this.revokeReplaced(client, project, olds.tokenId);
       return { outs: this.outputsFrom(news, created.marker, created.record, olds) };
     }
     let record: ProjectAccessTokenWithToken;
@@ -571,6 +576,33 @@ export class ProjectAccessTokenProvider
       });
     }
     return { outs: this.outputsFrom(news, marker, record, olds) };
+  }
+
+  /**
+   * After a renewal: revokes the state's previous token, expired or revoked by hand. GitLab keeps
+   * an expired token and its bot user (a project member) until a revoke, which schedules the
+   * bot user for deletion (app/services/resource_access_tokens/revoke_service.rb
+   * `destroy_bot_user`); the new token's state no longer names it, so destroy would not. Best
+   * effort: the new token's value is only in this update's answer, so a failure here is a
+   * warning, never an error that would lose it.
+   */
+  private async revokeReplaced(
+    client: GitLabClient,
+    project: string,
+    tokenId: number | undefined,
+  ): Promise<void> {
+    if (tokenId === undefined) return;
+    try {
+      const record = await unlessGone(() => client.getProjectAccessToken(project, tokenId));
+      if (record === undefined || record.revoked === true) return;
+      await client.revokeProjectAccessToken(project, tokenId);
+    } catch (error) {
+      if (isGone(error)) return;
+      this.note(
+        `warning: could not revoke the replaced access token ${tokenId} of project ` +
+          `"${project}" (${withoutHint(error)}); revoke it in Settings > Access tokens.`,
+      );
+    }
   }
 
   async delete(id: string, props?: ProjectAccessTokenOutputs): Promise<void> {

@@ -230,6 +230,53 @@ describe("gitlab ProjectAccessToken provider", function () {
       assert.equal(fake.requestsOf("POST", "/rotate").length, 0, "an expired token is not rotated");
     });
 
+    // GitLab keeps an expired token (not revoked) and its bot user's membership
+    // (app/services/personal_access_tokens/rotate_service.rb `update_project_bot_membership`,
+    // gitlab-org/gitlab#514328); only a revoke schedules the bot user for deletion
+    // (app/services/resource_access_tokens/revoke_service.rb `destroy_bot_user`).
+    const notRevoked = () =>
+      fake
+        .accessTokensOf(PROJECT)
+        .filter((t) => t.revoked !== true)
+        .map((t) => t.id);
+
+    it("renewing an expired token revokes it, so destroy leaves no token or bot user behind", async () => {
+      const { id, outs } = await created();
+      clock += 400 * DAY;
+      const renewed = (await provider.update(id, outs, inputs())).outs!;
+      assert.deepEqual(notRevoked(), [renewed.tokenId], "the expired token is revoked");
+      await provider.delete(id, renewed);
+      assert.deepEqual(notRevoked(), []);
+    });
+
+    it("refresh keeps an expired token (not revoked) in the state; the next up renews and revokes it", async () => {
+      const { id, outs } = await created();
+      clock += 400 * DAY;
+      const read = await provider.read(id, outs);
+      assert.equal(read.id, id, "an expired token still exists in GitLab: refresh keeps it");
+      assert.equal(read.props!.active, false);
+      assert.equal(read.props!.tokenId, outs.tokenId);
+      assertStructEncodable(read.props);
+      assert.equal((await provider.diff(id, read.props!, inputs())).changes, true);
+      const renewed = (await provider.update(id, read.props!, inputs())).outs!;
+      assert.equal(renewed.active, true);
+      assert.equal(renewed.token, fake.accessTokenValue(PROJECT, renewed.tokenId));
+      await provider.delete(id, renewed);
+      assert.deepEqual(notRevoked(), []);
+    });
+
+    it("a failed revoke of the expired token after a renewal keeps the new value and warns", async () => {
+      const { id, outs } = await created();
+      clock += 400 * DAY;
+      fake.inject({ method: "DELETE", status: 400, body: { message: "400 Bad request - x" } });
+      const renewed = (await provider.update(id, outs, inputs())).outs!;
+      assert.equal(renewed.token, fake.accessTokenValue(PROJECT, renewed.tokenId));
+      assert.ok(
+        logs.some((l) => l.includes(`access token ${outs.tokenId}`) && l.includes("revoke")),
+        logs.join("\n"),
+      );
+    });
+
     it("a new explicit expiresAt rotates; name, scopes and role replace", async () => {
       const { id, outs } = await created({
         rotationConfiguration: undefined,
@@ -260,6 +307,39 @@ describe("gitlab ProjectAccessToken provider", function () {
   });
 
   describe("lost answers (issue 11 standards)", () => {
+    // GitLab paginates the list (lib/api/resource_access_tokens.rb `present paginate(tokens)`,
+    // 20 a page by default) and lists revoked and expired tokens too: a project with many
+    // tokens, each rotation adding one, must not hide ours on a later page.
+    it("finds its token past the first page of a project with many access tokens", async () => {
+      const client = provider["client"]();
+      for (let i = 0; i < 130; i++) {
+        await client.createProjectAccessToken(PROJECT, {
+          name: `other ${i}`,
+          scopes: ["read_api"],
+          access_level: 10,
+          expires_at: daysAfter(clock, 30),
+        });
+      }
+      fake.inject({
+        method: "POST",
+        pathIncludes: "/access_tokens",
+        apply: true,
+        drop: true,
+        status: 0,
+      });
+      const { id, outs } = await created();
+      assert.equal(outs.token, fake.accessTokenValue(PROJECT, outs.tokenId));
+      assert.ok(
+        fake.requestsOf("GET", "/access_tokens").some((r) => r.query.page === "2"),
+        "the list followed x-next-page",
+      );
+      await provider.delete(id, outs);
+      assert.equal(fake.activeAccessTokensOf(PROJECT).length, 130);
+      assert.ok(
+        fake.activeAccessTokensOf(PROJECT).every((t) => String(t.name).startsWith("other")),
+      );
+    });
+
     for (const { label, fault } of LOST_ANSWERS) {
       it(`a create that got ${label}: never POSTs create again, rotates the token it made`, async () => {
         fake.inject({ method: "POST", pathIncludes: "/access_tokens", apply: true, ...fault });
