@@ -119,6 +119,14 @@ export = async () => {
             ...credentials.operations,
             deployKeyId: credentials.operations.deployKeyId ?? null,
           },
+          buildStatus: app.statusReporting.enabled
+            ? {
+                name: app.statusReporting.context,
+                tokenSecret: app.statusReporting.secretName,
+                projectAccessTokenId: credentials.statusToken?.tokenId ?? null,
+                tokenExpiresAt: credentials.statusToken?.expiresAt ?? null,
+              }
+            : null,
         });
         return [app.name, output];
       }),

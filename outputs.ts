@@ -56,6 +56,25 @@ export interface DeployKeyOutput {
   deployKeyId: number | null;
 }
 
+/** How an app's builds show in GitLab (`apps[].statusReporting`). */
+export interface BuildStatusOutput {
+  /** The commit status `name` GitLab shows next to each commit and in merge requests. */
+  name: string;
+  /** Secret in the app's `namespace` the status tasks read the GitLab token from (key `token`). */
+  tokenSecret: string;
+  /**
+   * GitLab id of the project access token the stack manages on the source project; changes when
+   * the token is rotated. `null` when the token is given (`statusReporting.tokenSecretName`).
+   */
+  projectAccessTokenId: number | null;
+  /**
+   * The day that token expires (`YYYY-MM-DD`, as GitLab keeps it): the first `pulumi up` within
+   * `statusReporting.rotateBeforeDays` of it rotates the token. Alert on it if `up` runs rarely.
+   * `null` when the token is given.
+   */
+  tokenExpiresAt: string | null;
+}
+
 export interface AppOutput {
   /** Build namespace holding the pipeline, its Secrets and the app's Trigger. */
   namespace: string;
@@ -77,6 +96,8 @@ export interface AppOutput {
   webhookId: number | null;
   sourceDeployKey: DeployKeyOutput;
   operationsDeployKey: DeployKeyOutput;
+  /** Build status in GitLab; `null` with `statusReporting` off. */
+  buildStatus: BuildStatusOutput | null;
 }
 
 /** Every stack output, by name. */

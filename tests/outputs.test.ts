@@ -8,6 +8,7 @@ import consumerProgram = require("../examples/consumer");
 // The contract other stacks rely on. Renaming or removing any of these breaks consumers:
 // change this list only together with a note in the README's outputs reference.
 const APP_OUTPUT_KEYS = [
+  "buildStatus",
   "eventListener",
   "eventListenerNamespace",
   "namespace",
@@ -65,6 +66,43 @@ describe("outputs contract", function () {
     assert.equal(app.operationsDeployKey.canPush, true);
     assert.equal(typeof app.sourceDeployKey.deployKeyId, "number");
     assert.equal(app.sourceDeployKey.fingerprintSha256, "SHA256:mock-hello-python-source-key");
+  });
+
+  it("names each app's build status in GitLab, its Secret and when the managed token expires", async () => {
+    const { values } = await exampleRun();
+    const status = values!.apps["hello-python"].buildStatus;
+    assert.deepEqual(Object.keys(status).sort(), [
+      "name",
+      "projectAccessTokenId",
+      "tokenExpiresAt",
+      "tokenSecret",
+    ]);
+    assert.equal(status.name, "tekton/hello-python");
+    assert.equal(status.tokenSecret, "gitlab-status-token");
+    assert.equal(typeof status.projectAccessTokenId, "number");
+    // An absolute date the dynamic provider chose (mocks echo inputs; the provider computes it).
+    assert.equal(typeof status.tokenExpiresAt, "string");
+
+    const byHand = await runProgram(
+      withStructured(exampleConfig(), "apps", (apps) =>
+        apps.map((app: any) => ({ ...app, statusReporting: { tokenSecretName: "bot-token" } })),
+      ),
+    );
+    assert.ifError(byHand.error);
+    assert.deepEqual(byHand.values!.apps["hello-python"].buildStatus, {
+      name: "tekton/hello-python",
+      tokenSecret: "bot-token",
+      projectAccessTokenId: null,
+      tokenExpiresAt: null,
+    });
+
+    const off = await runProgram(
+      withStructured(exampleConfig(), "apps", (apps) =>
+        apps.map((app: any) => ({ ...app, statusReporting: false })),
+      ),
+    );
+    assert.ifError(off.error);
+    assert.equal(off.values!.apps["hello-python"].buildStatus, null);
   });
 
   it("keeps webhook tokens in a secret output and everything else plain", async () => {

@@ -131,7 +131,13 @@ function computedOutputs(
     default:
       if (type === "pulumi-nodejs:dynamic/gitlab:ProjectAccessToken") {
         // What GitLab's create answer gives; the provider marks it a secret output.
-        return { token: `mock-gitlab-token-${name}`, tokenId: 4444, active: true };
+        // `expiresAt`: the provider computes it from rotationConfiguration (a date, GitLab's form).
+        return {
+          token: `mock-gitlab-token-${name}`,
+          tokenId: 4444,
+          active: true,
+          expiresAt: "2027-11-29",
+        };
       }
       if (type.startsWith("pulumi-nodejs:")) {
         return { deployKeyId: 4242, hookId: 4343, fingerprintSha256: `SHA256:mock-${name}` };
