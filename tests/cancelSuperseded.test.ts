@@ -2,6 +2,7 @@
 // machine's kubectl and jq, against a fake Kubernetes API server on 127.0.0.1
 // (tests/harness/fakeKubeApi.ts) that serves the runs and records every request.
 import * as assert from "node:assert/strict";
+import { requireTool } from "./harness/tools";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { AppConfig } from "../config/schema";
@@ -59,6 +60,8 @@ describe("cancel-superseded against a fake API server with the real kubectl", fu
   let images: { kubectl: string };
 
   before(() => {
+    requireTool("kubectl", "kubernetes-client");
+    requireTool("jq");
     ({
       app,
       ctx: { images },

@@ -3,6 +3,7 @@
 // GitLab can; the providers must find out what GitLab did instead of failing blind or
 // sending the POST again.
 import * as assert from "node:assert/strict";
+import { requireTool } from "../harness/tools";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -326,12 +327,8 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
     let dir: string;
     let ca: string;
 
-    before(function () {
-      try {
-        execFileSync("openssl", ["version"], { stdio: "ignore" });
-      } catch {
-        this.skip();
-      }
+    before(() => {
+      requireTool("openssl");
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ca-"));
       const run = (...args: string[]) =>
         execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });

@@ -1,6 +1,7 @@
 // Runs the Tasks' step scripts on this machine's /bin/sh, as Tekton would (params substituted
 // into env only), against stub commands or real local git repositories.
 import * as assert from "node:assert/strict";
+import { requireTool } from "../harness/tools";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -645,16 +646,11 @@ esac`,
 
       it("with the real kubectl: a Deployment and its Service, the Service byte for byte", async function () {
         // Runs where a kubectl binary is on PATH (set image --local needs no cluster).
-        let kubectl: string;
-        try {
-          kubectl = execFileSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).trim();
-        } catch {
-          this.skip();
-        }
+        const kubectl = requireTool("kubectl", "kubernetes-client");
         const file = workload("hello", app.containerName, "# the app\n") + "---\n" + SERVICE;
         const env = setImageSetup(file);
         fs.rmSync(path.join(env.bin, "kubectl"));
-        fs.symlinkSync(kubectl!, path.join(env.bin, "kubectl"));
+        fs.symlinkSync(kubectl, path.join(env.bin, "kubectl"));
         const result = await run(env);
         assert.equal(result.code, 0, result.stderr);
         const [deploymentDoc, service] = env.output().split(/^---\n/m);
@@ -670,12 +666,7 @@ esac`,
         // kubectl prints nothing for an unchanged object (kubernetes/kubectl
         // pkg/cmd/set/set_image.go Run skips an empty patch, --local included); the script
         // took that for "no workload" and failed a re-run of the deployed build.
-        let kubectl: string;
-        try {
-          kubectl = execFileSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).trim();
-        } catch {
-          this.skip();
-        }
+        const kubectl = requireTool("kubectl", "kubernetes-client");
         const file =
           workload("hello", app.containerName).replace(
             "image: old",
@@ -685,7 +676,7 @@ esac`,
           SERVICE;
         const env = setImageSetup(file);
         fs.rmSync(path.join(env.bin, "kubectl"));
-        fs.symlinkSync(kubectl!, path.join(env.bin, "kubectl"));
+        fs.symlinkSync(kubectl, path.join(env.bin, "kubectl"));
         const result = await run(env);
         assert.equal(result.code, 0, result.stderr);
         assert.equal(env.output(), file);

@@ -4,6 +4,7 @@
 // substituted `$(params.*)`, `$(tasks.<t>.status)`, `$(tasks.<t>.reason)`, `$(tasks.status)`
 // and `$(context.pipelineRun.name)`.
 import { execFileSync } from "node:child_process";
+import { requireTool } from "../harness/tools";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -25,14 +26,6 @@ const BUILD_TASKS = ["generate-image-tag", "build-and-push", "patch-deployment"]
 
 function allTasks(pipeline: Pipeline): PipelineTask[] {
   return [...pipeline.spec.tasks, ...(pipeline.spec.finally ?? [])];
-}
-
-function which(command: string): string | undefined {
-  try {
-    return execFileSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" }).trim();
-  } catch {
-    return undefined;
-  }
 }
 
 describe("build status in GitLab: the Pipeline", () => {
@@ -163,11 +156,14 @@ describe("build status in GitLab: the status script against a fake GitLab", func
   let bin: string;
   let tokenDir: string;
 
-  const shells: [string, string[] | undefined][] = [["sh", undefined]];
-  if (which("busybox")) shells.push(["busybox sh (the curl image's shell)", ["busybox", "sh"]]);
+  const shells: [string, string[] | undefined][] = [
+    ["sh", undefined],
+    ["busybox sh (the curl image's shell)", ["busybox", "sh"]],
+  ];
 
-  before(function () {
-    if (!which("curl")) this.skip();
+  before(() => {
+    requireTool("curl");
+    requireTool("busybox");
   });
 
   beforeEach(async () => {
@@ -182,7 +178,7 @@ describe("build status in GitLab: the status script against a fake GitLab", func
     ctx = { ...ctx, gitlab: { apiUrl: `${fake.url}/api/v4`, insecure: false } };
     bin = tempDir("status-bin");
     // sleep records its argument instead of waiting; curl records its argv, then runs.
-    const realCurl = which("curl")!;
+    const realCurl = requireTool("curl");
     stub(bin, "sleep", `echo "$1" >> "${bin}/sleeps"`);
     stub(bin, "curl", `printf '%s\\n' "$@" >> "${bin}/curl-argv"\nexec ${realCurl} "$@"`);
     tokenDir = tempDir("status-token");
@@ -533,8 +529,9 @@ describe("build status in GitLab: GitLab behind a private CA", function () {
   let app: AppConfig;
   let ctx: BuildContext;
 
-  before(function () {
-    if (!which("openssl") || !which("curl")) this.skip();
+  before(() => {
+    requireTool("openssl");
+    requireTool("curl");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "status-ca-"));
     const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
     const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
