@@ -71,7 +71,11 @@ export const STATUS_FINALLY_BUDGET_SECONDS = 180;
  * move a created, pending or running status on (app/models/commit_status.rb state machine);
  * after a final state no running one is left, so the next post starts a new status. 401 (bad
  * or expired token), 403 (role below Developer), 404 (project or commit not visible) and other
- * 4xx will not change on a retry; 429, 5xx and connection failures may.
+ * 4xx will not change on a retry; 429, 5xx and connection failures may, and so may a lost lock:
+ * create_commit_status_service.rb `execute` answers 409 when it cannot take the commit's lock
+ * (its own comment: a 409 "can result in a job stuck in running or pending"), and
+ * app/services/ci/pipelines/add_job_service.rb `execute!` a 400 "Failed to obtain a lock" when
+ * it cannot take the pipeline's (other statuses of the same commit written at the same time).
  */
 export function statusScript(insecure: boolean): string {
   return `#!/bin/sh
@@ -192,6 +196,10 @@ while :; do
     problem="GitLab answered HTTP $code: $answer"
     case "$code" in
       429 | 5??) retry=yes ;;
+      # Another update of this commit's statuses held GitLab's lock: 409 from the commit lock,
+      # 400 "Failed to obtain a lock" from the pipeline's. Transient.
+      409) retry=yes ;;
+      400) if grep -q 'Failed to obtain a lock' "$BODY"; then retry=yes; fi ;;
       401) problem="$problem (the token is wrong, expired or revoked)" ;;
       403) problem="$problem (the token needs at least the Developer role on the project)" ;;
       404) problem="$problem (project $PROJECT_ID or commit $REVISION not visible to the token)" ;;

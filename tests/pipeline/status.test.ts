@@ -425,6 +425,31 @@ describe("build status in GitLab: the status script against a fake GitLab", func
     );
   });
 
+  // gitlabhq app/services/ci/create_commit_status_service.rb `execute`: a per-commit lock,
+  // FailedToObtainLockError -> `reason: :conflict`, which lib/api/commit_statuses.rb answers
+  // with `conflict!` (409); GitLab's own comment there: a 409 "can result in a job stuck in
+  // running or pending". app/services/ci/pipelines/add_job_service.rb `execute!` turns a lost
+  // pipeline lock (any StandardError) into a 400 "Failed to obtain a lock". Both are
+  // transient: another status of the same commit (another app of the same source project,
+  // or this run's report-running) was being written at the same time.
+  for (const [code, body] of [
+    [409, { message: "Another update to this commit status is in progress" }],
+    [400, { message: "Failed to obtain a lock" }],
+  ] as const) {
+    it(`retries GitLab's ${code} "${body.message}" (a concurrent status update), so the result still lands`, async () => {
+      await report("report-running");
+      fake.inject({ method: "POST", pathIncludes: "/statuses/", status: code, body });
+      const result = await report("report-result", { states: states({}) });
+      assert.equal(result.code, 0);
+      assert.equal(posts().length, 3);
+      assert.deepEqual(sleeps(), ["1"]);
+      assert.deepEqual(
+        statuses().map((s) => s.status),
+        ["success"],
+      );
+    });
+  }
+
   it("a refused connection: retried, then a warning and exit 0", async () => {
     const closed = await FakeGitLab.start(TOKEN);
     const url = closed.url;
