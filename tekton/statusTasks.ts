@@ -201,7 +201,10 @@ while :; do
       409) retry=yes ;;
       400) if grep -q 'Failed to obtain a lock' "$BODY"; then retry=yes; fi ;;
       401) problem="$problem (the token is wrong, expired or revoked)" ;;
-      403) problem="$problem (the token needs at least the Developer role on the project)" ;;
+      # create_commit_status_service.rb: 403 unless :update_pipeline, which ci/pipeline_policy.rb
+      # grants only to a user who may push or merge to the ref (GitLab's default protection of
+      # the default branch: Maintainers only).
+      403) problem="$problem (the token needs at least the Developer role on the project and, if branch $REF is protected, to be allowed to push or merge to it: in Settings > Repository > Protected branches, allowed to merge: Developers + Maintainers)" ;;
       404) problem="$problem (project $PROJECT_ID or commit $REVISION not visible to the token)" ;;
       3??) problem="$problem (a redirect: set gitlab:baseUrl to the address GitLab answers on)" ;;
     esac

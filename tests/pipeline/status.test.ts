@@ -514,6 +514,21 @@ describe("build status in GitLab: the status script against a fake GitLab", func
     assert.deepEqual(sleeps(), []);
   });
 
+  it("a protected branch the token may neither push nor merge to (403): the warning says what to change", async () => {
+    // GitLab's default protection of the default branch lets only Maintainers push and merge;
+    // a Developer token then may not update that branch's pipeline, so every status is 403.
+    fake.protectBranch("root/other", app.branch);
+    const result = await report("report-running");
+    assert.equal(result.code, 0);
+    assert.equal(posts().length, 1);
+    assert.equal(posts()[0].status, 403);
+    assert.match(result.stderr, /HTTP 403/);
+    assert.match(
+      result.stderr,
+      new RegExp(`branch ${app.branch} is protected.*allowed to merge.*Developers`),
+    );
+  });
+
   it("an empty or missing token Secret is a warning, and nothing is sent", async () => {
     fs.writeFileSync(path.join(tokenDir, "token"), "");
     const result = await report("report-running");
