@@ -393,8 +393,8 @@ export function statusPipelineTasks(
     // stops the DAG (pipeline v1.15.0 pipelinerunstate.go IsStopping skips tasks with
     // OnError continue; their failures count as "Ignored").
     onError: "continue" as const,
-    timeout: STATUS_TASK_TIMEOUT,
   };
+  const timeouts = statusTaskTimeouts(app);
   const taskStates = buildTasks
     .map((t) => `${t} $(tasks.${t}.status) $(tasks.${t}.reason)`)
     .join("\n");
@@ -402,11 +402,13 @@ export function statusPipelineTasks(
     running: {
       name: STATUS_PIPELINE_TASKS.running,
       ...base,
+      timeout: timeouts.running,
       params: [...common, { name: STATUS_PARAMS.report, value: "running" }],
     },
     result: {
       name: STATUS_PIPELINE_TASKS.result,
       ...base,
+      timeout: timeouts.result,
       params: [
         ...common,
         { name: STATUS_PARAMS.report, value: "result" },
@@ -443,4 +445,32 @@ export function runTimeouts(
     Math.min(STATUS_FINALLY_BUDGET_SECONDS, Math.floor(total / 4)),
   );
   return { pipeline, tasks: `${total - finallySeconds}s`, finally: `${finallySeconds}s` };
+}
+
+/**
+ * The status tasks' own timeouts: STATUS_TASK_TIMEOUT, shortened to three quarters of the run's
+ * share they run in (`timeouts.tasks` for report-running, `timeouts.finally` for report-result)
+ * when that share is short. A TaskRun that hits its own timeout (reason TaskRunTimeout) is a
+ * failure `onError: continue` ignores; one the run's share cancels is not: pipeline v1.15.0
+ * pkg/reconciler/pipelinerun/resources/pipelinerunstate.go `getPipelineTasksCount` counts
+ * `isCancelledForTimeOut` (spec.statusMessage TaskRunCancelledByPipelineTimeoutMsg, set by
+ * pkg/reconciler/pipelinerun/timeout.go) as Failed before it looks at OnError, so a slow GitLab
+ * would fail a successful run. The quarter left is the margin between the share starting and
+ * the TaskRun (and its clock) starting.
+ */
+export function statusTaskTimeouts(app: AppConfig): { running: string; result: string } {
+  const limit = durationSeconds(STATUS_TASK_TIMEOUT);
+  const own = (share: number): string => {
+    const seconds = Math.max(1, Math.min(limit, Math.floor((share * 3) / 4)));
+    return seconds === limit ? STATUS_TASK_TIMEOUT : `${seconds}s`;
+  };
+  const timeouts = runTimeouts(app);
+  if (!("tasks" in timeouts)) {
+    const total = durationSeconds(timeouts.pipeline);
+    return { running: own(total), result: own(total) };
+  }
+  return {
+    running: own(durationSeconds(timeouts.tasks)),
+    result: own(durationSeconds(timeouts.finally)),
+  };
 }

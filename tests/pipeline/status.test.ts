@@ -9,7 +9,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildPipeline, pipelineWorkspaces } from "../../tekton/pipeline";
-import { reportBuildStatusTask, runTimeouts, STATUS_RETRY } from "../../tekton/statusTasks";
+import {
+  durationSeconds,
+  reportBuildStatusTask,
+  runTimeouts,
+  STATUS_RETRY,
+} from "../../tekton/statusTasks";
 import { BuildContext, buildTasks } from "../../tekton/tasks";
 import { pipelineRunTemplate } from "../../tekton/triggers";
 import { AppConfig } from "../../config/schema";
@@ -38,6 +43,7 @@ function which(command: string): string | undefined {
 describe("build status in GitLab: the Pipeline", () => {
   const { app, ctx } = appAndContext();
   const pipeline = buildPipeline(app, ctx);
+  const p1h = () => buildPipeline(app, ctx);
 
   it("reports running beside the first task: report-running has no runAfter and nothing waits for it", () => {
     const running = pipeline.spec.tasks.find((t) => t.name === "report-running")!;
@@ -137,6 +143,36 @@ describe("build status in GitLab: the Pipeline", () => {
     assert.deepEqual(runTimeouts(short), { pipeline: "4m", tasks: "180s", finally: "60s" });
     const tiny = { ...app, pipelineRun: { ...app.pipelineRun, timeout: "30s" } } as AppConfig;
     assert.deepEqual(runTimeouts(tiny), { pipeline: "30s" });
+  });
+
+  // pipeline v1.15.0 pkg/reconciler/pipelinerun/resources/pipelinerunstate.go
+  // `getPipelineTasksCount`: a TaskRun the run's tasks/finally timeout cancelled
+  // (`isCancelledForTimeOut`) counts as Failed even with `onError: continue`; only a TaskRun
+  // that failed or hit its own timeout (TaskRunTimeout) is "Ignored". So each status task's own
+  // timeout must end it before the run's share would: a slow GitLab must not fail the run.
+  it("ends each status task on its own timeout before the run's tasks or finally share could cancel it", () => {
+    for (const timeout of ["1m", "90s", "2m", "4m", "5m", "7m", "8m", "12m", "1h", "3h"]) {
+      const short = { ...app, pipelineRun: { ...app.pipelineRun, timeout } } as AppConfig;
+      const timeouts = runTimeouts(short) as { tasks: string; finally: string };
+      const p = buildPipeline(short, ctx);
+      const running = p.spec.tasks.find((t) => t.name === "report-running")!;
+      const result = p.spec.finally![0];
+      for (const [task, share] of [
+        [running, timeouts.tasks],
+        [result, timeouts.finally],
+      ] as const) {
+        const own = durationSeconds(task.timeout!);
+        assert.ok(own >= 1, `${timeout}: ${task.name} timeout ${task.timeout}`);
+        assert.ok(own <= 120, `${timeout}: ${task.name} timeout ${task.timeout}`);
+        // A margin: the TaskRun starts a moment after the run's share began counting.
+        assert.ok(
+          own <= durationSeconds(share) * 0.75,
+          `${timeout}: ${task.name} timeout ${task.timeout} vs the run's ${share}`,
+        );
+      }
+    }
+    // The usual case keeps the 2 minutes.
+    assert.equal(p1h().spec.finally![0].timeout, "2m");
   });
 
   it("statusReporting: false: no status Task, no finally, no token workspace, one timeout", () => {
