@@ -13,6 +13,7 @@ import {
   appLabels,
   GITLAB_CA_CONFIGMAP,
   INSECURE_GITLAB_ANNOTATION,
+  pipelineName,
   REGISTRY_CA_KEY,
   WORKSPACES,
 } from "./names";
@@ -347,10 +348,21 @@ export function statusWorkspaces(app: AppConfig, ctx: Pick<BuildContext, "gitlab
   ];
 }
 
-/** The run's page on the Tekton Dashboard, when its URL is known. */
+/** GitLab's limit (gitlabhq app/models/generic_commit_status.rb `validates :target_url`). */
+export const TARGET_URL_MAX_LENGTH = 255;
+
+/**
+ * The run's page on the Tekton Dashboard, when its URL is known; none when the link could be
+ * longer than GitLab takes (a longer `target_url` makes GitLab refuse the whole status, 400).
+ * The run's name is the TriggerTemplate's generateName `build-<app>-` plus 5 characters, the
+ * prefix cut to 58 (k8s.io/apiserver pkg/storage/names/generate.go `GenerateName`).
+ */
 export function statusTargetUrl(app: AppConfig, ctx: Pick<BuildContext, "dashboardUrl">): string {
   if (ctx.dashboardUrl === undefined) return "";
-  return `${ctx.dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${app.namespace}/pipelineruns/$(context.pipelineRun.name)`;
+  const runName = "$(context.pipelineRun.name)";
+  const url = `${ctx.dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${app.namespace}/pipelineruns/${runName}`;
+  const longestRunName = Math.min(`${pipelineName(app)}-`.length, 58) + 5;
+  return url.length - runName.length + longestRunName > TARGET_URL_MAX_LENGTH ? "" : url;
 }
 
 /**

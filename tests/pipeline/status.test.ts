@@ -109,6 +109,23 @@ describe("build status in GitLab: the Pipeline", () => {
     );
   });
 
+  // gitlabhq app/models/generic_commit_status.rb: `validates :target_url, addressable_url:
+  // true, length: { maximum: 255 }`; a longer one makes GitLab refuse the whole status (400).
+  it("leaves the link out when the run's longest dashboard URL could exceed GitLab's 255 characters", () => {
+    const link = (dashboardUrl: string) =>
+      buildPipeline(app, { ...ctx, dashboardUrl })
+        .spec.tasks.find((t) => t.name === "report-running")!
+        .params.find((p) => p.name === "target-url")!.value;
+    // The run's name: generateName `build-<app>-` plus 5 characters (at most 63).
+    const runName = `build-${app.name}-abcde`;
+    const fixed = `/#/namespaces/${app.namespace}/pipelineruns/${runName}`.length;
+    const fits = `https://${"a".repeat(255 - fixed - "https://".length - ".io".length)}.io`;
+    assert.equal(fits.length + fixed, 255);
+    assert.ok(link(fits).startsWith(`${fits}/#/namespaces/`));
+    const tooLong = `https://${"a".repeat(255 - fixed - "https://".length - ".io".length + 1)}.io`;
+    assert.equal(link(tooLong), "");
+  });
+
   it("mounts GitLab's CA (gitlab:cacertFile) into the status tasks only", () => {
     const withCa: BuildContext = {
       ...ctx,
