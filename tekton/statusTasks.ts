@@ -468,7 +468,8 @@ export function runTimeouts(
  * `isCancelledForTimeOut` (spec.statusMessage TaskRunCancelledByPipelineTimeoutMsg, set by
  * pkg/reconciler/pipelinerun/timeout.go) as Failed before it looks at OnError, so a slow GitLab
  * would fail a successful run. The quarter left is the margin between the share starting and
- * the TaskRun (and its clock) starting.
+ * the TaskRun (and its clock) starting. `running` is also the cancel-superseded task's
+ * (tekton/cancelTask.ts), which runs in the same share beside the first task.
  */
 export function statusTaskTimeouts(app: AppConfig): { running: string; result: string } {
   const limit = durationSeconds(STATUS_TASK_TIMEOUT);
