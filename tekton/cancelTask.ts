@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { AppConfig } from "../config/schema";
 import { appLabels } from "./names";
 import { nonRootStepTemplate } from "./tasks";
+import { statusTaskTimeouts } from "./statusTasks";
 import { RUN_METADATA } from "./triggers";
 import { RoleBindingManifest, RoleManifest } from "./triggerTypes";
 import { ObjectMeta, PipelineTask, Task } from "./types";
@@ -94,6 +95,11 @@ export function cancelPipelineTasks(app: AppConfig): PipelineTask[] {
       name: CANCEL_TASK_NAME,
       taskRef: { name: CANCEL_TASK_NAME, kind: "Task" },
       onError: "continue",
+      // Its own timeout, like report-running's (2 minutes, less in a short run): a TaskRun the
+      // run's tasks timeout cancels counts as Failed despite onError (pipelinerunstate.go
+      // `getPipelineTasksCount`, `isCancelledForTimeOut`), one that hits its own does not; and
+      // a stuck cancel would otherwise hold the finally task back until then.
+      timeout: statusTaskTimeouts(app).running,
       params: [
         { name: CANCEL_PARAMS.pipelineRun, value: "$(context.pipelineRun.name)" },
         { name: CANCEL_PARAMS.namespace, value: "$(context.pipelineRun.namespace)" },

@@ -13,6 +13,7 @@ import {
   appLabels,
   GITLAB_CA_CONFIGMAP,
   INSECURE_GITLAB_ANNOTATION,
+  pipelineName,
   REGISTRY_CA_KEY,
   WORKSPACES,
 } from "./names";
@@ -71,7 +72,11 @@ export const STATUS_FINALLY_BUDGET_SECONDS = 180;
  * move a created, pending or running status on (app/models/commit_status.rb state machine);
  * after a final state no running one is left, so the next post starts a new status. 401 (bad
  * or expired token), 403 (role below Developer), 404 (project or commit not visible) and other
- * 4xx will not change on a retry; 429, 5xx and connection failures may.
+ * 4xx will not change on a retry; 429, 5xx and connection failures may, and so may a lost lock:
+ * create_commit_status_service.rb `execute` answers 409 when it cannot take the commit's lock
+ * (its own comment: a 409 "can result in a job stuck in running or pending"), and
+ * app/services/ci/pipelines/add_job_service.rb `execute!` a 400 "Failed to obtain a lock" when
+ * it cannot take the pipeline's (other statuses of the same commit written at the same time).
  */
 export function statusScript(insecure: boolean): string {
   return `#!/bin/sh
@@ -192,8 +197,15 @@ while :; do
     problem="GitLab answered HTTP $code: $answer"
     case "$code" in
       429 | 5??) retry=yes ;;
+      # Another update of this commit's statuses held GitLab's lock: 409 from the commit lock,
+      # 400 "Failed to obtain a lock" from the pipeline's. Transient.
+      409) retry=yes ;;
+      400) if grep -q 'Failed to obtain a lock' "$BODY"; then retry=yes; fi ;;
       401) problem="$problem (the token is wrong, expired or revoked)" ;;
-      403) problem="$problem (the token needs at least the Developer role on the project)" ;;
+      # create_commit_status_service.rb: 403 unless :update_pipeline, which ci/pipeline_policy.rb
+      # grants only to a user who may push or merge to the ref (GitLab's default protection of
+      # the default branch: Maintainers only).
+      403) problem="$problem (the token needs at least the Developer role on the project and, if branch $REF is protected, to be allowed to push or merge to it: in Settings > Repository > Protected branches, allowed to merge: Developers + Maintainers)" ;;
       404) problem="$problem (project $PROJECT_ID or commit $REVISION not visible to the token)" ;;
       3??) problem="$problem (a redirect: set gitlab:baseUrl to the address GitLab answers on)" ;;
     esac
@@ -336,10 +348,21 @@ export function statusWorkspaces(app: AppConfig, ctx: Pick<BuildContext, "gitlab
   ];
 }
 
-/** The run's page on the Tekton Dashboard, when its URL is known. */
+/** GitLab's limit (gitlabhq app/models/generic_commit_status.rb `validates :target_url`). */
+export const TARGET_URL_MAX_LENGTH = 255;
+
+/**
+ * The run's page on the Tekton Dashboard, when its URL is known; none when the link could be
+ * longer than GitLab takes (a longer `target_url` makes GitLab refuse the whole status, 400).
+ * The run's name is the TriggerTemplate's generateName `build-<app>-` plus 5 characters, the
+ * prefix cut to 58 (k8s.io/apiserver pkg/storage/names/generate.go `GenerateName`).
+ */
 export function statusTargetUrl(app: AppConfig, ctx: Pick<BuildContext, "dashboardUrl">): string {
   if (ctx.dashboardUrl === undefined) return "";
-  return `${ctx.dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${app.namespace}/pipelineruns/$(context.pipelineRun.name)`;
+  const runName = "$(context.pipelineRun.name)";
+  const url = `${ctx.dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${app.namespace}/pipelineruns/${runName}`;
+  const longestRunName = Math.min(`${pipelineName(app)}-`.length, 58) + 5;
+  return url.length - runName.length + longestRunName > TARGET_URL_MAX_LENGTH ? "" : url;
 }
 
 /**
@@ -382,8 +405,8 @@ export function statusPipelineTasks(
     // stops the DAG (pipeline v1.15.0 pipelinerunstate.go IsStopping skips tasks with
     // OnError continue; their failures count as "Ignored").
     onError: "continue" as const,
-    timeout: STATUS_TASK_TIMEOUT,
   };
+  const timeouts = statusTaskTimeouts(app);
   const taskStates = buildTasks
     .map((t) => `${t} $(tasks.${t}.status) $(tasks.${t}.reason)`)
     .join("\n");
@@ -391,11 +414,13 @@ export function statusPipelineTasks(
     running: {
       name: STATUS_PIPELINE_TASKS.running,
       ...base,
+      timeout: timeouts.running,
       params: [...common, { name: STATUS_PARAMS.report, value: "running" }],
     },
     result: {
       name: STATUS_PIPELINE_TASKS.result,
       ...base,
+      timeout: timeouts.result,
       params: [
         ...common,
         { name: STATUS_PARAMS.report, value: "result" },
@@ -432,4 +457,33 @@ export function runTimeouts(
     Math.min(STATUS_FINALLY_BUDGET_SECONDS, Math.floor(total / 4)),
   );
   return { pipeline, tasks: `${total - finallySeconds}s`, finally: `${finallySeconds}s` };
+}
+
+/**
+ * The status tasks' own timeouts: STATUS_TASK_TIMEOUT, shortened to three quarters of the run's
+ * share they run in (`timeouts.tasks` for report-running, `timeouts.finally` for report-result)
+ * when that share is short. A TaskRun that hits its own timeout (reason TaskRunTimeout) is a
+ * failure `onError: continue` ignores; one the run's share cancels is not: pipeline v1.15.0
+ * pkg/reconciler/pipelinerun/resources/pipelinerunstate.go `getPipelineTasksCount` counts
+ * `isCancelledForTimeOut` (spec.statusMessage TaskRunCancelledByPipelineTimeoutMsg, set by
+ * pkg/reconciler/pipelinerun/timeout.go) as Failed before it looks at OnError, so a slow GitLab
+ * would fail a successful run. The quarter left is the margin between the share starting and
+ * the TaskRun (and its clock) starting. `running` is also the cancel-superseded task's
+ * (tekton/cancelTask.ts), which runs in the same share beside the first task.
+ */
+export function statusTaskTimeouts(app: AppConfig): { running: string; result: string } {
+  const limit = durationSeconds(STATUS_TASK_TIMEOUT);
+  const own = (share: number): string => {
+    const seconds = Math.max(1, Math.min(limit, Math.floor((share * 3) / 4)));
+    return seconds === limit ? STATUS_TASK_TIMEOUT : `${seconds}s`;
+  };
+  const timeouts = runTimeouts(app);
+  if (!("tasks" in timeouts)) {
+    const total = durationSeconds(timeouts.pipeline);
+    return { running: own(total), result: own(total) };
+  }
+  return {
+    running: own(durationSeconds(timeouts.tasks)),
+    result: own(durationSeconds(timeouts.finally)),
+  };
 }

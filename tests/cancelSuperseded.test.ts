@@ -15,6 +15,7 @@ import {
   cancelSupersededTask,
 } from "../tekton/cancelTask";
 import { appLabels } from "../tekton/names";
+import { durationSeconds, runTimeouts } from "../tekton/statusTasks";
 import { RUN_METADATA } from "../tekton/triggers";
 import { FakeKubeApi, kubeconfig, startFakeKubeApi } from "./harness/fakeKubeApi";
 import { appAndContext, removeTempDirs, runScriptStep, tempDir } from "./pipeline/helpers";
@@ -270,5 +271,31 @@ describe("cancel-superseded against a fake API server with the real kubectl", fu
     const [step] = cancelSupersededTask(app, images).spec.steps;
     assert.equal(step.onError, "continue");
     assert.equal(step.image, images.kubectl);
+  });
+
+  // pipeline v1.15.0 resources/pipelinerunstate.go `getPipelineTasksCount`: a TaskRun the run's
+  // tasks timeout cancelled counts as Failed before OnError is looked at; one that hit its own
+  // timeout (TaskRunTimeout) is ignored with onError: continue. Without a timeout of its own, a
+  // stuck cancel task would hold the finally task back until timeouts.tasks and fail the run.
+  it("ends on its own short timeout, before the run's tasks timeout could cancel it", () => {
+    for (const [timeout, statusReporting] of [
+      ["1h", true],
+      ["1h", false],
+      ["5m", true],
+      ["1m", true],
+      ["30s", false],
+    ] as const) {
+      const variant = appAndContext({
+        apps: ([a]) => [{ ...a, statusReporting, pipelineRun: { timeout } }],
+      }).app;
+      const [pipelineTask] = cancelPipelineTasks(variant);
+      const timeouts = runTimeouts(variant) as { pipeline: string; tasks?: string };
+      const own = durationSeconds(pipelineTask.timeout ?? "0s");
+      assert.ok(own >= 1 && own <= 120, `${timeout}: ${pipelineTask.timeout}`);
+      assert.ok(
+        own <= durationSeconds(timeouts.tasks ?? timeouts.pipeline) * 0.75,
+        `${timeout}: ${pipelineTask.timeout} vs ${JSON.stringify(timeouts)}`,
+      );
+    }
   });
 });

@@ -92,6 +92,11 @@ interface Project {
   statuses: StoredStatus[];
   /** The token's user is Maintainer (else 403 on every endpoint). */
   maintainer: boolean;
+  /**
+   * Branches protected so that the status token's user may neither push nor merge (GitLab's
+   * default protection of the default branch: Maintainers only). A status on such a ref is 403.
+   */
+  protectedFromToken?: Set<string>;
   /** The token can see the project (else 404 Project Not Found; its keys and hooks stay). */
   visible: boolean;
   /** deploy key id -> can_push of the project's link to it. */
@@ -273,6 +278,12 @@ export class FakeGitLab {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Protects `branch` of `path` against the token's user (no push, no merge). */
+  protectBranch(path: string, branch: string): void {
+    const project = this.projects.find((p) => p.path === path)!;
+    project.protectedFromToken = new Set([...(project.protectedFromToken ?? []), branch]);
   }
 
   addProject(path: string, options: { maintainer?: boolean } = {}): number {
@@ -688,6 +699,13 @@ export class FakeGitLab {
     const branch = project.commits.get(sha);
     if (branch === undefined) return this.send(res, 404, { message: "404 Commit Not Found" });
     const ref = body.ref || branch;
+    // app/services/ci/create_commit_status_service.rb `unsafe_execute`: `forbidden unless
+    // Ability.allowed?(current_user, :update_pipeline, pipeline)`; app/policies/ci/
+    // pipeline_policy.rb prevents :update_pipeline unless UserAccess#can_update_branch?(ref)
+    // (lib/gitlab/user_access.rb: may push to or merge into it).
+    if (project.protectedFromToken?.has(ref)) {
+      return this.send(res, 403, { message: "403 Forbidden" });
+    }
     const name = body.name || body.context || "default";
     let status = project.statuses.find(
       (s) =>

@@ -10,7 +10,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildPipeline, pipelineWorkspaces } from "../../tekton/pipeline";
-import { reportBuildStatusTask, runTimeouts, STATUS_RETRY } from "../../tekton/statusTasks";
+import {
+  durationSeconds,
+  reportBuildStatusTask,
+  runTimeouts,
+  STATUS_RETRY,
+} from "../../tekton/statusTasks";
 import { BuildContext, buildTasks } from "../../tekton/tasks";
 import { pipelineRunTemplate } from "../../tekton/triggers";
 import { AppConfig } from "../../config/schema";
@@ -31,6 +36,7 @@ function allTasks(pipeline: Pipeline): PipelineTask[] {
 describe("build status in GitLab: the Pipeline", () => {
   const { app, ctx } = appAndContext();
   const pipeline = buildPipeline(app, ctx);
+  const p1h = () => buildPipeline(app, ctx);
 
   it("reports running beside the first task: report-running has no runAfter and nothing waits for it", () => {
     const running = pipeline.spec.tasks.find((t) => t.name === "report-running")!;
@@ -99,6 +105,23 @@ describe("build status in GitLab: the Pipeline", () => {
     );
   });
 
+  // gitlabhq app/models/generic_commit_status.rb: `validates :target_url, addressable_url:
+  // true, length: { maximum: 255 }`; a longer one makes GitLab refuse the whole status (400).
+  it("leaves the link out when the run's longest dashboard URL could exceed GitLab's 255 characters", () => {
+    const link = (dashboardUrl: string) =>
+      buildPipeline(app, { ...ctx, dashboardUrl })
+        .spec.tasks.find((t) => t.name === "report-running")!
+        .params.find((p) => p.name === "target-url")!.value;
+    // The run's name: generateName `build-<app>-` plus 5 characters (at most 63).
+    const runName = `build-${app.name}-abcde`;
+    const fixed = `/#/namespaces/${app.namespace}/pipelineruns/${runName}`.length;
+    const fits = `https://${"a".repeat(255 - fixed - "https://".length - ".io".length)}.io`;
+    assert.equal(fits.length + fixed, 255);
+    assert.ok(link(fits).startsWith(`${fits}/#/namespaces/`));
+    const tooLong = `https://${"a".repeat(255 - fixed - "https://".length - ".io".length + 1)}.io`;
+    assert.equal(link(tooLong), "");
+  });
+
   it("mounts GitLab's CA (gitlab:cacertFile) into the status tasks only", () => {
     const withCa: BuildContext = {
       ...ctx,
@@ -133,6 +156,36 @@ describe("build status in GitLab: the Pipeline", () => {
     assert.deepEqual(runTimeouts(short), { pipeline: "4m", tasks: "180s", finally: "60s" });
     const tiny = { ...app, pipelineRun: { ...app.pipelineRun, timeout: "30s" } } as AppConfig;
     assert.deepEqual(runTimeouts(tiny), { pipeline: "30s" });
+  });
+
+  // pipeline v1.15.0 pkg/reconciler/pipelinerun/resources/pipelinerunstate.go
+  // `getPipelineTasksCount`: a TaskRun the run's tasks/finally timeout cancelled
+  // (`isCancelledForTimeOut`) counts as Failed even with `onError: continue`; only a TaskRun
+  // that failed or hit its own timeout (TaskRunTimeout) is "Ignored". So each status task's own
+  // timeout must end it before the run's share would: a slow GitLab must not fail the run.
+  it("ends each status task on its own timeout before the run's tasks or finally share could cancel it", () => {
+    for (const timeout of ["1m", "90s", "2m", "4m", "5m", "7m", "8m", "12m", "1h", "3h"]) {
+      const short = { ...app, pipelineRun: { ...app.pipelineRun, timeout } } as AppConfig;
+      const timeouts = runTimeouts(short) as { tasks: string; finally: string };
+      const p = buildPipeline(short, ctx);
+      const running = p.spec.tasks.find((t) => t.name === "report-running")!;
+      const result = p.spec.finally![0];
+      for (const [task, share] of [
+        [running, timeouts.tasks],
+        [result, timeouts.finally],
+      ] as const) {
+        const own = durationSeconds(task.timeout!);
+        assert.ok(own >= 1, `${timeout}: ${task.name} timeout ${task.timeout}`);
+        assert.ok(own <= 120, `${timeout}: ${task.name} timeout ${task.timeout}`);
+        // A margin: the TaskRun starts a moment after the run's share began counting.
+        assert.ok(
+          own <= durationSeconds(share) * 0.75,
+          `${timeout}: ${task.name} timeout ${task.timeout} vs the run's ${share}`,
+        );
+      }
+    }
+    // The usual case keeps the 2 minutes.
+    assert.equal(p1h().spec.finally![0].timeout, "2m");
   });
 
   it("statusReporting: false: no status Task, no finally, no token workspace, one timeout", () => {
@@ -424,6 +477,31 @@ describe("build status in GitLab: the status script against a fake GitLab", func
     );
   });
 
+  // gitlabhq app/services/ci/create_commit_status_service.rb `execute`: a per-commit lock,
+  // FailedToObtainLockError -> `reason: :conflict`, which lib/api/commit_statuses.rb answers
+  // with `conflict!` (409); GitLab's own comment there: a 409 "can result in a job stuck in
+  // running or pending". app/services/ci/pipelines/add_job_service.rb `execute!` turns a lost
+  // pipeline lock (any StandardError) into a 400 "Failed to obtain a lock". Both are
+  // transient: another status of the same commit (another app of the same source project,
+  // or this run's report-running) was being written at the same time.
+  for (const [code, body] of [
+    [409, { message: "Another update to this commit status is in progress" }],
+    [400, { message: "Failed to obtain a lock" }],
+  ] as const) {
+    it(`retries GitLab's ${code} "${body.message}" (a concurrent status update), so the result still lands`, async () => {
+      await report("report-running");
+      fake.inject({ method: "POST", pathIncludes: "/statuses/", status: code, body });
+      const result = await report("report-result", { states: states({}) });
+      assert.equal(result.code, 0);
+      assert.equal(posts().length, 3);
+      assert.deepEqual(sleeps(), ["1"]);
+      assert.deepEqual(
+        statuses().map((s) => s.status),
+        ["success"],
+      );
+    });
+  }
+
   it("a refused connection: retried, then a warning and exit 0", async () => {
     const closed = await FakeGitLab.start(TOKEN);
     const url = closed.url;
@@ -486,6 +564,21 @@ describe("build status in GitLab: the status script against a fake GitLab", func
     );
     assert.equal(posts().length, 2);
     assert.deepEqual(sleeps(), []);
+  });
+
+  it("a protected branch the token may neither push nor merge to (403): the warning says what to change", async () => {
+    // GitLab's default protection of the default branch lets only Maintainers push and merge;
+    // a Developer token then may not update that branch's pipeline, so every status is 403.
+    fake.protectBranch("root/other", app.branch);
+    const result = await report("report-running");
+    assert.equal(result.code, 0);
+    assert.equal(posts().length, 1);
+    assert.equal(posts()[0].status, 403);
+    assert.match(result.stderr, /HTTP 403/);
+    assert.match(
+      result.stderr,
+      new RegExp(`branch ${app.branch} is protected.*allowed to merge.*Developers`),
+    );
   });
 
   it("an empty or missing token Secret is a warning, and nothing is sent", async () => {
