@@ -191,14 +191,16 @@ export class AppCredentials extends pulumi.ComponentResource {
       // `create_commit_status` (lib/api/commit_statuses.rb `authorize! :create_commit_status`),
       // which project_policy.rb grants from the Developer role (`rule { can?(:developer_access)
       // }`), and a write API call needs the `api` scope (lib/api/api.rb: `read_api` only for GET
-      // and HEAD). A Developer bot cannot push to protected branches nor change settings.
+      // and HEAD). A Developer bot cannot push to protected branches nor change settings. GitLab
+      // also needs the poster to be allowed to push or merge on the status's branch
+      // (app/policies/ci/pipeline_policy.rb `protected_ref`), hence `tokenAccessLevel`.
       this.statusToken = new ProjectAccessToken(
         `${app.name}-status-token`,
         {
           project: app.sourceProject,
           name: `tekton-gitlab ${pulumi.getStack()}/${app.name}: build status`,
           scopes: ["api"],
-          accessLevel: "developer",
+          accessLevel: status.managedToken.accessLevel,
           rotationConfiguration: {
             expirationDays: status.managedToken.lifetimeDays,
             rotateBeforeDays: status.managedToken.rotateBeforeDays,

@@ -473,6 +473,7 @@ function resolveStatusReporting(app: {
     tokenSecretName?: string;
     tokenLifetimeDays?: number;
     rotateBeforeDays?: number;
+    tokenAccessLevel?: "developer" | "maintainer";
   };
 }): StatusReporting {
   const given = app.statusReporting ?? {};
@@ -490,6 +491,7 @@ function resolveStatusReporting(app: {
     managedToken: {
       lifetimeDays: given.tokenLifetimeDays ?? DEFAULT_TOKEN_LIFETIME_DAYS,
       rotateBeforeDays: given.rotateBeforeDays ?? DEFAULT_ROTATE_BEFORE_DAYS,
+      accessLevel: given.tokenAccessLevel ?? "developer",
     },
   };
 }

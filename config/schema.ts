@@ -67,6 +67,16 @@ const statusReportingSchema = z.preprocess(
             error: `expected at most ${MAX_TOKEN_LIFETIME_DAYS} days (GitLab's longest access token lifetime)`,
           })
           .optional(),
+        /**
+         * Role of the managed token. `developer` (default) is the least that may post a commit
+         * status, but GitLab accepts a status on a branch only from a user who may push or merge
+         * there (app/policies/ci/pipeline_policy.rb `protected_ref`): for a branch only
+         * Maintainers may merge into (GitLab's default protection of the default branch), allow
+         * Developers to merge, or choose `maintainer` here.
+         */
+        tokenAccessLevel: z
+          .enum(["developer", "maintainer"], { error: "expected developer or maintainer" })
+          .optional(),
         /** Rotate the managed token on the first `pulumi up` this many days before it expires. */
         rotateBeforeDays: z
           .number({ error: "expected a whole number of days" })
@@ -76,7 +86,7 @@ const statusReportingSchema = z.preprocess(
       },
       {
         error:
-          "expected true, false or an object { enabled, tokenSecretName, tokenLifetimeDays, rotateBeforeDays }",
+          "expected true, false or an object { enabled, tokenSecretName, tokenLifetimeDays, rotateBeforeDays, tokenAccessLevel }",
       },
     )
     .superRefine((given, ctx) => {
@@ -95,7 +105,7 @@ const statusReportingSchema = z.preprocess(
         });
       }
       if (given.tokenSecretName !== undefined) {
-        for (const key of ["tokenLifetimeDays", "rotateBeforeDays"] as const) {
+        for (const key of ["tokenLifetimeDays", "rotateBeforeDays", "tokenAccessLevel"] as const) {
           if (given[key] !== undefined) {
             ctx.addIssue({
               code: "custom",
@@ -548,7 +558,11 @@ export type StatusReporting =
       /** Secret in the build namespace, key STATUS_TOKEN_KEY. */
       secretName: string;
       /** Set when the stack creates the project access token; unset: an existing Secret. */
-      managedToken?: { lifetimeDays: number; rotateBeforeDays: number };
+      managedToken?: {
+        lifetimeDays: number;
+        rotateBeforeDays: number;
+        accessLevel: "developer" | "maintainer";
+      };
     };
 
 /** An app with every default resolved. */

@@ -221,6 +221,16 @@ describe("per-app credentials", function () {
       assert.deepEqual(token.additionalSecretOutputs, ["token"]);
     });
 
+    it("tokenAccessLevel: maintainer, by explicit choice, for a branch only Maintainers may merge into", async () => {
+      // GitLab posts a status on a branch only for a user who may push or merge there
+      // (app/policies/ci/pipeline_policy.rb `protected_ref` -> `can_update_branch?`); a default
+      // branch fully protected (GitLab's default) admits Maintainers only.
+      const result = await run(withStatus({ tokenAccessLevel: "maintainer" }));
+      const token = findResource(result, ACCESS_TOKEN, "hello-python-status-token");
+      assert.equal(token.inputs.accessLevel, "maintainer");
+      assert.deepEqual(token.inputs.scopes, ["api"]);
+    });
+
     it("stores the token in Secret gitlab-status-token (key token), secret, referenced by no ServiceAccount", async () => {
       const result = await run(withStatus({ tokenLifetimeDays: 90, rotateBeforeDays: 10 }));
       const token = findResource(result, ACCESS_TOKEN, "hello-python-status-token");

@@ -555,6 +555,20 @@ const BAD_CONFIGS: { what: string; change: (config: Raw) => Raw; key: string; sa
     says: /only to the token the stack manages/,
   },
   {
+    what: "status token role other than developer or maintainer",
+    change: app((a) => (a.statusReporting = { tokenAccessLevel: "owner" })),
+    key: "tekton-gitlab:apps[0].statusReporting.tokenAccessLevel",
+    says: /developer.*maintainer/,
+  },
+  {
+    what: "status token role with a token the stack does not manage",
+    change: app(
+      (a) => (a.statusReporting = { tokenSecretName: "ci-token", tokenAccessLevel: "maintainer" }),
+    ),
+    key: "tekton-gitlab:apps[0].statusReporting.tokenAccessLevel",
+    says: /only to the token the stack manages/,
+  },
+  {
     what: "unknown status reporting key",
     change: app((a) => (a.statusReporting = { tokenSecretNmae: "ci-token" })),
     key: "tekton-gitlab:apps[0].statusReporting.tokenSecretNmae",
@@ -608,7 +622,7 @@ describe("config validation", function () {
         enabled: true,
         context: "tekton/hello-python",
         secretName: "gitlab-status-token",
-        managedToken: { lifetimeDays: 365, rotateBeforeDays: 30 },
+        managedToken: { lifetimeDays: 365, rotateBeforeDays: 30, accessLevel: "developer" },
       },
     );
     assert.deepEqual(
@@ -625,7 +639,7 @@ describe("config validation", function () {
         enabled: true,
         context: "tekton/hello-python",
         secretName: "gitlab-status-token",
-        managedToken: { lifetimeDays: 90, rotateBeforeDays: 14 },
+        managedToken: { lifetimeDays: 90, rotateBeforeDays: 14, accessLevel: "developer" },
       },
     );
     // No GitLab resources managed: off unless a Secret is named, with or without manageDeployKeys.
