@@ -302,6 +302,24 @@ describe("ProjectAccessToken in the state (issue 12)", function () {
     await fake?.close();
   });
 
+  it(`keeps its registration under ${MAX_STATE_BYTES} bytes of state, also with long names`, async () => {
+    const longName = "a".repeat(40);
+    const long = await runProgram(
+      withStructured(exampleConfig(), "apps", (apps) => [
+        {
+          ...apps[0],
+          name: longName,
+          sourceProject: "platform-engineering/backend-services/payments/hello-python-service",
+        },
+      ]),
+    );
+    if (long.error) throw long.error;
+    for (const r of [registration, ...resourcesOfType(long, TOKEN_TYPE)]) {
+      const bytes = stateEntryBytes(r);
+      assert.ok(bytes <= MAX_STATE_BYTES, `${r.name}: ${bytes} bytes of state`);
+    }
+  });
+
   /**
    * The checkpoint entry as the engine writes it: secret inputs, and the outputs named in
    * additionalSecretOutputs, as ciphertext (pkg/resource/deploy/step_executor.go marks them
