@@ -2,7 +2,12 @@
 // discovery for tekton.dev/v1 pipelineruns, list with an equality labelSelector, GET and merge
 // PATCH of one run, in the namespaces it is given. Everything else (watch, update, delete, other
 // resources or namespaces) is answered 403 or 404 and recorded, so a test sees every call.
+// Plain http by default; with `tls` it serves https, which a test needs to see the bearer token:
+// kubectl sends a kubeconfig's credentials only over TLS (client-go
+// tools/clientcmd/client_config.go `DirectClientConfig.ClientConfig`: "only try to read the auth
+// information if we are secure", `restclient.IsConfigTransportTLS`).
 import * as http from "node:http";
+import * as https from "node:https";
 import { AddressInfo } from "node:net";
 
 export interface RecordedRequest {
@@ -53,7 +58,10 @@ function selects(selector: string, labels: Record<string, string> | undefined): 
     });
 }
 
-export async function startFakeKubeApi(namespaces: string[]): Promise<FakeKubeApi> {
+export async function startFakeKubeApi(
+  namespaces: string[],
+  tls?: { key: string; cert: string },
+): Promise<FakeKubeApi> {
   const requests: RecordedRequest[] = [];
   const runs = new Map<string, Map<string, any>>(namespaces.map((ns) => [ns, new Map()]));
   const api: FakeKubeApi = {
@@ -66,7 +74,7 @@ export async function startFakeKubeApi(namespaces: string[]): Promise<FakeKubeAp
     close: async () => undefined,
   };
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -156,10 +164,11 @@ export async function startFakeKubeApi(namespaces: string[]): Promise<FakeKubeAp
       // watch, update, delete (and GET with refuseGet): the cancel Role grants none.
       return send(403, status(403, "Forbidden", `${req.method} ${path} is not granted`));
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  api.url = `http://127.0.0.1:${port}`;
+  api.url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   api.close = () =>
     new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
@@ -169,12 +178,23 @@ export async function startFakeKubeApi(namespaces: string[]): Promise<FakeKubeAp
   return api;
 }
 
-/** A kubeconfig pointing at `server` with a bearer token standing in for the SA token. */
-export function kubeconfig(server: string, namespace: string, token: string): string {
+/**
+ * A kubeconfig pointing at `server` with a bearer token standing in for the SA token (and the
+ * PEM CA that signed an https server's certificate).
+ */
+export function kubeconfig(
+  server: string,
+  namespace: string,
+  token: string,
+  caPem?: string,
+): string {
+  const ca = caPem
+    ? { "certificate-authority-data": Buffer.from(caPem, "utf8").toString("base64") }
+    : {};
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: "fake", cluster: { server } }],
+    clusters: [{ name: "fake", cluster: { server, ...ca } }],
     users: [{ name: "tekton-cancel", user: { token } }],
     contexts: [{ name: "fake", context: { cluster: "fake", user: "tekton-cancel", namespace } }],
     "current-context": "fake",

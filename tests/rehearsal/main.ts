@@ -17,6 +17,12 @@ import * as ts from "typescript";
 import { useKeyMaterial } from "../harness/mocks";
 import { STATUS_TOKEN_KEY, STATUS_TOKEN_SECRET } from "../../config/schema";
 import { FakeGitLab } from "../gitlab/fakeGitLab";
+import { kubeconfig, startFakeKubeApi } from "../harness/fakeKubeApi";
+import {
+  CANCEL_SERVICE_ACCOUNT,
+  CANCEL_SPEC_STATUS,
+  CANCEL_TASK_NAME,
+} from "../../tekton/cancelTask";
 import { exampleConfig, REPO_ROOT, runProgram, withStructured } from "../harness/program";
 import { Cluster as ListenerCluster, Outcome } from "../harness/sharedListener";
 import { clusterOf, delivery, started, Started } from "./delivery";
@@ -262,6 +268,38 @@ function kanikoStandInScript(dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(file, outputText, { mode: 0o755 });
   return file;
+}
+
+/** A self-signed certificate for 127.0.0.1 (openssl), the fake API server's. */
+function selfSignedLoopbackCert(dir: string): { key: string; cert: string } {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "key.pem",
+      "-out",
+      "cert.pem",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { cwd: dir, stdio: "ignore" },
+  );
+  return {
+    key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"),
+    cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"),
+  };
 }
 
 /** A message on one line, so each scenario stays one line of output. */
@@ -799,6 +837,161 @@ async function main(): Promise<number> {
           expect(refusal === "cel: filter false", `X's Trigger stopped with ${refusal}`);
           expect((outcome.calls.gitlab ?? 0) === 0, "a token was checked for another branch");
           expect(operationsHead(world) === head, "the operations repository changed");
+        },
+      ],
+      [
+        "a newer push cancels the older run (CancelledRunFinally): GitLab shows canceled on the older commit, success on the newer",
+        async () => {
+          // The build namespace's PipelineRuns live in the fake API server (127.0.0.1); the
+          // newer run's real cancel step (kubectl + jq) lists and patches them with the token
+          // the tekton-cancel ServiceAccount would mount, and the older run is told its
+          // spec.status by polling the same object.
+          const ns = world.app.namespace;
+          // https: kubectl sends the token over TLS only (see fakeKubeApi.ts).
+          const tls = selfSignedLoopbackCert(path.join(root, "kube-api-tls"));
+          const api = await startFakeKubeApi([ns], tls);
+          const apiToken = "rehearsal-tekton-cancel-sa-token";
+          try {
+            const older = push(world, "older, to be superseded");
+            const newer = push(world, "newer, supersedes");
+            const olderStart = startedBy(world, older);
+            const newerStart = startedBy(world, newer);
+            // The API server stamps creationTimestamp in whole seconds; the pushes are a
+            // minute apart here, so the older run is strictly older.
+            const created = (run: any, minute: number) => {
+              const object = structuredClone(run);
+              object.metadata.creationTimestamp = `2026-11-29T23:${minute}:00Z`;
+              object.status = {
+                conditions: [{ type: "Succeeded", status: "Unknown", reason: "Running" }],
+              };
+              api.runs.get(ns)!.set(object.metadata.name, object);
+              return object.metadata.name as string;
+            };
+            const finished = (name: string, record: PipelineRunRecord) => {
+              const object = api.runs.get(ns)!.get(name);
+              const reason = record.cancelled
+                ? "Cancelled"
+                : record.succeeded
+                  ? "Succeeded"
+                  : "Failed";
+              object.status = {
+                conditions: [
+                  { type: "Succeeded", status: record.succeeded ? "True" : "False", reason },
+                ],
+              };
+            };
+            const specStatus = (name: string) => () => api.runs.get(ns)!.get(name)?.spec?.status;
+            const withApi: Partial<RunOptions> = {
+              watch: { ...world.options.watch, "Kubernetes API token": apiToken },
+              serviceAccountKubeconfig: (account, namespace) => {
+                expect(
+                  account === CANCEL_SERVICE_ACCOUNT,
+                  `ServiceAccount ${account} would mount an API token`,
+                );
+                return kubeconfig(api.url, namespace, apiToken, tls.cert);
+              },
+            };
+            const olderName = created(olderStart.run, 10);
+            const head = operationsHead(world);
+            // The older run is held before its last task (the commit to the operations
+            // repository), i.e. while it is still running, until it is cancelled.
+            let reachedLast!: () => void;
+            const atLast = new Promise<void>((resolve) => (reachedLast = resolve));
+            // Released once the newer run is done, so a cancel that never comes fails the
+            // scenario instead of holding the rehearsal.
+            let release!: () => void;
+            const held = new Promise<void>((resolve) => (release = resolve));
+            const olderRun = run(world, olderStart, {
+              ...withApi,
+              specStatus: specStatus(olderName),
+              beforeTask: async (_task, isLast) => {
+                if (isLast) {
+                  reachedLast();
+                  await held;
+                }
+              },
+            });
+            await Promise.race([atLast, olderRun]);
+            const newerName = created(newerStart.run, 11);
+            const newerRecord = await run(world, newerStart, {
+              ...withApi,
+              specStatus: specStatus(newerName),
+            });
+            finished(newerName, newerRecord);
+            release();
+            const olderRecord = await olderRun;
+            finished(olderName, olderRecord);
+
+            expect(newerRecord.succeeded, explain(newerRecord));
+            const patches = api.requests
+              .filter((r) => r.method === "PATCH")
+              .map((r) => `${r.path} ${r.contentType} ${r.body}`);
+            expect(
+              patches.join("; ") ===
+                `/apis/tekton.dev/v1/namespaces/${ns}/pipelineruns/${olderName} application/merge-patch+json {"spec":{"status":"${CANCEL_SPEC_STATUS}"}}`,
+              `PATCHes: ${patches.join("; ") || "none"}`,
+            );
+            expect(
+              api.runs.get(ns)!.get(olderName).spec.status === CANCEL_SPEC_STATUS &&
+                api.runs.get(ns)!.get(newerName).spec.status === undefined,
+              `spec.status older ${api.runs.get(ns)!.get(olderName).spec.status}, newer ${api.runs.get(ns)!.get(newerName).spec.status}`,
+            );
+            // Older: its held last task was cancelled (TaskRunCancelled), nothing after it
+            // ran, finally did; the run is cancelled, not failed.
+            const lastTask = olderRecord.taskRuns.find((t) => t.reason === "TaskRunCancelled");
+            expect(
+              olderRecord.cancelled &&
+                !olderRecord.error &&
+                lastTask &&
+                lastTask.steps.length === 0,
+              `the older run was not cancelled: ${olderRecord.error ?? explain(olderRecord)}`,
+            );
+            expect(
+              olderRecord.taskRuns.at(-1)?.pipelineTask === "report-result" &&
+                olderRecord.taskRuns.at(-1)?.succeeded,
+              `the older run's finally did not report: ${olderRecord.taskRuns.map((t) => t.pipelineTask).join(", ")}`,
+            );
+            const shown = (sha: string) =>
+              gitlabApi!.statusesOf(world.sourceProject, sha).map((s) => s.status);
+            const olderShown = gitlabApi!.statusesOf(world.sourceProject, older).at(-1);
+            expect(
+              olderShown?.status === "canceled" &&
+                olderShown.description ===
+                  `Cancelled during ${lastTask.pipelineTask}`.concat(
+                    " (a newer push, by hand, or out of time)",
+                  ),
+              `GitLab shows ${JSON.stringify(olderShown)} on the older commit`,
+            );
+            expect(
+              shown(newer).at(-1) === "success",
+              `GitLab shows ${shown(newer).join(", ") || "nothing"} on the newer commit`,
+            );
+            // The newer commit is deployed; the older one never was.
+            expect(
+              deployedCommit(world) === newer && operationsHead(world) !== head,
+              `deployed ${deployedImage(world)}, expected ${newer}`,
+            );
+            // Only the cancel steps (one per run) held the API token, and every API call
+            // carried it.
+            const holders = [olderRecord, newerRecord].flatMap((r) =>
+              r.taskRuns.flatMap((t) =>
+                t.steps
+                  .filter((s) => s.sees.includes("Kubernetes API token"))
+                  .map((s) => `${t.pipelineTask}/${s.name}`),
+              ),
+            );
+            expect(
+              holders.join(", ") === `${CANCEL_TASK_NAME}/cancel, ${CANCEL_TASK_NAME}/cancel`,
+              `the API token reaches ${holders.join(", ") || "no step"}`,
+            );
+            expect(
+              api.requests.length > 0 &&
+                api.requests.every((r) => r.authorization === `Bearer ${apiToken}`),
+              `API calls without the token: ${api.requests.filter((r) => r.authorization !== `Bearer ${apiToken}`).length}`,
+            );
+          } finally {
+            await api.close();
+          }
         },
       ],
     ];

@@ -46,6 +46,8 @@ export interface TaskRunRecord {
   results: Record<string, string>;
   /** Why it failed before any step ran (unresolved variable, missing object). */
   error?: string;
+  /** The condition reason when not Succeeded/Failed: `TaskRunCancelled`. */
+  reason?: string;
 }
 
 export interface PipelineRunRecord {
@@ -54,6 +56,8 @@ export interface PipelineRunRecord {
   taskRuns: TaskRunRecord[];
   results: Record<string, string>;
   error?: string;
+  /** Gracefully cancelled (spec.status CancelledRunFinally) while its DAG tasks ran. */
+  cancelled?: boolean;
 }
 
 export interface RunOptions {
@@ -67,7 +71,24 @@ export interface RunOptions {
   /** Receives each started process, so the caller can stop it. */
   track: (pid: number) => void;
   untrack: (pid: number) => void;
+  /**
+   * The run's `spec.status` as the API server holds it now (polled while the run goes on). Only
+   * `CancelledRunFinally` is emulated (see `runPipelineRun`); any other value ends the run with an
+   * error.
+   */
+  specStatus?: () => string | undefined;
+  /**
+   * The kubeconfig a TaskRun's pod gets when its ServiceAccount mounts its API token
+   * (`automountServiceAccountToken: true`). It stands for client-go's in-cluster config (the
+   * projected token under /var/run/secrets/kubernetes.io/serviceaccount and
+   * KUBERNETES_SERVICE_HOST), a path no step here can be given: the file is handed to the
+   * step's kubectl through KUBECONFIG. Without it no step reaches an API server.
+   */
+  serviceAccountKubeconfig?: (serviceAccountName: string, namespace: string) => string;
 }
+
+/** The TaskRun condition reason of a cancelled TaskRun (pipeline v1.15.0 TaskRunReasonCancelled). */
+export const TASK_RUN_CANCELLED = "TaskRunCancelled";
 
 /** The host's util-linux setpriv (not busybox's applet, which a step's PATH may hold). */
 const SETPRIV = which("setpriv") ?? "/usr/bin/setpriv";
@@ -142,7 +163,8 @@ function runProcess(
   cwd: string,
   user: { uid?: number; gid?: number; groups: number[] },
   options: RunOptions,
-): Promise<{ exitCode: number; log: string }> {
+  signal?: AbortSignal,
+): Promise<{ exitCode: number; log: string; cancelled?: boolean }> {
   let command = argv;
   if (user.uid !== undefined && user.uid !== process.getuid?.()) {
     if (process.getuid?.() !== 0) {
@@ -172,6 +194,19 @@ function runProcess(
     child.stdout.on("data", (d) => (log += d));
     child.stderr.on("data", (d) => (log += d));
     if (child.pid) options.track(child.pid);
+    // A cancelled TaskRun's pod is stopped (taskrun.go `failTaskRun` deletes it).
+    let cancelled = false;
+    const onAbort = () => {
+      cancelled = true;
+      log += `\n[rehearsal] TaskRun cancelled\n`;
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => {
       log += `\n[rehearsal] step timed out after ${options.stepTimeoutMs} ms\n`;
       try {
@@ -185,8 +220,9 @@ function runProcess(
     });
     child.on("close", (code) => {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       if (child.pid) options.untrack(child.pid);
-      resolve({ exitCode: code ?? 1, log });
+      resolve({ exitCode: code ?? 1, log, cancelled });
     });
   });
 }
@@ -199,6 +235,7 @@ async function runTask(
   runDir: string,
   runVolumes: PipelineRunVolumes,
   options: RunOptions,
+  signal?: AbortSignal,
 ): Promise<TaskRunRecord> {
   const record: TaskRunRecord = {
     pipelineTask: pipelineTask.name,
@@ -267,9 +304,27 @@ async function runTask(
   const isolated = new Set<string>();
   for (const step of steps) for (const usage of step.workspaces ?? []) isolated.add(usage.name);
 
-  const serviceAccountName = pipelineRun.spec.taskRunTemplate?.serviceAccountName ?? "default";
+  // pipelinerun.go `getTaskrunServiceAccountName`: the task's taskRunSpecs entry, else the
+  // run's taskRunTemplate.
+  const serviceAccountName =
+    (pipelineRun.spec.taskRunSpecs ?? []).find((s: any) => s.pipelineTaskName === pipelineTask.name)
+      ?.serviceAccountName ??
+    pipelineRun.spec.taskRunTemplate?.serviceAccountName ??
+    "default";
   const serviceAccount = cluster.serviceAccounts[serviceAccountName];
   const credsDir = path.join(tektonDir, "creds");
+  // The ServiceAccount's API token, only where it is mounted (see serviceAccountKubeconfig).
+  const tokenDir = path.join(tektonDir, "serviceaccount");
+  let kubeconfigFile: string | undefined;
+  if (serviceAccount?.automountServiceAccountToken === true && options.serviceAccountKubeconfig) {
+    fs.mkdirSync(tokenDir, { recursive: true, mode: 0o755 });
+    kubeconfigFile = path.join(tokenDir, "kubeconfig");
+    fs.writeFileSync(
+      kubeconfigFile,
+      options.serviceAccountKubeconfig(serviceAccountName, task.metadata.namespace),
+      { mode: 0o644 },
+    );
+  }
 
   for (const [index, rawStep] of steps.entries()) {
     const step = substituteDeep(rawStep, replacements);
@@ -282,6 +337,7 @@ async function runTask(
     };
     fs.mkdirSync(env.HOME, { recursive: true, mode: 0o777 });
     fs.chmodSync(env.HOME, 0o777);
+    if (kubeconfigFile) env.KUBECONFIG = kubeconfigFile;
     for (const e of step.env ?? []) {
       if (e.valueFrom) throw new Error(`${where}: env ${e.name} valueFrom is not emulated`);
       assertResolved(e.value ?? "", `${where} env ${e.name}`);
@@ -339,10 +395,14 @@ async function runTask(
     if (writeCredsDir(serviceAccount, cluster.secrets, credsDir)) {
       copyCredsToHome(credsDir, env.HOME, stepUid, stepGid);
     }
-    const sees = scan([...visible, env.HOME, credsDir], env, options.watch);
-    let outcome: { exitCode: number; log: string };
+    const sees = scan(
+      [...visible, env.HOME, credsDir, ...(kubeconfigFile ? [tokenDir] : [])],
+      env,
+      options.watch,
+    );
+    let outcome: { exitCode: number; log: string; cancelled?: boolean };
     try {
-      outcome = await runProcess(argv, env, env.HOME, user, options);
+      outcome = await runProcess(argv, env, env.HOME, user, options, signal);
     } finally {
       for (const [at, away] of hidden) fs.renameSync(away, at);
     }
@@ -359,6 +419,10 @@ async function runTask(
       log: outcome.log,
       sees,
     });
+    if (outcome.cancelled) {
+      record.reason = TASK_RUN_CANCELLED;
+      return record;
+    }
     if (outcome.exitCode !== 0) return record;
   }
 
@@ -382,6 +446,30 @@ export async function runPipelineRun(
   const runDir = path.join(options.root, name);
   fs.mkdirSync(runDir, { recursive: true, mode: 0o755 });
   const runVolumes: PipelineRunVolumes = { claims: {} };
+  // Graceful cancellation, as pipeline v1.15.0 does it for `spec.status: CancelledRunFinally`
+  // (pipelinerun_types.go PipelineRunSpecStatusCancelledRunFinally): pkg/reconciler/pipelinerun/
+  // pipelinerun.go `reconcile` calls cancel.go `gracefullyCancelPipelineRun`, whose
+  // `cancelPipelineTaskRuns` gives every running child TaskRun spec.status TaskRunCancelled
+  // (taskrun.go then stops its pod and ends it Succeeded=False, reason TaskRunCancelled), and
+  // whose `gracefullyCancelPipelineRun` leaves the run going so that finally runs;
+  // resources/pipelinerunstate.go `DAGExecutionQueue` returns no further DAG task once the run
+  // is gracefully cancelled (those left are skipped: pipelinerunresolution.go `skip`,
+  // GracefullyCancelledSkip) and `GetFinalTasks` then starts the finally tasks. The emulator
+  // polls the run's spec.status (options.specStatus), aborts the TaskRuns under way (their
+  // running step is killed; one held in beforeTask ends without running a step) and schedules
+  // no further DAG task.
+  const cancel = new AbortController();
+  let specStatusError: string | undefined;
+  const poll = options.specStatus
+    ? setInterval(() => {
+        const status = options.specStatus!();
+        if (status === "CancelledRunFinally") cancel.abort();
+        else if (status !== undefined && status !== "" && !specStatusError) {
+          specStatusError = `spec.status ${status} is not emulated`;
+          cancel.abort();
+        }
+      }, 100)
+    : undefined;
   try {
     const pipeline = cluster.pipelines[pipelineRun.spec.pipelineRef.name];
     if (!pipeline) throw new Error(`no Pipeline ${pipelineRun.spec.pipelineRef.name}`);
@@ -432,7 +520,19 @@ export async function runPipelineRun(
         runDir,
         runVolumes,
         options,
+        cancel.signal,
       );
+    const cancelledBeforeStart = (pt: any): TaskRunRecord => ({
+      pipelineTask: pt.name,
+      name: `${name}-${pt.name}`,
+      succeeded: false,
+      steps: [],
+      results: {},
+      reason: TASK_RUN_CANCELLED,
+    });
+    const aborted = new Promise<void>((resolve) =>
+      cancel.signal.addEventListener("abort", () => resolve(), { once: true }),
+    );
     const done = new Set<string>();
     let failed = false;
     // The build's last tasks; a task whose failure is ignored (the status report beside the
@@ -440,7 +540,7 @@ export async function runPipelineRun(
     const last = tasks
       .filter((t) => t.onError !== "continue" && !tasks.some((o) => deps(o).has(t.name)))
       .map((t) => t.name);
-    while (!failed && done.size < tasks.length) {
+    while (!failed && !cancel.signal.aborted && done.size < tasks.length) {
       const ready = tasks.filter(
         (t) => !done.has(t.name) && [...deps(t)].every((d) => done.has(d)),
       );
@@ -448,8 +548,13 @@ export async function runPipelineRun(
       // Independent tasks run at the same time, as the PipelineRun reconciler starts them.
       const records = await Promise.all(
         ready.map(async (pt) => {
-          await options.beforeTask?.(pt.name, last.includes(pt.name));
-          const taskRun = await runPipelineTask(pt);
+          // A TaskRun held here is cancelled too when the run is (its pod has not finished).
+          if (options.beforeTask) {
+            await Promise.race([options.beforeTask(pt.name, last.includes(pt.name)), aborted]);
+          }
+          const taskRun = cancel.signal.aborted
+            ? cancelledBeforeStart(pt)
+            : await runPipelineTask(pt);
           results[pt.name] = taskRun.results;
           done.add(pt.name);
           return taskRun;
@@ -471,18 +576,35 @@ export async function runPipelineRun(
       const taskRun = record.taskRuns.find((r) => r.pipelineTask === pt.name);
       const status = taskRun === undefined ? "None" : taskRun.succeeded ? "Succeeded" : "Failed";
       executionStatus[`tasks.${pt.name}.status`] = status;
-      executionStatus[`tasks.${pt.name}.reason`] = taskRun === undefined ? "" : status;
+      // A cancelled TaskRun is Failed, with its own reason (`haveAnyRunsFailed`, `getReason`).
+      executionStatus[`tasks.${pt.name}.reason`] =
+        taskRun === undefined ? "" : (taskRun.reason ?? status);
       if (status === "Failed") aggregate = "Failed";
       else if (status === "None" && aggregate !== "Failed") aggregate = "Completed";
     }
     executionStatus["tasks.status"] = aggregate;
-    // `finally` tasks run whatever happened (pkg/reconciler/pipelinerun: final tasks).
+    if (specStatusError) throw new Error(specStatusError);
+    // `finally` tasks run whatever happened (pkg/reconciler/pipelinerun: final tasks), and are
+    // not cancelled by CancelledRunFinally.
+    const noCancel = new AbortController().signal;
     for (const pt of pipeline.spec.finally ?? []) {
-      const taskRun = await runPipelineTask(substituteDeep(pt, executionStatus));
+      const taskRun = await runTask(
+        cluster,
+        pipelineRun,
+        resolveTask(substituteDeep(pt, executionStatus)),
+        `${name}-${pt.name}`,
+        runDir,
+        runVolumes,
+        options,
+        noCancel,
+      );
       record.taskRuns.push(taskRun);
       failed ||= !taskRun.succeeded && pt.onError !== "continue";
     }
-    record.succeeded = !failed;
+    // A gracefully cancelled run ends Succeeded=False, reason Cancelled
+    // (pipelinerunstate.go `GetPipelineConditionStatus`).
+    if (cancel.signal.aborted) record.cancelled = true;
+    record.succeeded = !failed && !cancel.signal.aborted;
     if (record.succeeded) {
       for (const result of pipeline.spec.results ?? []) {
         const taskResults: Replacements = {};
@@ -496,6 +618,8 @@ export async function runPipelineRun(
   } catch (error) {
     record.error = (error as Error).message;
     record.succeeded = false;
+  } finally {
+    if (poll) clearInterval(poll);
   }
   return record;
 }
