@@ -18,11 +18,7 @@ import { useKeyMaterial } from "../harness/mocks";
 import { STATUS_TOKEN_KEY, STATUS_TOKEN_SECRET } from "../../config/schema";
 import { FakeGitLab } from "../gitlab/fakeGitLab";
 import { kubeconfig, startFakeKubeApi } from "../harness/fakeKubeApi";
-import {
-  CANCEL_SERVICE_ACCOUNT,
-  CANCEL_SPEC_STATUS,
-  CANCEL_TASK_NAME,
-} from "../../tekton/cancelTask";
+import { CANCEL_SERVICE_ACCOUNT, CANCEL_TASK_NAME } from "../../tekton/cancelTask";
 import { exampleConfig, REPO_ROOT, runProgram, withStructured } from "../harness/program";
 import { Cluster as ListenerCluster, Outcome } from "../harness/sharedListener";
 import { clusterOf, delivery, started, Started } from "./delivery";
@@ -922,17 +918,34 @@ async function main(): Promise<number> {
             const olderRecord = await olderRun;
             finished(olderName, olderRecord);
 
+            if (process.env.REHEARSAL_VERBOSE) {
+              for (const [sha, record] of [
+                [older, olderRecord],
+                [newer, newerRecord],
+              ] as const) {
+                const statuses = gitlabApi!
+                  .statusesOf(world.sourceProject, sha)
+                  .map((s) => `${s.status} (${s.description})`);
+                const cancelLog = record.taskRuns
+                  .find((t) => t.pipelineTask === CANCEL_TASK_NAME)
+                  ?.steps.map((s) => s.log.trim())
+                  .join(" | ");
+                console.error(
+                  `${record.name}: ${record.taskRuns.map((t) => `${t.pipelineTask}=${t.reason ?? (t.succeeded ? "Succeeded" : "Failed")}`).join(", ")}; GitLab: ${statuses.join(", ")}; cancel: ${cancelLog}`,
+                );
+              }
+            }
             expect(newerRecord.succeeded, explain(newerRecord));
             const patches = api.requests
               .filter((r) => r.method === "PATCH")
               .map((r) => `${r.path} ${r.contentType} ${r.body}`);
             expect(
               patches.join("; ") ===
-                `/apis/tekton.dev/v1/namespaces/${ns}/pipelineruns/${olderName} application/merge-patch+json {"spec":{"status":"${CANCEL_SPEC_STATUS}"}}`,
+                `/apis/tekton.dev/v1/namespaces/${ns}/pipelineruns/${olderName} application/merge-patch+json {"spec":{"status":"CancelledRunFinally"}}`,
               `PATCHes: ${patches.join("; ") || "none"}`,
             );
             expect(
-              api.runs.get(ns)!.get(olderName).spec.status === CANCEL_SPEC_STATUS &&
+              api.runs.get(ns)!.get(olderName).spec.status === "CancelledRunFinally" &&
                 api.runs.get(ns)!.get(newerName).spec.status === undefined,
               `spec.status older ${api.runs.get(ns)!.get(olderName).spec.status}, newer ${api.runs.get(ns)!.get(newerName).spec.status}`,
             );
@@ -953,6 +966,18 @@ async function main(): Promise<number> {
             );
             const shown = (sha: string) =>
               gitlabApi!.statusesOf(world.sourceProject, sha).map((s) => s.status);
+            // What each run posted, in order: running (beside the first task), then the result.
+            const posted = (sha: string) =>
+              gitlabApi!
+                .requestsOf("POST", "/statuses/")
+                .filter((r) => r.rawPath.endsWith(sha))
+                .map((r) => `${r.body.state} ${r.status}`)
+                .join(", ");
+            expect(
+              posted(older) === "running 201, canceled 201" &&
+                posted(newer) === "running 201, success 201",
+              `posted on the older commit: ${posted(older) || "nothing"}; on the newer: ${posted(newer) || "nothing"}`,
+            );
             const olderShown = gitlabApi!.statusesOf(world.sourceProject, older).at(-1);
             expect(
               olderShown?.status === "canceled" &&
