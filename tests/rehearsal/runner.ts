@@ -304,8 +304,8 @@ async function runTask(
   const isolated = new Set<string>();
   for (const step of steps) for (const usage of step.workspaces ?? []) isolated.add(usage.name);
 
-  // pipelinerun.go `getTaskrunServiceAccountName`: the task's taskRunSpecs entry, else the
-  // run's taskRunTemplate.
+  // pkg/apis/pipeline/v1/pipelinerun_types.go `GetTaskRunSpec` (used by pipelinerun.go
+  // `createTaskRun`): the task's taskRunSpecs entry, else the run's taskRunTemplate.
   const serviceAccountName =
     (pipelineRun.spec.taskRunSpecs ?? []).find((s: any) => s.pipelineTaskName === pipelineTask.name)
       ?.serviceAccountName ??
