@@ -1,4 +1,4 @@
-// The build's status on the commit and the merge request in GitLab (issue 12): one Task,
+// The build's status on the commit and the merge request in GitLab: one Task,
 // `report-build-status`, used twice in the app's Pipeline when `apps[].statusReporting` is on:
 //  - `report-running`, a DAG task with no runAfter: it runs beside generate-image-tag and adds
 //    nothing to the critical path;
