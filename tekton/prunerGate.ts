@@ -10,13 +10,8 @@
 // `pruner.tekton.dev/config-type: namespace` (config/601-webhook-configuration.yaml): a build
 // namespace's tekton-pruner-namespace-spec created in that window is refused ("failed calling
 // webhook"), and pulumi-kubernetes does not retry that.
-import {
-  GATE_ATTEMPTS,
-  GATE_DEADLINE_SECONDS,
-  GATE_INTERVAL_SECONDS,
-  TEKTON_NAMESPACE,
-} from "./readinessGate";
-import { PRUNER_NAMESPACE_CONFIG_MAP, prunerConfigLabels } from "./pruner";
+import { GATE_ATTEMPTS, GATE_DEADLINE_SECONDS, GATE_INTERVAL_SECONDS } from "./readinessGate";
+import { PRUNER_NAMESPACE, PRUNER_NAMESPACE_CONFIG_MAP, prunerConfigLabels } from "./pruner";
 
 export const PRUNER_GATE_NAME = "tekton-gitlab-pruner-ready";
 const GATE_REQUEST_TIMEOUT = "5s";
@@ -67,7 +62,7 @@ const RBAC_API = "rbac.authorization.k8s.io";
 
 /** ServiceAccount, Role (create ConfigMaps: what the dry-run is authorized as), binding, Job. */
 export function prunerGateManifests(args: { image: string; prunerVersion: string }) {
-  const metadata = { name: PRUNER_GATE_NAME, namespace: TEKTON_NAMESPACE, labels: LABELS };
+  const metadata = { name: PRUNER_GATE_NAME, namespace: PRUNER_NAMESPACE, labels: LABELS };
   const serviceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata };
   // Create only: it can overwrite no existing ConfigMap (Tekton's config-* all exist).
   const role = {
@@ -81,13 +76,13 @@ export function prunerGateManifests(args: { image: string; prunerVersion: string
     kind: "RoleBinding",
     metadata,
     roleRef: { apiGroup: RBAC_API, kind: "Role", name: PRUNER_GATE_NAME },
-    subjects: [{ kind: "ServiceAccount", name: PRUNER_GATE_NAME, namespace: TEKTON_NAMESPACE }],
+    subjects: [{ kind: "ServiceAccount", name: PRUNER_GATE_NAME, namespace: PRUNER_NAMESPACE }],
   };
   const env: Record<string, string> = {
     GATE_ATTEMPTS: String(GATE_ATTEMPTS),
     GATE_INTERVAL_SECONDS: String(GATE_INTERVAL_SECONDS),
     GATE_REQUEST_TIMEOUT,
-    GATE_NAMESPACE: TEKTON_NAMESPACE,
+    GATE_NAMESPACE: PRUNER_NAMESPACE,
     PROBE: JSON.stringify(PRUNER_PROBE),
     PROBE_REFUSAL: PRUNER_PROBE_REFUSAL,
     HOME: "/tmp",

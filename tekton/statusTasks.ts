@@ -12,9 +12,9 @@ import { AppConfig, GitLabEndpoint, STATUS_TOKEN_KEY } from "../config/schema";
 import {
   appLabels,
   GITLAB_CA_CONFIGMAP,
+  GITLAB_CA_KEY,
   INSECURE_GITLAB_ANNOTATION,
   pipelineName,
-  REGISTRY_CA_KEY,
   WORKSPACES,
 } from "./names";
 import type { BuildContext } from "./tasks";
@@ -38,9 +38,6 @@ export const STATUS_PARAMS = {
   taskStates: "task-states",
   aggregateStatus: "aggregate-status",
 } as const;
-
-/** Key of the CA in ConfigMap gitlab-ca (the registry CA's key, the same convention). */
-export const GITLAB_CA_KEY = REGISTRY_CA_KEY;
 
 /**
  * How long the script may try: ATTEMPTS requests of at most MAX_TIME seconds each (CONNECT_TIMEOUT
