@@ -18,7 +18,8 @@ import {
   WORKSPACES,
 } from "./names";
 import type { BuildContext } from "./tasks";
-import { EnvVar, Param, PipelineTask, SecurityContext, Task } from "./types";
+import { Param, PipelineTask, SecurityContext, Task } from "./types";
+import { env, param, workspacePath } from "./variables";
 
 /** The Task and its two uses in the Pipeline. */
 export const STATUS_TASK_NAME = "report-build-status";
@@ -216,10 +217,6 @@ while :; do
 done
 `;
 }
-
-const env = (name: string, value: string | number): EnvVar => ({ name, value: String(value) });
-const param = (name: string) => `$(params.${name})`;
-const workspacePath = (name: string) => `$(workspaces.${name}.path)`;
 
 /** Nothing privileged; the curl image's own user is replaced by nobody, like the git steps. */
 const securityContext: SecurityContext = {
