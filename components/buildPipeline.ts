@@ -1,8 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppConfig } from "../config/schema";
-import { appLabels, GITLAB_CA_CONFIGMAP, pipelineName } from "../tekton/names";
-import { GITLAB_CA_KEY } from "../tekton/statusTasks";
+import { appLabels, GITLAB_CA_CONFIGMAP, GITLAB_CA_KEY, pipelineName } from "../tekton/names";
 import { buildPipeline } from "../tekton/pipeline";
 import { BuildContext, buildTasks } from "../tekton/tasks";
 import { BuildManifest } from "../tekton/types";

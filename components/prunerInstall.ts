@@ -10,8 +10,7 @@ import {
   prunerReleaseUrl,
 } from "../tekton/pruner";
 import { prunerGateManifests } from "../tekton/prunerGate";
-import { GATE_CREATE_TIMEOUT } from "../tekton/readinessGate";
-import { retainCustomResourceDefinitions } from "./tektonInstall";
+import { deployGate, retainCustomResourceDefinitions } from "./tektonInstall";
 
 /**
  * Rewrites the release's global pruner ConfigMap so namespace configs are honoured
@@ -89,37 +88,11 @@ export function installPruner(
     },
   );
 
-  const gate = prunerGateManifests({ image: args.kubectlImage, prunerVersion: version });
-  const afterRelease = { parent, dependsOn: [release] };
-  const serviceAccount = new k8s.core.v1.ServiceAccount(
-    `${name}-ready-serviceaccount`,
-    { metadata: gate.serviceAccount.metadata },
-    afterRelease,
-  );
-  const role = new k8s.rbac.v1.Role(
-    `${name}-ready-role`,
-    { metadata: gate.role.metadata, rules: gate.role.rules },
-    afterRelease,
-  );
-  const roleBinding = new k8s.rbac.v1.RoleBinding(
-    `${name}-ready-rolebinding`,
-    {
-      metadata: gate.roleBinding.metadata,
-      roleRef: gate.roleBinding.roleRef,
-      subjects: gate.roleBinding.subjects,
-    },
-    { parent, dependsOn: [release, role, serviceAccount] },
-  );
-  const job = new k8s.batch.v1.Job(
+  const job = deployGate(
     `${name}-ready`,
-    { metadata: gate.job.metadata, spec: gate.job.spec },
-    {
-      parent,
-      dependsOn: [release, serviceAccount, role, roleBinding],
-      // Fixed name: a replacement (upgrade, or a gate that failed) deletes the old Job first.
-      deleteBeforeReplace: true,
-      customTimeouts: { create: GATE_CREATE_TIMEOUT, update: GATE_CREATE_TIMEOUT },
-    },
+    prunerGateManifests({ image: args.kubectlImage, prunerVersion: version }),
+    parent,
+    [release],
   );
   return { version, ready: [release, job] };
 }

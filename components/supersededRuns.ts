@@ -11,7 +11,7 @@ export interface SupersededRunsArgs {
 
 /**
  * The identity of an app's `cancel-superseded` task (tekton/cancelTask.ts), in its build
- * namespace: ServiceAccount `tekton-cancel`, a Role allowing list and patch of PipelineRuns
+ * namespace: ServiceAccount `tekton-cancel`, a Role allowing get, list and patch of PipelineRuns
  * there and nothing else, and the RoleBinding. The PipelineRun gives this account to the cancel
  * task alone (`taskRunSpecs`); every other task keeps `tekton-build`, which mounts no token.
  *

@@ -1,10 +1,58 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TektonConfig } from "../config/schema";
-import { GATE_CREATE_TIMEOUT, readinessGateManifests } from "../tekton/readinessGate";
+import {
+  GATE_CREATE_TIMEOUT,
+  gateManifests,
+  readinessGateManifests,
+} from "../tekton/readinessGate";
 import { ChainsInstall } from "./chainsInstall";
 import { DashboardInstall, installDashboard } from "./dashboardInstall";
 import { PrunerInstall, installPruner } from "./prunerInstall";
+
+/**
+ * Registers a readiness gate (tekton/readinessGate.ts `gateManifests`) after `releases`: its
+ * ServiceAccount, Role, RoleBinding and the Job everything behind the gate depends on.
+ */
+export function deployGate(
+  name: string,
+  gate: ReturnType<typeof gateManifests>,
+  parent: pulumi.Resource,
+  releases: pulumi.Resource[],
+): k8s.batch.v1.Job {
+  const afterReleases = { parent, dependsOn: releases };
+  const serviceAccount = new k8s.core.v1.ServiceAccount(
+    `${name}-serviceaccount`,
+    { metadata: gate.serviceAccount.metadata },
+    afterReleases,
+  );
+  const role = new k8s.rbac.v1.Role(
+    `${name}-role`,
+    { metadata: gate.role.metadata, rules: gate.role.rules },
+    afterReleases,
+  );
+  const roleBinding = new k8s.rbac.v1.RoleBinding(
+    `${name}-rolebinding`,
+    {
+      metadata: gate.roleBinding.metadata,
+      roleRef: gate.roleBinding.roleRef,
+      subjects: gate.roleBinding.subjects,
+    },
+    { parent, dependsOn: [...releases, role, serviceAccount] },
+  );
+  return new k8s.batch.v1.Job(
+    name,
+    { metadata: gate.job.metadata, spec: gate.job.spec },
+    {
+      parent,
+      dependsOn: [...releases, serviceAccount, role, roleBinding],
+      // The Job's name is fixed: a replacement (upgrade, or a gate that failed) must delete
+      // the old Job first.
+      deleteBeforeReplace: true,
+      customTimeouts: { create: GATE_CREATE_TIMEOUT, update: GATE_CREATE_TIMEOUT },
+    },
+  );
+}
 
 /** The three release manifests, in the order they must be applied. */
 export function tektonReleaseUrls(config: TektonConfig) {
@@ -92,38 +140,11 @@ export class TektonInstall extends pulumi.ComponentResource {
     );
     this.versions = { pipelines: config.pipelinesVersion, triggers: config.triggersVersion };
 
-    const gate = readinessGateManifests({ image: args.kubectlImage, versions: this.versions });
-    const afterReleases = { parent: this, dependsOn: [pipelines, triggers] };
-    const serviceAccount = new k8s.core.v1.ServiceAccount(
-      `${name}-webhooks-ready-serviceaccount`,
-      { metadata: gate.serviceAccount.metadata },
-      afterReleases,
-    );
-    const role = new k8s.rbac.v1.Role(
-      `${name}-webhooks-ready-role`,
-      { metadata: gate.role.metadata, rules: gate.role.rules },
-      afterReleases,
-    );
-    const roleBinding = new k8s.rbac.v1.RoleBinding(
-      `${name}-webhooks-ready-rolebinding`,
-      {
-        metadata: gate.roleBinding.metadata,
-        roleRef: gate.roleBinding.roleRef,
-        subjects: gate.roleBinding.subjects,
-      },
-      { parent: this, dependsOn: [pipelines, triggers, role, serviceAccount] },
-    );
-    const job = new k8s.batch.v1.Job(
+    const job = deployGate(
       `${name}-webhooks-ready`,
-      { metadata: gate.job.metadata, spec: gate.job.spec },
-      {
-        parent: this,
-        dependsOn: [pipelines, triggers, serviceAccount, role, roleBinding],
-        // The Job's name is fixed: a replacement (upgrade, or a gate that failed) must delete
-        // the old Job first.
-        deleteBeforeReplace: true,
-        customTimeouts: { create: GATE_CREATE_TIMEOUT, update: GATE_CREATE_TIMEOUT },
-      },
+      readinessGateManifests({ image: args.kubectlImage, versions: this.versions }),
+      this,
+      [pipelines, triggers],
     );
 
     // Its ClusterInterceptors are admitted by Triggers' webhook: after the gate.

@@ -1,4 +1,4 @@
-// Where the build's status steps reach GitLab (issue 12): the same keys the stack's GitLab
+// Where the build's status steps reach GitLab: the same keys the stack's GitLab
 // provider reads (components/gitlab/providerConfig.ts `resolveGitLabSettings`): `gitlab:baseUrl`
 // (else env GITLAB_BASE_URL), `gitlab:cacertFile`, `gitlab:insecure`. The provider resolves them
 // in its own process at run time; the status steps need them at program time, to put the API URL

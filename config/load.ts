@@ -426,7 +426,7 @@ export function parseStackConfig(
     statusReporting: resolveStatusReporting(app),
     retention: resolveRetention(app.retention, prunerInstalled),
   }));
-  // The status steps' way to GitLab (issue 12), once any app reports statuses.
+  // The status steps' way to GitLab, once any app reports statuses.
   const endpoint = resolveGitLabEndpoint(
     raw,
     env,

@@ -12,6 +12,7 @@ import { statusTaskTimeouts } from "./statusTasks";
 import { RUN_METADATA } from "./triggers";
 import { RoleBindingManifest, RoleManifest } from "./triggerTypes";
 import { ObjectMeta, PipelineTask, Task } from "./types";
+import { param } from "./variables";
 
 /** The Task and the pipeline task: part of the stack's contract (status tasks read its name). */
 export const CANCEL_TASK_NAME = "cancel-superseded";
@@ -190,7 +191,6 @@ exit 0
 
 /** The Task `cancel-superseded`, in the app's namespace. */
 export function cancelSupersededTask(app: AppConfig, images: { kubectl: string }): Task {
-  const param = (name: string) => `$(params.${name})`;
   return {
     apiVersion: "tekton.dev/v1",
     kind: "Task",

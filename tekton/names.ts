@@ -56,8 +56,10 @@ export const WORKSPACES = {
   gitlabCa: "gitlab-ca",
 } as const;
 
-/** ConfigMap holding GitLab's CA (`ca.crt`, from gitlab:cacertFile) for the status steps. */
+/** ConfigMap holding GitLab's CA (from gitlab:cacertFile) for the status steps. */
 export const GITLAB_CA_CONFIGMAP = "gitlab-ca";
+/** Its key: the registry CA's, the same convention. */
+export const GITLAB_CA_KEY = REGISTRY_CA_KEY;
 
 export function pipelineName(app: Pick<AppConfig, "name">): string {
   return `build-${app.name}`;

@@ -1,6 +1,6 @@
 // The pruner's readiness gate: a Job that completes only once the Tekton Pruner's validating
-// webhook answers. Pure builders, deployed by components/prunerInstall.ts; the same pattern as
-// tekton/readinessGate.ts (see there for why pulumi-kubernetes needs it).
+// webhook answers. Pure builders, deployed by components/prunerInstall.ts; the Job is
+// tekton/readinessGate.ts's `gateManifests` (see there for why pulumi-kubernetes needs it).
 //
 // Why the pruner needs its own: its webhook Deployment has no readiness probe
 // (tektoncd/pruner v0.4.1 config/webhook.yaml), so the release ConfigFile is ready as soon as the
@@ -10,17 +10,10 @@
 // `pruner.tekton.dev/config-type: namespace` (config/601-webhook-configuration.yaml): a build
 // namespace's tekton-pruner-namespace-spec created in that window is refused ("failed calling
 // webhook"), and pulumi-kubernetes does not retry that.
-import {
-  GATE_ATTEMPTS,
-  GATE_DEADLINE_SECONDS,
-  GATE_INTERVAL_SECONDS,
-  TEKTON_NAMESPACE,
-} from "./readinessGate";
-import { PRUNER_NAMESPACE_CONFIG_MAP, prunerConfigLabels } from "./pruner";
+import { GATE_LABELS, gateManifests } from "./readinessGate";
+import { PRUNER_NAMESPACE, PRUNER_NAMESPACE_CONFIG_MAP, prunerConfigLabels } from "./pruner";
 
 export const PRUNER_GATE_NAME = "tekton-gitlab-pruner-ready";
-const GATE_REQUEST_TIMEOUT = "5s";
-const LABELS = { "app.kubernetes.io/managed-by": "tekton-gitlab" };
 
 /**
  * A namespace-level pruner config in the pruner's own namespace: the webhook refuses it
@@ -34,7 +27,7 @@ export const PRUNER_PROBE = {
   kind: "ConfigMap",
   metadata: {
     name: PRUNER_NAMESPACE_CONFIG_MAP,
-    labels: { ...LABELS, ...prunerConfigLabels("namespace") } as Record<string, string>,
+    labels: { ...GATE_LABELS, ...prunerConfigLabels("namespace") } as Record<string, string>,
   },
   data: { "ns-config": "successfulHistoryLimit: 1\n" },
 };
@@ -63,80 +56,18 @@ echo "The Tekton Pruner's webhook did not answer a server-side dry-run after $at
 exit 1
 `;
 
-const RBAC_API = "rbac.authorization.k8s.io";
-
 /** ServiceAccount, Role (create ConfigMaps: what the dry-run is authorized as), binding, Job. */
 export function prunerGateManifests(args: { image: string; prunerVersion: string }) {
-  const metadata = { name: PRUNER_GATE_NAME, namespace: TEKTON_NAMESPACE, labels: LABELS };
-  const serviceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata };
-  // Create only: it can overwrite no existing ConfigMap (Tekton's config-* all exist).
-  const role = {
-    apiVersion: `${RBAC_API}/v1`,
-    kind: "Role",
-    metadata,
+  return gateManifests({
+    name: PRUNER_GATE_NAME,
+    namespace: PRUNER_NAMESPACE,
+    // Create only: it can overwrite no existing ConfigMap (Tekton's config-* all exist).
     rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["create"] }],
-  };
-  const roleBinding = {
-    apiVersion: `${RBAC_API}/v1`,
-    kind: "RoleBinding",
-    metadata,
-    roleRef: { apiGroup: RBAC_API, kind: "Role", name: PRUNER_GATE_NAME },
-    subjects: [{ kind: "ServiceAccount", name: PRUNER_GATE_NAME, namespace: TEKTON_NAMESPACE }],
-  };
-  const env: Record<string, string> = {
-    GATE_ATTEMPTS: String(GATE_ATTEMPTS),
-    GATE_INTERVAL_SECONDS: String(GATE_INTERVAL_SECONDS),
-    GATE_REQUEST_TIMEOUT,
-    GATE_NAMESPACE: TEKTON_NAMESPACE,
-    PROBE: JSON.stringify(PRUNER_PROBE),
-    PROBE_REFUSAL: PRUNER_PROBE_REFUSAL,
-    HOME: "/tmp",
-  };
-  const job = {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: { ...metadata, annotations: { "pulumi.com/replaceUnready": "true" } },
-    spec: {
-      backoffLimit: 0,
-      activeDeadlineSeconds: GATE_DEADLINE_SECONDS,
-      template: {
-        metadata: {
-          labels: LABELS,
-          // An upgrade of the pruner replaces the Job, so it runs again.
-          annotations: { "tekton-gitlab.io/pruner-version": args.prunerVersion },
-        },
-        spec: {
-          serviceAccountName: PRUNER_GATE_NAME,
-          restartPolicy: "Never",
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 65534,
-            runAsGroup: 65534,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          containers: [
-            {
-              name: "wait-for-pruner-webhook",
-              image: args.image,
-              command: ["bash", "-c", PRUNER_GATE_SCRIPT],
-              env: Object.entries(env).map(([name, value]) => ({ name, value })),
-              terminationMessagePolicy: "FallbackToLogsOnError",
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
-              },
-              resources: {
-                requests: { cpu: "10m", memory: "32Mi" },
-                limits: { memory: "128Mi" },
-              },
-              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-            },
-          ],
-          volumes: [{ name: "tmp", emptyDir: {} }],
-        },
-      },
-    },
-  };
-  return { serviceAccount, role, roleBinding, job };
+    image: args.image,
+    containerName: "wait-for-pruner-webhook",
+    script: PRUNER_GATE_SCRIPT,
+    env: { PROBE: JSON.stringify(PRUNER_PROBE), PROBE_REFUSAL: PRUNER_PROBE_REFUSAL },
+    // An upgrade of the pruner replaces the Job, so it runs again.
+    podAnnotations: { "tekton-gitlab.io/pruner-version": args.prunerVersion },
+  });
 }

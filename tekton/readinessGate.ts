@@ -27,7 +27,8 @@ const GATE_REQUEST_TIMEOUT = "5s";
 export const GATE_DEADLINE_SECONDS = 660;
 export const GATE_CREATE_TIMEOUT = "12m";
 
-const LABELS = { "app.kubernetes.io/managed-by": "tekton-gitlab" };
+/** On every gate object and probe. */
+export const GATE_LABELS = { "app.kubernetes.io/managed-by": "tekton-gitlab" };
 
 /**
  * Small objects each release's webhooks handle: a Task (Pipelines) and an EventListener
@@ -46,7 +47,7 @@ const LABELS = { "app.kubernetes.io/managed-by": "tekton-gitlab" };
 export const PROBE_TASK = {
   apiVersion: "tekton.dev/v1",
   kind: "Task",
-  metadata: { generateName: "tekton-gitlab-readiness-", labels: LABELS },
+  metadata: { generateName: "tekton-gitlab-readiness-", labels: GATE_LABELS },
   spec: {
     params: [{ name: "probe" }],
     steps: [{ name: "probe", image: "registry.k8s.io/pause:3.10", script: "exit 0" }],
@@ -55,7 +56,7 @@ export const PROBE_TASK = {
 export const PROBE_LISTENER = {
   apiVersion: "triggers.tekton.dev/v1beta1",
   kind: "EventListener",
-  metadata: { generateName: "tekton-gitlab-readiness-", labels: LABELS },
+  metadata: { generateName: "tekton-gitlab-readiness-", labels: GATE_LABELS },
   spec: {
     serviceAccountName: "default",
     triggers: [
@@ -130,38 +131,41 @@ export interface ReadinessGateArgs {
 
 const RBAC_API = "rbac.authorization.k8s.io";
 
-/** The gate's ServiceAccount, Role (dry-run create of Tasks and EventListeners), binding, Job. */
-export function readinessGateManifests(args: ReadinessGateArgs) {
-  const metadata = { name: READINESS_GATE_NAME, namespace: TEKTON_NAMESPACE, labels: LABELS };
+/** What one gate is: the rest of its manifests is the same for every gate. */
+export interface GateSpec {
+  /** Name of the gate's Job, ServiceAccount, Role and RoleBinding. */
+  name: string;
+  namespace: string;
+  /** The Role's rules: a dry-run is authorized as the real request would be. */
+  rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  image: string;
+  containerName: string;
+  /** The bash script the container runs; it reads GATE_* and the gate's own `env`. */
+  script: string;
+  /** The gate's own variables (its probes), after GATE_ATTEMPTS ... GATE_NAMESPACE. */
+  env: Record<string, string>;
+  /** On the pod template: a change (an upgrade) replaces the Job, so it runs again. */
+  podAnnotations: Record<string, string>;
+}
+
+/** A gate's ServiceAccount, Role, RoleBinding and Job (this gate's and tekton/prunerGate.ts's). */
+export function gateManifests(gate: GateSpec) {
+  const metadata = { name: gate.name, namespace: gate.namespace, labels: GATE_LABELS };
   const serviceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata };
-  // A dry-run is authorized as the real request would be: `create`, nothing else.
-  const role = {
-    apiVersion: `${RBAC_API}/v1`,
-    kind: "Role",
-    metadata,
-    rules: [
-      { apiGroups: ["tekton.dev"], resources: ["tasks"], verbs: ["create"] },
-      { apiGroups: ["triggers.tekton.dev"], resources: ["eventlisteners"], verbs: ["create"] },
-    ],
-  };
+  const role = { apiVersion: `${RBAC_API}/v1`, kind: "Role", metadata, rules: gate.rules };
   const roleBinding = {
     apiVersion: `${RBAC_API}/v1`,
     kind: "RoleBinding",
     metadata,
-    roleRef: { apiGroup: RBAC_API, kind: "Role", name: READINESS_GATE_NAME },
-    subjects: [{ kind: "ServiceAccount", name: READINESS_GATE_NAME, namespace: TEKTON_NAMESPACE }],
+    roleRef: { apiGroup: RBAC_API, kind: "Role", name: gate.name },
+    subjects: [{ kind: "ServiceAccount", name: gate.name, namespace: gate.namespace }],
   };
   const env: Record<string, string> = {
     GATE_ATTEMPTS: String(GATE_ATTEMPTS),
     GATE_INTERVAL_SECONDS: String(GATE_INTERVAL_SECONDS),
     GATE_REQUEST_TIMEOUT,
-    GATE_NAMESPACE: TEKTON_NAMESPACE,
-    PROBE_TASK: JSON.stringify(PROBE_TASK),
-    PROBE_LISTENER: JSON.stringify(PROBE_LISTENER),
-    PROBE_TASK_PATH: PROBE_TASK_DEFAULTED.path,
-    PROBE_TASK_VALUE: PROBE_TASK_DEFAULTED.value,
-    PROBE_LISTENER_PATH: PROBE_LISTENER_DEFAULTED.path,
-    PROBE_LISTENER_VALUE: PROBE_LISTENER_DEFAULTED.value,
+    GATE_NAMESPACE: gate.namespace,
+    ...gate.env,
     // kubectl writes its discovery cache under $HOME; the root filesystem is read-only.
     HOME: "/tmp",
   };
@@ -182,15 +186,9 @@ export function readinessGateManifests(args: ReadinessGateArgs) {
       // No ttlSecondsAfterFinished: deleting the finished Job would make `pulumi refresh` drop
       // it from the state and the next `up` run it again.
       template: {
-        metadata: {
-          labels: LABELS,
-          annotations: {
-            "tekton-gitlab.io/pipelines-version": args.versions.pipelines,
-            "tekton-gitlab.io/triggers-version": args.versions.triggers,
-          },
-        },
+        metadata: { labels: GATE_LABELS, annotations: gate.podAnnotations },
         spec: {
-          serviceAccountName: READINESS_GATE_NAME,
+          serviceAccountName: gate.name,
           restartPolicy: "Never",
           // tekton-pipelines is labelled pod-security.kubernetes.io/enforce: restricted.
           securityContext: {
@@ -201,9 +199,9 @@ export function readinessGateManifests(args: ReadinessGateArgs) {
           },
           containers: [
             {
-              name: "wait-for-webhooks",
-              image: args.image,
-              command: ["bash", "-c", GATE_SCRIPT],
+              name: gate.containerName,
+              image: gate.image,
+              command: ["bash", "-c", gate.script],
               env: Object.entries(env).map(([name, value]) => ({ name, value })),
               // The last lines of output (the refusal) become the termination message, which
               // pulumi-kubernetes shows when the Job fails (provider/pkg/await/checker/pod/
@@ -227,4 +225,32 @@ export function readinessGateManifests(args: ReadinessGateArgs) {
     },
   };
   return { serviceAccount, role, roleBinding, job };
+}
+
+/** The gate's ServiceAccount, Role (dry-run create of Tasks and EventListeners), binding, Job. */
+export function readinessGateManifests(args: ReadinessGateArgs) {
+  return gateManifests({
+    name: READINESS_GATE_NAME,
+    namespace: TEKTON_NAMESPACE,
+    // A dry-run is authorized as the real request would be: `create`, nothing else.
+    rules: [
+      { apiGroups: ["tekton.dev"], resources: ["tasks"], verbs: ["create"] },
+      { apiGroups: ["triggers.tekton.dev"], resources: ["eventlisteners"], verbs: ["create"] },
+    ],
+    image: args.image,
+    containerName: "wait-for-webhooks",
+    script: GATE_SCRIPT,
+    env: {
+      PROBE_TASK: JSON.stringify(PROBE_TASK),
+      PROBE_LISTENER: JSON.stringify(PROBE_LISTENER),
+      PROBE_TASK_PATH: PROBE_TASK_DEFAULTED.path,
+      PROBE_TASK_VALUE: PROBE_TASK_DEFAULTED.value,
+      PROBE_LISTENER_PATH: PROBE_LISTENER_DEFAULTED.path,
+      PROBE_LISTENER_VALUE: PROBE_LISTENER_DEFAULTED.value,
+    },
+    podAnnotations: {
+      "tekton-gitlab.io/pipelines-version": args.versions.pipelines,
+      "tekton-gitlab.io/triggers-version": args.versions.triggers,
+    },
+  });
 }

@@ -1,4 +1,4 @@
-// The build's status on the commit and the merge request in GitLab (issue 12): one Task,
+// The build's status on the commit and the merge request in GitLab: one Task,
 // `report-build-status`, used twice in the app's Pipeline when `apps[].statusReporting` is on:
 //  - `report-running`, a DAG task with no runAfter: it runs beside generate-image-tag and adds
 //    nothing to the critical path;
@@ -12,13 +12,14 @@ import { AppConfig, GitLabEndpoint, STATUS_TOKEN_KEY } from "../config/schema";
 import {
   appLabels,
   GITLAB_CA_CONFIGMAP,
+  GITLAB_CA_KEY,
   INSECURE_GITLAB_ANNOTATION,
   pipelineName,
-  REGISTRY_CA_KEY,
   WORKSPACES,
 } from "./names";
 import type { BuildContext } from "./tasks";
-import { EnvVar, Param, PipelineTask, SecurityContext, Task } from "./types";
+import { Param, PipelineTask, SecurityContext, Task } from "./types";
+import { env, param, workspacePath } from "./variables";
 
 /** The Task and its two uses in the Pipeline. */
 export const STATUS_TASK_NAME = "report-build-status";
@@ -38,9 +39,6 @@ export const STATUS_PARAMS = {
   taskStates: "task-states",
   aggregateStatus: "aggregate-status",
 } as const;
-
-/** Key of the CA in ConfigMap gitlab-ca (the registry CA's key, the same convention). */
-export const GITLAB_CA_KEY = REGISTRY_CA_KEY;
 
 /**
  * How long the script may try: ATTEMPTS requests of at most MAX_TIME seconds each (CONNECT_TIMEOUT
@@ -219,10 +217,6 @@ while :; do
 done
 `;
 }
-
-const env = (name: string, value: string | number): EnvVar => ({ name, value: String(value) });
-const param = (name: string) => `$(params.${name})`;
-const workspacePath = (name: string) => `$(workspaces.${name}.path)`;
 
 /** Nothing privileged; the curl image's own user is replaced by nobody, like the git steps. */
 const securityContext: SecurityContext = {

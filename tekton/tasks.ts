@@ -24,6 +24,7 @@ import { reportBuildStatusTask } from "./statusTasks";
 // A cycle (cancelTask.ts reads nonRootStepTemplate), used at call time only on both sides.
 import { cancelTasks } from "./cancelTask";
 import { EnvVar, ObjectMeta, ParamSpec, SecurityContext, StepTemplate, Task } from "./types";
+import { env, param, workspacePath } from "./variables";
 
 /** What the Tasks need from the stack config besides the app itself. */
 export interface BuildContext {
@@ -130,9 +131,6 @@ export const PUSH_ATTEMPTS = 5;
 /** Author and committer of the operations commits. */
 export const COMMIT_IDENTITY = { name: "tekton-gitlab", email: "tekton-gitlab@noreply.invalid" };
 
-const param = (name: string) => `$(params.${name})`;
-const workspacePath = (name: string) => `$(workspaces.${name}.path)`;
-const env = (name: string, value: string | number): EnvVar => ({ name, value: String(value) });
 /** Where sshKeySetup finds the key and host keys: an ssh-auth Secret bound to `workspace`. */
 const sshKeyEnv = (workspace: string): EnvVar[] => [
   env("SSH_KEY", `${workspacePath(workspace)}/ssh-privatekey`),

@@ -3,9 +3,9 @@
 import {
   AppConfig,
   DEFAULT_LISTENER_NAMESPACE,
+  GitLabEndpoint,
   GitSshConfig,
   ImagesConfig,
-  GitLabEndpoint,
   ListenerConfig,
   RegistryConfig,
   STATUS_TOKEN_KEY,
