@@ -3,11 +3,9 @@
 // GitLab can; the providers must find out what GitLab did instead of failing blind or
 // sending the POST again.
 import * as assert from "node:assert/strict";
-import { requireTool } from "../harness/tools";
-import { execFileSync } from "node:child_process";
+import { makeTestCa } from "../harness/testCa";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as os from "node:os";
 import * as path from "node:path";
 import { AddressInfo } from "node:net";
 import { DeployKeyInputs, DeployKeyProvider } from "../../components/gitlab/deployKey";
@@ -328,43 +326,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
     let ca: string;
 
     before(() => {
-      requireTool("openssl");
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ca-"));
-      const run = (...args: string[]) =>
-        execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-      const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-      run(
-        "req",
-        "-x509",
-        ...ec,
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=test CA",
-      );
-      run("req", ...ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1");
-      fs.writeFileSync(path.join(dir, "ext"), "subjectAltName=IP:127.0.0.1\n");
-      run(
-        "x509",
-        "-req",
-        "-in",
-        "srv.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "srv.pem",
-        "-days",
-        "1",
-        "-extfile",
-        "ext",
-      );
+      dir = makeTestCa("gitlab-ca-");
       ca = path.join(dir, "ca.pem");
     });
 

@@ -3,11 +3,10 @@
 // GitLab on 127.0.0.1, with the params exactly as the Pipeline passes them once Tekton has
 // substituted `$(params.*)`, `$(tasks.<t>.status)`, `$(tasks.<t>.reason)`, `$(tasks.status)`
 // and `$(context.pipelineRun.name)`.
-import { execFileSync } from "node:child_process";
+import { makeTestCa } from "../harness/testCa";
 import { requireTool } from "../harness/tools";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildPipeline, pipelineWorkspaces } from "../../tekton/pipeline";
 import {
@@ -626,43 +625,8 @@ describe("build status in GitLab: GitLab behind a private CA", function () {
   let ctx: BuildContext;
 
   before(() => {
-    requireTool("openssl");
     requireTool("curl");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "status-ca-"));
-    const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    run(
-      "req",
-      "-x509",
-      ...ec,
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=test CA",
-    );
-    run("req", ...ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1");
-    fs.writeFileSync(path.join(dir, "ext"), "subjectAltName=IP:127.0.0.1\n");
-    run(
-      "x509",
-      "-req",
-      "-in",
-      "srv.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      "srv.pem",
-      "-days",
-      "1",
-      "-extfile",
-      "ext",
-    );
+    dir = makeTestCa("status-ca-");
   });
 
   after(() => {
