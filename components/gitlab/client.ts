@@ -192,6 +192,28 @@ export function projectSegment(project: string | number): string {
   return encodeURIComponent(String(project).trim());
 }
 
+/**
+ * The path and error context of a request to one object of a project, e.g. `deploy_keys/7` as
+ * `read deploy key 7 of project "a/b"` (`object` names it for 404 hints).
+ */
+function objectRequest(
+  project: string,
+  collection: string,
+  noun: string,
+  id: number,
+  verb: string,
+  suffix = "",
+): { path: string; context: RequestContext } {
+  return {
+    path: `/projects/${projectSegment(project)}/${collection}/${id}${suffix}`,
+    context: {
+      operation: `${verb} ${noun} ${id} of project "${project}"`,
+      project,
+      object: `${noun} ${id}`,
+    },
+  };
+}
+
 interface RequestOptions {
   body?: unknown;
   query?: Record<string, string | number>;
@@ -258,12 +280,7 @@ export class GitLabClient {
   }
 
   async getDeployKey(project: string, keyId: number): Promise<DeployKeyRecord> {
-    const path = `/projects/${projectSegment(project)}/deploy_keys/${keyId}`;
-    const context = {
-      operation: `read deploy key ${keyId} of project "${project}"`,
-      project,
-      object: `deploy key ${keyId}`,
-    };
+    const { path, context } = objectRequest(project, "deploy_keys", "deploy key", keyId, "read");
     return (await this.request<DeployKeyRecord>("GET", path, { context })).data;
   }
 
@@ -286,22 +303,12 @@ export class GitLabClient {
     keyId: number,
     body: UpdateDeployKeyRequest,
   ): Promise<DeployKeyRecord> {
-    const path = `/projects/${projectSegment(project)}/deploy_keys/${keyId}`;
-    const context = {
-      operation: `update deploy key ${keyId} of project "${project}"`,
-      project,
-      object: `deploy key ${keyId}`,
-    };
+    const { path, context } = objectRequest(project, "deploy_keys", "deploy key", keyId, "update");
     return (await this.request<DeployKeyRecord>("PUT", path, { body, context })).data;
   }
 
   async deleteDeployKey(project: string, keyId: number): Promise<void> {
-    const path = `/projects/${projectSegment(project)}/deploy_keys/${keyId}`;
-    const context = {
-      operation: `delete deploy key ${keyId} of project "${project}"`,
-      project,
-      object: `deploy key ${keyId}`,
-    };
+    const { path, context } = objectRequest(project, "deploy_keys", "deploy key", keyId, "delete");
     await this.request<unknown>("DELETE", path, { context });
   }
 
@@ -315,12 +322,7 @@ export class GitLabClient {
   }
 
   async getHook(project: string, hookId: number): Promise<ProjectHookRecord> {
-    const path = `/projects/${projectSegment(project)}/hooks/${hookId}`;
-    const context = {
-      operation: `read hook ${hookId} of project "${project}"`,
-      project,
-      object: `hook ${hookId}`,
-    };
+    const { path, context } = objectRequest(project, "hooks", "hook", hookId, "read");
     return (await this.request<ProjectHookRecord>("GET", path, { context })).data;
   }
 
@@ -342,24 +344,15 @@ export class GitLabClient {
     hookId: number,
     body: ProjectHookRequest,
   ): Promise<ProjectHookRecord> {
-    const path = `/projects/${projectSegment(project)}/hooks/${hookId}`;
-    const context = {
-      operation: `update hook ${hookId} of project "${project}"`,
-      project,
-      object: `hook ${hookId}`,
-      hookUrl: body.url,
-    };
+    const one = objectRequest(project, "hooks", "hook", hookId, "update");
+    const path = one.path;
+    const context = { ...one.context, hookUrl: body.url };
     const secrets = [body.token];
     return (await this.request<ProjectHookRecord>("PUT", path, { body, context, secrets })).data;
   }
 
   async deleteHook(project: string, hookId: number): Promise<void> {
-    const path = `/projects/${projectSegment(project)}/hooks/${hookId}`;
-    const context = {
-      operation: `delete hook ${hookId} of project "${project}"`,
-      project,
-      object: `hook ${hookId}`,
-    };
+    const { path, context } = objectRequest(project, "hooks", "hook", hookId, "delete");
     await this.request<unknown>("DELETE", path, { context });
   }
 
@@ -377,12 +370,13 @@ export class GitLabClient {
   }
 
   async getProjectAccessToken(project: string, tokenId: number): Promise<ProjectAccessTokenRecord> {
-    const path = `/projects/${projectSegment(project)}/access_tokens/${tokenId}`;
-    const context = {
-      operation: `read access token ${tokenId} of project "${project}"`,
+    const { path, context } = objectRequest(
       project,
-      object: `access token ${tokenId}`,
-    };
+      "access_tokens",
+      "access token",
+      tokenId,
+      "read",
+    );
     return (await this.request<ProjectAccessTokenRecord>("GET", path, { context })).data;
   }
 
@@ -412,12 +406,14 @@ export class GitLabClient {
     tokenId: number,
     expiresAt: string,
   ): Promise<ProjectAccessTokenWithToken> {
-    const path = `/projects/${projectSegment(project)}/access_tokens/${tokenId}/rotate`;
-    const context = {
-      operation: `rotate access token ${tokenId} of project "${project}"`,
+    const { path, context } = objectRequest(
       project,
-      object: `access token ${tokenId}`,
-    };
+      "access_tokens",
+      "access token",
+      tokenId,
+      "rotate",
+      "/rotate",
+    );
     const answer = await this.request<ProjectAccessTokenWithToken>("POST", path, {
       body: { expires_at: expiresAt },
       context,
@@ -427,12 +423,13 @@ export class GitLabClient {
 
   /** Revokes a token (GitLab also schedules its bot user for deletion). */
   async revokeProjectAccessToken(project: string, tokenId: number): Promise<void> {
-    const path = `/projects/${projectSegment(project)}/access_tokens/${tokenId}`;
-    const context = {
-      operation: `revoke access token ${tokenId} of project "${project}"`,
+    const { path, context } = objectRequest(
       project,
-      object: `access token ${tokenId}`,
-    };
+      "access_tokens",
+      "access token",
+      tokenId,
+      "revoke",
+    );
     await this.request<unknown>("DELETE", path, { context });
   }
 
