@@ -17,8 +17,9 @@ import {
   pipelineName,
   WORKSPACES,
 } from "./names";
-import type { BuildContext } from "./tasks";
-import { Param, PipelineTask, SecurityContext, Task } from "./types";
+// A cycle with tasks.ts (it calls reportBuildStatusTask): both sides use it at call time only.
+import { type BuildContext, nonRootSecurityContext } from "./tasks";
+import { Param, PipelineTask, Task } from "./types";
 import { env, param, workspacePath } from "./variables";
 
 /** The Task and its two uses in the Pipeline. */
@@ -218,16 +219,6 @@ done
 `;
 }
 
-/** Nothing privileged; the curl image's own user is replaced by nobody, like the git steps. */
-const securityContext: SecurityContext = {
-  runAsUser: 65534,
-  runAsGroup: 65534,
-  runAsNonRoot: true,
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"] },
-  seccompProfile: { type: "RuntimeDefault" },
-};
-
 /** The GitLab endpoint of a context with status reporting; a clear error when it has none. */
 function endpointOf(ctx: Pick<BuildContext, "gitlab">): GitLabEndpoint {
   if (!ctx.gitlab) {
@@ -321,7 +312,8 @@ export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
             env("CONNECT_TIMEOUT", STATUS_RETRY.connectTimeout),
             env("MAX_TIME", STATUS_RETRY.maxTime),
           ],
-          securityContext,
+          // Nothing privileged; the curl image's own user is replaced by nobody, like the git steps.
+          securityContext: nonRootSecurityContext,
           // A second guard: whatever the script does, the TaskRun succeeds (pipeline v1.15.0
           // pkg/apis/pipeline/v1/container_types.go `OnError` "continue": the step's non-zero
           // exit is recorded, the task goes on and succeeds).

@@ -20,8 +20,9 @@ import {
   WORKSPACES,
 } from "./names";
 import { dashboardBaseUrl } from "./dashboard";
+// Cycles (statusTasks.ts reads nonRootSecurityContext, cancelTask.ts nonRootStepTemplate), used
+// at call time only on both sides.
 import { reportBuildStatusTask } from "./statusTasks";
-// A cycle (cancelTask.ts reads nonRootStepTemplate), used at call time only on both sides.
 import { cancelTasks } from "./cancelTask";
 import { EnvVar, ObjectMeta, ParamSpec, SecurityContext, StepTemplate, Task } from "./types";
 import { env, param, workspacePath } from "./variables";
@@ -149,7 +150,7 @@ function metadata(app: AppConfig, name: string, annotations?: Record<string, str
 }
 
 /** Security context of the steps that need no privilege at all. */
-const nonRootSecurityContext: SecurityContext = {
+export const nonRootSecurityContext: SecurityContext = {
   runAsUser: STEP_USER_ID,
   runAsGroup: STEP_USER_ID,
   runAsNonRoot: true,
