@@ -1,10 +1,10 @@
 // The pruner's readiness gate: its manifests, and its script run for real with a stub kubectl.
 import "./harness/mocks";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { runGateScript } from "./harness/gateScript";
 import {
   PRUNER_GATE_NAME,
   PRUNER_GATE_SCRIPT,
@@ -39,23 +39,7 @@ case "\${answers[$index]}" in
 esac
 `;
     fs.writeFileSync(path.join(dir, "kubectl"), script, { mode: 0o755 });
-    const env = Object.fromEntries(
-      prunerGateManifests(ARGS).job.spec.template.spec.containers[0].env.map((e) => [
-        e.name,
-        e.value,
-      ]),
-    );
-    const result = spawnSync("bash", ["-c", PRUNER_GATE_SCRIPT], {
-      env: {
-        ...env,
-        HOME: dir,
-        PATH: `${dir}:${process.env.PATH}`,
-        GATE_ATTEMPTS: String(attempts),
-        GATE_INTERVAL_SECONDS: "0",
-      },
-      encoding: "utf8",
-      timeout: 20000,
-    });
+    const result = runGateScript(PRUNER_GATE_SCRIPT, prunerGateManifests(ARGS).job, dir, attempts);
     const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
     return { status: result.status, stdout: result.stdout, calls };
   } finally {

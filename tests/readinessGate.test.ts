@@ -1,9 +1,9 @@
 // The readiness gate's manifests, and its script run for real with a stub kubectl on PATH.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { runGateScript } from "./harness/gateScript";
 import {
   GATE_ATTEMPTS,
   GATE_DEADLINE_SECONDS,
@@ -61,23 +61,7 @@ function runGate(behaviour: Record<string, { refuse?: number; bypass?: number }>
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
   try {
     const calls = stubKubectl(dir, behaviour);
-    const env = Object.fromEntries(
-      readinessGateManifests(ARGS).job.spec.template.spec.containers[0].env.map((e) => [
-        e.name,
-        e.value,
-      ]),
-    );
-    const result = spawnSync("bash", ["-c", GATE_SCRIPT], {
-      env: {
-        ...env,
-        HOME: dir,
-        PATH: `${dir}:${process.env.PATH}`,
-        GATE_ATTEMPTS: String(attempts),
-        GATE_INTERVAL_SECONDS: "0",
-      },
-      encoding: "utf8",
-      timeout: 20000,
-    });
+    const result = runGateScript(GATE_SCRIPT, readinessGateManifests(ARGS).job, dir, attempts);
     return { status: result.status, output: result.stdout + result.stderr, calls: calls() };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
