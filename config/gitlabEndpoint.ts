@@ -3,8 +3,8 @@
 // (else env GITLAB_BASE_URL), `gitlab:cacertFile`, `gitlab:insecure`. The provider resolves them
 // in its own process at run time; the status steps need them at program time, to put the API URL
 // into the Pipeline and the CA into a ConfigMap. Only read when an app reports statuses.
-import * as fs from "node:fs";
 import { normalizeBaseUrl } from "../components/gitlab/client";
+import { readCaCertFile } from "../components/gitlab/providerConfig";
 import { GitLabEndpoint } from "./schema";
 
 export interface EndpointResolution {
@@ -12,10 +12,6 @@ export interface EndpointResolution {
   /** Config problems, each naming its key. */
   problems: string[];
 }
-
-type ReadFile = (file: string) => string;
-
-const readUtf8: ReadFile = (file) => fs.readFileSync(file, "utf8");
 
 /**
  * `statusApps`: the config keys (`tekton-gitlab:apps[i]`) of the apps with status reporting on.
@@ -26,7 +22,7 @@ export function resolveGitLabEndpoint(
   env: NodeJS.ProcessEnv,
   statusApps: string[],
   baseUrlReported: boolean,
-  readFile: ReadFile = readUtf8,
+  readFile?: (file: string) => string,
 ): EndpointResolution {
   if (statusApps.length === 0) return { problems: [] };
   const problems: string[] = [];
@@ -53,19 +49,9 @@ export function resolveGitLabEndpoint(
   let caCert: string | undefined;
   const cacertFile = raw["gitlab:cacertFile"]?.trim() || undefined;
   if (cacertFile !== undefined) {
-    try {
-      caCert = readFile(cacertFile);
-      if (!caCert.includes("-----BEGIN CERTIFICATE-----")) {
-        problems.push(
-          `gitlab:cacertFile: "${cacertFile}" holds no PEM certificate (-----BEGIN CERTIFICATE-----); expected the CA that signed GitLab's certificate`,
-        );
-      }
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? String(error);
-      problems.push(
-        `gitlab:cacertFile: cannot read "${cacertFile}" (${code}); expected the path of a PEM file holding the CA that signed GitLab's certificate`,
-      );
-    }
+    const ca = readCaCertFile(cacertFile, readFile);
+    if ("problem" in ca) problems.push(ca.problem);
+    else caCert = ca.text;
   }
 
   const insecureText = raw["gitlab:insecure"]?.trim().toLowerCase() || undefined;

@@ -80,25 +80,36 @@ export function resolveGitLabSettings(config: ConfigSource | undefined, env: Env
   return settings;
 }
 
-/** The PEM text of gitlab:cacertFile, or an error naming the key, the path and what it needs. */
-function readCaCert(file: string): string {
+/**
+ * Reads `gitlab:cacertFile`: its PEM text, or the problem naming the key, the path and what it
+ * needs. Shared with config/gitlabEndpoint.ts, which puts the same CA into the status steps.
+ */
+export function readCaCertFile(
+  file: string,
+  read: (file: string) => string = (path) => fs.readFileSync(path, "utf8"),
+): { text: string } | { problem: string } {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = read(file);
   } catch (error) {
     const code = (error as { code?: string }).code ?? String(error);
-    throw gitlabConfigError(
-      `${GITLAB_CONFIG_KEYS.cacertFile}: cannot read "${file}" (${code}); expected the path of ` +
-        "a PEM file holding the CA certificate that signed GitLab's certificate.",
-    );
+    return {
+      problem: `${GITLAB_CONFIG_KEYS.cacertFile}: cannot read "${file}" (${code}); expected the path of a PEM file holding the CA that signed GitLab's certificate`,
+    };
   }
   if (!text.includes("-----BEGIN CERTIFICATE-----")) {
-    throw gitlabConfigError(
-      `${GITLAB_CONFIG_KEYS.cacertFile}: "${file}" holds no PEM certificate ` +
-        "(-----BEGIN CERTIFICATE-----).",
-    );
+    return {
+      problem: `${GITLAB_CONFIG_KEYS.cacertFile}: "${file}" holds no PEM certificate (-----BEGIN CERTIFICATE-----); expected the CA that signed GitLab's certificate`,
+    };
   }
-  return text;
+  return { text };
+}
+
+/** The PEM text of gitlab:cacertFile; a configuration error when it cannot be used. */
+function readCaCert(file: string): string {
+  const ca = readCaCertFile(file);
+  if ("problem" in ca) throw gitlabConfigError(`${ca.problem}.`);
+  return ca.text;
 }
 
 /**
