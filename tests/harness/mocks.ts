@@ -27,6 +27,8 @@ export interface RegisteredResource {
   retainOnDelete: boolean;
   /** The `replacementTrigger` option's value, when set. */
   replacementTrigger?: unknown;
+  /** The `aliases` option as the SDK sent it (alias specs: name, type, parent, ...). */
+  aliases: unknown[];
 }
 
 /** True when the input at `path` was registered secret (itself or an enclosing object). */
@@ -206,6 +208,7 @@ monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =
         transforms: req.getTransformsList().length,
         retainOnDelete: req.getRetainondelete() === true,
         replacementTrigger: req.getReplacementTrigger()?.toJavaScript(),
+        aliases: req.getAliasesList().map((alias: any) => alias.toObject()),
       });
     }
     callback(err, resp);
