@@ -4,16 +4,16 @@
 // credentials, pipeline and trigger.
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/load";
-import { AppCredentials } from "./components/appCredentials";
-import { Application } from "./components/application";
-import { BuildPipeline } from "./components/buildPipeline";
-import { GitLabTrigger } from "./components/gitlabTrigger";
-import { ListenerClusterRole } from "./components/listenerClusterRole";
-import { SharedListener } from "./components/sharedListener";
-import { RetentionPolicy } from "./components/retentionPolicy";
-import { SupersededRuns } from "./components/supersededRuns";
-import { TektonInstall } from "./components/tektonInstall";
-import { buildContext } from "./tekton/tasks";
+import { AppCredentials } from "./components/app/appCredentials";
+import { Application } from "./components/app/application";
+import { BuildPipeline } from "./components/app/buildPipeline";
+import { GitLabTrigger } from "./components/app/gitlabTrigger";
+import { ListenerClusterRole } from "./components/listener/listenerClusterRole";
+import { SharedListener } from "./components/listener/sharedListener";
+import { RetentionPolicy } from "./components/app/retentionPolicy";
+import { SupersededRuns } from "./components/app/supersededRuns";
+import { TektonInstall } from "./components/cluster/tektonInstall";
+import { buildContext } from "./tekton/build/tasks";
 import { AppOutput } from "./outputs";
 
 export = async () => {

@@ -1,5 +1,5 @@
 // The outputs contract: what other stacks read from this one with StackReference. Names and
-// shapes here are a public API; tests/outputs.test.ts fails when one is renamed or removed.
+// shapes here are a public API; tests/contract/outputs.test.ts fails when one is renamed or removed.
 // A consumer stack imports these types from this file (copy it, or a path into a checkout of
 // this repository, as examples/consumer does): import type { AppOutput } from "./outputs".
 

@@ -449,7 +449,7 @@ export function parseStackConfig(
 
 /**
  * An app's retention: its own, or the defaults when the stack installs the pruner (every build
- * namespace then gets a config, tekton/pruner.ts). With no pruner installed by the stack, an
+ * namespace then gets a config, tekton/cluster/pruner.ts). With no pruner installed by the stack, an
  * explicit `retention` still yields the namespace ConfigMap, for a pruner installed otherwise.
  */
 function resolveRetention(

@@ -2,7 +2,7 @@
 // what every key accepts, its default, and the error a user sees when a value is wrong.
 import { z } from "zod";
 import * as v from "./validators";
-import { DEFAULT_IMAGES } from "../tekton/images";
+import { DEFAULT_IMAGES } from "./images";
 
 /** Attaches a predicate that returns an error text (or undefined) to a string schema. */
 function checked(predicate: (value: string) => string | undefined) {
@@ -222,7 +222,7 @@ export const DEFAULT_DASHBOARD_VERSION = "v0.71.0";
  * The most runs of one kind a namespace may keep, and the longest TTL: what the pruner's
  * webhook accepts in a namespace-level config under the global config this stack sets
  * (tektoncd/pruner v0.4.1 pkg/config/config.go `validatePrunerConfig`: a namespace limit may
- * not exceed the global `historyLimit`, tekton/pruner.ts keeps the release's 100 there; with no
+ * not exceed the global `historyLimit`, tekton/cluster/pruner.ts keeps the release's 100 there; with no
  * global TTL a namespace TTL may not exceed `MaxTTLSecondsAfterFinished`, 30 days,
  * pkg/config/constants.go).
  */
@@ -450,7 +450,7 @@ export const appSchema = z.strictObject({
     .prefault({}),
   /**
    * Cancel-in-progress: a push's run cancels the older runs of the same app and branch still
-   * running in the build namespace (tekton/cancelTask.ts). false: no cancel task, no
+   * running in the build namespace (tekton/cancel/cancelTask.ts). false: no cancel task, no
    * ServiceAccount, no Role.
    */
   cancelSuperseded: z.boolean().default(true),
@@ -489,7 +489,7 @@ export const listenerSchema = z
       .prefault({}),
     /**
      * true: a ValidatingAdmissionPolicy per app lets the listener create only the PipelineRun
-     * the app's TriggerTemplate renders (tekton/listenerAdmission.ts); needs Kubernetes 1.30+
+     * the app's TriggerTemplate renders (tekton/listener/listenerAdmission.ts); needs Kubernetes 1.30+
      * (admissionregistration.k8s.io/v1). false (older clusters) leaves a compromised listener
      * able to create a run that reads an app's keys.
      */

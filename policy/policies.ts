@@ -6,7 +6,11 @@
 // reads such values through `known()` and skips what it cannot see yet; the same policy runs
 // again at `pulumi up`, before the resource is created, when every value is known.
 // Secret values arrive unwrapped (plain), so they are checked like any other value.
-import { CHAINS_NAMESPACE, CHAINS_SIGNING_KEY, CHAINS_SIGNING_SECRET } from "../tekton/chains";
+import {
+  CHAINS_NAMESPACE,
+  CHAINS_SIGNING_KEY,
+  CHAINS_SIGNING_SECRET,
+} from "../tekton/cluster/chains";
 import {
   PolicyResource,
   ReportViolation,
@@ -20,7 +24,7 @@ import {
   INSECURE_GITLAB_ANNOTATION,
   INSECURE_REGISTRY_ANNOTATION,
   deployKeyResourceNames,
-} from "../tekton/names";
+} from "../tekton/core/names";
 import { UNKNOWN, known, isObject, knownItems, knownString } from "./values";
 
 /** Pulumi name suffix of an app's source deploy key (the read-only one). */
@@ -411,7 +415,7 @@ export const rbacRolesNoSecrets: ResourceValidationPolicy = {
 const READ_VERBS = ["get", "list", "watch"];
 
 /**
- * The shared listener (tekton/triggers.ts) holds a ClusterRole because its multi-namespace
+ * The shared listener (tekton/listener/triggers.ts) holds a ClusterRole because its multi-namespace
  * informers list Triggers' objects cluster-wide; everything it writes (PipelineRuns) is granted
  * by a Role in each app namespace. A cluster-wide write would let a compromised listener create
  * runs (which mount an app's keys) in any namespace, so the stack's ClusterRoles only read.
@@ -456,7 +460,7 @@ export const rbacBindingsNoSecretRoles: ResourceValidationPolicy = {
       (SECRET_GRANTING_ROLES as readonly string[]).includes(ref.name ?? "")
     ) {
       reportViolation(
-        `${kindName} ${args.name} grants ClusterRole ${ref.name}, which grants Secrets${cluster ? " cluster-wide" : ""}; bind a role of this stack that grants only what is needed (the listeners: components/listenerClusterRole.ts).`,
+        `${kindName} ${args.name} grants ClusterRole ${ref.name}, which grants Secrets${cluster ? " cluster-wide" : ""}; bind a role of this stack that grants only what is needed (the listeners: components/listener/listenerClusterRole.ts).`,
       );
     }
     if (!cluster) return;
@@ -708,7 +712,7 @@ const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 /**
  * A listener that may create PipelineRuns in a build namespace can create one that mounts that
- * namespace's Secrets, unless an admission policy confines it (tekton/listenerAdmission.ts).
+ * namespace's Secrets, unless an admission policy confines it (tekton/listener/listenerAdmission.ts).
  * Advisory, not mandatory: on clusters before Kubernetes 1.30 `listener.admissionPolicy: false`
  * is the only choice, and the README's security table states the gap it leaves.
  */

@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import type { RegisteredResource } from "../tests/harness/mocks";
 import { exampleConfig, runProgram, withStructured } from "../tests/harness/program";
 import { deliver, renderedCluster } from "../tests/harness/sharedListener";
-import { pushHeaders } from "../tests/triggers/helpers";
+import { pushHeaders } from "../tests/listener/helpers";
 import { parseStackConfig } from "../config/load";
 
 const SIZES = [1, 10, 50];

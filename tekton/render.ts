@@ -1,11 +1,11 @@
 // Every Tekton object of the build pipelines as plain manifests with a file path each, for
 // `npm run render` (review and lint without a cluster). Secrets are never part of it.
 import { ValidatedConfig } from "../config/schema";
-import { buildPipeline } from "./pipeline";
-import { buildContext, buildTasks } from "./tasks";
-import { sharedEventListener, triggerManifests } from "./triggers";
-import { EventListener, Trigger, TriggerBinding, TriggerTemplate } from "./triggerTypes";
-import { BuildManifest } from "./types";
+import { buildPipeline } from "./build/pipeline";
+import { buildContext, buildTasks } from "./build/tasks";
+import { sharedEventListener, triggerManifests } from "./listener/triggers";
+import { EventListener, Trigger, TriggerBinding, TriggerTemplate } from "./core/triggerTypes";
+import { BuildManifest } from "./core/types";
 
 export interface RenderedManifest {
   /** Relative path: `<app>/<kind>-<name>.yaml`. */

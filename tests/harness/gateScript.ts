@@ -1,4 +1,4 @@
-// Runs a readiness gate's script (tekton/readinessGate.ts, tekton/prunerGate.ts) the way its Job
+// Runs a readiness gate's script (tekton/cluster/readinessGate.ts, tekton/cluster/prunerGate.ts) the way its Job
 // does: bash, the Job container's env, a stub kubectl from `dir` first on PATH, no pause between
 // attempts.
 import { spawnSync } from "node:child_process";

@@ -18,13 +18,13 @@
 // Only the CEL forms the stack writes are understood; anything else fails the test loudly.
 import * as assert from "node:assert/strict";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
-import { buildContext } from "../../tekton/tasks";
+import { buildContext } from "../../tekton/build/tasks";
 import {
   sharedEventListener,
   triggerNames,
   triggerObjects,
   WEBHOOK_TOKEN_KEY,
-} from "../../tekton/triggers";
+} from "../../tekton/listener/triggers";
 import {
   EventListener,
   PipelineRunTemplate,
@@ -34,7 +34,7 @@ import {
   TriggerBinding,
   TriggerInterceptor,
   TriggerTemplate,
-} from "../../tekton/triggerTypes";
+} from "../../tekton/core/triggerTypes";
 
 /** One HTTP delivery as GitLab sends it. */
 export interface Delivery {
@@ -116,7 +116,7 @@ function field(body: any, path: string): unknown {
   return value;
 }
 
-/** Reads a CEL single-quoted literal as tekton/triggers.ts `celStringLiteral` writes it. */
+/** Reads a CEL single-quoted literal as tekton/listener/triggers.ts `celStringLiteral` writes it. */
 function literal(text: string): string {
   const match = /^'((?:[^'\\]|\\.)*)'$/.exec(text);
   assert.ok(match, `unsupported CEL literal ${text}`);

@@ -3,7 +3,7 @@
 // GitLab's push delivery handed to the sink model (tests/harness/sharedListener.ts, Triggers
 // v0.37.0). Pure: tests/rehearsal/delivery.test.ts runs it in `npm test`.
 import { Cluster as ListenerCluster, deliver, Outcome } from "../harness/sharedListener";
-import { pushPayload as documentedPush, pushHeaders } from "../triggers/helpers";
+import { pushPayload as documentedPush, pushHeaders } from "../listener/helpers";
 import { Cluster } from "./runner";
 
 function expect(condition: unknown, message: string): asserts condition {

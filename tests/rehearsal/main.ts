@@ -18,7 +18,7 @@ import { useKeyMaterial } from "../harness/mocks";
 import { STATUS_TOKEN_KEY, STATUS_TOKEN_SECRET } from "../../config/schema";
 import { FakeGitLab } from "../gitlab/fakeGitLab";
 import { kubeconfig, startFakeKubeApi } from "../harness/fakeKubeApi";
-import { CANCEL_SERVICE_ACCOUNT, CANCEL_TASK_NAME } from "../../tekton/cancelTask";
+import { CANCEL_SERVICE_ACCOUNT, CANCEL_TASK_NAME } from "../../tekton/cancel/cancelTask";
 import { exampleConfig, REPO_ROOT, runProgram, withStructured } from "../harness/program";
 import { Cluster as ListenerCluster, Outcome } from "../harness/sharedListener";
 import { clusterOf, delivery, started, Started } from "./delivery";

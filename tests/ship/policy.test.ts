@@ -18,12 +18,12 @@ import {
   kanikoResultsForChains,
   listenerRunsConfined,
 } from "../../policy/policies";
-import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../../tekton/names";
+import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../../tekton/core/names";
 import { FakeResource, checkPolicy, checkStackPolicy } from "./checkPolicy";
-import { appAndContext } from "../pipeline/helpers";
-import { listenerAdmission } from "../../tekton/listenerAdmission";
-import { CANCEL_ROLE, cancelRole, cancelRoleBinding } from "../../tekton/cancelTask";
-import { appPipelineRunRoleBinding, sharedEventListener } from "../../tekton/triggers";
+import { appAndContext } from "../build/helpers";
+import { listenerAdmission } from "../../tekton/listener/listenerAdmission";
+import { CANCEL_ROLE, cancelRole, cancelRoleBinding } from "../../tekton/cancel/cancelTask";
+import { appPipelineRunRoleBinding, sharedEventListener } from "../../tekton/listener/triggers";
 
 /** The sentinel the engine sends for a value not known during preview. */
 const UNKNOWN_STRING: string = (policyProxy as any).unknownStringValue;
@@ -547,7 +547,7 @@ describe("policy pack", () => {
       });
     });
 
-    describe("the cancel-superseded Role (tekton/cancelTask.ts)", () => {
+    describe("the cancel-superseded Role (tekton/cancel/cancelTask.ts)", () => {
       const { app } = appAndContext();
       const cancel = (rules: any[]): FakeResource => ({
         type: ROLE,

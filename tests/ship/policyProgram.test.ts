@@ -14,7 +14,7 @@ import {
 } from "../../policy/policies";
 import { parseStackConfig } from "../../config/load";
 import { renderManifests } from "../../tekton/render";
-import { INSECURE_GITLAB_ANNOTATION, INSECURE_REGISTRY_ANNOTATION } from "../../tekton/names";
+import { INSECURE_GITLAB_ANNOTATION, INSECURE_REGISTRY_ANNOTATION } from "../../tekton/core/names";
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
 import { checkPolicy, checkStackPolicy } from "./checkPolicy";
 

@@ -1,0 +1,186 @@
+// Who holds which credential, computed from the registered objects as Tekton would mount them
+// (tests/harness/credentialReach.ts): the README's credential table, as a test.
+import "../harness/mocks";
+import * as assert from "node:assert/strict";
+import { chainsKeychain, credentialReach } from "../harness/credentialReach";
+import { exampleConfig, runProgram, withStructured } from "../harness/program";
+
+async function reachOf(config: Record<string, string>) {
+  const run = await runProgram(config);
+  assert.ifError(run.error);
+  return credentialReach(run, "python-hello-build");
+}
+
+describe("credentials reach only the step that needs them", function () {
+  this.timeout(20000);
+
+  it("git-pull in the clone, the registry in Kaniko, git-write in the git steps of patch, the GitLab token in the status steps", async () => {
+    assert.deepEqual(await reachOf(exampleConfig()), {
+      "generate-image-tag": { "clone-and-tag": ["git-pull"] },
+      "build-and-push": { "image-url": [], "build-and-push": ["registry-credentials"] },
+      "patch-deployment": {
+        clone: ["git-write"],
+        "set-image": [],
+        "commit-and-push": ["git-write"],
+      },
+      // Cancel-in-progress: its own ServiceAccount's API token and nothing else.
+      "cancel-superseded": { cancel: ["token:tekton-cancel"] },
+      // The build status in GitLab (issue 12): the one Secret, only in the one step posting it.
+      "report-running": { "post-status": ["gitlab-status-token"] },
+      "report-result": { "post-status": ["gitlab-status-token"] },
+    });
+  });
+
+  it("statusReporting: false: no step holds a GitLab token", async () => {
+    const config = withStructured(exampleConfig(), "apps", (apps) =>
+      apps.map((app: any) => ({ ...app, statusReporting: false })),
+    );
+    const reach = await reachOf(config);
+    assert.deepEqual(Object.keys(reach), [
+      "generate-image-tag",
+      "build-and-push",
+      "patch-deployment",
+      "cancel-superseded",
+    ]);
+    assert.ok(!JSON.stringify(reach).includes("gitlab-status-token"));
+  });
+
+  it("cancelSuperseded: false leaves no step with an API token, and no cancel identity", async () => {
+    const config = withStructured(exampleConfig(), "apps", (apps) =>
+      apps.map((a: any) => ({ ...a, cancelSuperseded: false })),
+    );
+    const run = await runProgram(config);
+    assert.ifError(run.error);
+    const reach = credentialReach(run, "python-hello-build");
+    assert.deepEqual(Object.keys(reach), [
+      "generate-image-tag",
+      "build-and-push",
+      "patch-deployment",
+      "report-running",
+      "report-result",
+    ]);
+    const all = Object.values(reach).flatMap((steps) => Object.values(steps).flat());
+    assert.ok(!all.some((name) => name.startsWith("token:")), all.join(", "));
+    const names = run.resources.map((r) => `${r.type} ${r.inputs.metadata?.name ?? r.name}`);
+    for (const gone of [
+      "kubernetes:core/v1:ServiceAccount tekton-cancel",
+      "kubernetes:rbac.authorization.k8s.io/v1:Role tekton-cancel-superseded",
+      "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding tekton-cancel-superseded",
+      "kubernetes:tekton.dev/v1:Task cancel-superseded",
+    ]) {
+      assert.ok(!names.includes(gone), gone);
+    }
+    const template = run.resources.find(
+      (r) => r.type === "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate",
+    )!;
+    assert.deepEqual(template.inputs.spec.resourcetemplates[0].spec.taskRunSpecs, [
+      { pipelineTaskName: "build-and-push", serviceAccountName: "tekton-build-push" },
+    ]);
+  });
+
+  it("the cancel account may get, list and patch PipelineRuns in its namespace, nothing else", async () => {
+    const run = await runProgram(exampleConfig());
+    assert.ifError(run.error);
+    const find = (type: string, name: string) => {
+      const found = run.resources.find((r) => r.type === type && r.inputs.metadata?.name === name);
+      assert.ok(found, `${type} ${name}`);
+      return found.inputs;
+    };
+    const account = find("kubernetes:core/v1:ServiceAccount", "tekton-cancel");
+    assert.deepEqual(account, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: {
+        name: "tekton-cancel",
+        namespace: "python-hello-build",
+        labels: {
+          "app.kubernetes.io/managed-by": "tekton-gitlab",
+          "app.kubernetes.io/part-of": "hello-python",
+        },
+      },
+      automountServiceAccountToken: true,
+    });
+    const role = find("kubernetes:rbac.authorization.k8s.io/v1:Role", "tekton-cancel-superseded");
+    assert.equal(role.metadata.namespace, "python-hello-build");
+    assert.deepEqual(role.rules, [
+      { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
+    ]);
+    const binding = find(
+      "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+      "tekton-cancel-superseded",
+    );
+    assert.equal(binding.metadata.namespace, "python-hello-build");
+    assert.deepEqual(binding.roleRef, {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "Role",
+      name: "tekton-cancel-superseded",
+    });
+    assert.deepEqual(binding.subjects, [
+      { kind: "ServiceAccount", name: "tekton-cancel", namespace: "python-hello-build" },
+    ]);
+    // No other binding names the account: it holds exactly this Role.
+    const bindings = run.resources.filter(
+      (r) =>
+        /:(Cluster)?RoleBinding$/.test(r.type) &&
+        (r.inputs.subjects ?? []).some((s: any) => s.name === "tekton-cancel"),
+    );
+    assert.equal(bindings.length, 1);
+  });
+
+  it("an anonymous registry: the Kaniko pod holds no credential at all", async () => {
+    const config = withStructured(exampleConfig(), "registry", (r) => ({ host: r.host }));
+    delete config["tekton-gitlab:registryPassword"];
+    const reach = await reachOf(config);
+    assert.deepEqual(reach["build-and-push"], { "image-url": [], "build-and-push": [] });
+    assert.deepEqual(reach["generate-image-tag"], { "clone-and-tag": ["git-pull"] });
+  });
+
+  it("Chains pushes signatures with the build task's registry credentials, only that task's", async () => {
+    // tektoncd/chains v0.29.2 pkg/chains/storage/oci/legacy.go NewStorageBackend: k8schain with
+    // the TaskRun's namespace and ServiceAccount, UseMountSecrets: its imagePullSecrets and
+    // secrets. Tekton's credential init (pipeline v1.15.0 pkg/pod/creds_init.go credsInit)
+    // reads `secrets` only: imagePullSecrets reach no step (the reach test above).
+    const run = await runProgram(exampleConfig());
+    assert.ifError(run.error);
+    assert.deepEqual(chainsKeychain(run, "python-hello-build"), {
+      "generate-image-tag": [],
+      "build-and-push": ["registry-credentials"],
+      "patch-deployment": [],
+      "cancel-superseded": [],
+      "report-running": [],
+      "report-result": [],
+      // A PipelineRun's provenance is stored on the PipelineRun (storage tekton), never pushed.
+      "(pipelinerun)": [],
+    });
+    // The push account lists the Secret for pulls only: nothing for credential init to mount.
+    const push = run.resources.find(
+      (r) =>
+        r.type === "kubernetes:core/v1:ServiceAccount" &&
+        r.inputs.metadata.name === "tekton-build-push",
+    )!;
+    assert.deepEqual(push.inputs.imagePullSecrets, [{ name: "registry-credentials" }]);
+    assert.equal(push.inputs.secrets, undefined);
+    assert.equal(push.inputs.automountServiceAccountToken, false);
+  });
+
+  it("an anonymous registry gets no push ServiceAccount: nothing to lend Chains", async () => {
+    const config = withStructured(exampleConfig(), "registry", (r) => ({ host: r.host }));
+    delete config["tekton-gitlab:registryPassword"];
+    const run = await runProgram(config);
+    assert.ifError(run.error);
+    const keychain = chainsKeychain(run, "python-hello-build");
+    assert.deepEqual(keychain["build-and-push"], []);
+    const names = run.resources
+      .filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")
+      .map((r) => r.inputs.metadata.name);
+    assert.ok(names.includes("tekton-build"));
+    assert.ok(!names.includes("tekton-build-push"), names.join(", "));
+    const template = run.resources.find(
+      (r) => r.type === "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate",
+    )!;
+    // Only the cancel task runs as an account of its own.
+    assert.deepEqual(template.inputs.spec.resourcetemplates[0].spec.taskRunSpecs, [
+      { pipelineTaskName: "cancel-superseded", serviceAccountName: "tekton-cancel" },
+    ]);
+  });
+});

@@ -1,0 +1,347 @@
+// The shared listener's admission policy, evaluated for real: every CEL expression of the
+// rendered ValidatingAdmissionPolicy runs in a CEL interpreter (@marcbachmann/cel-js) against
+// the PipelineRun the app's TriggerTemplate renders (allowed) and against crafted runs a
+// compromised listener could send (denied).
+import * as assert from "node:assert/strict";
+import { evaluate } from "@marcbachmann/cel-js";
+import { AppConfig } from "../../config/schema";
+import {
+  admissionPolicyName,
+  listenerAdmission,
+  listenerUsername,
+  ValidatingAdmissionPolicyManifest,
+} from "../../tekton/listener/listenerAdmission";
+import { CANCEL_TASK_NAME } from "../../tekton/cancel/cancelTask";
+import {
+  GIT_PULL_SECRET,
+  GIT_WRITE_SECRET,
+  pipelineName,
+  WORKSPACES,
+} from "../../tekton/core/names";
+import { pipelineRunTemplate, TriggerContext } from "../../tekton/listener/triggers";
+import { buildContext } from "../../tekton/build/tasks";
+import { appAndContext } from "../build/helpers";
+import { deliver } from "../harness/sharedListener";
+import { exampleApp, pushHeaders, pushPayload, sharedCluster } from "./helpers";
+
+const listener = { namespace: "tekton-gitlab-listener" };
+const LISTENER_USER = "system:serviceaccount:tekton-gitlab-listener:tekton-gitlab-listener";
+
+/** What Triggers creates for a push: the template with its tt.params substituted. */
+function renderedRun(app: AppConfig, ctx: TriggerContext): any {
+  const values: Record<string, string> = {
+    revision: "0123456789abcdef0123456789abcdef01234567",
+    ref: `refs/heads/${app.branch}`,
+    "project-path": app.sourceProject,
+    "commit-label": "0123456789abcdef0123456789abcdef01234567",
+  };
+  const text = JSON.stringify(pipelineRunTemplate(app, ctx)).replace(
+    /\$\(tt\.params\.([a-z-]+)\)/g,
+    (_, name: string) => {
+      if (!(name in values)) throw new Error(`test has no value for tt.params.${name}`);
+      return values[name];
+    },
+  );
+  const run = JSON.parse(text);
+  run.metadata.namespace = app.namespace;
+  return run;
+}
+
+function request(user: string, object: any) {
+  return {
+    request: {
+      userInfo: { username: user },
+      namespace: object.metadata.namespace,
+      operation: "CREATE",
+    },
+    object,
+  };
+}
+
+/** The messages of the validations that fail (or error) for `object`: empty = allowed. */
+function denials(policy: ValidatingAdmissionPolicyManifest, object: any): string[] {
+  const vars = request(LISTENER_USER, object);
+  return policy.spec.validations
+    .filter((v) => {
+      try {
+        return evaluate(v.expression, vars) !== true;
+      } catch {
+        return true; // a CEL error on a validation denies (failurePolicy Fail)
+      }
+    })
+    .map((v) => v.message);
+}
+
+function matches(policy: ValidatingAdmissionPolicyManifest, user: string, object: any): boolean {
+  return policy.spec.matchConditions.every((c) => evaluate(c.expression, request(user, object)));
+}
+
+const variants: [string, () => { app: AppConfig; ctx: TriggerContext }][] = [
+  ["registry with credentials", () => exampleApp()],
+  [
+    "anonymous registry",
+    () =>
+      appAndContext({
+        registry: (r) => ({ ...r, username: undefined }),
+      }),
+  ],
+  [
+    "anonymous registry, cancelSuperseded: false",
+    () =>
+      appAndContext({
+        registry: (r) => ({ ...r, username: undefined }),
+        apps: ([a]) => [{ ...a, cancelSuperseded: false }],
+      }),
+  ],
+];
+
+/** What each variant's run gives its own ServiceAccount: pipeline task -> account. */
+const EXPECTED_TASK_ACCOUNTS: Record<string, Record<string, string>> = {
+  "registry with credentials": {
+    "build-and-push": "tekton-build-push",
+    "cancel-superseded": "tekton-cancel",
+  },
+  "anonymous registry": { "cancel-superseded": "tekton-cancel" },
+  "anonymous registry, cancelSuperseded: false": {},
+};
+
+for (const [label, setup] of variants) {
+  describe(`listener admission policy (${label})`, () => {
+    const { app, ctx } = setup();
+    const [policy, binding] = listenerAdmission(listener, app, ctx);
+    const allowed = () => renderedRun(app, ctx);
+    const expectDenied = (object: any) => assert.notDeepEqual(denials(policy, object), []);
+
+    it("allows exactly the run the app's TriggerTemplate renders", () => {
+      assert.deepEqual(denials(policy, allowed()), []);
+      // The variants differ where it matters: which tasks get a ServiceAccount of their own.
+      assert.deepEqual(
+        Object.fromEntries(
+          (allowed().spec.taskRunSpecs ?? []).map((s: any) => [
+            s.pipelineTaskName,
+            s.serviceAccountName,
+          ]),
+        ),
+        EXPECTED_TASK_ACCOUNTS[label],
+      );
+    });
+
+    it("denies tekton-cancel (the one account with an API token) for any other task", () => {
+      const cancelSpec = {
+        pipelineTaskName: CANCEL_TASK_NAME,
+        serviceAccountName: "tekton-cancel",
+      };
+      const others = (allowed().spec.taskRunSpecs ?? []).filter(
+        (s: any) => s.pipelineTaskName !== CANCEL_TASK_NAME,
+      );
+      for (const task of ["generate-image-tag", "build-and-push", "patch-deployment"]) {
+        const moved = allowed();
+        moved.spec.taskRunSpecs = [
+          ...others.filter((s: any) => s.pipelineTaskName !== task),
+          { pipelineTaskName: task, serviceAccountName: "tekton-cancel" },
+        ];
+        expectDenied(moved);
+        const added = allowed();
+        added.spec.taskRunSpecs = [
+          ...(added.spec.taskRunSpecs ?? []),
+          { pipelineTaskName: task, serviceAccountName: "tekton-cancel" },
+        ];
+        expectDenied(added);
+      }
+      const runWide = allowed();
+      runWide.spec.taskRunTemplate.serviceAccountName = "tekton-cancel";
+      expectDenied(runWide);
+      if (!app.cancelSuperseded) {
+        // Off: the cancel task's entry is refused too (no such task, no such account).
+        const extra = allowed();
+        extra.spec.taskRunSpecs = [...(extra.spec.taskRunSpecs ?? []), cancelSpec];
+        expectDenied(extra);
+      } else {
+        // On: a run without it (cancel task as tekton-build) is not the template's run either.
+        const without = allowed();
+        without.spec.taskRunSpecs = others;
+        expectDenied(without);
+      }
+    });
+
+    it("matches only CREATE of tekton.dev/v1 pipelineruns in the app namespace, by the listener", () => {
+      assert.equal(policy.spec.failurePolicy, "Fail");
+      assert.deepEqual(policy.spec.matchConstraints.resourceRules, [
+        {
+          apiGroups: ["tekton.dev"],
+          apiVersions: ["v1"],
+          operations: ["CREATE"],
+          resources: ["pipelineruns"],
+        },
+      ]);
+      assert.equal(policy.spec.matchConstraints.matchPolicy, "Equivalent");
+      assert.equal(listenerUsername(listener), LISTENER_USER);
+      assert.equal(matches(policy, LISTENER_USER, allowed()), true);
+      for (const other of [
+        "system:serviceaccount:ci:tekton-gitlab-listener",
+        "system:serviceaccount:tekton-gitlab-listener:default",
+        "alice",
+      ]) {
+        assert.equal(matches(policy, other, allowed()), false, other);
+      }
+      assert.deepEqual(binding.spec, {
+        policyName: policy.metadata.name,
+        validationActions: ["Deny"],
+        matchResources: {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": app.namespace } },
+        },
+      });
+      assert.equal(binding.metadata.name, admissionPolicyName(app));
+    });
+
+    it("denies an inline pipelineSpec", () => {
+      const run = allowed();
+      run.spec.pipelineSpec = { tasks: [{ name: "steal", taskSpec: { steps: [] } }] };
+      expectDenied(run);
+      delete run.spec.pipelineRef;
+      expectDenied(run);
+    });
+
+    it("denies another pipelineRef, a resolver or another namespace's pipeline", () => {
+      const other = allowed();
+      other.spec.pipelineRef = { name: "build-billing" };
+      expectDenied(other);
+      const resolver = allowed();
+      resolver.spec.pipelineRef = {
+        name: pipelineName(app),
+        resolver: "git",
+        params: [{ name: "url", value: "https://evil.example/p.git" }],
+      };
+      expectDenied(resolver);
+    });
+
+    it("denies an extra workspace binding the git-write Secret", () => {
+      const run = allowed();
+      run.spec.workspaces.push({ name: "extra", secret: { secretName: GIT_WRITE_SECRET } });
+      expectDenied(run);
+    });
+
+    it("denies the git-pull Secret bound to another workspace name", () => {
+      const run = allowed();
+      const pull = run.spec.workspaces.find((w: any) => w.name === WORKSPACES.gitPull);
+      const source = run.spec.workspaces.find((w: any) => w.name === WORKSPACES.source);
+      // Swap: the source workspace now carries the git-pull Secret, the count stays the same.
+      source.secret = { secretName: GIT_PULL_SECRET };
+      assert.equal(pull.secret.secretName, GIT_PULL_SECRET);
+      delete source.volumeClaimTemplate;
+      expectDenied(run);
+      const renamed = allowed();
+      renamed.spec.workspaces.find((w: any) => w.name === WORKSPACES.gitPull).name = "operations-x";
+      expectDenied(renamed);
+    });
+
+    it("denies git-write swapped into the git-pull workspace", () => {
+      const run = allowed();
+      run.spec.workspaces.find((w: any) => w.name === WORKSPACES.gitPull).secret.secretName =
+        GIT_WRITE_SECRET;
+      expectDenied(run);
+    });
+
+    it("allows the GitLab status token only as the template binds it (its one key, its workspace)", () => {
+      const token = (run: any) =>
+        run.spec.workspaces.find((w: any) => w.name === WORKSPACES.statusToken);
+      assert.deepEqual(token(allowed()), {
+        name: WORKSPACES.statusToken,
+        secret: {
+          secretName: "gitlab-status-token",
+          items: [{ key: "token", path: "token" }],
+          optional: true,
+        },
+      });
+      // The whole Secret instead of its token key.
+      const whole = allowed();
+      delete token(whole).secret.items;
+      expectDenied(whole);
+      // The token Secret under the tag task's workspace, so the clone step would hold it.
+      const moved = allowed();
+      moved.spec.workspaces.find((w: any) => w.name === WORKSPACES.gitPull).secret = {
+        secretName: "gitlab-status-token",
+      };
+      expectDenied(moved);
+      // git-write under the status workspace: the status step would hold the push key.
+      const swapped = allowed();
+      token(swapped).secret.secretName = GIT_WRITE_SECRET;
+      expectDenied(swapped);
+    });
+
+    it("denies another serviceAccountName", () => {
+      const run = allowed();
+      run.spec.taskRunTemplate.serviceAccountName = "tekton-build-push";
+      expectDenied(run);
+      delete run.spec.taskRunTemplate.serviceAccountName;
+      expectDenied(run);
+    });
+
+    it("denies extra taskRunSpecs with another ServiceAccount", () => {
+      const run = allowed();
+      run.spec.taskRunSpecs = [
+        ...(run.spec.taskRunSpecs ?? []),
+        { pipelineTaskName: "update-operations", serviceAccountName: "tekton-build-push" },
+      ];
+      expectDenied(run);
+      const stepSpecs = allowed();
+      stepSpecs.spec.taskRunSpecs = [
+        { pipelineTaskName: "build", serviceAccountName: "tekton-build", stepSpecs: [] },
+      ];
+      expectDenied(stepSpecs);
+    });
+
+    it("denies a podTemplate with volumes, env or another securityContext", () => {
+      const volumes = allowed();
+      volumes.spec.taskRunTemplate.podTemplate.volumes = [
+        { name: "keys", secret: { secretName: GIT_WRITE_SECRET } },
+      ];
+      expectDenied(volumes);
+      const root = allowed();
+      root.spec.taskRunTemplate.podTemplate.securityContext.runAsUser = 0;
+      expectDenied(root);
+      const env = allowed();
+      env.spec.taskRunTemplate.podTemplate.env = [{ name: "X", value: "y" }];
+      expectDenied(env);
+    });
+
+    it("denies other params and other clone URLs", () => {
+      const extra = allowed();
+      extra.spec.params.push({ name: "extra", value: "x" });
+      expectDenied(extra);
+      const url = allowed();
+      url.spec.params.find((p: any) => p.name === "source-url").value =
+        "ssh://git@evil.example/x.git";
+      expectDenied(url);
+    });
+  });
+}
+
+describe("listener admission policy and the modelled sink", () => {
+  // The runs the sink model (tests/harness/sharedListener.ts, Triggers v0.37.0 pkg/sink) creates
+  // for real pushes: each passes its own app's policy and no other app's, so a run can be
+  // neither forged for an app nor replayed into another app's namespace.
+  const tokens: Record<string, string> = {
+    "hello-python": "token-of-hello-python-0123456789",
+    orders: "token-of-orders-0123456789abcdef",
+  };
+  const { config, cluster } = sharedCluster([{ name: "orders" }], tokens);
+  const ctx = buildContext(config);
+  const policies = config.apps.map((app) => listenerAdmission(config.listener, app, ctx)[0]);
+
+  for (const app of config.apps) {
+    it(`admits ${app.name}'s delivered run under its own policy only`, () => {
+      const body = pushPayload();
+      body.project.path_with_namespace = app.sourceProject;
+      body.ref = `refs/heads/${app.branch}`;
+      const outcome = deliver(cluster, { headers: pushHeaders(tokens[app.name]), body });
+      assert.equal(outcome.created.length, 1);
+      const run = { ...outcome.created[0].run, metadata: { namespace: app.namespace } };
+      for (const [i, other] of config.apps.entries()) {
+        const denied = denials(policies[i], run);
+        if (other.name === app.name) assert.deepEqual(denied, [], app.name);
+        else assert.notDeepEqual(denied, [], `${app.name}'s run under ${other.name}'s policy`);
+      }
+    });
+  }
+});
