@@ -348,7 +348,7 @@ export const SECRET_GRANTING_ROLES = [
  * Type token of the component that applies Tekton's own release manifests. Those ship their
  * controllers' ClusterRoleBindings; they are pinned upstream releases, not this stack's RBAC.
  */
-export const TEKTON_INSTALL_TYPE = "tekton-gitlab:tekton:TektonInstall";
+export const TEKTON_INSTALL_TYPE = "tekton-gitlab:cluster:TektonInstall";
 
 /** True for resources applied from Tekton's release manifests (children of TektonInstall). */
 export function isTektonReleaseResource(urn: string): boolean {

@@ -10,6 +10,7 @@ import {
 import { buildPipeline } from "../../tekton/build/pipeline";
 import { BuildContext, buildTasks } from "../../tekton/build/tasks";
 import { BuildManifest } from "../../tekton/core/types";
+import { withPreviousType } from "../core/typeAliases";
 
 export interface BuildPipelineArgs {
   /** The app whose Tasks and Pipeline are created, in its namespace. */
@@ -29,7 +30,12 @@ export class BuildPipeline extends pulumi.ComponentResource {
   public readonly pipelineName: string;
 
   constructor(name: string, args: BuildPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tekton-gitlab:tekton:BuildPipeline", name, {}, opts);
+    super(
+      "tekton-gitlab:app:BuildPipeline",
+      name,
+      {},
+      withPreviousType("tekton-gitlab:app:BuildPipeline", opts),
+    );
     const { app, context } = args;
     const manifests: BuildManifest[] = [...buildTasks(app, context), buildPipeline(app, context)];
     for (const manifest of manifests) {

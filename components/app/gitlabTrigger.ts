@@ -13,6 +13,7 @@ import {
 import { childOptions } from "../core/childOptions";
 import { ProjectHook } from "../gitlab";
 import { SharedListener } from "../listener/sharedListener";
+import { withPreviousType } from "../core/typeAliases";
 
 export interface GitLabTriggerArgs {
   /** The app whose pushes start its pipeline (validated config, defaults resolved). */
@@ -50,7 +51,12 @@ export class GitLabTrigger extends pulumi.ComponentResource {
   public readonly hook?: ProjectHook;
 
   constructor(name: string, args: GitLabTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tekton-gitlab:tekton:GitLabTrigger", name, {}, opts);
+    super(
+      "tekton-gitlab:app:GitLabTrigger",
+      name,
+      {},
+      withPreviousType("tekton-gitlab:app:GitLabTrigger", opts),
+    );
     const { app, context, listener, shared } = args;
     const names = triggerNames(app);
     const objects = triggerObjects(app, context, listener);

@@ -7,6 +7,7 @@ import {
   cancelServiceAccount,
 } from "../../tekton/cancel/cancelTask";
 import { childOptions } from "../core/childOptions";
+import { withPreviousType } from "../core/typeAliases";
 
 export interface SupersededRunsArgs {
   /** The app whose build namespace gets the cancel task's identity (cancelSuperseded on). */
@@ -26,7 +27,12 @@ export class SupersededRuns extends pulumi.ComponentResource {
   public readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: SupersededRunsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tekton-gitlab:tekton:SupersededRuns", name, {}, opts);
+    super(
+      "tekton-gitlab:app:SupersededRuns",
+      name,
+      {},
+      withPreviousType("tekton-gitlab:app:SupersededRuns", opts),
+    );
     const { app } = args;
     const after = childOptions(this, opts);
     const account = cancelServiceAccount(app);

@@ -11,6 +11,7 @@ import {
   chainsReleaseUrl,
 } from "../../tekton/cluster/chains";
 import { retainCustomResourceDefinitions } from "./retainCrds";
+import { withPreviousType } from "../core/typeAliases";
 
 export interface ChainsInstallArgs {
   tekton: TektonConfig;
@@ -30,7 +31,12 @@ export class ChainsInstall extends pulumi.ComponentResource {
   public readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: ChainsInstallArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tekton-gitlab:tekton:ChainsInstall", name, {}, opts);
+    super(
+      "tekton-gitlab:cluster:ChainsInstall",
+      name,
+      {},
+      withPreviousType("tekton-gitlab:cluster:ChainsInstall", opts),
+    );
     const chains = args.tekton.chains;
     this.version = chains.version;
 

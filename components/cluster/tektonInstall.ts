@@ -7,6 +7,7 @@ import { deployGate } from "./deployGate";
 import { retainCustomResourceDefinitions } from "./retainCrds";
 import { DashboardInstall, installDashboard } from "./dashboardInstall";
 import { PrunerInstall, installPruner } from "./prunerInstall";
+import { withPreviousType } from "../core/typeAliases";
 
 /** The three release manifests, in the order they must be applied. */
 export function tektonReleaseUrls(config: TektonConfig) {
@@ -52,7 +53,12 @@ export class TektonInstall extends pulumi.ComponentResource {
   public readonly prunerReady: pulumi.Resource[] = [];
 
   constructor(name: string, args: TektonInstallArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tekton-gitlab:tekton:TektonInstall", name, {}, opts);
+    super(
+      "tekton-gitlab:cluster:TektonInstall",
+      name,
+      {},
+      withPreviousType("tekton-gitlab:cluster:TektonInstall", opts),
+    );
     const config = args.tekton;
     if (!config.install) {
       // The cluster's Tekton is assumed to be serving: no gate (README, "Tekton install").

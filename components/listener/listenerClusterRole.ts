@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { listenerClusterRole, listenerClusterRoleName } from "../../tekton/listener/triggers";
+import { withPreviousType } from "../core/typeAliases";
 
 /**
  * The one ClusterRole the shared EventListener is bound to (tekton/listener/triggers.ts
@@ -15,7 +16,12 @@ export class ListenerClusterRole extends pulumi.ComponentResource {
   public readonly role: k8s.rbac.v1.ClusterRole;
 
   constructor(name: string, args: { stack: string }, opts?: pulumi.ComponentResourceOptions) {
-    super("tekton-gitlab:tekton:ListenerClusterRole", name, {}, opts);
+    super(
+      "tekton-gitlab:listener:ListenerClusterRole",
+      name,
+      {},
+      withPreviousType("tekton-gitlab:listener:ListenerClusterRole", opts),
+    );
     const manifest = listenerClusterRole(listenerClusterRoleName(args.stack));
     this.roleName = manifest.metadata.name;
     this.role = new k8s.rbac.v1.ClusterRole(

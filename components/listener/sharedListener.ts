@@ -9,6 +9,7 @@ import {
   webhookUrl,
 } from "../../tekton/listener/triggers";
 import { childOptions } from "../core/childOptions";
+import { withPreviousType } from "../core/typeAliases";
 
 export interface SharedListenerArgs {
   /** `tekton-gitlab:listener`, validated (host set: there is at least one app). */
@@ -45,7 +46,12 @@ export class SharedListener extends pulumi.ComponentResource {
   public readonly namespace: k8s.core.v1.Namespace;
 
   constructor(name: string, args: SharedListenerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tekton-gitlab:tekton:SharedListener", name, {}, opts);
+    super(
+      "tekton-gitlab:listener:SharedListener",
+      name,
+      {},
+      withPreviousType("tekton-gitlab:listener:SharedListener", opts),
+    );
     const { listener, apps } = args;
     const objects = listenerObjects(listener, apps, args.clusterRole.name);
     const after = childOptions(this, opts);

@@ -9,7 +9,7 @@ const ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role";
 const BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 const TRIGGER = "kubernetes:triggers.tekton.dev/v1beta1:Trigger";
 const TEMPLATE = "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate";
-const COMPONENT = "tekton-gitlab:tekton:SupersededRuns";
+const COMPONENT = "tekton-gitlab:app:SupersededRuns";
 
 describe("SupersededRuns component (cancel-in-progress identity)", function () {
   this.timeout(20000);

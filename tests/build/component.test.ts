@@ -16,7 +16,7 @@ import { multiAppStack } from "./helpers";
 
 const TASK = "kubernetes:tekton.dev/v1:Task";
 const PIPELINE = "kubernetes:tekton.dev/v1:Pipeline";
-const COMPONENT = "tekton-gitlab:tekton:BuildPipeline";
+const COMPONENT = "tekton-gitlab:app:BuildPipeline";
 
 /** What index.ts does for the pipelines: Tekton first, then per app a namespace and its pipeline. */
 async function construct(config: ValidatedConfig) {

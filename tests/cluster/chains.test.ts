@@ -51,8 +51,8 @@ describe("Tekton Chains (tekton.chains)", function () {
     assert.ok(release.dependencies.includes(pipelines.urn));
     assert.equal(release.transforms, 1, "the CRD-retaining transform");
     // A child of TektonInstall: the policy pack treats it as a pinned upstream release.
-    const install = findResource(run, "tekton-gitlab:tekton:TektonInstall", "tekton");
-    const component = findResource(run, "tekton-gitlab:tekton:ChainsInstall", "tekton-chains");
+    const install = findResource(run, "tekton-gitlab:cluster:TektonInstall", "tekton");
+    const component = findResource(run, "tekton-gitlab:cluster:ChainsInstall", "tekton-chains");
     assert.equal(component.parent, install.urn);
     assert.equal(release.parent, component.urn);
   });

@@ -56,7 +56,7 @@ describe("Tekton Dashboard", function () {
     const pipelines = findResource(run, CONFIG_FILE, "tekton-pipelines");
     assert.deepEqual(release.dependencies, [pipelines.urn]);
     assert.equal(release.transforms, 1);
-    const install = findResource(run, "tekton-gitlab:tekton:TektonInstall", "tekton");
+    const install = findResource(run, "tekton-gitlab:cluster:TektonInstall", "tekton");
     assert.equal(release.parent, install.urn);
     assert.deepEqual(run.values?.tekton.dashboard, { version: "v0.71.0", url: null });
   });

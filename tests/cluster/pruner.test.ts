@@ -52,7 +52,7 @@ describe("Tekton Pruner (retention)", function () {
     const pipelines = findResource(run, CONFIG_FILE, "tekton-pipelines");
     assert.deepEqual(pruner.dependencies, [pipelines.urn]);
     // Directly under TektonInstall: the policy pack knows release objects by that parent.
-    const install = findResource(run, "tekton-gitlab:tekton:TektonInstall", "tekton");
+    const install = findResource(run, "tekton-gitlab:cluster:TektonInstall", "tekton");
     assert.equal(pruner.parent, install.urn);
     // The CRD-retaining transform and the global-config one.
     assert.equal(pruner.transforms, 2);

@@ -38,7 +38,7 @@ describe("Tekton install", function () {
     const gate = findResource(run, JOB, "tekton-webhooks-ready");
     // The interceptors' ClusterInterceptors go through Triggers' webhook: after the gate.
     assert.deepEqual(interceptors.dependencies, [gate.urn]);
-    const install = findResource(run, "tekton-gitlab:tekton:TektonInstall", "tekton");
+    const install = findResource(run, "tekton-gitlab:cluster:TektonInstall", "tekton");
     for (const file of [pipelines, triggers, interceptors]) assert.equal(file.parent, install.urn);
   });
 

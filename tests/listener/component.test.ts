@@ -21,10 +21,10 @@ import {
 import { exampleApp, exampleStack } from "./helpers";
 
 const T = {
-  component: "tekton-gitlab:tekton:GitLabTrigger",
+  component: "tekton-gitlab:app:GitLabTrigger",
   password: "random:index/randomPassword:RandomPassword",
   secret: "kubernetes:core/v1:Secret",
-  sharedComponent: "tekton-gitlab:tekton:SharedListener",
+  sharedComponent: "tekton-gitlab:listener:SharedListener",
   namespace: "kubernetes:core/v1:Namespace",
   serviceAccount: "kubernetes:core/v1:ServiceAccount",
   role: "kubernetes:rbac.authorization.k8s.io/v1:Role",

@@ -48,7 +48,7 @@ describe("the listener's ClusterRole", function () {
     for (const type of [
       "kubernetes:triggers.tekton.dev/v1beta1:EventListener",
       "kubernetes:networking.k8s.io/v1:Ingress",
-      "tekton-gitlab:tekton:SharedListener",
+      "tekton-gitlab:listener:SharedListener",
     ]) {
       assert.deepEqual(resourcesOfType(run, type), [], type);
     }
