@@ -1,5 +1,5 @@
 // Who holds which credential, computed from the registered objects as Tekton would mount them
-// (tests/harness/credentialReach.ts): the README's credential table, as a test.
+// (tests/harness/credentialReach.ts): the credential table of docs/security.md, as a test.
 import "../harness/mocks";
 import * as assert from "node:assert/strict";
 import { chainsKeychain, credentialReach } from "../harness/credentialReach";

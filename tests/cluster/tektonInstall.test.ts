@@ -75,7 +75,7 @@ describe("Tekton install", function () {
     const run = await runProgram(config);
     assert.ifError(run.error);
     assert.deepEqual(resourcesOfType(run, CONFIG_FILE), []);
-    // No gate either: the cluster's Tekton is assumed to be serving (see README).
+    // No gate either: the cluster's Tekton is assumed to be serving (see docs/operations.md).
     assert.deepEqual(resourcesOfType(run, JOB), []);
     assert.equal(run.values?.tekton, null);
     // The apps are still built on the cluster's own Tekton, waiting only for their namespace.

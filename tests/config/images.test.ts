@@ -1,16 +1,17 @@
-// The default step images: only tags confirmed published, and the README's one list of them
-// (section "Step images") says exactly what config/images.ts uses.
+// The default step images: only tags confirmed published, and the docs' one list of them
+// (docs/configuration.md, section "Step images", moved there from the README) says exactly what
+// config/images.ts uses.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_IMAGES } from "../../config/images";
 
-const README = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+const DOC = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "configuration.md"), "utf8");
 
-/** `images.<key>` -> image, from the README's "Step images" table. */
+/** `images.<key>` -> image, from the "Step images" table of docs/configuration.md. */
 function readmeImages(): Record<string, string> {
-  const section = README.split(/^## /m).find((s) => s.startsWith("Step images"));
-  assert.ok(section, "README has a '## Step images' section");
+  const section = DOC.split(/^## /m).find((s) => s.startsWith("Step images"));
+  assert.ok(section, "docs/configuration.md has a '## Step images' section");
   const rows: Record<string, string> = {};
   for (const match of section.matchAll(/^\| `images\.(\w+)` \| `([^`]+)` \|/gm)) {
     rows[match[1]] = match[2];

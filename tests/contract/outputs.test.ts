@@ -6,7 +6,7 @@ import { ProgramRun, exampleConfig, runProgram, withStructured } from "../harnes
 import consumerProgram = require("../../examples/consumer");
 
 // The contract other stacks rely on. Renaming or removing any of these breaks consumers:
-// change this list only together with a note in the README's outputs reference.
+// change this list only together with a note in the outputs reference (docs/configuration.md).
 const APP_OUTPUT_KEYS = [
   "buildStatus",
   "eventListener",
