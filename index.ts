@@ -21,6 +21,7 @@ export = async () => {
   const tekton = new TektonInstall("tekton", {
     tekton: config.tekton,
     kubectlImage: config.images.kubectl,
+    registry: config.registry,
   });
   // gitSsh, registry, images, GitLab's API (for build status) and the dashboard's base URL
   // (for status links).

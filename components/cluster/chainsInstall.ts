@@ -1,13 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { TektonConfig } from "../../config/schema";
+import { RegistryConfig, TektonConfig } from "../../config/schema";
 import {
-  CHAINS_CONFIG,
   CHAINS_CONFIG_MAP,
   CHAINS_NAMESPACE,
   CHAINS_SIGNING_KEY,
   CHAINS_SIGNING_SECRET,
+  chainsConfig,
+  chainsRegistryCaConfigMap,
+  chainsRegistryCaPatch,
   chainsReleaseUrl,
 } from "../../tekton/cluster/chains";
 import { retainCustomResourceDefinitions } from "./retainCrds";
@@ -17,6 +19,8 @@ export interface ChainsInstallArgs {
   tekton: TektonConfig;
   /** The Tekton Pipelines release: Chains' controller watches its TaskRuns and PipelineRuns. */
   pipelines: pulumi.Resource;
+  /** The registry Chains pushes signatures and attestations to: its CA or plain HTTP. */
+  registry: RegistryConfig;
 }
 
 /**
@@ -56,7 +60,10 @@ export class ChainsInstall extends pulumi.ComponentResource {
     const afterRelease = { parent: this, dependsOn: [release] };
     const config = new k8s.core.v1.ConfigMapPatch(
       `${name}-config`,
-      { metadata: { name: CHAINS_CONFIG_MAP, namespace: CHAINS_NAMESPACE }, data: CHAINS_CONFIG },
+      {
+        metadata: { name: CHAINS_CONFIG_MAP, namespace: CHAINS_NAMESPACE },
+        data: chainsConfig(args.registry),
+      },
       afterRelease,
     );
 
@@ -82,6 +89,27 @@ export class ChainsInstall extends pulumi.ComponentResource {
 
     this.signingPublicKey = key.publicKeyPem;
     this.ready = [release, config, secret];
+
+    // Chains pushes to the registry itself, from its controller, which trusts the image's system
+    // roots only: without this a private-CA registry refuses every push and images stay
+    // unsigned. A patch like the two above, so the release's Deployment keeps one owner per
+    // field and an upgrade of the release leaves the additions alone (tekton/cluster/chains.ts
+    // chainsRegistryCaPatch). In `ready`: a DeploymentPatch waits for the rollout, so the first
+    // build is signed by a controller that trusts the CA.
+    const caCert = args.registry.caCert;
+    if (caCert !== undefined) {
+      const caConfigMap = new k8s.core.v1.ConfigMap(
+        `${name}-registry-ca`,
+        chainsRegistryCaConfigMap(caCert),
+        afterRelease,
+      );
+      const controller = new k8s.apps.v1.DeploymentPatch(
+        `${name}-controller-registry-ca`,
+        chainsRegistryCaPatch(caCert),
+        { parent: this, dependsOn: [release, caConfigMap] },
+      );
+      this.ready.push(caConfigMap, controller);
+    }
     this.registerOutputs({ version: this.version, signingPublicKey: this.signingPublicKey });
   }
 }

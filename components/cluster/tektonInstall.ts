@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { TektonConfig } from "../../config/schema";
+import { RegistryConfig, TektonConfig } from "../../config/schema";
 import { readinessGateManifests } from "../../tekton/cluster/readinessGate";
 import { ChainsInstall } from "./chainsInstall";
 import { deployGate } from "./deployGate";
@@ -25,6 +25,8 @@ export interface TektonInstallArgs {
   tekton: TektonConfig;
   /** The stack's pinned kubectl image (tekton-gitlab:images.kubectl), for the readiness gate. */
   kubectlImage: string;
+  /** The build's registry: Chains, when installed, pushes signatures there too. */
+  registry: RegistryConfig;
 }
 
 /**
@@ -97,7 +99,7 @@ export class TektonInstall extends pulumi.ComponentResource {
     if (config.chains.install) {
       this.chains = new ChainsInstall(
         `${name}-chains`,
-        { tekton: config, pipelines },
+        { tekton: config, pipelines, registry: args.registry },
         { parent: this },
       );
       this.ready.push(...this.chains.ready);

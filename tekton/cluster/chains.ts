@@ -1,5 +1,9 @@
-// Tekton Chains, as this stack installs and configures it: where its release lives and what
-// its `chains-config` says. Pure values; components/cluster/chainsInstall.ts registers them.
+// Tekton Chains, as this stack installs and configures it: where its release lives, what its
+// `chains-config` says and how its controller reaches the registry. Pure values;
+// components/cluster/chainsInstall.ts registers them.
+import * as crypto from "node:crypto";
+import { RegistryConfig } from "../../config/schema";
+import { REGISTRY_CA_KEY } from "../core/names";
 
 /** Namespace, ConfigMap and Secret of the Chains release (tektoncd/chains config/100-deployment.yaml). */
 export const CHAINS_NAMESPACE = "tekton-chains";
@@ -43,3 +47,98 @@ export const CHAINS_CONFIG: Record<string, string> = {
   "artifacts.oci.signer": "x509",
   "transparency.enabled": "false",
 };
+
+/**
+ * Chains' OCI storage reaches the registry with Go's default TLS (system roots) unless this key
+ * is "true" (tektoncd/chains v0.29.2 pkg/config/config.go `ociRepositoryInsecureKey`). Then
+ * pkg/chains/storage/oci/legacy.go does two things: `nameOpts` parses every image and storage
+ * repository with go-containerregistry's `name.Insecure`, whose `Registry.Scheme()` is "http", so
+ * the transport's ping tries https and falls back to plain http; and `buildRemoteOptions` swaps
+ * in an `http.Transport` with `InsecureSkipVerify: true`, so https is accepted with any
+ * certificate. There is no narrower switch: set only when the config already chose one of the
+ * two (registry.plainHttp, registry.insecure), never for registry.caCert.
+ */
+export const CHAINS_OCI_INSECURE_KEY = "storage.oci.repository.insecure";
+
+/** `chains-config` for this registry: CHAINS_CONFIG, plus the insecure key when chosen. */
+export function chainsConfig(
+  registry: Pick<RegistryConfig, "insecure" | "plainHttp">,
+): Record<string, string> {
+  return registry.plainHttp || registry.insecure
+    ? { ...CHAINS_CONFIG, [CHAINS_OCI_INSECURE_KEY]: "true" }
+    : CHAINS_CONFIG;
+}
+
+/**
+ * The release's controller Deployment and its one container, both `tekton-chains-controller`
+ * (config/100-deployment.yaml). It mounts signing-secrets, oidc-info and sigstore-cache only: no
+ * CA bundle of ours.
+ */
+export const CHAINS_CONTROLLER = "tekton-chains-controller";
+/** ConfigMap (in CHAINS_NAMESPACE) with registry.caCert under REGISTRY_CA_KEY, and its volume. */
+export const CHAINS_REGISTRY_CA_CONFIG_MAP = "tekton-gitlab-registry-ca";
+export const CHAINS_REGISTRY_CA_DIR = "/etc/tekton-gitlab/registry-ca";
+/**
+ * The image's certificate directory. The controller is ko-built on
+ * ghcr.io/tektoncd/plumbing/static-base (v0.29.2 .ko.yaml `defaultBaseImage`; Alpine's
+ * ca-certificates-bundle: /etc/ssl/certs/ca-certificates.crt), and /etc/ssl/certs is the first
+ * of Go's default `certDirectories` on Linux (crypto/x509 root_linux.go).
+ */
+export const SYSTEM_CERT_DIR = "/etc/ssl/certs";
+/** Pod-template annotation with the CA's SHA-256: a new CA rolls the controller. */
+export const REGISTRY_CA_HASH_ANNOTATION = "tekton-gitlab.io/registry-ca-sha256";
+
+/** The CA ConfigMap the controller mounts. */
+export function chainsRegistryCaConfigMap(caCert: string) {
+  return {
+    metadata: {
+      name: CHAINS_REGISTRY_CA_CONFIG_MAP,
+      namespace: CHAINS_NAMESPACE,
+      labels: { "app.kubernetes.io/managed-by": "tekton-gitlab" },
+    },
+    data: { [REGISTRY_CA_KEY]: caCert },
+  };
+}
+
+/**
+ * What the stack adds to the release's controller Deployment (a server-side apply patch) so that
+ * Chains trusts registry.caCert:
+ * - `SSL_CERT_DIR`: Go's crypto/x509 (root_unix.go `loadSystemRoots`) reads the first bundle
+ *   file it finds (SSL_CERT_FILE, when set, instead of its list) and then every file of every
+ *   directory in SSL_CERT_DIR, a colon-separated list that replaces its default directories.
+ *   Listing the system directory and ours keeps the image's roots (Rekor or Fulcio, a public
+ *   registry) and adds the CA; SSL_CERT_FILE would replace the system bundle and is left as the
+ *   image sets it. The ConfigMap volume's `ca.crt` is a symlink into `..data/`: a target with a
+ *   slash, which `readUniqueDirectoryEntries` keeps (it drops only same-directory symlinks).
+ * - The annotation: Go loads the system roots once per process, so a new CA must restart the
+ *   controller; a pod-template change makes the Deployment roll.
+ * Server-side apply merges `containers` and `volumes` by name, `env` by name and `volumeMounts`
+ * by mountPath (k8s.io/api core/v1 types.go `+listType=map`): the release's entries stay.
+ */
+export function chainsRegistryCaPatch(caCert: string) {
+  const volume = CHAINS_REGISTRY_CA_CONFIG_MAP;
+  return {
+    metadata: { name: CHAINS_CONTROLLER, namespace: CHAINS_NAMESPACE },
+    spec: {
+      template: {
+        metadata: {
+          annotations: {
+            [REGISTRY_CA_HASH_ANNOTATION]: crypto.createHash("sha256").update(caCert).digest("hex"),
+          },
+        },
+        spec: {
+          containers: [
+            {
+              name: CHAINS_CONTROLLER,
+              env: [
+                { name: "SSL_CERT_DIR", value: `${SYSTEM_CERT_DIR}:${CHAINS_REGISTRY_CA_DIR}` },
+              ],
+              volumeMounts: [{ name: volume, mountPath: CHAINS_REGISTRY_CA_DIR, readOnly: true }],
+            },
+          ],
+          volumes: [{ name: volume, configMap: { name: CHAINS_REGISTRY_CA_CONFIG_MAP } }],
+        },
+      },
+    },
+  };
+}

@@ -506,11 +506,18 @@ export function listenerClusterRole(name: string = LISTENER_CLUSTER_ROLE): Clust
 
 /**
  * What the listener does in its own namespace: Triggers' `tekton-triggers-eventlistener-roles`
- * (v0.37.0 config/200-clusterrole.yaml) reduced to ConfigMaps (kept as Triggers grants them: the
- * knative adapter framework the sink runs in reads its config ConfigMaps) and events (the sink's
- * recorder, pkg/adapter/adapter.go, records on the EventListener, which lives here). No
- * `impersonate` (pkg/sink/auth_override.go, only for a Trigger with `serviceAccountName`) and no
- * PipelineRuns here: builds are created in the app namespaces only (appPipelineRunRole).
+ * (v0.37.0 config/200-clusterrole.yaml) reduced to events (the sink's recorder,
+ * pkg/adapter/adapter.go, records on the EventListener, which lives here). No ConfigMaps: the
+ * sink (cmd/eventlistenersink/main.go) starts only the informers its imports register, Triggers'
+ * own kinds (pkg/adapter/adapter.go), and runs knative eventing's adapter main
+ * (vendor/knative.dev/eventing/pkg/adapter/v2/main.go `MainWithInformers`) without
+ * `WithConfigWatcherEnabled` or `WithConfiguratorOptions`: no ConfigMap watcher, no trust-bundle
+ * ConfigMap informer, and the environment configurators (`newConfigurator`), which read logging
+ * and observability from K_LOGGING_CONFIG / K_OBSERVABILITY_CONFIG. Triggers' controller sets
+ * those on the listener's container from its own ConfigMaps
+ * (pkg/reconciler/eventlistener/resources/container.go `MakeContainer`, `configAcc.ToEnvVars()`).
+ * No `impersonate` (pkg/sink/auth_override.go, only for a Trigger with `serviceAccountName`) and
+ * no PipelineRuns here: builds are created in the app namespaces only (appPipelineRunRole).
  */
 export function listenerRole(listener: Pick<ListenerConfig, "namespace">): RoleManifest {
   return {
@@ -521,10 +528,7 @@ export function listenerRole(listener: Pick<ListenerConfig, "namespace">): RoleM
       namespace: listener.namespace,
       labels: listenerLabels(),
     },
-    rules: [
-      { apiGroups: [""], resources: ["configmaps"], verbs: [...READ] },
-      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
-    ],
+    rules: [{ apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] }],
   };
 }
 

@@ -24,6 +24,7 @@ async function construct(config: ValidatedConfig) {
   const tekton = new TektonInstall("tekton", {
     tekton: config.tekton,
     kubectlImage: config.images.kubectl,
+    registry: config.registry,
   });
   const context = buildContext(config);
   const pipelines = config.apps.map((app) => {

@@ -2,7 +2,11 @@ import "../harness/mocks";
 import * as assert from "node:assert/strict";
 import * as crypto from "node:crypto";
 import { isSecretAt } from "../harness/mocks";
-import { CHAINS_CONFIG, chainsReleaseUrl } from "../../tekton/cluster/chains";
+import {
+  CHAINS_CONFIG,
+  chainsRegistryCaPatch,
+  chainsReleaseUrl,
+} from "../../tekton/cluster/chains";
 import {
   ProgramRun,
   exampleConfig,
@@ -16,6 +20,8 @@ const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
 const CONFIG_MAP_PATCH = "kubernetes:core/v1:ConfigMapPatch";
 const SECRET_PATCH = "kubernetes:core/v1:SecretPatch";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
+const DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch";
 const BASE = "https://infra.tekton.dev/tekton-releases";
 
 function withChains(chains: Record<string, unknown>) {
@@ -28,6 +34,15 @@ async function chainsRun(chains: Record<string, unknown> = { install: true }): P
   return run;
 }
 
+/** Chains on, with the dev registry changed by `edit` (the dev registry has a caCert). */
+async function chainsWithRegistry(edit: (registry: any) => any): Promise<ProgramRun> {
+  const run = await runProgram(withStructured(withChains({ install: true }), "registry", edit));
+  assert.ifError(run.error);
+  return run;
+}
+
+const withoutCa = ({ caCert: _ca, ...registry }: Record<string, unknown>) => registry;
+
 describe("Tekton Chains (tekton.chains)", function () {
   it("installs nothing of Chains by default and exports chains: null", async () => {
     const run = await runProgram(exampleConfig());
@@ -35,6 +50,7 @@ describe("Tekton Chains (tekton.chains)", function () {
     assert.ok(!resourcesOfType(run, CONFIG_FILE).some((r) => /chains/.test(r.inputs.file)));
     assert.deepEqual(resourcesOfType(run, CONFIG_MAP_PATCH), []);
     assert.deepEqual(resourcesOfType(run, SECRET_PATCH), []);
+    assert.deepEqual(resourcesOfType(run, DEPLOYMENT_PATCH), []);
     assert.equal(
       resourcesOfType(run, PRIVATE_KEY).filter((k) => k.inputs.algorithm === "ECDSA").length,
       0,
@@ -154,5 +170,124 @@ describe("Tekton Chains (tekton.chains)", function () {
       findResource(rotated, PRIVATE_KEY, "tekton-chains-signing-key").replacementTrigger,
       "2026-11",
     );
+  });
+
+  describe("the registry Chains pushes to (registry.caCert, plainHttp, insecure)", () => {
+    it("trusts registry.caCert in the controller, beside the system roots, by a patch of its Deployment", async () => {
+      const run = await chainsRun();
+      const caCert = JSON.parse(exampleConfig()["tekton-gitlab:registry"]).caCert;
+      assert.match(caCert, /BEGIN CERTIFICATE/);
+      const release = findResource(run, CONFIG_FILE, "tekton-chains");
+
+      const configMap = findResource(run, CONFIG_MAP, "tekton-chains-registry-ca");
+      assert.deepEqual(configMap.inputs.metadata, {
+        name: "tekton-gitlab-registry-ca",
+        namespace: "tekton-chains",
+        labels: { "app.kubernetes.io/managed-by": "tekton-gitlab" },
+      });
+      assert.deepEqual(configMap.inputs.data, { "ca.crt": caCert });
+      assert.ok(configMap.dependencies.includes(release.urn), "the release makes the namespace");
+
+      // tektoncd/chains v0.29.2 config/100-deployment.yaml: Deployment and container are both
+      // `tekton-chains-controller`. Server-side apply merges containers and volumes by name and
+      // volumeMounts by mountPath (k8s.io/api core/v1 types.go +listMapKey), so the release's
+      // own mounts and env stay.
+      const patch = findResource(run, DEPLOYMENT_PATCH, "tekton-chains-controller-registry-ca");
+      assert.deepEqual(patch.inputs.metadata, {
+        name: "tekton-chains-controller",
+        namespace: "tekton-chains",
+      });
+      const template = patch.inputs.spec.template;
+      assert.deepEqual(template.spec.containers, [
+        {
+          name: "tekton-chains-controller",
+          // Go's crypto/x509 (root_unix.go loadSystemRoots) reads SSL_CERT_DIR as a colon list of
+          // directories, in addition to the first bundle file it finds: the image's system
+          // bundle stays trusted. SSL_CERT_FILE would replace that bundle: not set.
+          env: [{ name: "SSL_CERT_DIR", value: "/etc/ssl/certs:/etc/tekton-gitlab/registry-ca" }],
+          volumeMounts: [
+            {
+              name: "tekton-gitlab-registry-ca",
+              mountPath: "/etc/tekton-gitlab/registry-ca",
+              readOnly: true,
+            },
+          ],
+        },
+      ]);
+      assert.deepEqual(template.spec.volumes, [
+        { name: "tekton-gitlab-registry-ca", configMap: { name: "tekton-gitlab-registry-ca" } },
+      ]);
+      // Go loads the system roots once per process: a changed CA must restart the controller.
+      const digest = crypto.createHash("sha256").update(caCert).digest("hex");
+      assert.deepEqual(template.metadata, {
+        annotations: { "tekton-gitlab.io/registry-ca-sha256": digest },
+      });
+      assert.ok(patch.dependencies.includes(release.urn));
+      assert.ok(patch.dependencies.includes(configMap.urn));
+      // A CA is no reason to skip TLS verification.
+      const config = findResource(run, CONFIG_MAP_PATCH, "tekton-chains-config");
+      assert.deepEqual(config.inputs.data, CHAINS_CONFIG);
+      // The first build after `pulumi up` is signed by a controller that trusts the CA.
+      const task = resourcesOfType(run, "kubernetes:tekton.dev/v1:Task")[0];
+      assert.ok(task.dependencies.includes(patch.urn));
+    });
+
+    it("restarts the controller when the CA changes: the annotation follows the CA", () => {
+      const sha256 = (text: string) => crypto.createHash("sha256").update(text).digest("hex");
+      const [one, two] = ["one", "two"].map(
+        (cn) => `-----BEGIN CERTIFICATE-----\n${cn}\n-----END CERTIFICATE-----\n`,
+      );
+      const annotation = (caCert: string) =>
+        chainsRegistryCaPatch(caCert).spec.template.metadata.annotations[
+          "tekton-gitlab.io/registry-ca-sha256"
+        ];
+      assert.equal(annotation(one), sha256(one));
+      assert.notEqual(annotation(one), annotation(two));
+    });
+
+    it("sets storage.oci.repository.insecure with registry.plainHttp, and mounts no CA", async () => {
+      const run = await chainsWithRegistry((r) => ({ ...withoutCa(r), plainHttp: true }));
+      const config = findResource(run, CONFIG_MAP_PATCH, "tekton-chains-config");
+      // tektoncd/chains v0.29.2 pkg/config/config.go `ociRepositoryInsecureKey`; legacy.go
+      // `nameOpts` (name.Insecure: http allowed) and `buildRemoteOptions` (no TLS verification).
+      assert.deepEqual(config.inputs.data, {
+        ...CHAINS_CONFIG,
+        "storage.oci.repository.insecure": "true",
+      });
+      assert.deepEqual(resourcesOfType(run, DEPLOYMENT_PATCH), []);
+      assert.ok(
+        !resourcesOfType(run, CONFIG_MAP).some(
+          (c) => c.inputs.metadata.namespace === "tekton-chains",
+        ),
+      );
+    });
+
+    it("sets storage.oci.repository.insecure with registry.insecure (TLS, certificate unchecked)", async () => {
+      const run = await chainsWithRegistry((r) => ({ ...withoutCa(r), insecure: true }));
+      const config = findResource(run, CONFIG_MAP_PATCH, "tekton-chains-config");
+      assert.equal(config.inputs.data["storage.oci.repository.insecure"], "true");
+      assert.deepEqual(resourcesOfType(run, DEPLOYMENT_PATCH), []);
+    });
+
+    it("changes nothing of Chains' defaults for a publicly trusted registry", async () => {
+      const run = await chainsWithRegistry(withoutCa);
+      const config = findResource(run, CONFIG_MAP_PATCH, "tekton-chains-config");
+      assert.deepEqual(config.inputs.data, CHAINS_CONFIG);
+      assert.deepEqual(resourcesOfType(run, DEPLOYMENT_PATCH), []);
+      assert.ok(
+        !resourcesOfType(run, CONFIG_MAP).some(
+          (c) => c.inputs.metadata.namespace === "tekton-chains",
+        ),
+      );
+    });
+
+    it("patches nothing without Chains, whatever the registry", async () => {
+      for (const edit of [(r: any) => r, (r: any) => ({ ...withoutCa(r), plainHttp: true })]) {
+        const run = await runProgram(withStructured(exampleConfig(), "registry", edit));
+        assert.ifError(run.error);
+        assert.deepEqual(resourcesOfType(run, DEPLOYMENT_PATCH), []);
+        assert.deepEqual(resourcesOfType(run, CONFIG_MAP_PATCH), []);
+      }
+    });
   });
 });

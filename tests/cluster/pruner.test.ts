@@ -165,8 +165,9 @@ describe("Tekton Pruner (retention)", function () {
         successfulHistoryLimit: 10,
         failedHistoryLimit: 20,
       });
-      // After its namespace and the pruner's webhook; so on destroy it goes before the global
-      // config, whose deletion the webhook refuses while a namespace config exists.
+      // After its namespace and the pruner's webhook, which admits its create and its delete
+      // (config/601-webhook-configuration.yaml: CREATE, UPDATE, DELETE, failurePolicy Fail); so
+      // on destroy it goes while the webhook still serves.
       const namespace = findResource(run, "kubernetes:core/v1:Namespace", "hello-python-namespace");
       const pruner = findResource(run, CONFIG_FILE, "tekton-pruner");
       assert.ok(configMap.dependencies.includes(namespace.urn));

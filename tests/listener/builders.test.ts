@@ -455,10 +455,11 @@ describe("Trigger builders", function () {
       assert.deepEqual(roleBinding.subjects, [subject]);
     });
 
-    it("grants in its own namespace ConfigMap reads and events only", () => {
+    it("grants in its own namespace events only", () => {
       assert.equal(listener.role.metadata.namespace, "tekton-gitlab-listener");
+      // No ConfigMaps: Triggers v0.37.0's sink watches none; its logging and observability
+      // config arrive as env vars (see listenerRole).
       assert.deepEqual(listener.role.rules, [
-        { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
       ]);
       assert.deepEqual(listener.roleBinding.subjects, [subject]);

@@ -32,6 +32,18 @@ describe("the program under its policy pack", function () {
           chains: { install: true },
         })),
     ],
+    [
+      "Pulumi.dev.yaml with tekton.chains.install and a plain-HTTP registry",
+      () =>
+        withStructured(
+          withStructured(exampleConfig("dev"), "tekton", (t) => ({
+            ...t,
+            chains: { install: true },
+          })),
+          "registry",
+          ({ caCert: _ca, ...registry }) => ({ ...registry, plainHttp: true }),
+        ),
+    ],
   ];
   for (const [stack, config] of programs) {
     it(`registers no resource that violates a policy (${stack})`, async () => {
