@@ -34,7 +34,7 @@ export class BuildPipeline extends pulumi.ComponentResource {
       "tekton-gitlab:app:BuildPipeline",
       name,
       {},
-      withPreviousType("tekton-gitlab:app:BuildPipeline", opts),
+      withPreviousType("tekton-gitlab:tekton:BuildPipeline", opts),
     );
     const { app, context } = args;
     const manifests: BuildManifest[] = [...buildTasks(app, context), buildPipeline(app, context)];

@@ -55,7 +55,7 @@ export class GitLabTrigger extends pulumi.ComponentResource {
       "tekton-gitlab:app:GitLabTrigger",
       name,
       {},
-      withPreviousType("tekton-gitlab:app:GitLabTrigger", opts),
+      withPreviousType("tekton-gitlab:tekton:GitLabTrigger", opts),
     );
     const { app, context, listener, shared } = args;
     const names = triggerNames(app);

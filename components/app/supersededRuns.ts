@@ -31,7 +31,7 @@ export class SupersededRuns extends pulumi.ComponentResource {
       "tekton-gitlab:app:SupersededRuns",
       name,
       {},
-      withPreviousType("tekton-gitlab:app:SupersededRuns", opts),
+      withPreviousType("tekton-gitlab:tekton:SupersededRuns", opts),
     );
     const { app } = args;
     const after = childOptions(this, opts);

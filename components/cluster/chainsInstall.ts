@@ -39,7 +39,7 @@ export class ChainsInstall extends pulumi.ComponentResource {
       "tekton-gitlab:cluster:ChainsInstall",
       name,
       {},
-      withPreviousType("tekton-gitlab:cluster:ChainsInstall", opts),
+      withPreviousType("tekton-gitlab:tekton:ChainsInstall", opts),
     );
     const chains = args.tekton.chains;
     this.version = chains.version;

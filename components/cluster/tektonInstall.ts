@@ -59,7 +59,7 @@ export class TektonInstall extends pulumi.ComponentResource {
       "tekton-gitlab:cluster:TektonInstall",
       name,
       {},
-      withPreviousType("tekton-gitlab:cluster:TektonInstall", opts),
+      withPreviousType("tekton-gitlab:tekton:TektonInstall", opts),
     );
     const config = args.tekton;
     if (!config.install) {

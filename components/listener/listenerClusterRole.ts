@@ -20,7 +20,7 @@ export class ListenerClusterRole extends pulumi.ComponentResource {
       "tekton-gitlab:listener:ListenerClusterRole",
       name,
       {},
-      withPreviousType("tekton-gitlab:listener:ListenerClusterRole", opts),
+      withPreviousType("tekton-gitlab:tekton:ListenerClusterRole", opts),
     );
     const manifest = listenerClusterRole(listenerClusterRoleName(args.stack));
     this.roleName = manifest.metadata.name;

@@ -50,7 +50,7 @@ export class SharedListener extends pulumi.ComponentResource {
       "tekton-gitlab:listener:SharedListener",
       name,
       {},
-      withPreviousType("tekton-gitlab:listener:SharedListener", opts),
+      withPreviousType("tekton-gitlab:tekton:SharedListener", opts),
     );
     const { listener, apps } = args;
     const objects = listenerObjects(listener, apps, args.clusterRole.name);

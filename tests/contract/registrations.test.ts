@@ -1,6 +1,6 @@
 // The registered objects are the contract with every deployed stack: a refactor must register
 // the same URNs, types, parents, dependencies, options and inputs. The fixtures were recorded
-// before the layout move (freeze.ts). The only deliberate difference is the component type
+// before the layout move (scripts/freeze-registrations.ts). The only deliberate difference is the component type
 // tokens made uniform (`tekton-gitlab:<feature folder>:<Class>`): the fixtures' URNs are
 // translated through RENAMED_TYPES, and the engine's alias lookup is replayed to show that an
 // existing stack finds every old resource under its new URN (no replacement).

@@ -1,5 +1,5 @@
 // Where the frozen registration dumps live, and how they are written. They were recorded before
-// the layout move; `ts-node --transpile-only tests/contract/freeze.ts` rewrites them, which is a
+// the layout move; `scripts/freeze-registrations.ts` rewrites them, which is a
 // deliberate change of the contract to be reviewed like one.
 import * as path from "node:path";
 
