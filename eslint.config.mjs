@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", "rendered/", ".cache/", "**/*.js", "**/*.mjs"] },
+  { ignores: ["node_modules/", "bin/", "rendered/", ".cache/", "**/*.js", "**/*.mjs", "**/*.cjs"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,10 +1,10 @@
-// Where the build's status steps reach GitLab: the same keys the stack's GitLab
-// provider reads (components/gitlab/providerConfig.ts `resolveGitLabSettings`): `gitlab:baseUrl`
-// (else env GITLAB_BASE_URL), `gitlab:cacertFile`, `gitlab:insecure`. The provider resolves them
-// in its own process at run time; the status steps need them at program time, to put the API URL
-// into the Pipeline and the CA into a ConfigMap. Only read when an app reports statuses.
-import { normalizeBaseUrl } from "../components/gitlab/client";
-import { readCaCertFile } from "../components/gitlab/providerConfig";
+// Where the build's status steps reach GitLab: the same keys the stack's GitLab provider reads
+// (components/gitlab/providerConfig.ts `resolveGitLabSettings`), parsed by the same functions
+// (gitlabConnection.ts): `gitlab:baseUrl` (else env GITLAB_BASE_URL), `gitlab:cacertFile`,
+// `gitlab:insecure`. The provider resolves them in its own process at run time; the status steps
+// need them at program time, to put the API URL into the Pipeline and the CA into a ConfigMap.
+// Only read when an app reports statuses.
+import { parseBaseUrl, readCaCertFile } from "./gitlabConnection";
 import { GitLabEndpoint } from "./schema";
 
 export interface EndpointResolution {
@@ -38,12 +38,10 @@ export function resolveGitLabEndpoint(
       );
     }
   } else {
-    try {
-      apiUrl = normalizeBaseUrl(baseUrl, key);
-    } catch (error) {
-      // crossChecks already says so when an app manages deploy keys.
-      if (!baseUrlReported) problems.push((error as Error).message);
-    }
+    const parsed = parseBaseUrl(baseUrl, key);
+    if ("apiUrl" in parsed) apiUrl = parsed.apiUrl;
+    // crossChecks already says so when an app manages deploy keys.
+    else if (!baseUrlReported) problems.push(parsed.problem);
   }
 
   let caCert: string | undefined;

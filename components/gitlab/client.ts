@@ -1,9 +1,9 @@
 // A small typed client for the GitLab REST API v4 endpoints this stack uses, on Node's own
 // http/https modules. It runs in the dynamic provider process (loaded there by
 // runtime/forward.js; the soak still serializes it by value, as states before issue 11 held
-// it), so it imports nothing but its siblings and Node built-ins (no Pulumi, no third-party
-// modules) and holds the token only in an instance created inside the provider process, never
-// in module scope.
+// it), so it imports nothing but its siblings, config/gitlabConnection.ts and Node built-ins
+// (no Pulumi, no third-party modules) and holds the token only in an instance created inside
+// the provider process, never in module scope.
 //
 // Why not the built-in fetch: it follows redirects with the PRIVATE-TOKEN header (a 301 from
 // http:// to https:// also turns a POST into a GET that "succeeds"), and it takes a custom CA
@@ -23,6 +23,7 @@ import {
   notFoundSubjectOf,
   redact,
 } from "./errors";
+import { parseBaseUrl } from "../../config/gitlabConnection";
 import { DEFAULT_RETRY_POLICY, RetryPolicy, decideRetry } from "./retry";
 
 /** A deploy key as GitLab returns it for a project. */
@@ -154,37 +155,11 @@ interface RawAnswer {
 /** Largest page GitLab serves. */
 const PAGE_SIZE = 100;
 
-/**
- * `https://gitlab.example.com`, `.../`, `.../api/v4` and `.../api/v4/` (also below a path, for
- * instances served from a sub-directory) all become `https://gitlab.example.com/api/v4`.
- */
+/** `parseBaseUrl` (config/gitlabConnection.ts), raising its problem as a configuration error. */
 export function normalizeBaseUrl(raw: string, key = "gitlab:baseUrl"): string {
-  const trimmed = raw.trim();
-  let url: URL;
-  try {
-    url = new URL(trimmed);
-  } catch {
-    throw gitlabConfigError(
-      `${key} must be the GitLab instance URL, e.g. https://gitlab.example.com; got "${trimmed}".`,
-    );
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw gitlabConfigError(`${key} must be an http(s) URL; got "${url.protocol}" scheme.`);
-  }
-  if (url.username || url.password) {
-    // Credentials in the URL would end up in state and logs; the token has its own secret key.
-    throw gitlabConfigError(
-      `${key} must not contain credentials; put the token in gitlab:token (a secret).`,
-    );
-  }
-  if (url.search || url.hash) {
-    throw gitlabConfigError(`${key} must not have a query or fragment; got "${trimmed}".`);
-  }
-  const path = url.pathname
-    .replace(/\/{2,}/g, "/")
-    .replace(/\/+$/, "")
-    .replace(/\/api\/v4$/, "");
-  return `${url.origin}${path}/api/v4`;
+  const parsed = parseBaseUrl(raw, key);
+  if ("problem" in parsed) throw gitlabConfigError(parsed.problem);
+  return parsed.apiUrl;
 }
 
 /** A project id for a URL path: numeric ids as they are, paths with `/` encoded as `%2F`. */

@@ -29,6 +29,10 @@ import {
   sameInstant,
 } from "./shared";
 
+// What every DeployKey hands to Pulumi: a forwarder that runs the project's current provider.ts
+// (shim.ts says why).
+const deployKeyProvider = providerShim("DeployKey");
+
 export interface DeployKeyArgs {
   /** Project full path (`group/app`) or numeric id. Changing it replaces the key. */
   project: pulumi.Input<string>;
@@ -309,12 +313,6 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
     await unlessGone(() => this.client().deleteDeployKey(project, keyId));
   }
 }
-
-/**
- * What every DeployKey hands to Pulumi: a shim that loads `provider.ts` at run time, so the
- * state holds a few hundred bytes instead of this code, and runs the project's current code.
- */
-const deployKeyProvider = providerShim("DeployKey");
 
 /**
  * A deploy key on a GitLab project (type `pulumi-nodejs:dynamic/gitlab:DeployKey`, id

@@ -29,6 +29,10 @@ import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import { providerShim } from "./shim";
 import { checkProject, checkString, compact, formatId, isUnknown, parseId } from "./shared";
 
+// What every ProjectAccessToken hands to Pulumi: a forwarder that runs the project's current provider.ts
+// (shim.ts says why).
+const projectAccessTokenProvider = providerShim("ProjectAccessToken");
+
 /** @pulumi/gitlab's access level names and GitLab's numbers (lib/gitlab/access.rb). */
 export const ACCESS_LEVELS = {
   guest: 10,
@@ -630,12 +634,6 @@ export class ProjectAccessTokenProvider
     }
   }
 }
-
-/**
- * What every ProjectAccessToken hands to Pulumi: a shim that loads `provider.ts` at run time, so
- * the state holds a few hundred bytes instead of this code, and runs the project's current code.
- */
-const projectAccessTokenProvider = providerShim("ProjectAccessToken");
 
 /**
  * A project access token (type `pulumi-nodejs:dynamic/gitlab:ProjectAccessToken`, id

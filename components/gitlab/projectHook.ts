@@ -24,6 +24,10 @@ import {
   parseId,
 } from "./shared";
 
+// What every ProjectHook hands to Pulumi: a forwarder that runs the project's current provider.ts
+// (shim.ts says why).
+const projectHookProvider = providerShim("ProjectHook");
+
 export interface ProjectHookArgs {
   /** Project full path (`group/app`) or numeric id. Changing it replaces the hook. */
   project: pulumi.Input<string>;
@@ -324,12 +328,6 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
     await unlessGone(() => this.client().deleteHook(project, hookId));
   }
 }
-
-/**
- * What every ProjectHook hands to Pulumi: a shim that loads `provider.ts` at run time, so the
- * state holds a few hundred bytes instead of this code, and runs the project's current code.
- */
-const projectHookProvider = providerShim("ProjectHook");
 
 /**
  * A webhook on a GitLab project (type `pulumi-nodejs:dynamic/gitlab:ProjectHook`, id

@@ -2,23 +2,11 @@
 // every resource, so the token must reach it only at run time, inside the provider process:
 // Pulumi calls `configure` there with the stack's config (`gitlab:baseUrl`, `gitlab:token`),
 // and the environment is read there too. Nothing here runs while the program builds resources.
-import * as fs from "node:fs";
+import { GITLAB_CONFIG_KEYS, GITLAB_ENV_VARS, readCaCertFile } from "../../config/gitlabConnection";
 import { GitLabClient, GitLabClientOptions } from "./client";
 import { gitlabConfigError } from "./errors";
 
-/**
- * @pulumi/gitlab's keys. `cacertFile` and `insecure` have no environment variable there:
- * terraform-provider-gitlab's provider schema (internal/provider/provider.go, `Provider()`)
- * gives only `token` (GITLAB_TOKEN) and `base_url` (GITLAB_BASE_URL) an EnvDefaultFunc, so
- * neither does this provider.
- */
-export const GITLAB_CONFIG_KEYS = {
-  baseUrl: "gitlab:baseUrl",
-  token: "gitlab:token",
-  cacertFile: "gitlab:cacertFile",
-  insecure: "gitlab:insecure",
-} as const;
-export const GITLAB_ENV_VARS = { baseUrl: "GITLAB_BASE_URL", token: "GITLAB_TOKEN" } as const;
+export { GITLAB_CONFIG_KEYS, GITLAB_ENV_VARS };
 
 /** What `configure` receives as `req.config` (keys are fully qualified: `gitlab:token`). */
 export interface ConfigSource {
@@ -78,31 +66,6 @@ export function resolveGitLabSettings(config: ConfigSource | undefined, env: Env
     settings.insecure = insecure === "true";
   }
   return settings;
-}
-
-/**
- * Reads `gitlab:cacertFile`: its PEM text, or the problem naming the key, the path and what it
- * needs. Shared with config/gitlabEndpoint.ts, which puts the same CA into the status steps.
- */
-export function readCaCertFile(
-  file: string,
-  read: (file: string) => string = (path) => fs.readFileSync(path, "utf8"),
-): { text: string } | { problem: string } {
-  let text: string;
-  try {
-    text = read(file);
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? String(error);
-    return {
-      problem: `${GITLAB_CONFIG_KEYS.cacertFile}: cannot read "${file}" (${code}); expected the path of a PEM file holding the CA that signed GitLab's certificate`,
-    };
-  }
-  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
-    return {
-      problem: `${GITLAB_CONFIG_KEYS.cacertFile}: "${file}" holds no PEM certificate (-----BEGIN CERTIFICATE-----); expected the CA that signed GitLab's certificate`,
-    };
-  }
-  return { text };
 }
 
 /** The PEM text of gitlab:cacertFile; a configuration error when it cannot be used. */

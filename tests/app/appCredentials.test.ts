@@ -1,18 +1,14 @@
 import { isSecretAt } from "../harness/mocks";
 import * as assert from "node:assert/strict";
+import { ProgramRun, exampleConfig, runProgram, withStructured } from "../harness/program";
 import {
-  ProgramRun,
-  exampleConfig,
+  ACCESS_TOKEN,
+  DEPLOY_KEY,
+  PRIVATE_KEY,
+  SECRET,
   findResource,
   resourcesOfType,
-  runProgram,
-  withStructured,
-} from "../harness/program";
-
-const SECRET = "kubernetes:core/v1:Secret";
-const KEY = "tls:index/privateKey:PrivateKey";
-const DEPLOY_KEY = "pulumi-nodejs:dynamic/gitlab:DeployKey";
-const ACCESS_TOKEN = "pulumi-nodejs:dynamic/gitlab:ProjectAccessToken";
+} from "../harness/registered";
 
 async function run(config = exampleConfig()): Promise<ProgramRun> {
   const result = await runProgram(config);
@@ -44,7 +40,7 @@ describe("per-app credentials", function () {
   it("generates two ED25519 keys by default and RSA 4096 on request", async () => {
     const ed = await run();
     assert.deepEqual(
-      resourcesOfType(ed, KEY).map((k) => [k.name, k.inputs.algorithm, k.inputs.rsaBits]),
+      resourcesOfType(ed, PRIVATE_KEY).map((k) => [k.name, k.inputs.algorithm, k.inputs.rsaBits]),
       [
         ["hello-python-source-key", "ED25519", undefined],
         ["hello-python-operations-key", "ED25519", undefined],
@@ -53,7 +49,7 @@ describe("per-app credentials", function () {
     const rsa = await run(
       withStructured(exampleConfig(), "apps", ([a]) => [{ ...a, keyAlgorithm: "RSA" }]),
     );
-    for (const key of resourcesOfType(rsa, KEY)) {
+    for (const key of resourcesOfType(rsa, PRIVATE_KEY)) {
       assert.equal(key.inputs.algorithm, "RSA");
       assert.equal(key.inputs.rsaBits, 4096);
     }
@@ -279,8 +275,8 @@ describe("per-app credentials", function () {
       withStructured(exampleConfig(), "apps", ([a]) => [{ ...a, keyRotation: "2026-11" }]),
     );
     for (const name of ["hello-python-source-key", "hello-python-operations-key"]) {
-      assert.equal(findResource(before, KEY, name).replacementTrigger, "");
-      assert.equal(findResource(after, KEY, name).replacementTrigger, "2026-11");
+      assert.equal(findResource(before, PRIVATE_KEY, name).replacementTrigger, "");
+      assert.equal(findResource(after, PRIVATE_KEY, name).replacementTrigger, "2026-11");
     }
     // The Secret is updated in place (same name) only after GitLab knows the new key; the old
     // deploy key is deleted after that, at the end of the update.

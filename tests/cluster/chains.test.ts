@@ -7,22 +7,19 @@ import {
   chainsRegistryCaPatch,
   chainsReleaseUrl,
 } from "../../tekton/cluster/chains";
+import { ProgramRun, exampleConfig, runProgram, withStructured } from "../harness/program";
 import {
-  ProgramRun,
-  exampleConfig,
+  CONFIG_FILE,
+  CONFIG_MAP,
+  CONFIG_MAP_PATCH,
+  PRIVATE_KEY,
+  SECRET_PATCH,
+  TEKTON_RELEASES,
   findResource,
   resourcesOfType,
-  runProgram,
-  withStructured,
-} from "../harness/program";
+} from "../harness/registered";
 
-const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
-const CONFIG_MAP_PATCH = "kubernetes:core/v1:ConfigMapPatch";
-const SECRET_PATCH = "kubernetes:core/v1:SecretPatch";
-const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
-const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 const DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch";
-const BASE = "https://infra.tekton.dev/tekton-releases";
 
 function withChains(chains: Record<string, unknown>) {
   return withStructured(exampleConfig(), "tekton", (t) => ({ ...t, chains }));
@@ -61,8 +58,11 @@ describe("Tekton Chains (tekton.chains)", function () {
   it("applies the pinned Chains release after Pipelines, retaining its CRDs", async () => {
     const run = await chainsRun();
     const release = findResource(run, CONFIG_FILE, "tekton-chains");
-    assert.equal(release.inputs.file, `${BASE}/chains/previous/v0.29.2/release.yaml`);
-    assert.equal(chainsReleaseUrl(BASE, "v0.29.1"), `${BASE}/chains/previous/v0.29.1/release.yaml`);
+    assert.equal(release.inputs.file, `${TEKTON_RELEASES}/chains/previous/v0.29.2/release.yaml`);
+    assert.equal(
+      chainsReleaseUrl(TEKTON_RELEASES, "v0.29.1"),
+      `${TEKTON_RELEASES}/chains/previous/v0.29.1/release.yaml`,
+    );
     const pipelines = findResource(run, CONFIG_FILE, "tekton-pipelines");
     assert.ok(release.dependencies.includes(pipelines.urn));
     assert.equal(release.transforms, 1, "the CRD-retaining transform");

@@ -3,17 +3,14 @@ import * as assert from "node:assert/strict";
 import { parseStackConfig } from "../../config/load";
 import { dashboardBaseUrl, pipelineRunUrl } from "../../tekton/cluster/dashboard";
 import { buildContext } from "../../tekton/build/tasks";
+import { exampleConfig, runProgram, withStructured } from "../harness/program";
 import {
-  exampleConfig,
+  CONFIG_FILE,
+  INGRESS,
+  TEKTON_RELEASES,
   findResource,
   resourcesOfType,
-  runProgram,
-  withStructured,
-} from "../harness/program";
-
-const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
-const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
-const BASE = "https://infra.tekton.dev/tekton-releases";
+} from "../harness/registered";
 
 const withDashboard = (dashboard: unknown) =>
   withStructured(exampleConfig(), "tekton", (t) => ({ ...t, dashboard }));
@@ -52,7 +49,7 @@ describe("Tekton Dashboard", function () {
     assert.ifError(run.error);
     const release = findResource(run, CONFIG_FILE, "tekton-dashboard");
     // release.yaml is the read-only build (release-full.yaml is read/write): tekton/cluster/dashboard.ts.
-    assert.equal(release.inputs.file, `${BASE}/dashboard/previous/v0.71.0/release.yaml`);
+    assert.equal(release.inputs.file, `${TEKTON_RELEASES}/dashboard/previous/v0.71.0/release.yaml`);
     const pipelines = findResource(run, CONFIG_FILE, "tekton-pipelines");
     assert.deepEqual(release.dependencies, [pipelines.urn]);
     assert.equal(release.transforms, 1);

@@ -8,17 +8,14 @@ import {
   namespaceConfigText,
   namespacePrunerConfigMap,
 } from "../../tekton/cluster/pruner";
+import { exampleConfig, runProgram, withStructured } from "../harness/program";
 import {
-  exampleConfig,
+  CONFIG_FILE,
+  CONFIG_MAP,
+  TEKTON_RELEASES,
   findResource,
   resourcesOfType,
-  runProgram,
-  withStructured,
-} from "../harness/program";
-
-const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
-const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
-const BASE = "https://infra.tekton.dev/tekton-releases";
+} from "../harness/registered";
 
 /** tektoncd/pruner v0.4.1 pkg/config/config.go `PrunerConfig`: its yaml keys, nothing else. */
 const PRUNER_CONFIG_KEYS = [
@@ -48,7 +45,7 @@ describe("Tekton Pruner (retention)", function () {
     const run = await runProgram(exampleConfig());
     assert.ifError(run.error);
     const pruner = findResource(run, CONFIG_FILE, "tekton-pruner");
-    assert.equal(pruner.inputs.file, `${BASE}/pruner/previous/v0.4.1/release.yaml`);
+    assert.equal(pruner.inputs.file, `${TEKTON_RELEASES}/pruner/previous/v0.4.1/release.yaml`);
     const pipelines = findResource(run, CONFIG_FILE, "tekton-pipelines");
     assert.deepEqual(pruner.dependencies, [pipelines.urn]);
     // Directly under TektonInstall: the policy pack knows release objects by that parent.

@@ -12,7 +12,8 @@ import {
   PRUNER_PROBE_REFUSAL,
   prunerGateManifests,
 } from "../../tekton/cluster/prunerGate";
-import { exampleConfig, findResource, resourcesOfType, runProgram } from "../harness/program";
+import { exampleConfig, runProgram } from "../harness/program";
+import { findResource, resourcesOfType } from "../harness/registered";
 
 const ARGS = { image: "registry.k8s.io/kubectl:v1.36.4", prunerVersion: "v0.4.1" };
 

@@ -2,17 +2,15 @@ import "../harness/mocks";
 import * as assert from "node:assert/strict";
 import { retainCustomResourceDefinitions } from "../../components/cluster/retainCrds";
 import { READINESS_GATE_NAME, readinessGateManifests } from "../../tekton/cluster/readinessGate";
+import { exampleConfig, runProgram, withStructured } from "../harness/program";
 import {
-  exampleConfig,
+  CONFIG_FILE,
+  JOB,
+  TEKTON_RELEASES,
   findResource,
   resourcesOfType,
-  runProgram,
-  withStructured,
-} from "../harness/program";
+} from "../harness/registered";
 
-const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
-const BASE = "https://infra.tekton.dev/tekton-releases";
-const JOB = "kubernetes:batch/v1:Job";
 const TEKTON_KINDS = /^kubernetes:(tekton\.dev|triggers\.tekton\.dev)\/[^:]+:/;
 
 describe("Tekton install", function () {
@@ -21,10 +19,10 @@ describe("Tekton install", function () {
     assert.ifError(run.error);
     const files = resourcesOfType(run, CONFIG_FILE).map((r) => [r.name, r.inputs.file]);
     assert.deepEqual(files.sort(), [
-      ["tekton-interceptors", `${BASE}/triggers/previous/v0.37.0/interceptors.yaml`],
-      ["tekton-pipelines", `${BASE}/pipeline/previous/v1.15.0/release.yaml`],
-      ["tekton-pruner", `${BASE}/pruner/previous/v0.4.1/release.yaml`],
-      ["tekton-triggers", `${BASE}/triggers/previous/v0.37.0/release.yaml`],
+      ["tekton-interceptors", `${TEKTON_RELEASES}/triggers/previous/v0.37.0/interceptors.yaml`],
+      ["tekton-pipelines", `${TEKTON_RELEASES}/pipeline/previous/v1.15.0/release.yaml`],
+      ["tekton-pruner", `${TEKTON_RELEASES}/pruner/previous/v0.4.1/release.yaml`],
+      ["tekton-triggers", `${TEKTON_RELEASES}/triggers/previous/v0.37.0/release.yaml`],
     ]);
   });
 

@@ -10,26 +10,13 @@ import {
 } from "../../components/gitlab/errors";
 import { DEFAULT_RETRY_POLICY, decideRetry, requestedWaitMs } from "../../components/gitlab/retry";
 import { FakeGitLab, fakePublicKey, sha256Fingerprint } from "./fakeGitLab";
-import { assertNoToken, clientFor, rejection, seen } from "./helpers";
+import { assertNoToken, clientFor, fakeGitLabPerTest, rejection, seen } from "./helpers";
 
 const PROJECT = "root/hello-python";
 
 describe("gitlab client", function () {
   let fake: FakeGitLab;
-
-  beforeEach(async () => {
-    fake = await FakeGitLab.start();
-    fake.addProject(PROJECT);
-  });
-
-  afterEach(async () => {
-    await fake.close();
-  });
-
-  after(() => {
-    for (const line of seen.logs) assert.ok(!line.includes(fake.token), `token in log: ${line}`);
-    for (const error of seen.errors) assertNoToken(error, fake.token);
-  });
+  fakeGitLabPerTest(PROJECT, (started) => (fake = started));
 
   describe("addressing", () => {
     it("normalises the base URL with or without /api/v4 and trailing slashes", () => {

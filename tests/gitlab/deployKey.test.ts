@@ -9,12 +9,11 @@ import {
 import { UNKNOWN } from "../../components/gitlab/shared";
 import { FakeGitLab, fakePublicKey, sha256Fingerprint } from "./fakeGitLab";
 import {
-  assertNoToken,
   assertStructEncodable,
   checkAndCreate,
+  fakeGitLabPerTest,
   providerOptionsFor,
   rejection,
-  seen,
 } from "./helpers";
 
 const PROJECT = "root/hello-python";
@@ -28,21 +27,10 @@ describe("gitlab DeployKey provider", function () {
   let fake: FakeGitLab;
   let provider: DeployKeyProvider;
   let sleeps: number[];
-
-  beforeEach(async () => {
-    fake = await FakeGitLab.start();
-    fake.addProject(PROJECT);
-    const options = providerOptionsFor(fake);
+  fakeGitLabPerTest(PROJECT, (started, options) => {
+    fake = started;
     sleeps = options.recorder.sleeps;
     provider = new DeployKeyProvider(options);
-  });
-
-  afterEach(async () => {
-    await fake.close();
-  });
-
-  after(() => {
-    for (const error of seen.errors) assertNoToken(error, fake.token);
   });
 
   const create = (overrides: Partial<DeployKeyInputs> = {}) =>

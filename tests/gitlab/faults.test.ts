@@ -12,29 +12,24 @@ import { DeployKeyInputs, DeployKeyProvider } from "../../components/gitlab/depl
 import { ProjectHookInputs, ProjectHookProvider } from "../../components/gitlab/projectHook";
 import { keyFingerprintSha256 } from "../../components/gitlab/shared";
 import { FakeGitLab, fakePublicKey, sha256Fingerprint } from "./fakeGitLab";
-import { assertNoToken, checkAndCreate, providerOptionsFor, rejection, seen } from "./helpers";
+import {
+  HOOK_TOKEN,
+  HOOK_URL,
+  assertNoToken,
+  checkAndCreate,
+  hookInputs,
+  providerOptionsFor,
+  rejection,
+  seen,
+} from "./helpers";
 
 // The Config object the Node.js dynamic provider host hands to `configure`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Config } = require("@pulumi/pulumi/cmd/dynamic-provider/config");
 
 const PROJECT = "root/hello-python";
-const HOOK_URL = "https://tekton.example.com/hooks/hello-python";
-const HOOK_TOKEN = "webhook-secret-abc123";
 const KEY = fakePublicKey("faults");
-
-function hookInputs(overrides: Partial<ProjectHookInputs> = {}): ProjectHookInputs {
-  return {
-    project: PROJECT,
-    url: HOOK_URL,
-    token: HOOK_TOKEN,
-    pushEvents: true,
-    enableSslVerification: true,
-    mergeRequestsEvents: false,
-    tagPushEvents: false,
-    ...overrides,
-  };
-}
+const inputsOfHook = (overrides: Partial<ProjectHookInputs> = {}) => hookInputs(PROJECT, overrides);
 
 function keyInputs(overrides: Partial<DeployKeyInputs> = {}): DeployKeyInputs {
   return { project: PROJECT, title: "tekton", key: KEY, canPush: true, ...overrides };
@@ -77,7 +72,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
     for (const { label, fault } of LOST_ANSWERS) {
       it(`adopts the hook GitLab created when the POST got ${label}; never POSTs again`, async () => {
         fake.inject({ method: "POST", pathIncludes: "/hooks", apply: true, ...fault });
-        const { id, outs } = await checkAndCreate(hooks, hookInputs());
+        const { id, outs } = await checkAndCreate(hooks, inputsOfHook());
         const inGitLab = fake.hooksOf(PROJECT);
         assert.equal(inGitLab.length, 1, "exactly one hook in GitLab");
         assert.equal(id, `${PROJECT}:${inGitLab[0].id}`);
@@ -89,7 +84,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
     }
 
     it("marks the hooks it creates, so a lost answer is matched by marker", async () => {
-      await checkAndCreate(hooks, hookInputs());
+      await checkAndCreate(hooks, inputsOfHook());
       const [hook] = fake.hooksOf(PROJECT);
       assert.match(String(hook.name), /Pulumi/);
       assert.match(String(hook.description), /pulumi-create-[0-9a-f]{16}/);
@@ -101,7 +96,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
       const theirs = fake.addHookByHand(PROJECT, HOOK_URL, { name: "by hand" });
       fake.inject({ method: "POST", pathIncludes: "/hooks", status: 502, body: "<html/>" });
       const error = await rejection(
-        hooks.create(hookInputs()),
+        hooks.create(inputsOfHook()),
         fake.token,
         /GitLab did not create it/,
         /no hook carries this create's marker/,
@@ -125,7 +120,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
         times: 12,
       });
       await rejection(
-        hooks.create(hookInputs()),
+        hooks.create(inputsOfHook()),
         fake.token,
         /may exist/,
         /not sent again/,
@@ -141,7 +136,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
 
     it("adopts the one hook with the same URL and settings, and says so", async () => {
       fake.inject({ method: "POST", pathIncludes: "/hooks", apply: true, status: 504 });
-      const { id } = await checkAndCreate(hooks, hookInputs());
+      const { id } = await checkAndCreate(hooks, inputsOfHook());
       const [hook] = fake.hooksOf(PROJECT);
       assert.equal(id, `${PROJECT}:${hook.id}`);
       assert.ok(logs.some((line) => /no name\/description.*adopted hook/i.test(line)));
@@ -150,7 +145,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
     it("refuses to guess between two hooks with the same URL", async () => {
       fake.addHookByHand(PROJECT, HOOK_URL);
       fake.inject({ method: "POST", pathIncludes: "/hooks", apply: true, status: 504 });
-      await rejection(hooks.create(hookInputs()), fake.token, /may exist/, /2 hooks/);
+      await rejection(hooks.create(inputsOfHook()), fake.token, /may exist/, /2 hooks/);
       assert.equal(fake.requestsOf("POST").length, 1);
     });
   });
@@ -161,7 +156,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
     it("never advise a plain rerun while the object may exist", async () => {
       fake.inject({ method: "POST", pathIncludes: "/hooks", apply: true, status: 504 });
       fake.inject({ method: "GET", status: 503, body: { message: "down" }, times: 12 });
-      const error = await rejection(hooks.create(hookInputs()), fake.token, /may exist/);
+      const error = await rejection(hooks.create(inputsOfHook()), fake.token, /may exist/);
       assert.doesNotMatch(error.message, /try again later/);
       assert.match(error.message, /POST was not sent again/);
       assert.match(error.message, /Before the next `pulumi up`/);
@@ -284,7 +279,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
       const location = `${targetUrl}/api/v4/projects/root%2Fhello-python/hooks`;
       fake.inject({ status: 301, headers: { Location: location }, times: 20 });
       await rejection(
-        hooks.create(hookInputs()),
+        hooks.create(inputsOfHook()),
         fake.token,
         /redirect/i,
         new RegExp(location.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")),
@@ -298,7 +293,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
 
     it("refuses a create answer without a numeric id", async () => {
       fake.inject({ method: "POST", status: 200, body: [] });
-      await rejection(hooks.create(hookInputs()), fake.token, /numeric id/);
+      await rejection(hooks.create(inputsOfHook()), fake.token, /numeric id/);
       assert.equal(fake.requestsOf("POST").length, 1);
     });
   });
@@ -307,7 +302,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
     beforeEach(() => start());
 
     it("names the request and says something other than GitLab answered", async () => {
-      const { id } = await checkAndCreate(hooks, hookInputs());
+      const { id } = await checkAndCreate(hooks, inputsOfHook());
       fake.inject({ method: "GET", status: 200, body: "<!DOCTYPE html><title>Sign in</title>" });
       const error = await rejection(
         hooks.read(id),
@@ -358,7 +353,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
     it("fails with the TLS problem and both config keys when the CA is unknown", async () => {
       const provider = await configured({});
       await rejection(
-        provider.create(hookInputs()),
+        provider.create(inputsOfHook()),
         fake.token,
         /certificate/i,
         /gitlab:cacertFile/,
@@ -369,7 +364,7 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
 
     it("trusts the CA in gitlab:cacertFile", async () => {
       const provider = await configured({ "gitlab:cacertFile": ca });
-      const { id } = await checkAndCreate(provider, hookInputs());
+      const { id } = await checkAndCreate(provider, inputsOfHook());
       assert.match(id, /^root\/hello-python:\d+$/);
       assert.equal(fake.requests[0].headers["private-token"], fake.token);
     });
@@ -399,15 +394,15 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
 
     it("skips verification with gitlab:insecure=true", async () => {
       const provider = await configured({ "gitlab:insecure": "true" });
-      await checkAndCreate(provider, hookInputs());
+      await checkAndCreate(provider, inputsOfHook());
       assert.equal(fake.hooksOf(PROJECT).length, 1);
     });
 
     it("names gitlab:cacertFile when the file cannot be read, and validates gitlab:insecure", async () => {
       const missing = await configured({ "gitlab:cacertFile": path.join(dir, "nope.pem") });
-      await rejection(missing.create(hookInputs()), fake.token, /gitlab:cacertFile/, /nope\.pem/);
+      await rejection(missing.create(inputsOfHook()), fake.token, /gitlab:cacertFile/, /nope\.pem/);
       const bad = await configured({ "gitlab:insecure": "yes please" });
-      await rejection(bad.create(hookInputs()), fake.token, /gitlab:insecure/, /true or false/);
+      await rejection(bad.create(inputsOfHook()), fake.token, /gitlab:insecure/, /true or false/);
     });
   });
 });

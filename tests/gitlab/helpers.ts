@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import * as util from "node:util";
 import { GitLabClient, GitLabClientOptions } from "../../components/gitlab/client";
+import type { ProjectHookInputs } from "../../components/gitlab/projectHook";
 import { GitLabProviderOptions } from "../../components/gitlab/providerConfig";
 import { FakeGitLab } from "./fakeGitLab";
 
@@ -133,4 +134,49 @@ export async function capturingStderr(body: () => Promise<unknown>): Promise<str
   }
   seen.logs.push(...lines);
   return lines;
+}
+
+/**
+ * In the calling `describe`: before each test a fresh fake GitLab holding `project`, handed to
+ * `started` with provider options pointing at it, closed after the test; at the end, that no
+ * log line or error the tests saw holds the fake's API token.
+ */
+export function fakeGitLabPerTest(
+  project: string,
+  started: (fake: FakeGitLab, options: ReturnType<typeof providerOptionsFor>) => void,
+): void {
+  let fake: FakeGitLab | undefined;
+  beforeEach(async () => {
+    fake = await FakeGitLab.start();
+    fake.addProject(project);
+    started(fake, providerOptionsFor(fake));
+  });
+  afterEach(async () => {
+    await fake?.close();
+  });
+  after(() => {
+    if (fake === undefined) return;
+    for (const line of seen.logs) assert.ok(!line.includes(fake.token), `token in log: ${line}`);
+    for (const error of seen.errors) assertNoToken(error, fake.token);
+  });
+}
+
+export const HOOK_URL = "https://tekton.example.com/hooks/hello-python";
+export const HOOK_TOKEN = "webhook-secret-abc123";
+
+/** A webhook's checked inputs with @pulumi/gitlab's defaults, on `project`. */
+export function hookInputs(
+  project: string,
+  overrides: Partial<ProjectHookInputs> = {},
+): ProjectHookInputs {
+  return {
+    project,
+    url: HOOK_URL,
+    token: HOOK_TOKEN,
+    pushEvents: true,
+    enableSslVerification: true,
+    mergeRequestsEvents: false,
+    tagPushEvents: false,
+    ...overrides,
+  };
 }

@@ -7,47 +7,25 @@ import {
 import { UNKNOWN } from "../../components/gitlab/shared";
 import { FakeGitLab } from "./fakeGitLab";
 import {
-  assertNoToken,
+  HOOK_TOKEN,
+  HOOK_URL,
   assertStructEncodable,
   checkAndCreate,
-  providerOptionsFor,
+  fakeGitLabPerTest,
+  hookInputs,
   rejection,
-  seen,
 } from "./helpers";
 
 const PROJECT = "root/hello-python";
-const URL_A = "https://tekton.example.com/hooks/hello-python";
-const HOOK_TOKEN = "webhook-secret-abc123";
-
-function inputs(overrides: Partial<ProjectHookInputs> = {}): ProjectHookInputs {
-  return {
-    project: PROJECT,
-    url: URL_A,
-    token: HOOK_TOKEN,
-    pushEvents: true,
-    enableSslVerification: true,
-    mergeRequestsEvents: false,
-    tagPushEvents: false,
-    ...overrides,
-  };
-}
+const URL_A = HOOK_URL;
+const inputs = (overrides: Partial<ProjectHookInputs> = {}) => hookInputs(PROJECT, overrides);
 
 describe("gitlab ProjectHook provider", function () {
   let fake: FakeGitLab;
   let provider: ProjectHookProvider;
-
-  beforeEach(async () => {
-    fake = await FakeGitLab.start();
-    fake.addProject(PROJECT);
-    provider = new ProjectHookProvider(providerOptionsFor(fake));
-  });
-
-  afterEach(async () => {
-    await fake.close();
-  });
-
-  after(() => {
-    for (const error of seen.errors) assertNoToken(error, fake.token);
+  fakeGitLabPerTest(PROJECT, (started, options) => {
+    fake = started;
+    provider = new ProjectHookProvider(options);
   });
 
   const create = (overrides: Partial<ProjectHookInputs> = {}) =>

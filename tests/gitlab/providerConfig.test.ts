@@ -3,7 +3,7 @@ import { DeployKeyProvider } from "../../components/gitlab/deployKey";
 import { ProjectHookProvider } from "../../components/gitlab/projectHook";
 import { resolveGitLabSettings } from "../../components/gitlab/providerConfig";
 import { FakeGitLab, fakePublicKey } from "./fakeGitLab";
-import { capturingStderr, rejection, seen } from "./helpers";
+import { capturingStderr, fakeGitLabPerTest, rejection, seen } from "./helpers";
 
 // The Config object the Node.js dynamic provider host hands to `configure`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -17,15 +17,7 @@ function stackConfig(values: Record<string, string>) {
 
 describe("gitlab provider configuration", function () {
   let fake: FakeGitLab;
-
-  beforeEach(async () => {
-    fake = await FakeGitLab.start();
-    fake.addProject(PROJECT);
-  });
-
-  afterEach(async () => {
-    await fake.close();
-  });
+  fakeGitLabPerTest(PROJECT, (started) => (fake = started));
 
   it("prefers stack config and falls back to the environment per key", () => {
     const config = { get: (key: string) => ({ "gitlab:baseUrl": "https://a.example" })[key] };

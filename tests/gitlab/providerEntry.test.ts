@@ -5,6 +5,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { provider } from "../../components/gitlab/provider";
 import { FakeGitLab, fakePublicKey } from "./fakeGitLab";
+import { fakeGitLabPerTest } from "./helpers";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Config } = require("@pulumi/pulumi/cmd/dynamic-provider/config");
@@ -13,13 +14,7 @@ const PROJECT = "root/entry";
 
 describe("gitlab provider entry (what the state's forwarder runs)", () => {
   let fake: FakeGitLab;
-  beforeEach(async () => {
-    fake = await FakeGitLab.start();
-    fake.addProject(PROJECT);
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  fakeGitLabPerTest(PROJECT, (started) => (fake = started));
 
   it("hands its options to the implementation: env fallback and client hooks", async () => {
     const waits: number[] = [];

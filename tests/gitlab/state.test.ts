@@ -4,7 +4,8 @@ import { RegisteredResource } from "../harness/mocks";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { exampleConfig, resourcesOfType, runProgram, withStructured } from "../harness/program";
+import { exampleConfig, runProgram, withStructured } from "../harness/program";
+import { resourcesOfType } from "../harness/registered";
 import { FakeGitLab, fakePublicKey } from "./fakeGitLab";
 import { ProviderHost } from "./providerHost";
 

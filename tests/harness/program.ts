@@ -85,17 +85,3 @@ export async function runProgram(
   run.resources = [...registered];
   return run;
 }
-
-/** Finds one registered resource by type and name; fails with the names that do exist. */
-export function findResource(run: ProgramRun, type: string, name: string): RegisteredResource {
-  const found = run.resources.find((r) => r.type === type && r.name === name);
-  if (!found) {
-    const names = run.resources.filter((r) => r.type === type).map((r) => r.name);
-    throw new Error(`no ${type} named ${name}; registered: ${names.join(", ") || "none"}`);
-  }
-  return found;
-}
-
-export function resourcesOfType(run: ProgramRun, type: string): RegisteredResource[] {
-  return run.resources.filter((r) => r.type === type);
-}

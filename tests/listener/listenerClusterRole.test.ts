@@ -1,6 +1,7 @@
 import "../harness/mocks";
 import * as assert from "node:assert/strict";
-import { exampleConfig, resourcesOfType, runProgram, withStructured } from "../harness/program";
+import { exampleConfig, runProgram, withStructured } from "../harness/program";
+import { resourcesOfType } from "../harness/registered";
 
 const CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";
 const CRB = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
