@@ -19,6 +19,9 @@ export interface BuildPipelineArgs {
   context: BuildContext;
 }
 
+/** Type token: `tekton-gitlab:<feature folder>:<Class>` (components/core/typeAliases.ts). */
+const TYPE = "tekton-gitlab:app:BuildPipeline";
+
 /**
  * An app's build pipeline: the Tasks `generate-image-tag`, `build-and-push`,
  * `patch-deployment`, `cancel-superseded` (unless `cancelSuperseded: false`), `report-build-status`
@@ -30,12 +33,7 @@ export class BuildPipeline extends pulumi.ComponentResource {
   public readonly pipelineName: string;
 
   constructor(name: string, args: BuildPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(
-      "tekton-gitlab:app:BuildPipeline",
-      name,
-      {},
-      withPreviousType("tekton-gitlab:tekton:BuildPipeline", opts),
-    );
+    super(TYPE, name, {}, withPreviousType("tekton-gitlab:tekton:BuildPipeline", opts));
     const { app, context } = args;
     const manifests: BuildManifest[] = [...buildTasks(app, context), buildPipeline(app, context)];
     for (const manifest of manifests) {

@@ -29,6 +29,9 @@ export interface GitLabTriggerArgs {
   shared: SharedListener;
 }
 
+/** Type token: `tekton-gitlab:<feature folder>:<Class>` (components/core/typeAliases.ts). */
+const TYPE = "tekton-gitlab:app:GitLabTrigger";
+
 /**
  * Everything of one app between "a developer pushes to the app's branch" and "a PipelineRun
  * builds that commit", in the app's build namespace: the webhook token and Secret, the
@@ -51,12 +54,7 @@ export class GitLabTrigger extends pulumi.ComponentResource {
   public readonly hook?: ProjectHook;
 
   constructor(name: string, args: GitLabTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(
-      "tekton-gitlab:app:GitLabTrigger",
-      name,
-      {},
-      withPreviousType("tekton-gitlab:tekton:GitLabTrigger", opts),
-    );
+    super(TYPE, name, {}, withPreviousType("tekton-gitlab:tekton:GitLabTrigger", opts));
     const { app, context, listener, shared } = args;
     const names = triggerNames(app);
     const objects = triggerObjects(app, context, listener);

@@ -14,6 +14,9 @@ export interface SupersededRunsArgs {
   app: AppConfig;
 }
 
+/** Type token: `tekton-gitlab:<feature folder>:<Class>` (components/core/typeAliases.ts). */
+const TYPE = "tekton-gitlab:app:SupersededRuns";
+
 /**
  * The identity of an app's `cancel-superseded` task (tekton/cancel/cancelTask.ts), in its build
  * namespace: ServiceAccount `tekton-cancel`, a Role allowing get, list and patch of PipelineRuns
@@ -27,12 +30,7 @@ export class SupersededRuns extends pulumi.ComponentResource {
   public readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: SupersededRunsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(
-      "tekton-gitlab:app:SupersededRuns",
-      name,
-      {},
-      withPreviousType("tekton-gitlab:tekton:SupersededRuns", opts),
-    );
+    super(TYPE, name, {}, withPreviousType("tekton-gitlab:tekton:SupersededRuns", opts));
     const { app } = args;
     const after = childOptions(this, opts);
     const account = cancelServiceAccount(app);

@@ -23,6 +23,9 @@ export interface ChainsInstallArgs {
   registry: RegistryConfig;
 }
 
+/** Type token: `tekton-gitlab:<feature folder>:<Class>` (components/core/typeAliases.ts). */
+const TYPE = "tekton-gitlab:cluster:ChainsInstall";
+
 /**
  * Installs pinned Tekton Chains, configures it to sign every build with an x509 key the stack
  * makes, and exposes the public half. A child of TektonInstall.
@@ -35,12 +38,7 @@ export class ChainsInstall extends pulumi.ComponentResource {
   public readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: ChainsInstallArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(
-      "tekton-gitlab:cluster:ChainsInstall",
-      name,
-      {},
-      withPreviousType("tekton-gitlab:tekton:ChainsInstall", opts),
-    );
+    super(TYPE, name, {}, withPreviousType("tekton-gitlab:tekton:ChainsInstall", opts));
     const chains = args.tekton.chains;
     this.version = chains.version;
 

@@ -29,6 +29,9 @@ export interface TektonInstallArgs {
   registry: RegistryConfig;
 }
 
+/** Type token: `tekton-gitlab:<feature folder>:<Class>` (components/core/typeAliases.ts). */
+const TYPE = "tekton-gitlab:cluster:TektonInstall";
+
 /**
  * Installs pinned Tekton Pipelines, Triggers and the Triggers interceptors, or nothing when
  * `install: false` (the cluster already has Tekton).
@@ -55,12 +58,7 @@ export class TektonInstall extends pulumi.ComponentResource {
   public readonly prunerReady: pulumi.Resource[] = [];
 
   constructor(name: string, args: TektonInstallArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(
-      "tekton-gitlab:cluster:TektonInstall",
-      name,
-      {},
-      withPreviousType("tekton-gitlab:tekton:TektonInstall", opts),
-    );
+    super(TYPE, name, {}, withPreviousType("tekton-gitlab:tekton:TektonInstall", opts));
     const config = args.tekton;
     if (!config.install) {
       // The cluster's Tekton is assumed to be serving: no gate (README, "Tekton install").

@@ -3,6 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { listenerClusterRole, listenerClusterRoleName } from "../../tekton/listener/triggers";
 import { withPreviousType } from "../core/typeAliases";
 
+/** Type token: `tekton-gitlab:<feature folder>:<Class>` (components/core/typeAliases.ts). */
+const TYPE = "tekton-gitlab:listener:ListenerClusterRole";
+
 /**
  * The one ClusterRole the shared EventListener is bound to (tekton/listener/triggers.ts
  * `listenerClusterRole`: reads of ClusterTriggerBindings and ClusterInterceptors, no Secrets).
@@ -16,12 +19,7 @@ export class ListenerClusterRole extends pulumi.ComponentResource {
   public readonly role: k8s.rbac.v1.ClusterRole;
 
   constructor(name: string, args: { stack: string }, opts?: pulumi.ComponentResourceOptions) {
-    super(
-      "tekton-gitlab:listener:ListenerClusterRole",
-      name,
-      {},
-      withPreviousType("tekton-gitlab:tekton:ListenerClusterRole", opts),
-    );
+    super(TYPE, name, {}, withPreviousType("tekton-gitlab:tekton:ListenerClusterRole", opts));
     const manifest = listenerClusterRole(listenerClusterRoleName(args.stack));
     this.roleName = manifest.metadata.name;
     this.role = new k8s.rbac.v1.ClusterRole(

@@ -22,6 +22,9 @@ export interface SharedListenerArgs {
   clusterRole: { name: string; resource: pulumi.Resource };
 }
 
+/** Type token: `tekton-gitlab:<feature folder>:<Class>` (components/core/typeAliases.ts). */
+const TYPE = "tekton-gitlab:listener:SharedListener";
+
 /**
  * The one EventListener every app's GitLab hook posts to, in a namespace of its own that holds
  * no app Secret: the namespace, the listener's ServiceAccount and RBAC (no Secrets anywhere),
@@ -46,12 +49,7 @@ export class SharedListener extends pulumi.ComponentResource {
   public readonly namespace: k8s.core.v1.Namespace;
 
   constructor(name: string, args: SharedListenerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(
-      "tekton-gitlab:listener:SharedListener",
-      name,
-      {},
-      withPreviousType("tekton-gitlab:tekton:SharedListener", opts),
-    );
+    super(TYPE, name, {}, withPreviousType("tekton-gitlab:tekton:SharedListener", opts));
     const { listener, apps } = args;
     const objects = listenerObjects(listener, apps, args.clusterRole.name);
     const after = childOptions(this, opts);
