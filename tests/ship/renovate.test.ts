@@ -119,7 +119,7 @@ function expectedPins(): Map<string, string[]> {
   const expected = new Map<string, string[]>([
     ["config/schema.ts", TEKTON_DEFAULT_KEYS],
     ["config/images.ts", DEFAULT_IMAGE_REFS],
-    ["README.md", [...TEKTON_DEFAULT_KEYS, ...DEFAULT_IMAGE_REFS]],
+    ["docs/configuration.md", [...TEKTON_DEFAULT_KEYS, ...DEFAULT_IMAGE_REFS]],
   ]);
   for (const file of FILES.filter((f) => STACK_FILE.test(f)))
     expected.set(file, stackFilePins(file));
