@@ -319,6 +319,15 @@ function oneLine(text: string): string {
 type Scenario = [string, () => Promise<void>];
 
 async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    // Said before anything starts, rather than as a failed step later.
+    console.log(
+      "FAIL setup: the rehearsal must run as root: it starts sshd as the user git and runs each " +
+        "step as its image's user (setpriv)",
+    );
+    console.log("rehearsal: 0 passed, 1 failed");
+    return 1;
+  }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tekton-gitlab-rehearsal-"));
   fs.chmodSync(root, 0o755);
   rehearsalRoot = root;
