@@ -343,7 +343,7 @@ interface GitLabKeys {
 /**
  * Config keys that hold credentials, with how else to provide them. Set without `--secret` they
  * are stored in plain text in the stack file and in the state: the engine hands a dynamic
- * provider the whole stack config, secret only where the key is secure (pulumi v3.248.0
+ * provider the whole stack config, secret only where the key is secure (pulumi v3.259.0
  * pkg/resource/deploy/target.go, `Target.GetPackageConfig`: "For dynamic providers, we always
  * pass the full configuration", `WithSecret(c.Secure())`), and the default pulumi-nodejs
  * provider keeps its config in the state.
@@ -507,7 +507,7 @@ export interface StackConfig extends ValidatedConfig {
 }
 
 /**
- * Whether the engine marked a config key secret (set with `--secret`). @pulumi/pulumi 3.248.0
+ * Whether the engine marked a config key secret (set with `--secret`). @pulumi/pulumi 3.276.0
  * sdk/nodejs/runtime/config.ts `isConfigSecret` reads PULUMI_CONFIG_SECRET_KEYS, which the
  * engine fills with `Target.Config.SecureKeys()` (pkg/resource/deploy/program_source.go). It is
  * exported by the module but marked @internal (absent from the typings), hence the require.

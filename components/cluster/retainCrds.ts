@@ -14,7 +14,7 @@ const CRD_TYPE = /^kubernetes:apiextensions\.k8s\.io\/[^:]+:CustomResourceDefini
  * component (pulumi-kubernetes registers it again, and its children, from the provider's
  * Construct). The engine keeps the program's transforms for that re-registration
  * (`pendingTransforms`) and runs a parent's transforms on every child it registers (pulumi
- * v3.248.0 pkg/resource/deploy/source_eval.go, `RegisterResource`: "collect parent transforms").
+ * v3.259.0 pkg/resource/deploy/source_eval.go, `RegisterResource`: "collect parent transforms").
  * The old `transformations` option would not reach them: it runs in this process only.
  */
 export const retainCustomResourceDefinitions: pulumi.ResourceTransform = (args) =>

@@ -565,7 +565,7 @@ export class ProjectAccessTokenProvider
       if (!isAmbiguousWrite(error)) throw error;
       // GitLab may have rotated: the state's value may be revoked and a successor live. With
       // `id` and `properties` the host reports a partial failure and the engine stores these
-      // outputs (pulumi 3.248.0 pkg/resource/deploy/step.go UpdateStep.Apply:
+      // outputs (pulumi v3.259.0 pkg/resource/deploy/step.go UpdateStep.Apply:
       // `s.new.Outputs = resp.Properties`): `active: false` makes the next `up` find the live
       // token by its marker and rotate it, without a refresh first.
       const provider = (news as unknown as Record<string, unknown>).__provider;

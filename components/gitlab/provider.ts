@@ -22,7 +22,7 @@ function withoutProvider<T>(props: T): T {
 /**
  * The implementation, plus the one thing that moves existing resources onto the shim.
  *
- * The engine keeps a resource's old outputs when `diff` reports no change (pulumi 3.248.0
+ * The engine keeps a resource's old outputs when `diff` reports no change (pulumi v3.259.0
  * `pkg/resource/deploy/step.go` `SameStep.Apply`: `s.new.Outputs = s.old.Outputs`), and the
  * host runs `read` and `delete` with the outputs' `__provider`. So a resource created before the
  * shim would keep its 50 kB copy of the old code for good. `diff` therefore reports a change

@@ -3,12 +3,13 @@
 // (`./runtime/`) that loads `./provider.ts` at run time.
 //
 // Why: `pulumi.dynamic.Resource` serializes the provider object into the resource's
-// `__provider` input, and the host copies it into the outputs (@pulumi/pulumi 3.248.0
+// `__provider` input, and the host copies it into the outputs (@pulumi/pulumi 3.276.0
 // `dynamic/index.ts` `serializeProvider`; `cmd/dynamic-provider/index.ts`
 // `resultIncludingProvider`). Serialized by value, our client and both providers took ~50 kB
 // per resource, twice. And the host runs `read` and `delete` with the `__provider` of the
-// state's outputs (`getProvider(props)` in its `read`/`delete`; the engine sends the outputs
-// as `properties`: `sdk/go/common/resource/plugin/provider_plugin.go` `Read`, `Delete`), so a
+// state's outputs (`getProvider(props)` in its `read`/`delete`; `read` falls back to the inputs
+// only when `properties` is empty, as in a `.get`, new after 3.259.0; a refresh sends the
+// outputs as `properties`: `sdk/go/common/resource/plugin/provider_plugin.go` `Read`, `Delete`), so a
 // fix never reached a resource until something updated it.
 //
 // The forwarder is the `exports` of a module under node_modules, which the closure serializer

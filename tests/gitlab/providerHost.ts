@@ -1,4 +1,4 @@
-// Pulumi's own dynamic provider host (@pulumi/pulumi 3.248.0 `cmd/dynamic-provider`), started as
+// Pulumi's own dynamic provider host (@pulumi/pulumi 3.276.0 `cmd/dynamic-provider`), started as
 // the engine starts it: a plain `node` process in the project directory (the plugin script
 // `pulumi-resource-pulumi-nodejs` runs `node $(require.resolve('@pulumi/pulumi/cmd/
 // dynamic-provider'))`; pkg/engine/project.go `getPwdMain` gives the directory). The test plays

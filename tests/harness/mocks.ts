@@ -178,12 +178,12 @@ pulumi.runtime.setMocks(
   false,
 );
 
-// The mocks declare no support for `transforms` (runtime/mocks.js sets supportsTransforms =
-// false) and a resource registered with them would fail; the real engine supports them. The SDK
-// then serves the callbacks on 127.0.0.1 (runtime/callbacks.js, unref'd); nothing calls them
-// under mocks, the tests call the transform functions directly.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-require("@pulumi/pulumi/runtime/state").getStore().supportsTransforms = true;
+// `transforms` need no patch: setMocks declares the mock monitor supports them (@pulumi/pulumi
+// 3.276.0 runtime/mocks.js `setMocks`: `store.supportsTransforms = true`; 3.248.0 set false, and
+// this file set it true). The SDK serves the callbacks on 127.0.0.1 (runtime/callbacks.js
+// `CallbackServer`, unref'd) and hands them to `newResource` as `args.transforms`
+// (`MockMonitor.registerResource`); nothing calls them, the tests call the transform functions
+// directly. tests/harness/mocks.test.ts checks this.
 
 // The mock monitor drops parent, dependencies and options before calling `newResource`; wrap
 // it to keep them, so tests can assert the resource tree and `dependsOn` wiring.

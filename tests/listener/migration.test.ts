@@ -1,5 +1,5 @@
 // Moving an existing stack from per-app listeners to the shared one in one `pulumi up`, without
-// losing a push. What the engine does (pulumi v3.248.0):
+// losing a push. What the engine does (pulumi v3.259.0):
 //  - creates and updates run as the program registers resources, each after its dependsOn;
 //  - resources in the old state that the program no longer registers, and the old halves of
 //    create-before-delete replacements, are deleted only after the program has finished and

@@ -57,7 +57,7 @@ export function prepareImages(root: string, kanikoStandIn: string[]): Record<str
     .map(([name]) => name);
   if (missing.length > 0) {
     throw new Error(
-      `missing on this machine: ${missing.join(", ")} (see .ci/run for the packages)`,
+      `missing on this machine: ${missing.join(", ")} (scripts/preflight.sh installs them as root)`,
     );
   }
 

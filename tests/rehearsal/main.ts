@@ -8,6 +8,8 @@
 // repositories made from examples/. Prints one line per scenario, then
 // `rehearsal: N passed, M failed`; exits non-zero on any failure. Everything lives under one
 // directory in os.tmpdir(), removed at the end; every process it starts is stopped.
+// `--try` (`npm run try`): the first scenario alone, the example app's push, told in a few lines
+// (trySummary.ts) instead of the scenario lines.
 import "../harness/mocks";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -26,6 +28,11 @@ import { kubectlVersion, prepareImages, which } from "./images";
 import { Ed25519Key, generateEd25519 } from "./keys";
 import { Cluster, PipelineRunRecord, runPipelineRun, RunOptions } from "./runner";
 import { freePort, GIT_USER, giveToGitUser, startSshd, Sshd } from "./sshd";
+import { buildResults, changedLines, formatPushSummary } from "./trySummary";
+
+/** `npm run try`: only the example push, and what happened to it. */
+const TRY = process.argv.includes("--try");
+const STARTED_AT = Date.now();
 
 const OVERALL_TIMEOUT_MS = Number(process.env.REHEARSAL_TIMEOUT_MS ?? 300_000);
 const STEP_TIMEOUT_MS = 60_000;
@@ -312,6 +319,15 @@ function oneLine(text: string): string {
 type Scenario = [string, () => Promise<void>];
 
 async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    // Said before anything starts, rather than as a failed step later.
+    console.log(
+      "FAIL setup: the rehearsal must run as root: it starts sshd as the user git and runs each " +
+        "step as its image's user (setpriv)",
+    );
+    console.log("rehearsal: 0 passed, 1 failed");
+    return 1;
+  }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tekton-gitlab-rehearsal-"));
   fs.chmodSync(root, 0o755);
   rehearsalRoot = root;
@@ -1021,15 +1037,45 @@ async function main(): Promise<number> {
       ],
     ];
 
-    for (const [index, [name, body]] of scenarios.entries()) {
+    const operationsBefore = operationsHead(world);
+    for (const [index, [name, body]] of (TRY ? scenarios.slice(0, 1) : scenarios).entries()) {
       try {
         await body();
         outcomes.push({ name });
-        console.log(`ok   ${index + 1} ${name}`);
+        if (!TRY) console.log(`ok   ${index + 1} ${name}`);
       } catch (error) {
         outcomes.push({ name, error: (error as Error).message });
         console.log(`FAIL ${index + 1} ${name}: ${oneLine((error as Error).message)}`);
       }
+    }
+    if (TRY && outcomes.every((o) => !o.error)) {
+      const { sha, start, record } = runs.first;
+      const operationsCommit = operationsHead(world);
+      const opsGit = ["--git-dir", world.sshd.repo(operationsProject)];
+      const summary = formatPushSummary({
+        sourceProject,
+        branch: world.app.branch,
+        pushed: sha,
+        pipelineRun: start.run.metadata.name ?? record.name,
+        ...buildResults(record),
+        operationsProject,
+        operationsCommit,
+        operationsSubject: git(root, [...opsGit, "log", "-1", "--format=%s", operationsCommit]),
+        file: world.deploymentFile,
+        ...changedLines(
+          git(root, [
+            ...opsGit,
+            "diff",
+            "-U0",
+            operationsBefore,
+            operationsCommit,
+            "--",
+            world.deploymentFile,
+          ]),
+        ),
+        seconds: (Date.now() - STARTED_AT) / 1000,
+      });
+      console.log(summary.join("\n"));
     }
   } catch (error) {
     outcomes.push({ name: "setup", error: (error as Error).message });
@@ -1044,7 +1090,9 @@ async function main(): Promise<number> {
     else fs.rmSync(root, { recursive: true, force: true });
   }
   const failed = outcomes.filter((o) => o.error).length;
-  console.log(`rehearsal: ${outcomes.length - failed} passed, ${failed} failed`);
+  if (!TRY || failed > 0) {
+    console.log(`rehearsal: ${outcomes.length - failed} passed, ${failed} failed`);
+  }
   return failed === 0 ? 0 : 1;
 }
 

@@ -35,7 +35,7 @@ function gitUser(): { uid: number; gid: number } {
     return { uid, gid };
   } catch {
     throw new Error(
-      `no user ${GIT_USER} on this machine (GitLab's SSH user); as root: useradd --system --home-dir /nonexistent --shell /bin/sh ${GIT_USER} (.ci/run does this)`,
+      `no user ${GIT_USER} on this machine (GitLab's SSH user); as root: useradd --system --home-dir /nonexistent --shell /bin/sh ${GIT_USER} (scripts/preflight.sh does this as root)`,
     );
   }
 }

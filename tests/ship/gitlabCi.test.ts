@@ -342,7 +342,47 @@ describe(".gitlab-ci.yml", function () {
     for (const image of images) {
       assert.equal(pinnedImageError(image), undefined, `${image} is not pinned`);
     }
-    assert.match(imageName(doc.default?.image) ?? "", /^pulumi\/pulumi-nodejs:\d+\.\d+\.\d+$/);
+    assert.match(
+      imageName(doc.default?.image) ?? "",
+      /^pulumi\/pulumi-nodejs(-\d+)?:\d+\.\d+\.\d+$/,
+    );
+  });
+
+  it("runs on the Node .ci/run tests on, with a Pulumi CLI at least as new as the SDK", () => {
+    const image = imageName(doc.default?.image) ?? "";
+    // pulumi/pulumi-nodejs-<major>:<CLI version> (pulumi/pulumi-docker-containers
+    // .github/workflows/release.yml: pulumi-<sdk><suffix>:<PULUMI_VERSION>).
+    const [, node, cli] = /^pulumi\/pulumi-nodejs-(\d+):(\d+\.\d+\.\d+)$/.exec(image) ?? [];
+    const ciNode = /^NODE_MAJOR=(\d+)$/m.exec(
+      fs.readFileSync(path.join(REPO_ROOT, ".ci", "run"), "utf8"),
+    )?.[1];
+    assert.ok(ciNode, ".ci/run sets no NODE_MAJOR");
+    assert.equal(node, ciNode, `${image}: not the Node ${ciNode} image`);
+    assert.ok(
+      Number(node) >= Number(/^>=(\d+)$/.exec(PACKAGE.engines.node)?.[1]),
+      PACKAGE.engines.node,
+    );
+    const sdk: string = PACKAGE.dependencies["@pulumi/pulumi"];
+    assert.match(sdk, /^\d+\.\d+\.\d+$/, "the SDK is pinned");
+    const parts = (version: string) => version.split(".").map(Number);
+    const [a, b] = [parts(cli), parts(sdk)];
+    const newer = a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+    assert.ok(newer >= 0, `image CLI ${cli} is older than @pulumi/pulumi ${sdk}`);
+  });
+
+  it("caches the Debian packages the test job's preflight installs, under the project", () => {
+    const dir = String(doc.variables.APT_CACHE_DIR);
+    assert.match(dir, /^\$CI_PROJECT_DIR\/\.cache\/apt$/);
+    const testJobs = jobNames.filter((name) =>
+      scriptOf(doc, jobs[name]).some((line) => /\bnpm (run )?test\b/.test(line)),
+    );
+    for (const name of testJobs) {
+      const paths = [jobs[name].cache ?? []]
+        .flat()
+        .flatMap((cache: { paths?: string[] }) => cache.paths ?? []);
+      assert.ok(paths.includes(".cache/apt/"), `${name} does not cache .cache/apt/`);
+    }
+    assert.match(PACKAGE.scripts.test, /^bash scripts\/preflight\.sh && /);
   });
 
   it("defines no secrets: they come from masked CI/CD variables", () => {

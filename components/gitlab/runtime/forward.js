@@ -3,7 +3,7 @@
 // This package is installed as a copy in node_modules (`file:` dependency + `install-links=true`
 // in .npmrc), so Pulumi's closure serializer stores `require("@tekton-gitlab/gitlab-provider/
 // deploy-key.js")` in a resource's `__provider` instead of the provider's code: a module whose
-// require.cache path has a `node_modules` segment is captured by name (@pulumi/pulumi 3.248.0
+// require.cache path has a `node_modules` segment is captured by name (@pulumi/pulumi 3.276.0
 // `runtime/closure/createClosure.ts` `findNormalizedModuleNameAsync`, `captureModuleAsync`).
 // The dynamic provider host evaluates that text with `require-from-string` and no file name,
 // so `require` searches node_modules from its working directory, which is the project
