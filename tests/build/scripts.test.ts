@@ -6,12 +6,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sshCloneUrl } from "../../tekton/core/names";
-import {
-  generateImageTagTask,
-  patchDeploymentTask,
-  PUSH_ATTEMPTS,
-  SOURCE_TIP_REF,
-} from "../../tekton/build/tasks";
+import { generateImageTagTask } from "../../tekton/build/tagTask";
+import { patchDeploymentTask, PUSH_ATTEMPTS } from "../../tekton/build/patchTask";
+import { SOURCE_TIP_REF } from "../../tekton/build/common";
 import { git as realRepoGit, realGit, SourceRepo, sourceRepo } from "./gitRepos";
 import { appAndContext, removeTempDirs, runScriptStep, stub, tempDir } from "./helpers";
 
