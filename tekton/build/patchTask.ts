@@ -75,8 +75,16 @@ const COMMIT_AND_PUSH_SCRIPT = readScript(SCRIPTS, "commit-and-push.sh");
  */
 export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
   const operations = workspacePath(WORKSPACES.operations);
-  const checkout = `${operations}/${OPERATIONS_CHECKOUT_DIR}`;
-  const patched = `${operations}/${PATCHED_FILE}`;
+  // What the three steps pass along: the checkout, kubectl's output beside it, the file.
+  const filesEnv = [
+    env("CHECKOUT", `${operations}/${OPERATIONS_CHECKOUT_DIR}`),
+    env("PATCHED", `${operations}/${PATCHED_FILE}`),
+  ];
+  const deploymentFileEnv = env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile));
+  const imageEnv = [
+    env("IMAGE_URL", param(TASK_PARAMS.imageUrl)),
+    env("IMAGE_DIGEST", param(TASK_PARAMS.imageDigest)),
+  ];
   const sshEnv = () => sshKeyEnv(WORKSPACES.gitWrite);
   // Step-level workspaces (Tekton v1 Step.workspaces, beta and on by default in v1.15:
   // pkg/apis/pipeline/v1/task_validation.go validateWorkspaceUsages requires
@@ -128,9 +136,8 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
           env: [
             env("OPERATIONS_URL", param(TASK_PARAMS.operationsUrl)),
             env("OPERATIONS_BRANCH", param(TASK_PARAMS.operationsBranch)),
-            env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile)),
-            env("CHECKOUT", checkout),
-            env("PATCHED", patched),
+            deploymentFileEnv,
+            ...filesEnv,
             ...sshEnv(),
           ],
           workspaces: gitWriteOnly,
@@ -140,12 +147,10 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
           name: "set-image",
           image: ctx.images.kubectl,
           env: [
-            env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile)),
+            deploymentFileEnv,
             env("CONTAINER_NAME", param(TASK_PARAMS.containerName)),
-            env("IMAGE_URL", param(TASK_PARAMS.imageUrl)),
-            env("IMAGE_DIGEST", param(TASK_PARAMS.imageDigest)),
-            env("CHECKOUT", checkout),
-            env("PATCHED", patched),
+            ...imageEnv,
+            ...filesEnv,
           ],
           script: SET_IMAGE_SCRIPT,
         },
@@ -153,12 +158,10 @@ export function patchDeploymentTask(app: AppConfig, ctx: BuildContext): Task {
           name: "commit-and-push",
           image: ctx.images.git,
           env: [
-            env("DEPLOYMENT_FILE", param(TASK_PARAMS.deploymentFile)),
+            deploymentFileEnv,
             env("COMMIT_SHA", param(TASK_PARAMS.commitSha)),
-            env("IMAGE_URL", param(TASK_PARAMS.imageUrl)),
-            env("IMAGE_DIGEST", param(TASK_PARAMS.imageDigest)),
-            env("CHECKOUT", checkout),
-            env("PATCHED", patched),
+            ...imageEnv,
+            ...filesEnv,
             env("SOURCE", `${workspacePath(WORKSPACES.source)}/${SOURCE_CHECKOUT_DIR}`),
             env("PUSH_ATTEMPTS", PUSH_ATTEMPTS),
             env("GIT_AUTHOR_NAME", COMMIT_IDENTITY.name),
