@@ -124,7 +124,7 @@ export function cancelPipelineTasks(app: AppConfig): PipelineTask[] {
  * pushes' runs can carry the same second; neither is older then, and both keep running. A
  * tie-break on the name would be deterministic too, but generateName's suffix is random: it could
  * cancel the newer commit's run and leave the older one to deploy. With both running, the patch
- * task's "newest wins" rule (tekton/build/tasks.ts COMMIT_AND_PUSH_SCRIPT: the deployed commit is
+ * task's "newest wins" rule (tekton/build/scripts/commit-and-push.sh: the deployed commit is
  * replaced only by a descendant, decided from the source history, never by which run finishes
  * first) keeps the older commit from replacing the newer one whichever finishes last. Runs are
  * created in the order the listener handles GitLab's deliveries, so a delivery resent by hand
