@@ -13,7 +13,7 @@ import { SharedListener } from "./components/listener/sharedListener";
 import { RetentionPolicy } from "./components/app/retentionPolicy";
 import { SupersededRuns } from "./components/app/supersededRuns";
 import { TektonInstall } from "./components/cluster/tektonInstall";
-import { buildContext } from "./tekton/build/tasks";
+import { buildContext } from "./tekton/build/context";
 import { AppOutput } from "./outputs";
 
 export = async () => {

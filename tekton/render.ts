@@ -2,7 +2,8 @@
 // `npm run render` (review and lint without a cluster). Secrets are never part of it.
 import { ValidatedConfig } from "../config/schema";
 import { buildPipeline } from "./build/pipeline";
-import { buildContext, buildTasks } from "./build/tasks";
+import { buildContext } from "./build/context";
+import { buildTasks } from "./build/tasks";
 import { sharedEventListener, triggerManifests } from "./listener/triggers";
 import { EventListener, Trigger, TriggerBinding, TriggerTemplate } from "./core/triggerTypes";
 import { BuildManifest } from "./core/types";

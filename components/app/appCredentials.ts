@@ -260,7 +260,7 @@ export class AppCredentials extends pulumi.ComponentResource {
           `${app.name}-push-service-account`,
           {
             metadata: metadata(BUILD_PUSH_SERVICE_ACCOUNT),
-            // The build task's own account (tekton/build/tasks.ts buildTaskRunSpecs). Listed as
+            // The build task's own account (tekton/build/buildTask.ts buildTaskRunSpecs). Listed as
             // imagePullSecrets, not secrets: credential init (pipeline v1.15.0
             // pkg/pod/creds_init.go credsInit) iterates `sa.Secrets` only, so no step gets the
             // registry password from here (Kaniko has it as its docker-config workspace); the

@@ -8,7 +8,8 @@ import {
   pipelineName,
 } from "../../tekton/core/names";
 import { buildPipeline } from "../../tekton/build/pipeline";
-import { BuildContext, buildTasks } from "../../tekton/build/tasks";
+import { BuildContext } from "../../tekton/build/context";
+import { buildTasks } from "../../tekton/build/tasks";
 import { BuildManifest } from "../../tekton/core/types";
 import { withPreviousType } from "../core/typeAliases";
 

@@ -2,20 +2,12 @@
 // and the commit; everything else defaults from config and can be overridden per run.
 import { AppConfig } from "../../config/schema";
 import { appLabels, PIPELINE_PARAMS, pipelineName, WORKSPACES } from "../core/names";
-import {
-  BUILD_RESULTS,
-  BuildContext,
-  buildTakesRegistryHost,
-  cacheRepository,
-  TASK_NAMES,
-  TASK_PARAMS,
-  TASK_RESULTS,
-} from "./tasks";
+import { BUILD_RESULTS, TASK_NAMES, TASK_PARAMS, TASK_RESULTS } from "./common";
+import { BuildContext } from "./context";
+import { buildTakesRegistryHost, cacheRepository } from "./buildTask";
 import { statusPipelineTasks, statusWorkspaces } from "../status/statusTasks";
 import { cancelPipelineTasks } from "../cancel/cancelTask";
 import { Param, ParamSpec, Pipeline, PipelineTask, WorkspaceDeclaration } from "../core/types";
-
-export type { BuildContext } from "./tasks";
 
 /**
  * Pipeline results: tiny on purpose (results travel in the ~4 KB termination message). The

@@ -5,14 +5,15 @@
 // Task, its pipeline task, the run's taskRunSpec and labels, and the ServiceAccount, Role and
 // RoleBinding the task alone runs with. components/app/supersededRuns.ts deploys the RBAC objects.
 import { createHash } from "node:crypto";
+import * as path from "node:path";
 import { AppConfig } from "../../config/schema";
 import { appLabels } from "../core/names";
-import { nonRootStepTemplate } from "../build/tasks";
+import { readScript } from "../core/scripts";
+import { nonRootStepTemplate, stringParam, taskMetadata } from "../core/steps";
 import { statusTaskTimeouts } from "../status/statusTasks";
-import { RUN_METADATA } from "../listener/triggers";
 import { RoleBindingManifest, RoleManifest } from "../core/triggerTypes";
 import { ObjectMeta, PipelineTask, Task } from "../core/types";
-import { param } from "../core/variables";
+import { env, param } from "../core/variables";
 
 /** The Task and the pipeline task: part of the stack's contract (status tasks read its name). */
 export const CANCEL_TASK_NAME = "cancel-superseded";
@@ -112,7 +113,9 @@ export function cancelPipelineTasks(app: AppConfig): PipelineTask[] {
 }
 
 /**
- * Lists the runs its own run's labels select, keeps those of the same branch (annotation) that
+ * scripts/cancel-superseded.sh (bash, with jq: kubernetes/kubernetes
+ * build/server-image/kubectl/Dockerfile installs bash, grep, sed, gawk, coreutils, jq and
+ * diffutils on debian-base). It lists the runs its own run's labels select, keeps those of the same branch (annotation) that
  * are not done and were created strictly before its own run, and cancels each. Its own run
  * comes out of the same list (a run whose labels the selector does not match, one started by
  * hand, cancels nothing).
@@ -121,7 +124,7 @@ export function cancelPipelineTasks(app: AppConfig): PipelineTask[] {
  * pushes' runs can carry the same second; neither is older then, and both keep running. A
  * tie-break on the name would be deterministic too, but generateName's suffix is random: it could
  * cancel the newer commit's run and leave the older one to deploy. With both running, the patch
- * task's "newest wins" rule (tekton/build/tasks.ts COMMIT_AND_PUSH_SCRIPT: the deployed commit is
+ * task's "newest wins" rule (tekton/build/scripts/commit-and-push.sh: the deployed commit is
  * replaced only by a descendant, decided from the source history, never by which run finishes
  * first) keeps the older commit from replacing the newer one whichever finishes last. Runs are
  * created in the order the listener handles GitLab's deliveries, so a delivery resent by hand
@@ -132,81 +135,22 @@ export function cancelPipelineTasks(app: AppConfig): PipelineTask[] {
  * webhook refuses spec changes to a done run, pipelinerun_validation.go `ValidateUpdate`) is a
  * warning and exit 0: cancelling is an optimisation, never a reason to fail the build.
  */
-function cancelScript(): string {
-  // jq runs in the kubectl image (kubernetes/kubernetes build/server-image/kubectl/Dockerfile
-  // installs bash, grep, sed, gawk, coreutils, jq and diffutils on debian-base).
-  const filter = String.raw`def finished: any((.status.conditions // [])[]; .type == "Succeeded" and (.status == "True" or .status == "False"));
-def branch: (.metadata.annotations // {})[$branchKey];
-(.items // []) as $runs
-| ([$runs[] | select(.metadata.name == $self)] | first) as $me
-| if $me == null then
-    error("this run (\($self)) is not among them (started by hand, not by a push?): it cancels nothing")
-  elif ($me | branch | type) != "string" or ($me.metadata.creationTimestamp | type) != "string" then
-    error("this run carries no \($branchKey) annotation or creationTimestamp: it cancels nothing")
-  else
-    $runs[]
-    | select(.metadata.name != $self)
-    | select(branch == ($me | branch))
-    | select((.spec.status // "") == "")
-    | select(finished | not)
-    | select((.metadata.creationTimestamp | type) == "string")
-    | select(.metadata.creationTimestamp < $me.metadata.creationTimestamp)
-    | .metadata.name
-  end`;
-  return String.raw`#!/bin/bash
-# No set -e: every failure ends in a warning and exit 0, never in a failed build.
-set -u -o pipefail
-warn() {
-  echo "warning: $*; older runs keep running (if any), this build goes on" >&2
-  exit 0
-}
-FILTER="$(cat <<'JQ'
-${filter}
-JQ
-)"
-if ! RUNS="$(kubectl get pipelineruns.tekton.dev --namespace "$NAMESPACE" --selector "$SELECTOR" --request-timeout 30s --output json)"; then
-  warn "could not list the PipelineRuns of $SELECTOR in $NAMESPACE"
-fi
-if ! SUPERSEDED="$(jq -r --arg self "$PIPELINE_RUN" --arg branchKey "${RUN_METADATA.branchAnnotation}" "$FILTER" <<<"$RUNS" 2>&1)"; then
-  warn "$SUPERSEDED"
-fi
-if [ -z "$SUPERSEDED" ]; then
-  echo "no older run of this branch is running"
-  exit 0
-fi
-PATCH='{"spec":{"status":"${CANCEL_SPEC_STATUS}"}}'
-while IFS= read -r run; do
-  case "$run" in
-    "" | [!a-z0-9]* | *[!a-z0-9.-]*) echo "warning: not a PipelineRun name, skipped: '$run'" >&2; continue ;;
-  esac
-  if kubectl patch pipelineruns.tekton.dev "$run" --namespace "$NAMESPACE" --type merge --patch "$PATCH" --request-timeout 30s >/dev/null; then
-    echo "cancelled $run (${CANCEL_SPEC_STATUS}: its finally tasks still run), superseded by $PIPELINE_RUN"
-  else
-    echo "warning: could not cancel $run; it keeps running, this build goes on" >&2
-  fi
-done <<<"$SUPERSEDED"
-exit 0
-`;
-}
+const CANCEL_SCRIPT = readScript(path.join(__dirname, "scripts"), "cancel-superseded.sh");
 
 /** The Task `cancel-superseded`, in the app's namespace. */
 export function cancelSupersededTask(app: AppConfig, images: { kubectl: string }): Task {
   return {
     apiVersion: "tekton.dev/v1",
     kind: "Task",
-    metadata: { name: CANCEL_TASK_NAME, namespace: app.namespace, labels: appLabels(app) },
+    metadata: taskMetadata(app, CANCEL_TASK_NAME),
     spec: {
       description:
         "Cancels the older runs of this app and branch that are still running " +
         `(spec.status ${CANCEL_SPEC_STATUS}: their finally tasks run). Never fails the build.`,
       params: [
-        { name: CANCEL_PARAMS.pipelineRun, type: "string", description: "This task's own run" },
-        { name: CANCEL_PARAMS.namespace, type: "string", description: "The runs' namespace" },
-        {
-          name: CANCEL_PARAMS.selector,
-          type: "string",
-          description: "Label selector of the runs of this app and branch",
-        },
+        stringParam(CANCEL_PARAMS.pipelineRun, "This task's own run"),
+        stringParam(CANCEL_PARAMS.namespace, "The runs' namespace"),
+        stringParam(CANCEL_PARAMS.selector, "Label selector of the runs of this app and branch"),
       ],
       workspaces: [],
       stepTemplate: nonRootStepTemplate,
@@ -215,15 +159,15 @@ export function cancelSupersededTask(app: AppConfig, images: { kubectl: string }
           name: "cancel",
           image: images.kubectl,
           env: [
-            { name: "PIPELINE_RUN", value: param(CANCEL_PARAMS.pipelineRun) },
-            { name: "NAMESPACE", value: param(CANCEL_PARAMS.namespace) },
-            { name: "SELECTOR", value: param(CANCEL_PARAMS.selector) },
+            env("PIPELINE_RUN", param(CANCEL_PARAMS.pipelineRun)),
+            env("NAMESPACE", param(CANCEL_PARAMS.namespace)),
+            env("SELECTOR", param(CANCEL_PARAMS.selector)),
           ],
           // Second guard besides the script's exit 0: a crash is recorded, the TaskRun still
           // succeeds (v1.15.0 cmd/entrypoint/main.go: with on_error "continue" a non-zero exit
           // ends the step, not the TaskRun), so `$(tasks.status)` stays clean for the status task.
           onError: "continue",
-          script: cancelScript(),
+          script: CANCEL_SCRIPT,
         },
       ],
     },

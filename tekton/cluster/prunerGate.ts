@@ -10,6 +10,8 @@
 // `pruner.tekton.dev/config-type: namespace` (config/601-webhook-configuration.yaml): a build
 // namespace's tekton-pruner-namespace-spec created in that window is refused ("failed calling
 // webhook"), and pulumi-kubernetes does not retry that.
+import * as path from "node:path";
+import { readScript } from "../core/scripts";
 import { GATE_LABELS, gateManifests } from "./readinessGate";
 import { PRUNER_NAMESPACE, PRUNER_NAMESPACE_CONFIG_MAP, prunerConfigLabels } from "./pruner";
 
@@ -33,28 +35,11 @@ export const PRUNER_PROBE = {
 };
 export const PRUNER_PROBE_REFUSAL = "wrong config-type label or namespace combination";
 
-export const PRUNER_GATE_SCRIPT = `#!/usr/bin/env bash
-set -u
-attempts="\${GATE_ATTEMPTS:?}"
-interval="\${GATE_INTERVAL_SECONDS:?}"
-last=""
-for ((attempt = 1; attempt <= attempts; attempt++)); do
-  if output=$(printf '%s' "\${PROBE:?}" | kubectl create --dry-run=server \\
-    --request-timeout="\${GATE_REQUEST_TIMEOUT:?}" --namespace="\${GATE_NAMESPACE:?}" \\
-    --output=name --filename=- 2>&1); then
-    last="admitted without the pruner's webhook: its configuration is not in effect yet"
-  elif [[ "$output" == *"\${PROBE_REFUSAL:?}"* ]]; then
-    echo "The Tekton Pruner's webhook answers (attempt $attempt of $attempts)."
-    exit 0
-  else
-    last="$output"
-  fi
-  echo "attempt $attempt of $attempts: the pruner's webhook does not answer yet: $last"
-  if ((attempt < attempts)); then sleep "$interval"; fi
-done
-echo "The Tekton Pruner's webhook did not answer a server-side dry-run after $attempts attempts $interval s apart. Last answer: $last. Check kubectl -n $GATE_NAMESPACE get pods,endpoints; kubectl -n $GATE_NAMESPACE logs deploy/tekton-pruner-webhook."
-exit 1
-`;
+/** scripts/pruner-webhook-ready.sh (bash): dry-runs PRUNER_PROBE until the refusal comes. */
+export const PRUNER_GATE_SCRIPT = readScript(
+  path.join(__dirname, "scripts"),
+  "pruner-webhook-ready.sh",
+);
 
 /** ServiceAccount, Role (create ConfigMaps: what the dry-run is authorized as), binding, Job. */
 export function prunerGateManifests(args: { image: string; prunerVersion: string }) {

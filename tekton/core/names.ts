@@ -99,3 +99,12 @@ export function deployKeyResourceNames(app: Pick<AppConfig, "name">) {
     operations: `${app.name}-operations-deploy-key`,
   };
 }
+
+/** Labels and annotations on the PipelineRuns a push creates. */
+export const RUN_METADATA = {
+  commitLabel: "tekton-gitlab.io/commit",
+  branchLabel: "tekton-gitlab.io/branch",
+  branchAnnotation: "tekton-gitlab.io/branch",
+  refAnnotation: "tekton-gitlab.io/ref",
+  projectAnnotation: "tekton-gitlab.io/project",
+} as const;

@@ -1,5 +1,5 @@
-// Tekton variable references and step env entries, shared by the Task builders (tasks.ts,
-// statusTasks.ts, cancelTask.ts). A leaf module: those three import each other.
+// Tekton variable references and step env entries, shared by every Task builder (tekton/build,
+// status, cancel).
 import { EnvVar } from "./types";
 
 /** `$(params.<name>)`: a Task's (or Pipeline's) parameter. */

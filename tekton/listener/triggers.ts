@@ -20,6 +20,7 @@ import {
   pipelineName,
   REGISTRY_CA_CONFIGMAP,
   REGISTRY_SECRET,
+  RUN_METADATA,
   sshCloneUrl,
   WORKSPACES,
 } from "../core/names";
@@ -39,8 +40,9 @@ import {
   TriggerTemplate,
   WorkspaceBinding,
 } from "../core/triggerTypes";
-import { runTimeouts } from "../status/statusTasks";
-import { BUILD_FS_GROUP, buildTaskRunSpecs } from "../build/tasks";
+import { runTimeouts } from "../core/timeouts";
+import { BUILD_FS_GROUP } from "../core/steps";
+import { buildTaskRunSpecs } from "../build/buildTask";
 import { cancelRunLabels, cancelTaskRunSpecs } from "../cancel/cancelTask";
 
 /** The listener config once validated with at least one app: `host` is set. */
@@ -92,15 +94,6 @@ export const TRIGGER_PARAMS = {
 export const COMMIT_LABEL_OVERLAY = {
   key: "commit_label",
   expression: "body.checkout_sha.truncate(40)",
-} as const;
-
-/** Labels and annotations on the PipelineRuns a push creates. */
-export const RUN_METADATA = {
-  commitLabel: "tekton-gitlab.io/commit",
-  branchLabel: "tekton-gitlab.io/branch",
-  branchAnnotation: "tekton-gitlab.io/branch",
-  refAnnotation: "tekton-gitlab.io/ref",
-  projectAnnotation: "tekton-gitlab.io/project",
 } as const;
 
 /**

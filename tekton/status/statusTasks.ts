@@ -8,17 +8,19 @@
 // talks to GitLab's API. A GitLab problem never fails the build: the script retries briefly,
 // then logs a warning and exits 0; the step and both pipeline tasks also carry
 // `onError: continue`, so not even a broken image or a timeout of the status task fails a run.
+import * as path from "node:path";
 import { AppConfig, GitLabEndpoint, STATUS_TOKEN_KEY } from "../../config/schema";
 import {
-  appLabels,
   GITLAB_CA_CONFIGMAP,
   GITLAB_CA_KEY,
   INSECURE_GITLAB_ANNOTATION,
   pipelineName,
   WORKSPACES,
 } from "../core/names";
-// A cycle with tasks.ts (it calls reportBuildStatusTask): both sides use it at call time only.
-import { type BuildContext, nonRootSecurityContext } from "../build/tasks";
+import type { BuildContext } from "../build/context";
+import { readScript } from "../core/scripts";
+import { nonRootSecurityContext, STEP_HOME, stringParam, taskMetadata } from "../core/steps";
+import { durationSeconds, runTimeouts } from "../core/timeouts";
 import { Param, PipelineTask, Task } from "../core/types";
 import { env, param, workspacePath } from "../core/variables";
 
@@ -48,17 +50,10 @@ export const STATUS_PARAMS = {
  */
 export const STATUS_RETRY = { attempts: 3, connectTimeout: 5, maxTime: 10 } as const;
 export const STATUS_TASK_TIMEOUT = "2m";
-/**
- * Kept from the PipelineRun's timeout for the `finally` task (`timeouts.finally`). With
- * `timeouts.pipeline` alone, a run that times out cancels every TaskRun, finally ones included,
- * and never starts them (pipeline v1.15.0 docs/pipelineruns.md "Configuring a failure timeout"):
- * GitLab would show `running` forever. Split, the tasks stop at `timeouts.tasks` and the
- * finally task still reports.
- */
-export const STATUS_FINALLY_BUDGET_SECONDS = 180;
 
 /**
- * The script. POSIX sh (busybox ash in the curl image, dash in the tests). Params reach it
+ * The script, scripts/post-status.sh: POSIX sh (busybox ash in the curl image, dash in the
+ * tests), read once with and without scripts/gitlab-insecure.sh's `--insecure`. Params reach it
  * through env only. The token goes from the Secret file into a private header file through
  * `printf`, a shell builtin: never into argv, the environment or the log (no `set -x`).
  *
@@ -77,146 +72,15 @@ export const STATUS_FINALLY_BUDGET_SECONDS = 180;
  * app/services/ci/pipelines/add_job_service.rb `execute!` a 400 "Failed to obtain a lock" when
  * it cannot take the pipeline's (other statuses of the same commit written at the same time).
  */
+const STATUS_SCRIPTS = path.join(__dirname, "scripts");
+const POST_STATUS_SCRIPTS = {
+  verified: readScript(STATUS_SCRIPTS, "post-status.sh", { omit: ["gitlab-insecure.sh"] }),
+  insecure: readScript(STATUS_SCRIPTS, "post-status.sh"),
+};
+
+/** The step's script for a GitLab whose certificate is verified, or not (gitlab:insecure). */
 export function statusScript(insecure: boolean): string {
-  return `#!/bin/sh
-set -u
-
-warn() {
-  echo "warning: $*; the build goes on without this status in GitLab" >&2
-  exit 0
-}
-
-case "$REVISION" in
-  "" | *[!0-9a-f]*) warn "revision must be a hex commit id, got: '$REVISION'" ;;
-esac
-SHORT_SHA="$(printf '%.8s' "$REVISION")"
-
-if [ "$REPORT" = running ]; then
-  STATE=running
-  DESCRIPTION="Building $SHORT_SHA"
-else
-  # One line per build task: <pipeline task> <its execution status> <its reason>. The reason
-  # tells a cancelled TaskRun (TaskRunCancelled) from a failed one; a task that never ran has
-  # status None (pipeline v1.15.0 pipelinerunstate.go GetPipelineTaskStatus).
-  seen="" cancelled="" failed="" failed_reason="" not_run=""
-  while read -r name status reason; do
-    if [ -z "$name" ]; then continue; fi
-    seen=yes
-    if [ "$reason" = TaskRunCancelled ] && [ -z "$cancelled" ]; then cancelled="$name"; fi
-    case "$status" in
-      Succeeded) ;;
-      Failed)
-        if [ "$reason" != TaskRunCancelled ] && [ -z "$failed" ]; then
-          failed="$name"
-          failed_reason="$reason"
-        fi
-        ;;
-      *) if [ -z "$not_run" ]; then not_run="$name"; fi ;;
-    esac
-  done <<EOF
-$TASK_STATES
-EOF
-  echo "build tasks: $(printf '%s' "$TASK_STATES" | tr '\\n' ';'); aggregate status: $AGGREGATE_STATUS"
-  if [ -n "$cancelled" ]; then
-    STATE=canceled
-    DESCRIPTION="Cancelled during $cancelled (a newer push, by hand, or out of time)"
-  elif [ -n "$failed" ]; then
-    STATE=failed
-    case "$failed_reason" in
-      TaskRunTimeout) DESCRIPTION="$failed timed out" ;;
-      "" | Failed) DESCRIPTION="Failed in $failed" ;;
-      *) DESCRIPTION="Failed in $failed ($failed_reason)" ;;
-    esac
-  elif [ -n "$not_run" ]; then
-    STATE=canceled
-    DESCRIPTION="Stopped before $not_run ran (cancelled or out of time)"
-  elif [ -n "$seen" ]; then
-    STATE=success
-    DESCRIPTION="Built $SHORT_SHA, pushed the image and updated the deployment"
-  else
-    # No build task listed: the run's aggregate status alone.
-    case "$AGGREGATE_STATUS" in
-      Succeeded | Completed) STATE=success; DESCRIPTION="Built $SHORT_SHA" ;;
-      Failed) STATE=failed; DESCRIPTION="Failed" ;;
-      *) STATE=canceled; DESCRIPTION="Stopped before all tasks ran" ;;
-    esac
-  fi
-fi
-
-if [ ! -s "$TOKEN_FILE" ]; then
-  warn "no token at $TOKEN_FILE: the Secret bound to workspace ${WORKSPACES.statusToken} needs key ${STATUS_TOKEN_KEY}"
-fi
-HEADERS="$(mktemp)" || warn "cannot create a temporary file"
-BODY="$(mktemp)" || warn "cannot create a temporary file"
-ERRORS="$(mktemp)" || warn "cannot create a temporary file"
-trap 'rm -f "$HEADERS" "$BODY" "$ERRORS"' EXIT
-token="$(tr -d ' \\t\\r\\n' < "$TOKEN_FILE")"
-printf 'PRIVATE-TOKEN: %s\\n' "$token" > "$HEADERS"
-token=""
-
-set --
-if [ -n "$CA_FILE" ]; then
-  if [ ! -s "$CA_FILE" ]; then warn "no CA at $CA_FILE (ConfigMap ${GITLAB_CA_CONFIGMAP}, key ${GITLAB_CA_KEY})"; fi
-  set -- "$@" --cacert "$CA_FILE"
-fi
-${insecure ? '# gitlab:insecure: true (the Task is annotated so).\nset -- "$@" --insecure\n' : ""}if [ -n "$TARGET_URL" ]; then set -- "$@" --data-urlencode "target_url=$TARGET_URL"; fi
-
-URL="$GITLAB_API_URL/projects/$PROJECT_ID/statuses/$REVISION"
-attempt=1
-while :; do
-  code="$(curl --silent --show-error --output "$BODY" --write-out '%{http_code}' \\
-    --connect-timeout "$CONNECT_TIMEOUT" --max-time "$MAX_TIME" \\
-    --header "@$HEADERS" \\
-    --data-urlencode "state=$STATE" \\
-    --data-urlencode "ref=$REF" \\
-    --data-urlencode "name=$STATUS_NAME" \\
-    --data-urlencode "description=$DESCRIPTION" \\
-    "$@" "$URL" 2>"$ERRORS")"
-  rc=$?
-  case "$rc:$code" in
-    0:2??)
-      echo "GitLab shows $STATUS_NAME: $STATE on $SHORT_SHA ($DESCRIPTION)"
-      exit 0
-      ;;
-  esac
-  answer="$(head -c 300 "$BODY" | tr -d '\\r\\n')"
-  if [ "$rc" -eq 0 ] && [ "$code" = 400 ] && grep -q 'Cannot transition status' "$BODY"; then
-    echo "GitLab already shows $STATUS_NAME: $STATE on $SHORT_SHA ($answer)"
-    exit 0
-  fi
-  retry=no
-  if [ "$rc" -ne 0 ]; then
-    problem="no answer from $GITLAB_API_URL (curl exit $rc: $(head -c 300 "$ERRORS" | tr -d '\\r\\n'))"
-    case "$rc" in
-      # Bad URL, certificate or CA file problems: the same on every try.
-      3 | 58 | 60 | 77) ;;
-      *) retry=yes ;;
-    esac
-  else
-    problem="GitLab answered HTTP $code: $answer"
-    case "$code" in
-      429 | 5??) retry=yes ;;
-      # Another update of this commit's statuses held GitLab's lock: 409 from the commit lock,
-      # 400 "Failed to obtain a lock" from the pipeline's. Transient.
-      409) retry=yes ;;
-      400) if grep -q 'Failed to obtain a lock' "$BODY"; then retry=yes; fi ;;
-      401) problem="$problem (the token is wrong, expired or revoked)" ;;
-      # create_commit_status_service.rb: 403 unless :update_pipeline, which ci/pipeline_policy.rb
-      # grants only to a user who may push or merge to the ref (GitLab's default protection of
-      # the default branch: Maintainers only).
-      403) problem="$problem (the token needs at least the Developer role on the project and, if branch $REF is protected, to be allowed to push or merge to it: in Settings > Repository > Protected branches, allowed to merge: Developers + Maintainers)" ;;
-      404) problem="$problem (project $PROJECT_ID or commit $REVISION not visible to the token)" ;;
-      3??) problem="$problem (a redirect: set gitlab:baseUrl to the address GitLab answers on)" ;;
-    esac
-  fi
-  if [ "$retry" = no ] || [ "$attempt" -ge "$ATTEMPTS" ]; then
-    warn "posting $STATE for $SHORT_SHA failed after $attempt attempt(s): $problem"
-  fi
-  echo "posting $STATE failed (attempt $attempt of $ATTEMPTS): $problem; retrying" >&2
-  sleep "$attempt"
-  attempt=$((attempt + 1))
-done
-`;
+  return POST_STATUS_SCRIPTS[insecure ? "insecure" : "verified"];
 }
 
 /** The GitLab endpoint of a context with status reporting; a clear error when it has none. */
@@ -232,21 +96,14 @@ function endpointOf(ctx: Pick<BuildContext, "gitlab">): GitLabEndpoint {
 /** The Task posting one commit status; `report` says which (running, or the final result). */
 export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
   const endpoint = endpointOf(ctx);
-  const stringParam = (name: string, description: string, def?: string) => ({
-    name,
-    type: "string" as const,
-    description,
-    ...(def === undefined ? {} : { default: def }),
-  });
   return {
     apiVersion: "tekton.dev/v1",
     kind: "Task",
-    metadata: {
-      name: STATUS_TASK_NAME,
-      namespace: app.namespace,
-      labels: appLabels(app),
-      ...(endpoint.insecure ? { annotations: { [INSECURE_GITLAB_ANNOTATION]: "true" } } : {}),
-    },
+    metadata: taskMetadata(
+      app,
+      STATUS_TASK_NAME,
+      endpoint.insecure ? { [INSECURE_GITLAB_ANNOTATION]: "true" } : undefined,
+    ),
     spec: {
       description:
         "Posts the build's status on the commit to GitLab's commit status API (it shows next " +
@@ -291,7 +148,7 @@ export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
           name: "post-status",
           image: ctx.images.curl,
           env: [
-            env("HOME", "/tekton/home"),
+            env("HOME", STEP_HOME),
             env("GITLAB_API_URL", param(STATUS_PARAMS.apiUrl)),
             env("PROJECT_ID", param(STATUS_PARAMS.project)),
             env("REVISION", param(STATUS_PARAMS.revision)),
@@ -415,34 +272,6 @@ export function statusPipelineTasks(
       ],
     },
   };
-}
-
-/** Seconds of a Go duration as the config accepts it (`1h30m`, `45m`, `90s`). */
-export function durationSeconds(duration: string): number {
-  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(duration);
-  if (!match) throw new Error(`not a duration: ${duration}`);
-  return Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
-}
-
-/**
- * The PipelineRun's `timeouts`: `pipeline` alone without status reporting; with it, `tasks` and
- * `finally` too, so a run that runs out of time still reports (STATUS_FINALLY_BUDGET_SECONDS,
- * at most a quarter of the whole; their sum is the whole, as pipeline v1.15.0
- * pkg/apis/pipeline/v1/pipelinerun_validation.go `validatePipelineTimeout` requires).
- */
-export function runTimeouts(
-  app: AppConfig,
-): { pipeline: string } | { pipeline: string; tasks: string; finally: string } {
-  const pipeline = app.pipelineRun.timeout;
-  if (!app.statusReporting.enabled) return { pipeline };
-  const total = durationSeconds(pipeline);
-  // Too short to share (`timeouts.tasks: 0s` would mean "no timeout"): leave it whole.
-  if (total < 60) return { pipeline };
-  const finallySeconds = Math.max(
-    1,
-    Math.min(STATUS_FINALLY_BUDGET_SECONDS, Math.floor(total / 4)),
-  );
-  return { pipeline, tasks: `${total - finallySeconds}s`, finally: `${finallySeconds}s` };
 }
 
 /**

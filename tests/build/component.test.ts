@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { BuildPipeline } from "../../components/app/buildPipeline";
 import { TektonInstall } from "../../components/cluster/tektonInstall";
 import { ValidatedConfig } from "../../config/schema";
-import { buildContext } from "../../tekton/build/tasks";
+import { buildContext } from "../../tekton/build/context";
 import {
   RegisteredResource,
   registered,

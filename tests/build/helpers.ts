@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseStackConfig } from "../../config/load";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
-import { BuildContext, buildContext } from "../../tekton/build/tasks";
+import { BuildContext, buildContext } from "../../tekton/build/context";
 import { Step, Task } from "../../tekton/core/types";
 import { exampleConfig, withStructured } from "../harness/program";
 

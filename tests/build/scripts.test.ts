@@ -6,12 +6,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sshCloneUrl } from "../../tekton/core/names";
-import {
-  generateImageTagTask,
-  patchDeploymentTask,
-  PUSH_ATTEMPTS,
-  SOURCE_TIP_REF,
-} from "../../tekton/build/tasks";
+import { generateImageTagTask } from "../../tekton/build/tagTask";
+import { patchDeploymentTask, PUSH_ATTEMPTS } from "../../tekton/build/patchTask";
+import { SOURCE_TIP_REF } from "../../tekton/build/common";
 import { git as realRepoGit, realGit, SourceRepo, sourceRepo } from "./gitRepos";
 import { appAndContext, removeTempDirs, runScriptStep, stub, tempDir } from "./helpers";
 
@@ -870,19 +867,29 @@ exec ${realGit()} "$@"`,
           .split("\n")
           .map((line) => line.split("|")[0]);
 
+      /** `patch`, which must succeed. */
+      async function patchOk(env: Env, b: Build, d: string, race?: () => void) {
+        const run = await patch(env, b, d, race);
+        assert.equal(run.code, 0, run.stderr);
+        return run;
+      }
+
+      /** The remote deploys `b`'s image at digest `d`; its commit subjects, newest first. */
+      function assertDeploys(env: Env, b: Build, d: string, history: string[]) {
+        assert.equal(remoteFile(env), deployment(`${b.imageUrl}@${d}`));
+        assert.deepEqual(subjects(env), history);
+      }
+
       it("in order: the build of a child commit replaces its parent's", async () => {
         const env = setup();
         const repo = sourceRepo();
         const a = repo.commit("a", "2026-11-26T10:00:00Z");
         const b = repo.commit("b", "2026-11-26T11:00:00Z");
         repo.push();
-        const first = await patch(env, await build(repo, a), digest("a"));
-        assert.equal(first.code, 0, first.stderr);
+        await patchOk(env, await build(repo, a), digest("a"));
         const buildB = await build(repo, b);
-        const second = await patch(env, buildB, digest("b"));
-        assert.equal(second.code, 0, second.stderr);
-        assert.equal(remoteFile(env), deployment(`${buildB.imageUrl}@${digest("b")}`));
-        assert.deepEqual(subjects(env), [`commit ${b}`, `commit ${a}`, "seed"]);
+        await patchOk(env, buildB, digest("b"));
+        assertDeploys(env, buildB, digest("b"), [`commit ${b}`, `commit ${a}`, "seed"]);
       });
 
       it("out of order: an older commit finishing last leaves the newer one deployed", async () => {
@@ -894,17 +901,15 @@ exec ${realGit()} "$@"`,
         const b = repo.commit("b", "2026-11-26T11:00:00Z");
         repo.push();
         const buildB = await build(repo, b);
-        assert.equal((await patch(env, buildB, digest("b"))).code, 0);
-        const late = await patch(env, buildA, digest("a"));
-        assert.equal(late.code, 0, late.stderr);
+        await patchOk(env, buildB, digest("b"));
+        const late = await patchOk(env, buildA, digest("a"));
         assert.match(
           late.stdout,
           new RegExp(
             `deploys commit ${b}, committed at 20261126110000, which is not in the history of ${a} .*most likely pushed after this build fetched; leaving it in place`,
           ),
         );
-        assert.equal(remoteFile(env), deployment(`${buildB.imageUrl}@${digest("b")}`));
-        assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
+        assertDeploys(env, buildB, digest("b"), [`commit ${b}`, "seed"]);
       });
 
       it("a re-run of an old run leaves the newer commit, whatever the committer dates say", async () => {
@@ -915,15 +920,13 @@ exec ${realGit()} "$@"`,
         const b = repo.commit("b", "2026-11-26T09:00:00Z");
         repo.push();
         const buildB = await build(repo, b);
-        assert.equal((await patch(env, buildB, digest("b"))).code, 0);
-        const rerun = await patch(env, await build(repo, a), digest("c"));
-        assert.equal(rerun.code, 0, rerun.stderr);
+        await patchOk(env, buildB, digest("b"));
+        const rerun = await patchOk(env, await build(repo, a), digest("c"));
         assert.match(
           rerun.stdout,
           new RegExp(`deploys commit ${b}, which descends from ${a}: a newer commit is deployed`),
         );
-        assert.equal(remoteFile(env), deployment(`${buildB.imageUrl}@${digest("b")}`));
-        assert.deepEqual(subjects(env), [`commit ${b}`, "seed"]);
+        assertDeploys(env, buildB, digest("b"), [`commit ${b}`, "seed"]);
       });
 
       it("the same commit built twice (a redelivered webhook) rolls nothing out again", async () => {
@@ -932,15 +935,13 @@ exec ${realGit()} "$@"`,
         const a = repo.commit("a", "2026-11-26T10:00:00Z");
         repo.push();
         const first = await build(repo, a);
-        assert.equal((await patch(env, first, digest("a"))).code, 0);
+        await patchOk(env, first, digest("a"));
         // Kaniko's second build of the same commit gets another digest, and another tag.
         const second = await build(repo, a);
         assert.notEqual(second.imageUrl, first.imageUrl);
-        const again = await patch(env, second, digest("d"));
-        assert.equal(again.code, 0, again.stderr);
+        const again = await patchOk(env, second, digest("d"));
         assert.match(again.stdout, new RegExp(`already deploys commit ${a}; nothing to do`));
-        assert.equal(remoteFile(env), deployment(`${first.imageUrl}@${digest("a")}`));
-        assert.deepEqual(subjects(env), [`commit ${a}`, "seed"]);
+        assertDeploys(env, first, digest("a"), [`commit ${a}`, "seed"]);
       });
 
       it("a force-pushed branch: the rewritten commit replaces the dropped one, never back", async () => {
@@ -950,22 +951,20 @@ exec ${realGit()} "$@"`,
         const dropped = repo.commit("dropped", "2026-11-26T10:00:00Z");
         repo.push();
         const buildDropped = await build(repo, dropped);
-        assert.equal((await patch(env, buildDropped, digest("a"))).code, 0);
+        await patchOk(env, buildDropped, digest("a"));
 
         repo.resetTo(base);
         const rewritten = repo.commit("rewritten", "2026-11-26T11:00:00Z");
         repo.push(true);
         const buildRewritten = await build(repo, rewritten);
-        const forward = await patch(env, buildRewritten, digest("b"));
-        assert.equal(forward.code, 0, forward.stderr);
+        const forward = await patchOk(env, buildRewritten, digest("b"));
         assert.match(forward.stdout, /dropped by a force push\?\) and was committed earlier/);
         const deployed = deployment(`${buildRewritten.imageUrl}@${digest("b")}`);
         assert.equal(remoteFile(env), deployed);
 
         // The dropped commit's webhook delivered again, or its old run re-run: it stays out.
         for (const stale of [await build(repo, dropped), buildDropped]) {
-          const back = await patch(env, stale, digest("c"));
-          assert.equal(back.code, 0, back.stderr);
+          const back = await patchOk(env, stale, digest("c"));
           assert.match(back.stdout, new RegExp(`deploys commit ${rewritten}`));
           assert.match(back.stdout, /leaving it in place/);
           assert.equal(remoteFile(env), deployed);
@@ -981,10 +980,9 @@ exec ${realGit()} "$@"`,
         repo.push();
         const buildA = await build(repo, a);
         const newer = deployment(`${REPO}:20261126110000-${b}@${digest("b")}`);
-        const run = await patch(env, buildA, digest("a"), () =>
+        const run = await patchOk(env, buildA, digest("a"), () =>
           racingRun(env, newer, `commit ${b}`),
         );
-        assert.equal(run.code, 0, run.stderr);
         assert.match(run.stderr, /push rejected; deciding again/);
         assert.match(run.stdout, new RegExp(`deploys commit ${b}, which descends from ${a}`));
         assert.equal(remoteFile(env), newer);
@@ -1002,10 +1000,9 @@ exec ${realGit()} "$@"`,
         const older = `${REPO}:20261126100000-${a}-0a1b2c3d@${digest("a")}`;
         // The older run also changed the sidecar line: that change must survive.
         const buildB = await build(repo, b);
-        const run = await patch(env, buildB, digest("b"), () =>
+        const run = await patchOk(env, buildB, digest("b"), () =>
           racingRun(env, deployment(older, "docker.io/library/busybox:1.38"), `commit ${a}`),
         );
-        assert.equal(run.code, 0, run.stderr);
         assert.match(
           run.stderr,
           /main now deploys an older build of registry\.example\.com\/team\/service; putting this one in its place/,
@@ -1032,8 +1029,7 @@ exec ${realGit()} "$@"`,
         const a = repo.commit("a", "2026-11-26T10:00:00Z");
         repo.push();
         const buildA = await build(repo, a);
-        const run = await patch(env, buildA, digest("a"));
-        assert.equal(run.code, 0, run.stderr);
+        await patchOk(env, buildA, digest("a"));
         assert.equal(remoteFile(env), deployment(`${buildA.imageUrl}@${digest("a")}`));
       });
 

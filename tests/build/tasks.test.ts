@@ -3,14 +3,12 @@ import { pinnedImageError } from "../../config/validators";
 import { INSECURE_REGISTRY_ANNOTATION, REGISTRY_CA_KEY } from "../../tekton/core/names";
 import { buildPipeline } from "../../tekton/build/pipeline";
 import { renderManifests } from "../../tekton/render";
-import {
-  buildAndPushTask,
-  buildTasks,
-  generateImageTagTask,
-  patchDeploymentTask,
-  STEP_USER_ID,
-  TASK_NAMES,
-} from "../../tekton/build/tasks";
+import { buildAndPushTask } from "../../tekton/build/buildTask";
+import { buildTasks } from "../../tekton/build/tasks";
+import { generateImageTagTask } from "../../tekton/build/tagTask";
+import { patchDeploymentTask } from "../../tekton/build/patchTask";
+import { STEP_USER_ID } from "../../tekton/core/steps";
+import { TASK_NAMES } from "../../tekton/build/common";
 import { Task } from "../../tekton/core/types";
 import { appAndContext, envOf, multiAppStack, stack, stepNamed } from "./helpers";
 

@@ -15,8 +15,8 @@ import {
   cancelSupersededTask,
 } from "../../tekton/cancel/cancelTask";
 import { appLabels } from "../../tekton/core/names";
-import { durationSeconds, runTimeouts } from "../../tekton/status/statusTasks";
-import { RUN_METADATA } from "../../tekton/listener/triggers";
+import { durationSeconds, runTimeouts } from "../../tekton/core/timeouts";
+import { RUN_METADATA } from "../../tekton/core/names";
 import { FakeKubeApi, kubeconfig, startFakeKubeApi } from "../harness/fakeKubeApi";
 import { appAndContext, removeTempDirs, runScriptStep, tempDir } from "../build/helpers";
 

@@ -2,7 +2,7 @@ import "../harness/mocks";
 import * as assert from "node:assert/strict";
 import { parseStackConfig } from "../../config/load";
 import { dashboardBaseUrl, pipelineRunUrl } from "../../tekton/cluster/dashboard";
-import { buildContext } from "../../tekton/build/tasks";
+import { buildContext } from "../../tekton/build/context";
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
 import {
   CONFIG_FILE,

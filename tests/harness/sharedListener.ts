@@ -18,7 +18,7 @@
 // Only the CEL forms the stack writes are understood; anything else fails the test loudly.
 import * as assert from "node:assert/strict";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
-import { buildContext } from "../../tekton/build/tasks";
+import { buildContext } from "../../tekton/build/context";
 import {
   sharedEventListener,
   triggerNames,

@@ -19,7 +19,7 @@ import {
   WORKSPACES,
 } from "../../tekton/core/names";
 import { pipelineRunTemplate, TriggerContext } from "../../tekton/listener/triggers";
-import { buildContext } from "../../tekton/build/tasks";
+import { buildContext } from "../../tekton/build/context";
 import { appAndContext } from "../build/helpers";
 import { deliver } from "../harness/sharedListener";
 import { exampleApp, pushHeaders, pushPayload, sharedCluster } from "./helpers";

@@ -16,7 +16,6 @@ import {
   listenerNames,
   listenerObjects,
   pushFilter,
-  RUN_METADATA,
   triggerManifests,
   triggerNames,
   triggerObjects,
@@ -24,6 +23,7 @@ import {
   webhookIngress,
   webhookUrl,
 } from "../../tekton/listener/triggers";
+import { RUN_METADATA } from "../../tekton/core/names";
 import { exampleApp, exampleStack } from "./helpers";
 
 /**

@@ -4,7 +4,8 @@
 // (tests/harness/sharedListener.ts), giving the PipelineRuns the listener would create.
 import * as assert from "node:assert/strict";
 import { sshCloneUrl } from "../../tekton/core/names";
-import { pushFilter, RUN_METADATA, triggerObjects } from "../../tekton/listener/triggers";
+import { pushFilter, triggerObjects } from "../../tekton/listener/triggers";
+import { RUN_METADATA } from "../../tekton/core/names";
 import { deliver as deliverTo, evaluateFilter, selectTriggers } from "../harness/sharedListener";
 import { exampleApp, pushHeaders, pushPayload, sharedCluster } from "./helpers";
 

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseStackConfig } from "../../config/load";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
-import { BuildContext, buildContext } from "../../tekton/build/tasks";
+import { BuildContext, buildContext } from "../../tekton/build/context";
 import { exampleConfig, withStructured } from "../harness/program";
 import { Cluster, renderedCluster } from "../harness/sharedListener";
 

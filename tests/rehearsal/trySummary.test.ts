@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BUILD_RESULTS, TASK_RESULTS } from "../../tekton/build/tasks";
+import { BUILD_RESULTS, TASK_RESULTS } from "../../tekton/build/common";
 import type { PipelineRunRecord } from "./runner";
 import { buildResults, changedLines, formatPushSummary, PushSummary } from "./trySummary";
 

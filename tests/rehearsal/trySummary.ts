@@ -1,7 +1,7 @@
 // What `npm run try` tells a newcomer about the one push it rehearsed: which commit was pushed
 // and cloned, the tag and image the build stand-in produced, and the commit it left in the
 // operations repository, with the deployment file's changed lines.
-import { BUILD_RESULTS, TASK_RESULTS } from "../../tekton/build/tasks";
+import { BUILD_RESULTS, TASK_RESULTS } from "../../tekton/build/common";
 import type { PipelineRunRecord } from "./runner";
 
 export interface PushSummary {

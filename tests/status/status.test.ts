@@ -9,13 +9,10 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildPipeline, pipelineWorkspaces } from "../../tekton/build/pipeline";
-import {
-  durationSeconds,
-  reportBuildStatusTask,
-  runTimeouts,
-  STATUS_RETRY,
-} from "../../tekton/status/statusTasks";
-import { BuildContext, buildTasks } from "../../tekton/build/tasks";
+import { durationSeconds, runTimeouts } from "../../tekton/core/timeouts";
+import { reportBuildStatusTask, STATUS_RETRY } from "../../tekton/status/statusTasks";
+import { BuildContext } from "../../tekton/build/context";
+import { buildTasks } from "../../tekton/build/tasks";
 import { pipelineRunTemplate } from "../../tekton/listener/triggers";
 import { AppConfig } from "../../config/schema";
 import { Pipeline, PipelineTask } from "../../tekton/core/types";
