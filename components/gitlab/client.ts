@@ -203,6 +203,31 @@ interface Answer<T> {
   status: number;
 }
 
+/**
+ * An answer to a create's POST that cannot be GitLab's: something else answered, so the write may
+ * or may not have happened (ambiguous: the provider asks GitLab instead of sending it again).
+ */
+function notGitLabsAnswer(
+  status: number,
+  path: string,
+  answer: string,
+  context: RequestContext,
+): Error {
+  return gitlabApiError({
+    status,
+    method: "POST",
+    path,
+    gitlabMessage: "",
+    answer,
+    hint:
+      "Something between this machine and GitLab answered in its place; check " +
+      "gitlab:baseUrl (or GITLAB_BASE_URL) is the GitLab instance URL.",
+    context,
+    attempts: 1,
+    ambiguous: true,
+  });
+}
+
 /** What to do about a redirect: name where it points and the base URL that avoids it. */
 function redirectHint(baseUrl: string, location: string): string {
   let suggestion = "";
@@ -269,8 +294,7 @@ export class GitLabClient {
       operation: `create deploy key "${body.title}" on project "${project}"`,
       project,
     };
-    const answer = await this.request<DeployKeyRecord>("POST", path, { body, context });
-    return this.created(answer, "POST", path, context);
+    return this.post<DeployKeyRecord>(path, { body, context });
   }
 
   async updateDeployKey(
@@ -308,9 +332,7 @@ export class GitLabClient {
       project,
       hookUrl: body.url,
     };
-    const secrets = [body.token];
-    const answer = await this.request<ProjectHookRecord>("POST", path, { body, context, secrets });
-    return this.created(answer, "POST", path, context);
+    return this.post<ProjectHookRecord>(path, { body, context, secrets: [body.token] });
   }
 
   /** Updates a hook. Send `token` with every update that sends `url`: GitLab erases it else. */
@@ -365,11 +387,8 @@ export class GitLabClient {
       operation: `create access token "${body.name}" on project "${project}"`,
       project,
     };
-    const answer = await this.request<ProjectAccessTokenWithToken>("POST", path, {
-      body,
-      context,
-    });
-    return this.withToken(this.created(answer, "POST", path, context), "POST", path, context);
+    const answer = await this.post<ProjectAccessTokenWithToken>(path, { body, context });
+    return this.withToken(answer, path, context);
   }
 
   /**
@@ -389,11 +408,9 @@ export class GitLabClient {
       "rotate",
       "/rotate",
     );
-    const answer = await this.request<ProjectAccessTokenWithToken>("POST", path, {
-      body: { expires_at: expiresAt },
-      context,
-    });
-    return this.withToken(this.created(answer, "POST", path, context), "POST", path, context);
+    const body = { expires_at: expiresAt };
+    const answer = await this.post<ProjectAccessTokenWithToken>(path, { body, context });
+    return this.withToken(answer, path, context);
   }
 
   /** Revokes a token (GitLab also schedules its bot user for deletion). */
@@ -410,55 +427,31 @@ export class GitLabClient {
 
   // ---- transport ---------------------------------------------------------------------------
 
+  /**
+   * A create's POST. Its answer must be the created record: anything without a numeric id (an
+   * empty list from a POST turned into a GET, a proxy's JSON) is not GitLab's create answer,
+   * and the write may or may not have happened, so it is reported as ambiguous.
+   */
+  private async post<T extends { id: number }>(path: string, options: RequestOptions): Promise<T> {
+    const answer = await this.request<T>("POST", path, options);
+    const id = (answer.data as { id?: unknown } | undefined)?.id;
+    if (typeof id === "number" && Number.isInteger(id) && id > 0) return answer.data;
+    throw notGitLabsAnswer(
+      answer.status,
+      path,
+      `${answer.status} without a numeric id, which is not GitLab's answer to a create`,
+      options.context,
+    );
+  }
+
   /** A create or rotate answer without the token value is as good as a lost answer. */
   private withToken<T extends { token?: unknown }>(
     record: T,
-    method: string,
     path: string,
     context: RequestContext,
   ): T {
     if (typeof record.token === "string" && record.token !== "") return record;
-    throw gitlabApiError({
-      status: 200,
-      method,
-      path,
-      gitlabMessage: "",
-      answer: "an access token record without its token value",
-      hint:
-        "Something between this machine and GitLab answered in its place; check " +
-        "gitlab:baseUrl (or GITLAB_BASE_URL) is the GitLab instance URL.",
-      context,
-      attempts: 1,
-      ambiguous: true,
-    });
-  }
-
-  /**
-   * A create's answer must be the created record. Anything without a numeric id (an empty
-   * list from a POST turned into a GET, a proxy's JSON) is not GitLab's create answer: the
-   * write may or may not have happened, so it is reported as ambiguous.
-   */
-  private created<T extends { id: number }>(
-    answer: Answer<T>,
-    method: string,
-    path: string,
-    context: RequestContext,
-  ): T {
-    const id = (answer.data as { id?: unknown } | undefined)?.id;
-    if (typeof id === "number" && Number.isInteger(id) && id > 0) return answer.data;
-    throw gitlabApiError({
-      status: answer.status,
-      method,
-      path,
-      gitlabMessage: "",
-      answer: `${answer.status} without a numeric id, which is not GitLab's answer to a create`,
-      hint:
-        "Something between this machine and GitLab answered in its place; check " +
-        "gitlab:baseUrl (or GITLAB_BASE_URL) is the GitLab instance URL.",
-      context,
-      attempts: 1,
-      ambiguous: true,
-    });
+    throw notGitLabsAnswer(200, path, "an access token record without its token value", context);
   }
 
   /** Sends one request; rejects only when no HTTP answer came back at all. */

@@ -4,15 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { embeddedKeyType } from "../../config/validators";
 import { DeployKeyRecord, GitLabClient } from "./client";
-import {
-  listAfterWrite,
-  isAmbiguousWrite,
-  partiallyCreated,
-  unlessGone,
-  withoutHint,
-  writeMayExistError,
-  writeNotAppliedError,
-} from "./errors";
+import { adoptAfterLostCreate } from "./adopt";
+import { isAmbiguousWrite, partiallyCreated, unlessGone } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import { providerShim } from "./shim";
 import {
@@ -247,29 +240,31 @@ export class DeployKeyProvider extends GitLabProviderBase implements dynamic.Res
     original: Error,
   ): Promise<DeployKeyRecord> {
     const fingerprint = keyFingerprintSha256(inputs.key);
-    const { listed, failure } = await listAfterWrite(() => client.listDeployKeys(inputs.project));
-    const ambiguous = isAmbiguousWrite(original);
-    if (listed === undefined) {
-      if (!ambiguous) throw original;
-      throw writeMayExistError(
-        original,
-        "deploy key",
-        `list deploy keys of project "${inputs.project}"`,
-        withoutHint(failure),
-        `project "${inputs.project}" > Settings > Repository > Deploy keys`,
-        `It is not in the state yet, so \`pulumi destroy\` would not remove it: run ` +
+    try {
+      return await adoptAfterLostCreate(original, {
+        what: "deploy key",
+        project: inputs.project,
+        list: () => client.listDeployKeys(inputs.project),
+        where: `project "${inputs.project}" > Settings > Repository > Deploy keys`,
+        next:
+          `It is not in the state yet, so \`pulumi destroy\` would not remove it: run ` +
           "`pulumi up` again once GitLab answers (it finds the key by fingerprint and adopts " +
           `it), or remove the key with fingerprint ${fingerprint} from project ` +
           `"${inputs.project}" > Settings > Repository > Deploy keys.`,
-      );
+        pick: (listed, outcome) => {
+          const found = listed.find((key) => sameFingerprint(key.fingerprint_sha256, fingerprint));
+          if (found) return found;
+          throw outcome.notCreated(
+            `listed afterwards, no deploy key of the project has fingerprint ${fingerprint}`,
+          );
+        },
+      });
+    } catch (error) {
+      // A fingerprint 400 was GitLab's own answer, not a lost one: unless this project explains
+      // it, report it as GitLab gave it.
+      if (!isAmbiguousWrite(original)) throw original;
+      throw error;
     }
-    const found = listed.find((key) => sameFingerprint(key.fingerprint_sha256, fingerprint));
-    if (found) return found;
-    if (!ambiguous) throw original;
-    throw writeNotAppliedError(
-      original,
-      `listed afterwards, no deploy key of the project has fingerprint ${fingerprint}`,
-    );
   }
 
   async read(id: string, props?: DeployKeyOutputs): Promise<dynamic.ReadResult<DeployKeyOutputs>> {

@@ -14,6 +14,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { randomBytes } from "node:crypto";
+import { adoptAfterLostCreate } from "./adopt";
 import { GitLabClient, ProjectAccessTokenRecord, ProjectAccessTokenWithToken } from "./client";
 import {
   isAmbiguousWrite,
@@ -23,7 +24,6 @@ import {
   unlessGone,
   withoutHint,
   writeMayExistError,
-  writeNotAppliedError,
 } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import { providerShim } from "./shim";
@@ -373,37 +373,33 @@ export class ProjectAccessTokenProvider
    * After a create whose answer was lost: the token carrying this create's marker, or an error
    * saying that nothing was created, or that GitLab could not be asked.
    */
-  private async findCreated(
+  private findCreated(
     client: GitLabClient,
     inputs: ProjectAccessTokenInputs,
     name: string,
     original: Error,
   ): Promise<ProjectAccessTokenRecord> {
-    const { listed, failure } = await listAfterWrite(() =>
-      client.listProjectAccessTokens(inputs.project),
-    );
-    if (listed === undefined) {
-      throw writeMayExistError(
-        original,
-        "access token",
-        `list access tokens of project "${inputs.project}"`,
-        withoutHint(failure),
-        `project "${inputs.project}" > Settings > Access tokens`,
+    return adoptAfterLostCreate(original, {
+      what: "access token",
+      project: inputs.project,
+      list: () => client.listProjectAccessTokens(inputs.project),
+      where: `project "${inputs.project}" > Settings > Access tokens`,
+      next:
         `It is not in the state, so \`pulumi destroy\` would not revoke it: revoke the token ` +
-          `named "${name}" in project "${inputs.project}" > Settings > Access tokens (a new ` +
-          "`pulumi up` creates a token with another marker and would not adopt it).",
-      );
-    }
-    const ours = listed.filter((token) => token.name === name);
-    const active = ours.filter(isActive);
-    if (active.length > 0) return active.reduce((a, b) => (b.id > a.id ? b : a));
-    if (ours.length > 0) {
-      throw writeNotAppliedError(
-        original,
-        `listed afterwards, the token "${name}" exists but is no longer active`,
-      );
-    }
-    throw writeNotAppliedError(original, `listed afterwards, no access token is named "${name}"`);
+        `named "${name}" in project "${inputs.project}" > Settings > Access tokens (a new ` +
+        "`pulumi up` creates a token with another marker and would not adopt it).",
+      pick: (listed, outcome) => {
+        const ours = listed.filter((token) => token.name === name);
+        const active = ours.filter(isActive);
+        if (active.length > 0) return active.reduce((a, b) => (b.id > a.id ? b : a));
+        if (ours.length > 0) {
+          throw outcome.notCreated(
+            `listed afterwards, the token "${name}" exists but is no longer active`,
+          );
+        }
+        throw outcome.notCreated(`listed afterwards, no access token is named "${name}"`);
+      },
+    });
   }
 
   /**

@@ -4,14 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { randomBytes } from "node:crypto";
 import { GitLabClient, ProjectHookRecord, ProjectHookRequest } from "./client";
-import {
-  listAfterWrite,
-  isAmbiguousWrite,
-  unlessGone,
-  withoutHint,
-  writeMayExistError,
-  writeNotAppliedError,
-} from "./errors";
+import { adoptAfterLostCreate } from "./adopt";
+import { isAmbiguousWrite, unlessGone } from "./errors";
 import { GitLabProviderBase, GitLabProviderOptions } from "./providerConfig";
 import { providerShim } from "./shim";
 import {
@@ -188,55 +182,47 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
    * then exactly one hook with the same URL and settings is adopted (and the log says so);
    * with two or more the provider refuses to guess.
    */
-  private async findCreated(
+  private findCreated(
     client: GitLabClient,
     inputs: ProjectHookInputs,
     marker: string,
     original: Error,
   ): Promise<ProjectHookRecord> {
-    const { listed, failure } = await listAfterWrite(() => client.listHooks(inputs.project));
-    const where = `project "${inputs.project}" > Settings > Webhooks (hooks for ${inputs.url})`;
-    if (listed === undefined) {
-      throw writeMayExistError(
-        original,
-        "hook",
-        `list hooks of project "${inputs.project}"`,
-        withoutHint(failure),
-        where,
-      );
-    }
-    const marked = listed.filter((hook) => "description" in hook);
-    if (marked.length > 0) {
-      const ours = listed.filter((hook) => (hook.description ?? "").includes(marker));
-      if (ours.length === 1) return ours[0];
-      if (ours.length === 0) {
-        throw writeNotAppliedError(
-          original,
-          `listed afterwards, no hook carries this create's marker (${marker})`,
+    return adoptAfterLostCreate(original, {
+      what: "hook",
+      project: inputs.project,
+      list: () => client.listHooks(inputs.project),
+      where: `project "${inputs.project}" > Settings > Webhooks (hooks for ${inputs.url})`,
+      pick: (listed, outcome) => {
+        const marked = listed.filter((hook) => "description" in hook);
+        if (marked.length > 0) {
+          const ours = listed.filter((hook) => (hook.description ?? "").includes(marker));
+          if (ours.length === 1) return ours[0];
+          if (ours.length === 0) {
+            throw outcome.notCreated(
+              `listed afterwards, no hook carries this create's marker (${marker})`,
+            );
+          }
+        }
+        const candidates = listed.filter((hook) => sameSettings(hook, inputs));
+        if (candidates.length === 0) {
+          throw outcome.notCreated("listed afterwards, no hook has this URL and settings");
+        }
+        if (candidates.length === 1) {
+          this.note(
+            `GitLab POST /projects/${inputs.project}/hooks got no usable answer; this GitLab ` +
+              `returns no name/description (before 17.1), so the one hook with the same URL and ` +
+              `settings was taken as the one just created: adopted hook ${candidates[0].id}.`,
+          );
+          return candidates[0];
+        }
+        throw outcome.mayExist(
+          `${candidates.length} hooks (ids ${candidates.map((h) => h.id).join(", ")}) have this ` +
+            "URL and settings and this GitLab (before 17.1) has no name/description to tell " +
+            "which one this create made.",
         );
-      }
-    }
-    const candidates = listed.filter((hook) => sameSettings(hook, inputs));
-    if (candidates.length === 0) {
-      throw writeNotAppliedError(original, "listed afterwards, no hook has this URL and settings");
-    }
-    if (candidates.length === 1) {
-      this.note(
-        `GitLab POST /projects/${inputs.project}/hooks got no usable answer; this GitLab ` +
-          `returns no name/description (before 17.1), so the one hook with the same URL and ` +
-          `settings was taken as the one just created: adopted hook ${candidates[0].id}.`,
-      );
-      return candidates[0];
-    }
-    throw writeMayExistError(
-      original,
-      "hook",
-      `list hooks of project "${inputs.project}"`,
-      `${candidates.length} hooks (ids ${candidates.map((h) => h.id).join(", ")}) have this ` +
-        "URL and settings and this GitLab (before 17.1) has no name/description to tell which " +
-        "one this create made.",
-      where,
-    );
+      },
+    });
   }
 
   constructor(options?: GitLabProviderOptions) {

@@ -86,11 +86,7 @@ export class ProviderHost {
     olds: Props,
     news: Props,
   ): Promise<{ changes: string; replaces: string[] }> {
-    const req = new provproto.DiffRequest();
-    req.setId(id);
-    req.setUrn(URN);
-    req.setOlds(struct(olds));
-    req.setNews(struct(news));
+    const req = change(new provproto.DiffRequest(), id, olds, news);
     const resp = await this.rpc("diff", req);
     const names = { 0: "unknown", 1: "none", 2: "some" } as Record<number, string>;
     return { changes: names[resp.getChanges()], replaces: resp.getReplacesList() };
@@ -114,11 +110,7 @@ export class ProviderHost {
   }
 
   async update(id: string, olds: Props, news: Props): Promise<{ properties: Props }> {
-    const req = new provproto.UpdateRequest();
-    req.setId(id);
-    req.setUrn(URN);
-    req.setOlds(struct(olds));
-    req.setNews(struct(news));
+    const req = change(new provproto.UpdateRequest(), id, olds, news);
     const resp = await this.rpc("update", req);
     return { properties: resp.getProperties().toJavaScript() };
   }
@@ -154,6 +146,22 @@ const URN = "urn:pulumi:test::tekton-gitlab::pulumi-nodejs:dynamic/gitlab:Resour
 
 function struct(value: Props): unknown {
   return structproto.Struct.fromJavaScript(value);
+}
+
+/** What Diff and Update requests both carry: the resource and its old and new properties. */
+interface ChangeRequest {
+  setId(id: string): void;
+  setUrn(urn: string): void;
+  setOlds(olds: unknown): void;
+  setNews(news: unknown): void;
+}
+
+function change<R extends ChangeRequest>(req: R, id: string, olds: Props, news: Props): R {
+  req.setId(id);
+  req.setUrn(URN);
+  req.setOlds(struct(olds));
+  req.setNews(struct(news));
+  return req;
 }
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {

@@ -120,28 +120,29 @@ describe("gitlab resources under Pulumi mocks", function () {
         "tekton-gitlab",
       );
 
-      const keyText = registration("pulumi-nodejs:dynamic/gitlab:DeployKey", "gitlab-test-key")
-        .inputs.__provider;
-      const keyProvider = requireFromString(keyText).handler();
-      await keyProvider.configure({ config });
-      const keyInputs = registration(
-        "pulumi-nodejs:dynamic/gitlab:DeployKey",
-        "gitlab-test-key",
-      ).inputs;
+      // A registration's provider, loaded from its text and configured as the host does.
+      const loaded = async (type: string, name: string) => {
+        const { inputs } = registration(`pulumi-nodejs:dynamic/gitlab:${type}`, name);
+        const provider = requireFromString(inputs.__provider).handler();
+        await provider.configure({ config });
+        return { text: inputs.__provider as string, provider, inputs };
+      };
+
+      const {
+        text: keyText,
+        provider: keyProvider,
+        inputs: keyInputs,
+      } = await loaded("DeployKey", "gitlab-test-key");
       const checked = await keyProvider.check({}, keyInputs);
       assert.deepEqual(checked.failures, []);
       const created = await keyProvider.create(checked.inputs);
       assert.match(created.id, /^root\/hello-python:\d+$/);
       assert.equal(fake.deployKeysOf("root/hello-python").length, 1);
 
-      const hookText = registration("pulumi-nodejs:dynamic/gitlab:ProjectHook", "gitlab-test-hook")
-        .inputs.__provider;
-      const hookProvider = requireFromString(hookText).handler();
-      await hookProvider.configure({ config });
-      const hookInputs = registration(
-        "pulumi-nodejs:dynamic/gitlab:ProjectHook",
+      const { provider: hookProvider, inputs: hookInputs } = await loaded(
+        "ProjectHook",
         "gitlab-test-hook",
-      ).inputs;
+      );
       const hookCreated = await hookProvider.create(hookInputs);
       assert.equal(fake.hookToken("root/hello-python", hookCreated.outs.hookId), HOOK_TOKEN);
 
