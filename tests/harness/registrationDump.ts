@@ -7,21 +7,14 @@ import { RegisteredResource, isSecretAt } from "./mocks";
 /** Stand-in for a secret input's value (mock key material differs from run to run). */
 export const SECRET_VALUE = "[secret]";
 
-export interface DumpedResource {
-  urn: string;
-  type: string;
-  custom: boolean;
-  parent: string;
-  dependencies: string[];
-  deleteBeforeReplace: boolean;
-  replaceOnChanges: string[];
-  additionalSecretOutputs: string[];
-  transforms: number;
-  retainOnDelete: boolean;
-  replacementTrigger: unknown;
-  secretPaths: string[];
-  inputs: Record<string, unknown>;
-}
+/**
+ * One registration as the fixtures hold it: what the engine keeps of it, secrets redacted. The
+ * name is part of the URN; aliases are checked apart (tests/contract/registrations.test.ts).
+ */
+export type DumpedResource = Omit<
+  RegisteredResource,
+  "name" | "aliases" | "replacementTrigger" | "inputs"
+> & { replacementTrigger: unknown; inputs: Record<string, unknown> };
 
 function redact(value: unknown, resource: RegisteredResource, path: string): unknown {
   if (path !== "" && isSecretAt(resource, path)) return SECRET_VALUE;

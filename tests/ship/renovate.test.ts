@@ -264,7 +264,7 @@ describe("renovate.json", () => {
 
     it("groups the Pulumi SDKs with the CI image's Pulumi CLI", () => {
       const [rule] = RENOVATE.packageRules.filter((r: any) => r.groupName === "Pulumi");
-      assert.deepEqual(rule.matchPackageNames, ["@pulumi/**", "pulumi/pulumi-nodejs"]);
+      assert.deepEqual(rule.matchPackageNames, ["@pulumi/**", "pulumi/pulumi-nodejs-24"]);
     });
 
     it("leaves the CI image to Renovate's gitlabci manager", () => {
@@ -272,7 +272,7 @@ describe("renovate.json", () => {
       // reads `image` / `image.name` of every top-level key, `default` included.
       assert.ok(/\.gitlab-ci\.ya?ml$/.test(".gitlab-ci.yml"));
       const ci = parse(read(".gitlab-ci.yml"));
-      assert.match(ci.default.image.name, /^pulumi\/pulumi-nodejs:\d+\.\d+\.\d+$/);
+      assert.match(ci.default.image.name, /^pulumi\/pulumi-nodejs-24:\d+\.\d+\.\d+$/);
       assert.equal(RENOVATE.enabledManagers, undefined, "every manager (npm, gitlabci) runs");
     });
   });
