@@ -129,14 +129,34 @@ async function replay(resources: RegisteredResource[]): Promise<number> {
   return registered.length;
 }
 
-/** Wall and CPU milliseconds `run` takes. */
-async function timed<T>(run: () => Promise<T>): Promise<{ wall: number; cpu: number; value: T }> {
+/**
+ * Stack traces formatted so far. Most of the SDK's cost per resource is here: every resource
+ * property becomes an Output whose four promises each store `new Error().stack`
+ * (runtime/debuggable.js `debuggablePromise`, from runtime/rpc.js `transferProperties`), and
+ * every resource reads one unlimited trace for its source position (resource.js `callsites`);
+ * ts-node's source-map-support maps each frame. Unlike time, the count is exact on a busy
+ * machine.
+ */
+let traces = 0;
+const prepare = Error.prepareStackTrace;
+if (prepare) {
+  Error.prepareStackTrace = (error, frames) => {
+    traces++;
+    return prepare(error, frames);
+  };
+}
+
+/** Wall and CPU milliseconds `run` takes, and the stack traces it formats. */
+async function timed<T>(
+  run: () => Promise<T>,
+): Promise<{ wall: number; cpu: number; traces: number; value: T }> {
   const cpu = process.cpuUsage();
+  const before = traces;
   const start = performance.now();
   const value = await run();
   const wall = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  return { wall, cpu: (used.user + used.system) / 1000, value };
+  return { wall, cpu: (used.user + used.system) / 1000, traces: traces - before, value };
 }
 
 function median(values: number[]): number {
@@ -148,8 +168,8 @@ function median(values: number[]): number {
 interface Timing {
   size: number;
   resources: number;
-  program: { wall: number; cpu: number };
-  floor: { wall: number; cpu: number };
+  program: { wall: number; cpu: number; traces: number };
+  floor: { wall: number; cpu: number; traces: number };
 }
 
 async function main() {
@@ -162,8 +182,8 @@ async function main() {
   const timings: Timing[] = [];
   for (const size of SIZES) {
     const config = configWithApps(size);
-    const program = { wall: [] as number[], cpu: [] as number[] };
-    const floor = { wall: [] as number[], cpu: [] as number[] };
+    const program = { wall: [] as number[], cpu: [] as number[], traces: 0 };
+    const floor = { wall: [] as number[], cpu: [] as number[], traces: 0 };
     let recorded: RegisteredResource[] = [];
     let bytes = { total: 0, provider: 0 };
     for (let i = 0; i < RUNS; i++) {
@@ -171,6 +191,7 @@ async function main() {
       if (run.value.error) throw run.value.error;
       program.wall.push(run.wall);
       program.cpu.push(run.cpu);
+      program.traces = run.traces;
       recorded = run.value.resources;
       bytes = inputBytes(recorded);
       if (i === 0) footprints.push(footprint(recorded));
@@ -182,6 +203,7 @@ async function main() {
       }
       floor.wall.push(run.wall);
       floor.cpu.push(run.cpu);
+      floor.traces = run.traces;
     }
     const fp = footprints[footprints.length - 1];
     const cost = routingCost(size);
@@ -198,8 +220,8 @@ async function main() {
     timings.push({
       size,
       resources: recorded.length,
-      program: { wall: ms, cpu: median(program.cpu) },
-      floor: { wall: median(floor.wall), cpu: median(floor.cpu) },
+      program: { wall: ms, cpu: median(program.cpu), traces: program.traces },
+      floor: { wall: median(floor.wall), cpu: median(floor.cpu), traces: floor.traces },
     });
     rows.push([
       String(size),
@@ -228,7 +250,16 @@ async function main() {
     "against the floor: the same registrations through bare pulumi.CustomResource/ComponentResource",
   );
   print(
-    ["apps", "resources", "program ms", "floor ms", "program CPU ms", "floor CPU ms"],
+    [
+      "apps",
+      "resources",
+      "program ms",
+      "floor ms",
+      "program CPU ms",
+      "floor CPU ms",
+      "program traces",
+      "floor traces",
+    ],
     timings.map((t) => [
       String(t.size),
       String(t.resources),
@@ -236,21 +267,23 @@ async function main() {
       t.floor.wall.toFixed(0),
       t.program.cpu.toFixed(0),
       t.floor.cpu.toFixed(0),
+      String(t.program.traces),
+      String(t.floor.traces),
     ]),
   );
   // Marginal cost between the two largest sizes: what one more app adds, start-up cancelled.
   const [small, large] = timings.slice(-2);
   const apps = large.size - small.size;
-  const marginal = (kind: "program" | "floor", key: "wall" | "cpu") =>
+  const marginal = (kind: "program" | "floor", key: "wall" | "cpu" | "traces") =>
     (large[kind][key] - small[kind][key]) / apps;
-  const versus = (key: "wall" | "cpu") => {
+  const versus = (key: "wall" | "cpu" | "traces", unit = " ms") => {
     const program = marginal("program", key);
     const floor = marginal("floor", key);
-    return `${program.toFixed(1)} ms vs floor ${floor.toFixed(1)} ms (${(program / floor).toFixed(2)}x)`;
+    return `${program.toFixed(1)}${unit} vs floor ${floor.toFixed(1)}${unit} (${(program / floor).toFixed(2)}x)`;
   };
   console.log(
     `per added app (${small.size} -> ${large.size} apps, ${((large.resources - small.resources) / apps).toFixed(1)} resources each):`,
-    `wall ${versus("wall")}, CPU ${versus("cpu")}`,
+    `wall ${versus("wall")}, CPU ${versus("cpu")}, stack traces ${versus("traces", "")}`,
   );
   console.log("");
   console.log("idle footprint and per-push routing cost (interceptor calls per delivery)");
