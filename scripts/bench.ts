@@ -3,17 +3,25 @@
 // resources registered, the median wall time of several runs, the time per app, and the
 // registered inputs per app (JSON bytes; the state holds them, and most again as outputs),
 // with the part that is serialized provider code (`__provider` of dynamic resources).
-import "../tests/harness/mocks";
+//
+// Next to it, the floor: the same registrations (type, name, parent, dependencies, inputs as
+// plain values, custom or component) replayed through bare `pulumi.CustomResource` /
+// `pulumi.ComponentResource` under the same mocks, i.e. what the SDK alone costs for this
+// resource graph. Compared per added app, between the two largest sizes, so start-up cancels.
+// Wall time is what a user waits; CPU time (this process, all threads) is steadier on a busy
+// machine. `BENCH_RUNS` (default 5) sets the runs per size, `BENCH_QUICK=1` one run each.
+import * as pulumi from "@pulumi/pulumi";
+import { RegisteredResource, registered, resetRegistrations, settle } from "../tests/harness/mocks";
 import * as os from "node:os";
 import { performance } from "node:perf_hooks";
-import type { RegisteredResource } from "../tests/harness/mocks";
 import { exampleConfig, runProgram, withStructured } from "../tests/harness/program";
 import { deliver, renderedCluster } from "../tests/harness/sharedListener";
 import { pushHeaders } from "../tests/listener/helpers";
 import { parseStackConfig } from "../config/load";
 
 const SIZES = [1, 10, 50];
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const QUICK = process.env.BENCH_QUICK === "1";
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
 
 /** The example app, repeated `count` times with unique names, namespaces, projects and hosts. */
 function configWithApps(count: number): Record<string, string> {
@@ -92,31 +100,110 @@ function routingCost(count: number) {
   };
 }
 
+/**
+ * Registers `resources` (one program run's registrations, in registration order) again
+ * through the bare SDK classes: the cheapest program that yields the same registrations. A
+ * non-custom resource with inputs is a remote component (the yaml/v2 ConfigFiles). Parents and
+ * dependencies precede their dependants in registration order (a registration waits for their
+ * URNs), so one pass in order finds them all.
+ */
+// Concrete classes, as a provider SDK's are: the SDK takes a resource's source position from the
+// frame below `new Resource`, `new CustomResource` and the subclass (resource.ts `stackTrace(4)`).
+class RawCustomResource extends pulumi.CustomResource {}
+class RawComponentResource extends pulumi.ComponentResource {}
+
+async function replay(resources: RegisteredResource[]): Promise<number> {
+  resetRegistrations();
+  const byUrn = new Map<string, pulumi.Resource>();
+  for (const r of resources) {
+    const opts: pulumi.CustomResourceOptions = {
+      parent: byUrn.get(r.parent),
+      dependsOn: r.dependencies.flatMap((urn) => byUrn.get(urn) ?? []),
+    };
+    const resource = r.custom
+      ? new RawCustomResource(r.type, r.name, r.inputs, opts)
+      : new RawComponentResource(r.type, r.name, r.inputs, opts, Object.keys(r.inputs).length > 0);
+    byUrn.set(r.urn, resource);
+  }
+  await settle();
+  return registered.length;
+}
+
+/**
+ * Stack traces formatted so far. Most of the SDK's cost per resource is here: every resource
+ * property becomes an Output whose four promises each store `new Error().stack`
+ * (runtime/debuggable.js `debuggablePromise`, from runtime/rpc.js `transferProperties`), and
+ * every resource reads one unlimited trace for its source position (resource.js `callsites`);
+ * ts-node's source-map-support maps each frame. Unlike time, the count is exact on a busy
+ * machine.
+ */
+let traces = 0;
+const prepare = Error.prepareStackTrace;
+if (prepare) {
+  Error.prepareStackTrace = (error, frames) => {
+    traces++;
+    return prepare(error, frames);
+  };
+}
+
+/** Wall and CPU milliseconds `run` takes, and the stack traces it formats. */
+async function timed<T>(
+  run: () => Promise<T>,
+): Promise<{ wall: number; cpu: number; traces: number; value: T }> {
+  const cpu = process.cpuUsage();
+  const before = traces;
+  const start = performance.now();
+  const value = await run();
+  const wall = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { wall, cpu: (used.user + used.system) / 1000, traces: traces - before, value };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+interface Timing {
+  size: number;
+  resources: number;
+  program: { wall: number; cpu: number; traces: number };
+  floor: { wall: number; cpu: number; traces: number };
+}
+
 async function main() {
-  // One warm-up run so module loading is not counted in the first size.
-  await runProgram(configWithApps(1));
+  // One warm-up run of each so module loading is not counted in the first size.
+  const warm = await runProgram(configWithApps(1));
+  await replay(warm.resources);
   const rows: string[][] = [];
   const idle: string[][] = [];
   const footprints: ReturnType<typeof footprint>[] = [];
+  const timings: Timing[] = [];
   for (const size of SIZES) {
     const config = configWithApps(size);
-    const times: number[] = [];
-    let resources = 0;
+    const program = { wall: [] as number[], cpu: [] as number[], traces: 0 };
+    const floor = { wall: [] as number[], cpu: [] as number[], traces: 0 };
+    let recorded: RegisteredResource[] = [];
     let bytes = { total: 0, provider: 0 };
     for (let i = 0; i < RUNS; i++) {
-      const start = performance.now();
-      const run = await runProgram(config);
-      times.push(performance.now() - start);
-      if (run.error) throw run.error;
-      resources = run.resources.length;
-      bytes = inputBytes(run.resources);
-      if (i === 0) footprints.push(footprint(run.resources));
+      const run = await timed(() => runProgram(config));
+      if (run.value.error) throw run.value.error;
+      program.wall.push(run.wall);
+      program.cpu.push(run.cpu);
+      program.traces = run.traces;
+      recorded = run.value.resources;
+      bytes = inputBytes(recorded);
+      if (i === 0) footprints.push(footprint(recorded));
+    }
+    for (let i = 0; i < RUNS; i++) {
+      const run = await timed(() => replay(recorded));
+      if (run.value !== recorded.length) {
+        throw new Error(`replay registered ${run.value} of ${recorded.length} resources`);
+      }
+      floor.wall.push(run.wall);
+      floor.cpu.push(run.cpu);
+      floor.traces = run.traces;
     }
     const fp = footprints[footprints.length - 1];
     const cost = routingCost(size);
@@ -129,10 +216,16 @@ async function main() {
       `${cost.cel} cel + ${cost.gitlab} gitlab`,
       `${cost.unknownCel} cel + ${cost.unknownGitlab} gitlab`,
     ]);
-    const ms = median(times);
+    const ms = median(program.wall);
+    timings.push({
+      size,
+      resources: recorded.length,
+      program: { wall: ms, cpu: median(program.cpu), traces: program.traces },
+      floor: { wall: median(floor.wall), cpu: median(floor.cpu), traces: floor.traces },
+    });
     rows.push([
       String(size),
-      String(resources),
+      String(recorded.length),
       ms.toFixed(0),
       (ms / size).toFixed(1),
       kB(bytes.total / size),
@@ -152,6 +245,46 @@ async function main() {
     "of which provider code",
   ];
   print(header, rows);
+  console.log("");
+  console.log(
+    "against the floor: the same registrations through bare pulumi.CustomResource/ComponentResource",
+  );
+  print(
+    [
+      "apps",
+      "resources",
+      "program ms",
+      "floor ms",
+      "program CPU ms",
+      "floor CPU ms",
+      "program traces",
+      "floor traces",
+    ],
+    timings.map((t) => [
+      String(t.size),
+      String(t.resources),
+      t.program.wall.toFixed(0),
+      t.floor.wall.toFixed(0),
+      t.program.cpu.toFixed(0),
+      t.floor.cpu.toFixed(0),
+      String(t.program.traces),
+      String(t.floor.traces),
+    ]),
+  );
+  // Marginal cost between the two largest sizes: what one more app adds, start-up cancelled.
+  const [small, large] = timings.slice(-2);
+  const apps = large.size - small.size;
+  const marginal = (kind: "program" | "floor", key: "wall" | "cpu" | "traces") =>
+    (large[kind][key] - small[kind][key]) / apps;
+  const versus = (key: "wall" | "cpu" | "traces", unit = " ms") => {
+    const program = marginal("program", key);
+    const floor = marginal("floor", key);
+    return `${program.toFixed(1)}${unit} vs floor ${floor.toFixed(1)}${unit} (${(program / floor).toFixed(2)}x)`;
+  };
+  console.log(
+    `per added app (${small.size} -> ${large.size} apps, ${((large.resources - small.resources) / apps).toFixed(1)} resources each):`,
+    `wall ${versus("wall")}, CPU ${versus("cpu")}, stack traces ${versus("traces", "")}`,
+  );
   console.log("");
   console.log("idle footprint and per-push routing cost (interceptor calls per delivery)");
   print(
