@@ -4,16 +4,16 @@
 // credentials, pipeline and trigger.
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/load";
-import { AppCredentials } from "./components/app/appCredentials";
-import { Application } from "./components/app/application";
-import { BuildPipeline } from "./components/app/buildPipeline";
-import { GitLabTrigger } from "./components/app/gitlabTrigger";
+import { buildContext } from "./tekton/build/context";
+import { TektonInstall } from "./components/cluster/tektonInstall";
 import { ListenerClusterRole } from "./components/listener/listenerClusterRole";
 import { SharedListener } from "./components/listener/sharedListener";
-import { RetentionPolicy } from "./components/app/retentionPolicy";
+import { Application } from "./components/app/application";
+import { AppCredentials } from "./components/app/appCredentials";
 import { SupersededRuns } from "./components/app/supersededRuns";
-import { TektonInstall } from "./components/cluster/tektonInstall";
-import { buildContext } from "./tekton/build/context";
+import { RetentionPolicy } from "./components/app/retentionPolicy";
+import { BuildPipeline } from "./components/app/buildPipeline";
+import { GitLabTrigger } from "./components/app/gitlabTrigger";
 import { AppOutput } from "./outputs";
 
 export = async () => {
