@@ -16,6 +16,10 @@ async function run(config = exampleConfig()): Promise<ProgramRun> {
   return result;
 }
 
+/** The run-wide ServiceAccount (tekton-build) of the example app's build. */
+const buildAccount = (result: ProgramRun) =>
+  findResource(result, "kubernetes:core/v1:ServiceAccount", "hello-python-service-account");
+
 const twoApps = () =>
   withStructured(exampleConfig(), "apps", (apps) => [
     apps[0],
@@ -134,11 +138,7 @@ describe("per-app credentials", function () {
       ),
       [],
     );
-    const sa = findResource(
-      result,
-      "kubernetes:core/v1:ServiceAccount",
-      "hello-python-service-account",
-    );
+    const sa = buildAccount(result);
     assert.equal(sa.inputs.secrets, undefined);
   });
 
@@ -153,22 +153,14 @@ describe("per-app credentials", function () {
   });
 
   it("lists no Secret on the run-wide ServiceAccount tekton-build (credential init mounts them all)", async () => {
-    const sa = findResource(
-      await run(),
-      "kubernetes:core/v1:ServiceAccount",
-      "hello-python-service-account",
-    );
+    const sa = buildAccount(await run());
     assert.equal(sa.inputs.metadata.name, "tekton-build");
     assert.equal(sa.inputs.metadata.namespace, "python-hello-build");
     assert.equal(sa.inputs.secrets, undefined);
   });
 
   it("mounts no API token into the build's pods: no step talks to the Kubernetes API", async () => {
-    const sa = findResource(
-      await run(),
-      "kubernetes:core/v1:ServiceAccount",
-      "hello-python-service-account",
-    );
+    const sa = buildAccount(await run());
     // Otherwise every step, Kaniko's RUN lines included, could read the account's token.
     assert.equal(sa.inputs.automountServiceAccountToken, false);
   });

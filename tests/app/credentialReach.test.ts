@@ -4,6 +4,7 @@ import "../harness/mocks";
 import * as assert from "node:assert/strict";
 import { chainsKeychain, credentialReach } from "../harness/credentialReach";
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
+import { findObject } from "../harness/registered";
 
 async function reachOf(config: Record<string, string>) {
   const run = await runProgram(config);
@@ -81,11 +82,7 @@ describe("credentials reach only the step that needs them", function () {
   it("the cancel account may get, list and patch PipelineRuns in its namespace, nothing else", async () => {
     const run = await runProgram(exampleConfig());
     assert.ifError(run.error);
-    const find = (type: string, name: string) => {
-      const found = run.resources.find((r) => r.type === type && r.inputs.metadata?.name === name);
-      assert.ok(found, `${type} ${name}`);
-      return found.inputs;
-    };
+    const find = (type: string, name: string) => findObject(run, type, name).inputs;
     const account = find("kubernetes:core/v1:ServiceAccount", "tekton-cancel");
     assert.deepEqual(account, {
       apiVersion: "v1",

@@ -3,6 +3,7 @@
 import "../harness/mocks";
 import * as assert from "node:assert/strict";
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
+import { findObject } from "../harness/registered";
 
 const SA = "kubernetes:core/v1:ServiceAccount";
 const ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role";
@@ -17,11 +18,7 @@ describe("SupersededRuns component (cancel-in-progress identity)", function () {
   it("registers tekton-cancel, its Role and RoleBinding after the namespace, before the Trigger", async () => {
     const run = await runProgram(exampleConfig());
     assert.ifError(run.error);
-    const byName = (type: string, name: string) => {
-      const found = run.resources.find((r) => r.type === type && r.inputs.metadata?.name === name);
-      assert.ok(found, `${type} ${name}`);
-      return found;
-    };
+    const byName = (type: string, name: string) => findObject(run, type, name);
     const namespace = byName("kubernetes:core/v1:Namespace", "python-hello-build");
     const component = run.resources.find((r) => r.type === COMPONENT);
     assert.ok(component);

@@ -9,6 +9,7 @@ import {
 import { UNKNOWN } from "../../components/gitlab/shared";
 import { FakeGitLab, fakePublicKey, sha256Fingerprint } from "./fakeGitLab";
 import {
+  assertDeleteOfGoneIsDone,
   assertStructEncodable,
   checkAndCreate,
   fakeGitLabPerTest,
@@ -211,11 +212,9 @@ describe("gitlab DeployKey provider", function () {
     });
 
     it("treats 404 for the key itself (project still there) as already gone", async () => {
-      const { id, outs } = await create();
-      fake.removeDeployKeyByHand(PROJECT, outs.deployKeyId);
-      await provider.delete(id);
-      assert.equal(fake.requestsOf("DELETE").length, 1, "404 Deploy key Not Found: done");
-      assert.equal((await provider.read(id, outs)).id, "", "and a refresh drops it");
+      const created = await create();
+      fake.removeDeployKeyByHand(PROJECT, created.outs.deployKeyId);
+      await assertDeleteOfGoneIsDone(fake, provider, created, "404 Deploy key Not Found");
     });
 
     it("a missing project is not 'already gone': delete fails and the key stays", async () => {

@@ -166,6 +166,16 @@ interface StoredHook {
   created_at: string;
 }
 
+/** One request to a project's deploy keys, hooks or access tokens; no `id` for the collection. */
+interface CollectionRequest {
+  res: http.ServerResponse;
+  method: string;
+  project: Project;
+  id: number | undefined;
+  body: any;
+  query: Record<string, string>;
+}
+
 const HOOK_BOOLEANS = [
   "push_events",
   "enable_ssl_verification",
@@ -503,11 +513,10 @@ export class FakeGitLab {
     if (!project.maintainer) return this.send(res, 403, { message: "403 Forbidden" });
     if (collection === "statuses") return this.postStatus(res, method, project, itemId, body);
     const id = itemId === undefined ? undefined : Number(itemId);
-    if (collection === "deploy_keys") return this.deployKeys(res, method, project, id, body, query);
-    if (collection === "access_tokens") {
-      return this.accessTokens(res, method, project, id, rotate, body, query);
-    }
-    return this.hooks(res, method, project, id, body, query);
+    const request: CollectionRequest = { res, method, project, id, body, query };
+    if (collection === "deploy_keys") return this.deployKeys(request);
+    if (collection === "access_tokens") return this.accessTokens(request, rotate);
+    return this.hooks(request);
   }
 
   private send(
@@ -546,6 +555,21 @@ export class FakeGitLab {
     });
   }
 
+  /**
+   * GET on a collection answers a page of `items()`, any method but POST 405; true when answered,
+   * false leaves the POST (the create) to the caller.
+   */
+  private listedOrRefused(request: CollectionRequest, items: () => unknown[]): boolean {
+    const { res, method, query } = request;
+    if (method === "GET") {
+      this.paginate(res, items(), query);
+      return true;
+    }
+    if (method === "POST") return false;
+    this.send(res, 405, { error: "405 Method Not Allowed" });
+    return true;
+  }
+
   private project(idOrPath: string): Project | undefined {
     return this.projects.find((p) => String(p.id) === idOrPath || p.path === idOrPath);
   }
@@ -568,41 +592,17 @@ export class FakeGitLab {
   }
 
   private keyEntity(id: number, canPush: boolean): Record<string, unknown> {
-    const {
-      id: keyId,
-      title,
-      key,
-      fingerprint,
-      fingerprint_sha256,
-      created_at,
-      expires_at,
-    } = this.keys.get(id)!;
-    return {
-      id: keyId,
-      title,
-      key,
-      fingerprint,
-      fingerprint_sha256,
-      created_at,
-      expires_at,
-      can_push: canPush,
-    };
+    const entity: Record<string, unknown> = { ...this.keys.get(id)!, can_push: canPush };
+    // The fake's own mark, not a field of GitLab's DeployKey entity.
+    delete entity.foreign;
+    return entity;
   }
 
-  private deployKeys(
-    res: http.ServerResponse,
-    method: string,
-    project: Project,
-    id: number | undefined,
-    body: any,
-    query: Record<string, string>,
-  ): void {
+  private deployKeys(request: CollectionRequest): void {
+    const { res, method, project, id, body } = request;
     if (id === undefined) {
-      if (method === "GET") {
-        const items = [...project.keyLinks.entries()].map(([k, c]) => this.keyEntity(k, c));
-        return this.paginate(res, items, query);
-      }
-      if (method !== "POST") return this.send(res, 405, { error: "405 Method Not Allowed" });
+      const items = () => [...project.keyLinks.entries()].map(([k, c]) => this.keyEntity(k, c));
+      if (this.listedOrRefused(request, items)) return;
       if (!body?.key) return this.send(res, 400, { error: "key is missing" });
       if (!body?.title) return this.send(res, 400, { error: "title is missing" });
       const text = String(body.key).trim();
@@ -790,20 +790,11 @@ export class FakeGitLab {
     return undefined;
   }
 
-  private hooks(
-    res: http.ServerResponse,
-    method: string,
-    project: Project,
-    id: number | undefined,
-    body: any,
-    query: Record<string, string>,
-  ): void {
+  private hooks(request: CollectionRequest): void {
+    const { res, method, project, id, body } = request;
     if (id === undefined) {
-      if (method === "GET") {
-        const items = [...project.hooks.values()].map((h) => this.hookEntity(h));
-        return this.paginate(res, items, query);
-      }
-      if (method !== "POST") return this.send(res, 405, { error: "405 Method Not Allowed" });
+      const items = () => [...project.hooks.values()].map((h) => this.hookEntity(h));
+      if (this.listedOrRefused(request, items)) return;
       if (!body?.url) return this.send(res, 400, { error: "url is missing" });
       const problem = this.urlProblem(body.url);
       if (problem) return this.send(res, 422, problem);
@@ -895,25 +886,12 @@ export class FakeGitLab {
     return undefined;
   }
 
-  private accessTokens(
-    res: http.ServerResponse,
-    method: string,
-    project: Project,
-    id: number | undefined,
-    rotate: boolean,
-    body: any,
-    query: Record<string, string>,
-  ): void {
+  private accessTokens(request: CollectionRequest, rotate: boolean): void {
+    const { res, method, project, id, body } = request;
     const tokens = project.accessTokens;
     if (id === undefined) {
-      if (method === "GET") {
-        return this.paginate(
-          res,
-          [...tokens.values()].map((t) => this.tokenEntity(t)),
-          query,
-        );
-      }
-      if (method !== "POST") return this.send(res, 405, { error: "405 Method Not Allowed" });
+      const items = () => [...tokens.values()].map((t) => this.tokenEntity(t));
+      if (this.listedOrRefused(request, items)) return;
       // Grape's declared params first, as GitLab answers them.
       if (!body?.name) return this.send(res, 400, { error: "name is missing" });
       if (!Array.isArray(body.scopes) || body.scopes.length === 0) {

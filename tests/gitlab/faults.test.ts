@@ -3,8 +3,7 @@
 // GitLab can; the providers must find out what GitLab did instead of failing blind or
 // sending the POST again.
 import * as assert from "node:assert/strict";
-import { makeTestCa } from "../harness/testCa";
-import * as fs from "node:fs";
+import { makeTestCa, removeTestCa, serverTls } from "../harness/testCa";
 import * as http from "node:http";
 import * as path from "node:path";
 import { AddressInfo } from "node:net";
@@ -15,6 +14,7 @@ import { FakeGitLab, fakePublicKey, sha256Fingerprint } from "./fakeGitLab";
 import {
   HOOK_TOKEN,
   HOOK_URL,
+  PROXY_FAULTS,
   assertNoToken,
   checkAndCreate,
   hookInputs,
@@ -37,9 +37,7 @@ function keyInputs(overrides: Partial<DeployKeyInputs> = {}): DeployKeyInputs {
 
 /** The faults a proxy can turn a successful write into. */
 const LOST_ANSWERS = [
-  { label: "a dropped connection", fault: { drop: true, status: 0 } },
-  { label: "502", fault: { status: 502, body: "<html>Bad Gateway</html>" } },
-  { label: "503", fault: { status: 503, body: { message: "503 Service Unavailable" } } },
+  ...PROXY_FAULTS,
   { label: "504", fault: { status: 504, body: "<html>Gateway Timeout</html>" } },
 ] as const;
 
@@ -325,17 +323,10 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
       ca = path.join(dir, "ca.pem");
     });
 
-    after(() => {
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => removeTestCa(dir));
 
     beforeEach(async () => {
-      fake = await FakeGitLab.start(undefined, {
-        tls: {
-          key: fs.readFileSync(path.join(dir, "srv.key"), "utf8"),
-          cert: fs.readFileSync(path.join(dir, "srv.pem"), "utf8"),
-        },
-      });
+      fake = await FakeGitLab.start(undefined, { tls: serverTls(dir) });
       fake.addProject(PROJECT);
     });
 

@@ -120,6 +120,24 @@ export async function checkAndCreate<Inputs, Outputs>(
   return result as { id: string; outs: Outputs };
 }
 
+/**
+ * Deletes what was taken from GitLab by hand (the project still there): one DELETE, whose 404
+ * `answer` counts as done, and a refresh then drops the resource from the state.
+ */
+export async function assertDeleteOfGoneIsDone<Outputs>(
+  fake: FakeGitLab,
+  provider: {
+    delete(id: string): Promise<void>;
+    read(id: string, props?: Outputs): Promise<dynamic.ReadResult<Outputs>>;
+  },
+  created: { id: string; outs: Outputs },
+  answer: string,
+): Promise<void> {
+  await provider.delete(created.id);
+  assert.equal(fake.requestsOf("DELETE").length, 1, `${answer}: done`);
+  assert.equal((await provider.read(created.id, created.outs)).id, "", "and a refresh drops it");
+}
+
 /** Runs `body` with console.error recorded (and silenced), returning the lines. */
 export async function capturingStderr(body: () => Promise<unknown>): Promise<string[]> {
   const lines: string[] = [];
@@ -160,6 +178,13 @@ export function fakeGitLabPerTest(
     for (const error of seen.errors) assertNoToken(error, fake.token);
   });
 }
+
+/** Faults a proxy can turn a successful write into, whatever the resource. */
+export const PROXY_FAULTS = [
+  { label: "a dropped connection", fault: { drop: true, status: 0 } },
+  { label: "502", fault: { status: 502, body: "<html>Bad Gateway</html>" } },
+  { label: "503", fault: { status: 503, body: { message: "503 Service Unavailable" } } },
+] as const;
 
 export const HOOK_URL = "https://tekton.example.com/hooks/hello-python";
 export const HOOK_TOKEN = "webhook-secret-abc123";

@@ -10,6 +10,7 @@ import {
 } from "../../components/gitlab/projectAccessToken";
 import { FakeGitLab } from "./fakeGitLab";
 import {
+  PROXY_FAULTS,
   assertNoToken,
   assertStructEncodable,
   checkAndCreate,
@@ -34,9 +35,7 @@ function inputs(overrides: Partial<ProjectAccessTokenInputs> = {}): ProjectAcces
 
 /** The faults a proxy can turn a successful write into. */
 const LOST_ANSWERS = [
-  { label: "a dropped connection", fault: { drop: true, status: 0 } },
-  { label: "502", fault: { status: 502, body: "<html>Bad Gateway</html>" } },
-  { label: "503", fault: { status: 503, body: { message: "503 Service Unavailable" } } },
+  ...PROXY_FAULTS,
   { label: "a redirect", fault: { status: 302, headers: { Location: "https://sso.example/" } } },
   { label: "an HTML page", fault: { status: 200, body: "<!DOCTYPE html><title>SSO</title>" } },
 ] as const;

@@ -9,6 +9,7 @@ import { FakeGitLab } from "./fakeGitLab";
 import {
   HOOK_TOKEN,
   HOOK_URL,
+  assertDeleteOfGoneIsDone,
   assertStructEncodable,
   checkAndCreate,
   fakeGitLabPerTest,
@@ -173,11 +174,9 @@ describe("gitlab ProjectHook provider", function () {
     });
 
     it("treats 404 for the hook itself (project still there) as already gone", async () => {
-      const { id, outs } = await create();
-      fake.removeHookByHand(PROJECT, outs.hookId);
-      await provider.delete(id);
-      assert.equal(fake.requestsOf("DELETE").length, 1, "404 Not found: done");
-      assert.equal((await provider.read(id, outs)).id, "", "and a refresh drops it");
+      const created = await create();
+      fake.removeHookByHand(PROJECT, created.outs.hookId);
+      await assertDeleteOfGoneIsDone(fake, provider, created, "404 Not found");
     });
 
     it("a missing project is not 'already gone': delete and refresh fail, the hook stays", async () => {

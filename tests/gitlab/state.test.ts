@@ -66,6 +66,28 @@ function stateEntryBytes(r: RegisteredResource): number {
   return Buffer.byteLength(JSON.stringify(entry, null, 4));
 }
 
+/**
+ * In the calling `describe`, after its earlier `before` hooks: a fake GitLab holding `project` and
+ * Pulumi's provider host configured for it, handed to `started`; both closed after the tests.
+ */
+function fakeGitLabAndHost(
+  project: string,
+  started: (fake: FakeGitLab, host: ProviderHost) => void,
+): void {
+  let fake: FakeGitLab | undefined;
+  let host: ProviderHost | undefined;
+  before(async () => {
+    fake = await FakeGitLab.start();
+    fake.addProject(project);
+    host = await ProviderHost.start({ "gitlab:baseUrl": fake.url, "gitlab:token": fake.token });
+    started(fake, host);
+  });
+  after(async () => {
+    await host?.close();
+    await fake?.close();
+  });
+}
+
 describe("gitlab resources in the state", function () {
   this.timeout(120_000);
   const providers: Partial<Record<Kind, string>> = {};
@@ -191,16 +213,9 @@ describe("gitlab resources in the state", function () {
     let fake: FakeGitLab;
     let host: ProviderHost;
     const PROJECT = "root/hello-python";
-
-    before(async () => {
-      fake = await FakeGitLab.start();
-      fake.addProject(PROJECT);
-      host = await ProviderHost.start({ "gitlab:baseUrl": fake.url, "gitlab:token": fake.token });
-    });
-
-    after(async () => {
-      await host?.close();
-      await fake?.close();
+    fakeGitLabAndHost(PROJECT, (f, h) => {
+      fake = f;
+      host = h;
     });
 
     const inputsOf = (kind: Kind, n: number): Record<string, unknown> =>
@@ -293,14 +308,10 @@ describe("ProjectAccessToken in the state (issue 12)", function () {
     if (run.error) throw run.error;
     [registration] = resourcesOfType(run, TOKEN_TYPE);
     assert.ok(registration, "the example stack registers no ProjectAccessToken");
-    fake = await FakeGitLab.start();
-    fake.addProject(PROJECT);
-    host = await ProviderHost.start({ "gitlab:baseUrl": fake.url, "gitlab:token": fake.token });
   });
-
-  after(async () => {
-    await host?.close();
-    await fake?.close();
+  fakeGitLabAndHost(PROJECT, (f, h) => {
+    fake = f;
+    host = h;
   });
 
   it(`keeps its registration under ${MAX_STATE_BYTES} bytes of state, also with long names`, async () => {

@@ -1,5 +1,6 @@
 // What a program run registered: the resource types tests look for, and lookups by type and
 // name. Type tokens are Pulumi's `<package>:<module>:<type>` for each resource class.
+import * as assert from "node:assert/strict";
 import { RegisteredResource } from "./mocks";
 import type { ProgramRun } from "./program";
 
@@ -24,6 +25,13 @@ export function findResource(run: ProgramRun, type: string, name: string): Regis
     const names = run.resources.filter((r) => r.type === type).map((r) => r.name);
     throw new Error(`no ${type} named ${name}; registered: ${names.join(", ") || "none"}`);
   }
+  return found;
+}
+
+/** Finds the registered Kubernetes object of `type` whose `metadata.name` is `name`. */
+export function findObject(run: ProgramRun, type: string, name: string): RegisteredResource {
+  const found = run.resources.find((r) => r.type === type && r.inputs.metadata?.name === name);
+  assert.ok(found, `${type} ${name}`);
   return found;
 }
 

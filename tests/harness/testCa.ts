@@ -50,3 +50,16 @@ export function makeTestCa(prefix: string): string {
   );
   return dir;
 }
+
+/** The server key and certificate of a `makeTestCa` directory, as an HTTPS server takes them. */
+export function serverTls(dir: string): { key: string; cert: string } {
+  return {
+    key: fs.readFileSync(path.join(dir, "srv.key"), "utf8"),
+    cert: fs.readFileSync(path.join(dir, "srv.pem"), "utf8"),
+  };
+}
+
+/** Removes a `makeTestCa` directory, if one was made. */
+export function removeTestCa(dir: string | undefined): void {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}

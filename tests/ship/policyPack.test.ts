@@ -74,6 +74,16 @@ describe("policy pack under Pulumi's runner", function () {
 
   const urn = (type: string, name: string) => `urn:pulumi:dev::tekton-gitlab::${type}::${name}`;
 
+  /** Fills in one resource as the engine sends it, on an AnalyzeRequest or AnalyzerResource. */
+  function withResource(message: any, type: string, name: string, properties: unknown) {
+    message.setType(type);
+    message.setName(name);
+    message.setUrn(urn(type, name));
+    message.setProperties(Struct.fromJavaScript(properties));
+    message.setOptions(new analyzer.AnalyzerResourceOptions());
+    return message;
+  }
+
   /** The diagnostics of one analyze or analyzeStack call, as plain objects. */
   function diagnostics(
     call: (done: (error: Error | null, response: any) => void) => void,
@@ -93,12 +103,7 @@ describe("policy pack under Pulumi's runner", function () {
   }
 
   function analyze(type: string, name: string, properties: Record<string, unknown>) {
-    const request = new analyzer.AnalyzeRequest();
-    request.setType(type);
-    request.setName(name);
-    request.setUrn(urn(type, name));
-    request.setProperties(Struct.fromJavaScript(properties));
-    request.setOptions(new analyzer.AnalyzerResourceOptions());
+    const request = withResource(new analyzer.AnalyzeRequest(), type, name, properties);
     return diagnostics((done) => client.analyze(request, done));
   }
 
@@ -116,15 +121,9 @@ describe("policy pack under Pulumi's runner", function () {
   function analyzeStack(resources: { type: string; name: string; properties: any }[]) {
     const request = new analyzer.AnalyzeStackRequest();
     request.setResourcesList(
-      resources.map(({ type, name, properties }) => {
-        const resource = new analyzer.AnalyzerResource();
-        resource.setType(type);
-        resource.setName(name);
-        resource.setUrn(urn(type, name));
-        resource.setProperties(Struct.fromJavaScript(properties));
-        resource.setOptions(new analyzer.AnalyzerResourceOptions());
-        return resource;
-      }),
+      resources.map(({ type, name, properties }) =>
+        withResource(new analyzer.AnalyzerResource(), type, name, properties),
+      ),
     );
     return diagnostics((done) => client.analyzeStack(request, done));
   }
@@ -215,15 +214,8 @@ describe("policy pack under Pulumi's runner", function () {
   });
 
   it("refuses, as a stack policy, a run-wide ServiceAccount listing the registry Secret", async () => {
-    const resource = (type: string, name: string, properties: Record<string, unknown>) => {
-      const r = new analyzer.AnalyzerResource();
-      r.setType(type);
-      r.setName(name);
-      r.setUrn(`urn:pulumi:dev::tekton-gitlab::${type}::${name}`);
-      r.setProperties(Struct.fromJavaScript(properties));
-      r.setOptions(new analyzer.AnalyzerResourceOptions());
-      return r;
-    };
+    const resource = (type: string, name: string, properties: Record<string, unknown>) =>
+      withResource(new analyzer.AnalyzerResource(), type, name, properties);
     const metadata = (name: string) => ({ name, namespace: "build" });
     const request = new analyzer.AnalyzeStackRequest();
     request.setResourcesList([

@@ -3,7 +3,7 @@
 // GitLab on 127.0.0.1, with the params exactly as the Pipeline passes them once Tekton has
 // substituted `$(params.*)`, `$(tasks.<t>.status)`, `$(tasks.<t>.reason)`, `$(tasks.status)`
 // and `$(context.pipelineRun.name)`.
-import { makeTestCa } from "../harness/testCa";
+import { makeTestCa, removeTestCa, serverTls } from "../harness/testCa";
 import { requireTool } from "../harness/tools";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -633,17 +633,10 @@ describe("build status in GitLab: GitLab behind a private CA", function () {
     dir = makeTestCa("status-ca-");
   });
 
-  after(() => {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => removeTestCa(dir));
 
   beforeEach(async () => {
-    fake = await FakeGitLab.start(TOKEN, {
-      tls: {
-        key: fs.readFileSync(path.join(dir, "srv.key"), "utf8"),
-        cert: fs.readFileSync(path.join(dir, "srv.pem"), "utf8"),
-      },
-    });
+    fake = await FakeGitLab.start(TOKEN, { tls: serverTls(dir) });
     fake.addProject(PROJECT);
     fake.addCommit(PROJECT, SHA);
     ({ app, ctx } = appAndContext());
