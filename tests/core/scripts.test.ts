@@ -26,6 +26,7 @@ import { FETCH_REFUSED_PATTERN } from "../../tekton/build/tagTask";
 import { CANCEL_SPEC_STATUS } from "../../tekton/cancel/cancelTask";
 import {
   dialectOf,
+  projectShellFiles,
   REPO_ROOT,
   scriptFiles,
   shellcheckFindings,
@@ -111,8 +112,41 @@ describe("step script files (tekton/*/scripts/*.sh)", function () {
   });
 
   it("is read from the folder the builders load at (beside tekton/<folder>/*.ts)", () => {
-    for (const file of files) assert.ok(fs.existsSync(path.join(REPO_ROOT, file)));
+    // Every script with a #! line is a step's: some builder of its folder reads it by name
+    // with readScript from `scripts/` beside it (fragments are checked above).
+    for (const file of files) {
+      const text = fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
+      if (!text.startsWith("#!")) continue;
+      assert.equal(path.basename(path.dirname(file)), "scripts", file);
+      const folder = path.join(REPO_ROOT, path.dirname(path.dirname(file)));
+      const builders = fs
+        .readdirSync(folder)
+        .filter((name) => name.endsWith(".ts"))
+        .map((name) => fs.readFileSync(path.join(folder, name), "utf8"));
+      const name = JSON.stringify(path.basename(file));
+      assert.ok(
+        builders.some((source) => source.includes("readScript(") && source.includes(name)),
+        `${file}: no builder in ${path.dirname(path.dirname(file))} reads it with readScript`,
+      );
+    }
   });
+});
+
+describe("the project's own shell (scripts/*.sh, .ci/run)", function () {
+  this.timeout(30000);
+  const files = projectShellFiles();
+
+  it("holds the preflight and CI's entry point", () => {
+    assert.ok(files.includes("scripts/preflight.sh"), files.join(", "));
+    assert.ok(files.includes(".ci/run"), files.join(", "));
+  });
+
+  for (const file of files) {
+    it(`${file} parses in its dialect and passes shellcheck --severity=warning`, () => {
+      assert.deepEqual(syntaxErrors(file), []);
+      assert.deepEqual(shellcheckFindings(file), []);
+    });
+  }
 });
 
 describe("readScript", () => {

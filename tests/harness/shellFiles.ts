@@ -24,6 +24,18 @@ export function scriptFiles(): string[] {
     .sort();
 }
 
+/**
+ * The project's own shell outside the Tasks: `scripts/*.sh` (the preflight) and `.ci/run`,
+ * relative to the repository root.
+ */
+export function projectShellFiles(): string[] {
+  const scripts = fs
+    .readdirSync(path.join(REPO_ROOT, "scripts"))
+    .filter((name) => name.endsWith(".sh"))
+    .map((name) => path.join("scripts", name));
+  return [...scripts, path.join(".ci", "run")].sort();
+}
+
 export type Dialect = "sh" | "bash";
 
 /**
