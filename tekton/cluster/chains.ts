@@ -79,10 +79,10 @@ export const CHAINS_CONTROLLER = "tekton-chains-controller";
 export const CHAINS_REGISTRY_CA_CONFIG_MAP = "tekton-gitlab-registry-ca";
 export const CHAINS_REGISTRY_CA_DIR = "/etc/tekton-gitlab/registry-ca";
 /**
- * The image's certificate directory. The controller is ko-built on
- * ghcr.io/tektoncd/plumbing/static-base (v0.29.2 .ko.yaml `defaultBaseImage`; Alpine's
- * ca-certificates-bundle: /etc/ssl/certs/ca-certificates.crt), and /etc/ssl/certs is the first
- * of Go's default `certDirectories` on Linux (crypto/x509 root_linux.go).
+ * The first of Go's default `certDirectories` on Linux (crypto/x509 root_linux.go), which
+ * SSL_CERT_DIR replaces: listed again so that an image keeping its roots as a directory of
+ * certificates keeps them. The controller is ko-built on ghcr.io/tektoncd/plumbing/static-base
+ * (v0.29.2 .ko.yaml `defaultBaseImage`, pinned by digest); a directory it lacks is skipped.
  */
 export const SYSTEM_CERT_DIR = "/etc/ssl/certs";
 /** Pod-template annotation with the CA's SHA-256: a new CA rolls the controller. */
@@ -106,9 +106,10 @@ export function chainsRegistryCaConfigMap(caCert: string) {
  * - `SSL_CERT_DIR`: Go's crypto/x509 (root_unix.go `loadSystemRoots`) reads the first bundle
  *   file it finds (SSL_CERT_FILE, when set, instead of its list) and then every file of every
  *   directory in SSL_CERT_DIR, a colon-separated list that replaces its default directories.
- *   Listing the system directory and ours keeps the image's roots (Rekor or Fulcio, a public
- *   registry) and adds the CA; SSL_CERT_FILE would replace the system bundle and is left as the
- *   image sets it. The ConfigMap volume's `ca.crt` is a symlink into `..data/`: a target with a
+ *   The bundle file is read whatever SSL_CERT_DIR says, so the image's roots (Rekor or Fulcio, a
+ *   public registry) stay, and the CA is added; the system directory is listed too for an image
+ *   whose roots are a directory. SSL_CERT_FILE would replace the system bundle and is left as
+ *   the image sets it. The ConfigMap volume's `ca.crt` is a symlink into `..data/`: a target with a
  *   slash, which `readUniqueDirectoryEntries` keeps (it drops only same-directory symlinks).
  * - The annotation: Go loads the system roots once per process, so a new CA must restart the
  *   controller; a pod-template change makes the Deployment roll.

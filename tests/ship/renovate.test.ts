@@ -18,6 +18,8 @@ import { REPO_ROOT, runProgram } from "../harness/program";
 import { DUMPED_CONFIGS } from "../harness/registrationDump";
 
 const RENOVATE = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "renovate.json"), "utf8"));
+/** Renovate's gitlabci manager default (lib/modules/manager/gitlabci/index.ts, copied). */
+const GITLABCI_FILE_PATTERN = /\.gitlab-ci\.ya?ml$/;
 const read = (file: string): string => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
 
 interface CustomManager {
@@ -268,9 +270,15 @@ describe("renovate.json", () => {
     });
 
     it("leaves the CI image to Renovate's gitlabci manager", () => {
-      // lib/modules/manager/gitlabci/index.ts defaultConfig.managerFilePatterns, and extract.ts
-      // reads `image` / `image.name` of every top-level key, `default` included.
-      assert.ok(/\.gitlab-ci\.ya?ml$/.test(".gitlab-ci.yml"));
+      // Renovate's lib/modules/manager/gitlabci/index.ts defaultConfig.managerFilePatterns is
+      // /\.gitlab-ci\.ya?ml$/ (GITLABCI_FILE_PATTERN, copied): it selects our file by default,
+      // and extract.ts reads `image` / `image.name` of every top-level key, `default` included.
+      assert.ok(fs.existsSync(path.join(REPO_ROOT, ".gitlab-ci.yml")));
+      assert.match(".gitlab-ci.yml", GITLABCI_FILE_PATTERN);
+      assert.ok(
+        !RENOVATE.gitlabci?.managerFilePatterns,
+        "renovate.json leaves the gitlabci manager's file patterns at Renovate's default",
+      );
       const ci = parse(read(".gitlab-ci.yml"));
       assert.match(ci.default.image.name, /^pulumi\/pulumi-nodejs-24:\d+\.\d+\.\d+$/);
       assert.equal(RENOVATE.enabledManagers, undefined, "every manager (npm, gitlabci) runs");
