@@ -4,7 +4,12 @@
 // `gitlab:insecure`. The provider resolves them in its own process at run time; the status steps
 // need them at program time, to put the API URL into the Pipeline and the CA into a ConfigMap.
 // Only read when an app reports statuses.
-import { parseBaseUrl, readCaCertFile } from "./gitlabConnection";
+import {
+  GITLAB_CONFIG_KEYS,
+  GITLAB_ENV_VARS,
+  parseBaseUrl,
+  readCaCertFile,
+} from "./gitlabConnection";
 import { GitLabEndpoint } from "./schema";
 
 export interface EndpointResolution {
@@ -26,15 +31,20 @@ export function resolveGitLabEndpoint(
 ): EndpointResolution {
   if (statusApps.length === 0) return { problems: [] };
   const problems: string[] = [];
-  const fromConfig = raw["gitlab:baseUrl"]?.trim() || undefined;
-  const baseUrl = fromConfig ?? (env.GITLAB_BASE_URL?.trim() || undefined);
+  const {
+    baseUrl: baseUrlKey,
+    cacertFile: cacertFileKey,
+    insecure: insecureKey,
+  } = GITLAB_CONFIG_KEYS;
+  const fromConfig = raw[baseUrlKey]?.trim() || undefined;
+  const baseUrl = fromConfig ?? (env[GITLAB_ENV_VARS.baseUrl]?.trim() || undefined);
   const key =
-    fromConfig === undefined ? "gitlab:baseUrl (from env GITLAB_BASE_URL)" : "gitlab:baseUrl";
+    fromConfig === undefined ? `${baseUrlKey} (from env ${GITLAB_ENV_VARS.baseUrl})` : baseUrlKey;
   let apiUrl: string | undefined;
   if (baseUrl === undefined) {
     if (!baseUrlReported) {
       problems.push(
-        `gitlab:baseUrl: required (or env GITLAB_BASE_URL) for the build status in GitLab of ${statusApps.join(", ")}: the status steps post to its API; or set statusReporting: false on those apps`,
+        `${baseUrlKey}: required (or env ${GITLAB_ENV_VARS.baseUrl}) for the build status in GitLab of ${statusApps.join(", ")}: the status steps post to its API; or set statusReporting: false on those apps`,
       );
     }
   } else {
@@ -45,16 +55,16 @@ export function resolveGitLabEndpoint(
   }
 
   let caCert: string | undefined;
-  const cacertFile = raw["gitlab:cacertFile"]?.trim() || undefined;
+  const cacertFile = raw[cacertFileKey]?.trim() || undefined;
   if (cacertFile !== undefined) {
     const ca = readCaCertFile(cacertFile, readFile);
     if ("problem" in ca) problems.push(ca.problem);
     else caCert = ca.text;
   }
 
-  const insecureText = raw["gitlab:insecure"]?.trim().toLowerCase() || undefined;
+  const insecureText = raw[insecureKey]?.trim().toLowerCase() || undefined;
   if (insecureText !== undefined && insecureText !== "true" && insecureText !== "false") {
-    problems.push(`gitlab:insecure: expected true or false; got "${insecureText}"`);
+    problems.push(`${insecureKey}: expected true or false; got "${insecureText}"`);
   }
   if (apiUrl === undefined || problems.length > 0) return { problems };
   const endpoint: GitLabEndpoint = { apiUrl, insecure: insecureText === "true" };

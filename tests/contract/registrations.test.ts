@@ -25,14 +25,6 @@ const RENAMED_TYPES: Record<string, string> = {
 
 const renameType = (type: string) => RENAMED_TYPES[type] ?? type;
 
-/** `urn:pulumi:<stack>::<project>::<qualified type>::<name>`, types in the chain renamed. */
-function renameUrn(urn: string): string {
-  const parts = urn.split("::");
-  if (parts.length < 4) return urn;
-  parts[2] = parts[2].split("$").map(renameType).join("$");
-  return parts.join("::");
-}
-
 function renamed(old: DumpedResource): DumpedResource {
   return {
     ...old,
@@ -54,17 +46,23 @@ const urnParts = (urn: string) => {
 };
 const makeUrn = (stack: string, project: string, qualifiedType: string, name: string) =>
   `urn:pulumi:${stack}::${project}::${qualifiedType}::${name}`;
+/** The URN with every type of its qualified-type chain renamed. */
+const renameUrn = (urn: string): string => {
+  const { stack, project, qualifiedType, name } = urnParts(urn);
+  return makeUrn(stack, project, qualifiedType.split("$").map(renameType).join("$"), name);
+};
 /**
  * A child's qualified type. The engine (resource.NewURN) writes the parent's whole chain before
  * `$<type>`; the mocks, whose URNs the fixtures hold, write only the parent's own type
  * (@pulumi/pulumi runtime/mocks.js `newUrn`). The lookup below is the same under either rule;
  * it follows the mocks' so that its URNs compare with the fixtures'.
  */
-const parentTypeOf = (parentUrn: string) => urnParts(parentUrn).qualifiedType.split("$").pop()!;
+/** A URN's own type: the last of its qualified-type chain. */
+const ownType = (urn: string) => urnParts(urn).qualifiedType.split("$").pop()!;
 const childType = (parentUrn: string, type: string) =>
-  parentUrn === "" || parentTypeOf(parentUrn) === "pulumi:pulumi:Stack"
+  parentUrn === "" || ownType(parentUrn) === "pulumi:pulumi:Stack"
     ? type
-    : `${parentTypeOf(parentUrn)}$${type}`;
+    : `${ownType(parentUrn)}$${type}`;
 
 /**
  * Which old URN each registered resource takes over, as the engine decides on `pulumi up`
@@ -95,7 +93,8 @@ function replayAliasLookup(
         s.name || name,
       );
     };
-    const candidates = [r.urn, ...r.aliases.map(collapse)];
+    const aliasUrns = r.aliases.map(collapse);
+    const candidates = [r.urn, ...aliasUrns];
     const parentAlias = matchedAlias.get(r.parent);
     if (parentAlias !== undefined) {
       const inherit = (type: string, childName: string) => {
@@ -106,10 +105,7 @@ function replayAliasLookup(
         return makeUrn(stack, project, childType(parentAlias, type), aliasName);
       };
       candidates.push(inherit(r.type, name));
-      for (const alias of r.aliases.map(collapse)) {
-        const last = urnParts(alias).qualifiedType.split("$").pop()!;
-        candidates.push(inherit(last, urnParts(alias).name));
-      }
+      for (const alias of aliasUrns) candidates.push(inherit(ownType(alias), urnParts(alias).name));
     }
     const found = candidates.find((urn) => olds.has(urn));
     if (found !== undefined) {
