@@ -13,7 +13,9 @@ import { AppCredentials } from "./components/app/appCredentials";
 import { SupersededRuns } from "./components/app/supersededRuns";
 import { RetentionPolicy } from "./components/app/retentionPolicy";
 import { BuildPipeline } from "./components/app/buildPipeline";
+import { MergeRequestPipeline } from "./components/app/mergeRequestPipeline";
 import { GitLabTrigger } from "./components/app/gitlabTrigger";
+import { mergeRequestStatusName } from "./tekton/mergeRequest/pipeline";
 import { AppOutput } from "./outputs";
 
 export = async () => {
@@ -77,12 +79,18 @@ export = async () => {
             dependsOn: [...tekton.ready, ...credentials.ready, ...(superseded?.ready ?? [])],
           };
           const pipeline = new BuildPipeline(app.name, { app, context }, inCluster);
+          // Merge request builds: built and reported on the merge request, never deployed.
+          const mergeRequests = app.mergeRequests.build
+            ? new MergeRequestPipeline(app.name, { app, context }, inCluster)
+            : undefined;
           const trigger = new GitLabTrigger(
             app.name,
             { app, context, listener, shared },
-            inCluster,
+            mergeRequests === undefined
+              ? inCluster
+              : { ...inCluster, dependsOn: [...inCluster.dependsOn, ...mergeRequests.ready] },
           );
-          return { app, credentials, pipeline, trigger };
+          return { app, credentials, pipeline, mergeRequests, trigger };
         });
 
   return {
@@ -99,7 +107,7 @@ export = async () => {
         }
       : null,
     apps: Object.fromEntries(
-      apps.map(({ app, credentials, pipeline, trigger }) => {
+      apps.map(({ app, credentials, pipeline, mergeRequests, trigger }) => {
         const output: pulumi.Output<AppOutput> = pulumi.output({
           namespace: credentials.namespaceName,
           serviceAccount: credentials.serviceAccountName,
@@ -128,6 +136,13 @@ export = async () => {
                 tokenExpiresAt: credentials.statusToken?.expiresAt ?? null,
               }
             : null,
+          mergeRequests: {
+            enabled: mergeRequests !== undefined,
+            pipeline: mergeRequests?.pipelineName ?? null,
+            statusName: (mergeRequests && mergeRequestStatusName(app)) ?? null,
+            push: mergeRequests !== undefined && app.mergeRequests.push,
+            retestComment: mergeRequests ? app.mergeRequests.retestComment : null,
+          },
         });
         return [app.name, output];
       }),

@@ -75,6 +75,23 @@ export interface BuildStatusOutput {
   tokenExpiresAt: string | null;
 }
 
+/** An app's merge request builds (`apps[].mergeRequests`). */
+export interface MergeRequestsOutput {
+  /** true when the head of every merge request from the project's own branches is built. */
+  enabled: boolean;
+  /** The Pipeline merge requests run (`build-<app>-merge-request`); `null` when off. */
+  pipeline: string | null;
+  /**
+   * The commit status name the merge request widget shows (`tekton/<app>/merge-request`);
+   * `null` when off or without status reporting.
+   */
+  statusName: string | null;
+  /** true when a merge request build pushes `<image>:mr-<iid>-<12 hex>`; false otherwise. */
+  push: boolean;
+  /** The comment that builds a merge request again; `null` when off. */
+  retestComment: string | null;
+}
+
 export interface AppOutput {
   /** Build namespace holding the pipeline, its Secrets and the app's Trigger. */
   namespace: string;
@@ -98,6 +115,8 @@ export interface AppOutput {
   operationsDeployKey: DeployKeyOutput;
   /** Build status in GitLab; `null` with `statusReporting` off. */
   buildStatus: BuildStatusOutput | null;
+  /** Merge request builds; `enabled: false` without `mergeRequests.build`. */
+  mergeRequests: MergeRequestsOutput;
 }
 
 /** Every stack output, by name. */

@@ -380,6 +380,9 @@ export const imagesSchema = z.strictObject({
   curl: pinnedImage.default(DEFAULT_IMAGES.curl),
 });
 
+/** `apps[].mergeRequests.retestComment` unless set (Pipelines-as-Code's word). */
+export const DEFAULT_RETEST_COMMENT = "/retest";
+
 export const appSchema = z.strictObject({
   /** Also the prefix of Tekton object names and `el-<name>` Services, hence RFC 1035 and short. */
   name: matching(
@@ -454,6 +457,20 @@ export const appSchema = z.strictObject({
    * ServiceAccount, no Role.
    */
   cancelSuperseded: z.boolean().default(true),
+  /**
+   * Merge-request builds (tekton/mergeRequest): the head commit of every merge request from a
+   * branch of the source project is built and reported on the merge request, never deployed.
+   * Unset or `build: false`: none of it exists.
+   */
+  mergeRequests: z
+    .strictObject({
+      build: z.boolean().default(false),
+      /** false: Kaniko builds with --no-push; true: pushes only `<image>:mr-<iid>-<12 hex>`. */
+      push: z.boolean().default(false),
+      /** A comment that is exactly this (surrounding whitespace ignored) builds the MR again. */
+      retestComment: checked(v.retestCommentError).default(DEFAULT_RETEST_COMMENT),
+    })
+    .prefault({}),
 });
 
 /** Default namespace of the shared EventListener (`tekton-gitlab:listener.namespace`). */

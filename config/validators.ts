@@ -129,6 +129,25 @@ export function branchNameError(name: string): string | undefined {
   return found ? `a valid git branch name; this one ${found[1]}` : undefined;
 }
 
+/** GitLab's longest retest comment we take: a short command, not a paragraph. */
+export const RETEST_COMMENT_MAX_LENGTH = 100;
+
+/**
+ * `apps[].mergeRequests.retestComment`: compared with a comment's text (trimmed) in the Note
+ * Trigger's CEL filter, so it must be something a comment can be once trimmed.
+ */
+export function retestCommentError(comment: string): string | undefined {
+  if (comment.trim() === "") return "a non-empty comment such as /retest";
+  if (/[\r\n]/.test(comment)) return "a comment on one line (no newline)";
+  if (comment.length > RETEST_COMMENT_MAX_LENGTH) {
+    return `a comment of at most ${RETEST_COMMENT_MAX_LENGTH} characters`;
+  }
+  if (comment !== comment.trim()) {
+    return "a comment without leading or trailing whitespace (a comment is compared trimmed)";
+  }
+  return undefined;
+}
+
 /** A path inside a repository: relative, no `..`, no backslashes. */
 export function repoPathError(path: string): string | undefined {
   if (path.length === 0) return "a non-empty path relative to the repository root";

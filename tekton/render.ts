@@ -7,6 +7,8 @@ import { buildTasks } from "./build/tasks";
 import { sharedEventListener, triggerManifests } from "./listener/triggers";
 import { EventListener, Trigger, TriggerBinding, TriggerTemplate } from "./core/triggerTypes";
 import { BuildManifest } from "./core/types";
+import { mergeRequestPipeline, mergeRequestTasks } from "./mergeRequest/pipeline";
+import { mergeRequestTriggerObjects } from "./mergeRequest/triggers";
 
 export interface RenderedManifest {
   /** Relative path: `<app>/<kind>-<name>.yaml`. */
@@ -21,6 +23,7 @@ export function renderManifests(config: ValidatedConfig): RenderedManifest[] {
       ...buildTasks(app, ctx),
       buildPipeline(app, ctx),
       ...triggerManifests(app, ctx, config.listener),
+      ...mergeRequestManifests(app, ctx, config.listener),
     ].map((manifest) => ({
       path: `${app.name}/${manifest.kind.toLowerCase()}-${manifest.metadata.name}.yaml`,
       manifest,
@@ -32,5 +35,22 @@ export function renderManifests(config: ValidatedConfig): RenderedManifest[] {
   return [
     ...apps,
     { path: `listener/eventlistener-${listener.metadata.name}.yaml`, manifest: listener },
+  ];
+}
+
+/** An app's merge request build (tekton/mergeRequest), when `mergeRequests.build` is on. */
+function mergeRequestManifests(
+  app: ValidatedConfig["apps"][number],
+  ctx: ReturnType<typeof buildContext>,
+  listener: ValidatedConfig["listener"],
+): (BuildManifest | TriggerBinding | TriggerTemplate | Trigger)[] {
+  const triggers = mergeRequestTriggerObjects(app, ctx, listener);
+  if (triggers === undefined) return [];
+  return [
+    ...mergeRequestTasks(app, ctx),
+    mergeRequestPipeline(app, ctx),
+    ...triggers.bindings,
+    triggers.template,
+    ...triggers.triggers,
   ];
 }

@@ -10,6 +10,7 @@ import {
   triggerObjects,
   WEBHOOK_TOKEN_KEY,
 } from "../../tekton/listener/triggers";
+import { mergeRequestTriggerObjects } from "../../tekton/mergeRequest/triggers";
 import { childOptions } from "../core/childOptions";
 import { ProjectHook } from "../gitlab";
 import { SharedListener } from "../listener/sharedListener";
@@ -118,6 +119,33 @@ export class GitLabTrigger extends pulumi.ComponentResource {
       after(binding, template, secret, roleBinding),
     );
 
+    // Merge request builds (tekton/mergeRequest): their template, and a binding and a Trigger for
+    // merge request events and one for comments, behind the same token Secret.
+    const mergeRequest = mergeRequestTriggerObjects(app, context, listener);
+    const mergeRequestTriggers: pulumi.Resource[] = [];
+    if (mergeRequest !== undefined) {
+      const mrTemplate = new k8s.apiextensions.CustomResource(
+        `${prefix}-merge-request-trigger-template`,
+        mergeRequest.template,
+        child,
+      );
+      mergeRequest.triggers.forEach((triggerObject, i) => {
+        const bindingObject = mergeRequest.bindings[i];
+        const mrBinding = new k8s.apiextensions.CustomResource(
+          `${bindingObject.metadata.name}-trigger-binding`,
+          bindingObject,
+          child,
+        );
+        mergeRequestTriggers.push(
+          new k8s.apiextensions.CustomResource(
+            `${triggerObject.metadata.name}-trigger`,
+            triggerObject,
+            after(mrBinding, mrTemplate, secret, roleBinding),
+          ),
+        );
+      });
+    }
+
     if (app.manageDeployKeys) {
       // Repointed (a URL change replaces the hook, create-before-delete) only once the shared
       // route and this app's Trigger are live: no push is lost while migrating.
@@ -130,14 +158,17 @@ export class GitLabTrigger extends pulumi.ComponentResource {
           pushEvents: true,
           pushEventsBranchFilter: app.branch,
           enableSslVerification: listener.webhook.sslVerification,
-          mergeRequestsEvents: false,
+          // Merge request and comment events only for merge request builds: an existing hook
+          // is updated in place (same id, same token).
+          mergeRequestsEvents: app.mergeRequests.build,
+          ...(app.mergeRequests.build ? { noteEvents: true } : {}),
           tagPushEvents: false,
         },
         // Only what it needs directly: its Trigger and the shared route (listener and Ingress),
         // which already wait for everything handed down (Tekton, its readiness gate, the
         // credentials). Each dependency is a URN in the hook's state entry; inheriting all of
         // them again took it past 5 kB with long names (tests/gitlab/state.test.ts).
-        { parent: this, dependsOn: [trigger, ...shared.route] },
+        { parent: this, dependsOn: [trigger, ...mergeRequestTriggers, ...shared.route] },
       );
     }
 

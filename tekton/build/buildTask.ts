@@ -11,7 +11,7 @@ import {
 } from "../core/names";
 import { readScript } from "../core/scripts";
 import { nonRootSecurityContext, stringParam, taskMetadata } from "../core/steps";
-import { EnvVar, Task } from "../core/types";
+import { EnvVar, Step, Task, TaskResult } from "../core/types";
 import { env, param, workspacePath } from "../core/variables";
 import { BuildContext } from "./context";
 import { BUILD_RESULTS, SOURCE_CHECKOUT_DIR, TASK_NAMES, TASK_PARAMS } from "./common";
@@ -61,11 +61,27 @@ const IMAGE_URL_SCRIPT = readScript(path.join(__dirname, "scripts"), "image-url.
  */
 export function buildTaskRunSpecs(
   registry: RegistryConfig,
+  pipelineTaskName: string = TASK_NAMES.build,
 ): { pipelineTaskName: string; serviceAccountName: string }[] {
   return registry.username === undefined
     ? []
-    : [{ pipelineTaskName: TASK_NAMES.build, serviceAccountName: BUILD_PUSH_SERVICE_ACCOUNT }];
+    : [{ pipelineTaskName, serviceAccountName: BUILD_PUSH_SERVICE_ACCOUNT }];
 }
+
+/**
+ * Which Kaniko Task to build: the push build's `build-and-push` (pushes `image-url`, writes the
+ * layer cache), or a merge request's (tekton/mergeRequest), which never writes the cache the
+ * push builds read (`--no-push-cache`: a branch's layers must not end up in the branch's
+ * deployed images) and pushes its `mr-` tag only with `mergeRequests.push`, else `--no-push`.
+ * osscontainertools/kaniko v1.28.3 cmd/executor/cmd/root.go: `--no-push` needs no
+ * `--destination`; pkg/executor/push.go `DoPush` still writes `--digest-file` before it returns
+ * for `NoPush`, and `CheckPushPermissions` checks no target with both flags set.
+ */
+export type KanikoVariant =
+  { kind: "deploy" } | { kind: "merge-request"; taskName: string; push: boolean };
+
+/** Result of a merge request build that pushes nothing: the built digest, for the log only. */
+export const UNPUSHED_DIGEST_RESULT = "built-digest";
 
 /** True when the build task takes `registry-host` (for its CA, plain-HTTP flag or cache). */
 export function buildTakesRegistryHost(registry: RegistryConfig, app: AppConfig): boolean {
@@ -84,28 +100,35 @@ export function buildTakesRegistryHost(registry: RegistryConfig, app: AppConfig)
  * `RetrieveRemoteImage` `opts.InsecurePull || opts.InsecureRegistries.Contains(registry)`);
  * `--registry-certificate host=path` trusts a CA for one registry.
  */
-export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
+export function buildAndPushTask(
+  app: AppConfig,
+  ctx: BuildContext,
+  variant: KanikoVariant = { kind: "deploy" },
+): Task {
   const { registry } = ctx;
+  const pushes = variant.kind === "deploy" || variant.push;
   const checkout = `${workspacePath(WORKSPACES.source)}/${SOURCE_CHECKOUT_DIR}`;
   const params = [
-    stringParam(TASK_PARAMS.imageUrl, "<registry>/<repository>:<tag> to push"),
+    ...(pushes ? [stringParam(TASK_PARAMS.imageUrl, "<registry>/<repository>:<tag> to push")] : []),
     stringParam(TASK_PARAMS.dockerfile, "Dockerfile path, relative to the repository root"),
     stringParam(TASK_PARAMS.contextDir, "Build context directory, relative to the repository root"),
   ];
   const workspaces: Task["spec"]["workspaces"] = [
     { name: WORKSPACES.source, description: "The checkout", readOnly: true },
   ];
+  const digestResult = pushes ? BUILD_RESULTS.imageDigest : UNPUSHED_DIGEST_RESULT;
   const args = [
     `--dockerfile=${checkout}/${param(TASK_PARAMS.dockerfile)}`,
     `--context=${checkout}/${param(TASK_PARAMS.contextDir)}`,
-    `--destination=${param(TASK_PARAMS.imageUrl)}`,
-    `--digest-file=$(results.${BUILD_RESULTS.imageDigest}.path)`,
+    pushes ? `--destination=${param(TASK_PARAMS.imageUrl)}` : "--no-push",
+    `--digest-file=$(results.${digestResult}.path)`,
     // Always: `redo` decides which files changed by mode, mtime, size and owner instead of
     // hashing every file's content after each instruction (`full`, the default): much less I/O
     // per snapshot; `time` (mtime only) misses changes within the same second. osscontainertools/
     // kaniko v1.28.3 pkg/executor/build.go `getHasher`, pkg/util/util.go `RedoHasher`.
     "--snapshot-mode=redo",
     ...cacheArgs(app),
+    ...(variant.kind === "merge-request" && app.build.cache.enabled ? ["--no-push-cache"] : []),
   ];
   const stepEnv: EnvVar[] = [];
 
@@ -140,18 +163,38 @@ export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
   // other registry stay on verified TLS, which `--insecure` plus `--insecure-pull` would not.
   if (registry.plainHttp) args.push(`--insecure-registry=${param(TASK_PARAMS.registryHost)}`);
 
-  return {
-    apiVersion: "tekton.dev/v1",
-    kind: "Task",
-    metadata: taskMetadata(app, TASK_NAMES.build, {
-      [INSECURE_REGISTRY_ANNOTATION]: String(registry.insecure || registry.plainHttp),
-    }),
-    spec: {
-      description:
-        "Builds the image with Kaniko and pushes it; emits IMAGE_URL and IMAGE_DIGEST, the " +
-        "results Tekton Chains signs and attests.",
-      params,
-      results: [
+  const kaniko: Step = {
+    name: pushes ? "build-and-push" : "build",
+    image: ctx.images.kaniko,
+    // The image's own entrypoint, named so the Tekton controller need not fetch the image
+    // config from the registry to find it (an override must keep /kaniko/executor).
+    command: ["/kaniko/executor"],
+    args,
+    ...(stepEnv.length > 0 ? { env: stepEnv } : {}),
+    // Every workspace of the task, listed here so that only Kaniko mounts them (Tekton
+    // pkg/workspace/apply.go `Apply`: a workspace some step lists is mounted into the
+    // steps that list it only): the image-url step sees no credential and no source.
+    workspaces: workspaces.map(({ name }) => ({ name })),
+    // Requests and limits (config/schema.ts DEFAULT_BUILD_RESOURCES, per app
+    // `build.resources`): a namespace LimitRange or quota admits the pod, and a large
+    // build is OOM-killed at its limit instead of taking the node's memory.
+    computeResources: {
+      requests: { ...app.build.resources.requests },
+      limits: { ...app.build.resources.limits },
+    },
+    // Kaniko must run as root: it unpacks the base image over its own root filesystem and
+    // sets file ownership while building. It needs no privileged mode and no privilege
+    // escalation; the default capabilities suffice.
+    securityContext: {
+      runAsUser: 0,
+      runAsNonRoot: false,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+  };
+  const results: TaskResult[] = pushes
+    ? [
         {
           name: BUILD_RESULTS.imageUrl,
           type: "string",
@@ -162,47 +205,42 @@ export function buildAndPushTask(app: AppConfig, ctx: BuildContext): Task {
           type: "string",
           description: "sha256:... digest of the pushed image",
         },
-      ],
+      ]
+    : // Not IMAGE_URL / IMAGE_DIGEST: Tekton Chains would try to sign an image never pushed.
+      [
+        {
+          name: UNPUSHED_DIGEST_RESULT,
+          type: "string",
+          description: "sha256:... of the image built",
+        },
+      ];
+  const imageUrlStep: Step = {
+    name: "image-url",
+    image: ctx.images.git,
+    env: [env("IMAGE_URL", param(TASK_PARAMS.imageUrl))],
+    script: IMAGE_URL_SCRIPT,
+    securityContext: nonRootSecurityContext,
+  };
+
+  return {
+    apiVersion: "tekton.dev/v1",
+    kind: "Task",
+    metadata: taskMetadata(app, variant.kind === "deploy" ? TASK_NAMES.build : variant.taskName, {
+      [INSECURE_REGISTRY_ANNOTATION]: String(registry.insecure || registry.plainHttp),
+    }),
+    spec: {
+      description:
+        variant.kind === "deploy"
+          ? "Builds the image with Kaniko and pushes it; emits IMAGE_URL and IMAGE_DIGEST, the " +
+            "results Tekton Chains signs and attests."
+          : pushes
+            ? "Builds a merge request's image with Kaniko and pushes only its mr- tag; never " +
+              "writes the layer cache."
+            : "Builds a merge request's image with Kaniko without pushing it or the layer cache.",
+      params,
+      results,
       workspaces,
-      steps: [
-        {
-          name: "image-url",
-          image: ctx.images.git,
-          env: [env("IMAGE_URL", param(TASK_PARAMS.imageUrl))],
-          script: IMAGE_URL_SCRIPT,
-          securityContext: nonRootSecurityContext,
-        },
-        {
-          name: "build-and-push",
-          image: ctx.images.kaniko,
-          // The image's own entrypoint, named so the Tekton controller need not fetch the image
-          // config from the registry to find it (an override must keep /kaniko/executor).
-          command: ["/kaniko/executor"],
-          args,
-          ...(stepEnv.length > 0 ? { env: stepEnv } : {}),
-          // Every workspace of the task, listed here so that only Kaniko mounts them (Tekton
-          // pkg/workspace/apply.go `Apply`: a workspace some step lists is mounted into the
-          // steps that list it only): the image-url step sees no credential and no source.
-          workspaces: workspaces.map(({ name }) => ({ name })),
-          // Requests and limits (config/schema.ts DEFAULT_BUILD_RESOURCES, per app
-          // `build.resources`): a namespace LimitRange or quota admits the pod, and a large
-          // build is OOM-killed at its limit instead of taking the node's memory.
-          computeResources: {
-            requests: { ...app.build.resources.requests },
-            limits: { ...app.build.resources.limits },
-          },
-          // Kaniko must run as root: it unpacks the base image over its own root filesystem and
-          // sets file ownership while building. It needs no privileged mode and no privilege
-          // escalation; the default capabilities suffice.
-          securityContext: {
-            runAsUser: 0,
-            runAsNonRoot: false,
-            privileged: false,
-            allowPrivilegeEscalation: false,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-        },
-      ],
+      steps: pushes ? [imageUrlStep, kaniko] : [kaniko],
     },
   };
 }

@@ -45,7 +45,7 @@ export function pipelineWorkspaces(
   return names;
 }
 
-const WORKSPACE_DESCRIPTIONS: Record<string, string> = {
+export const WORKSPACE_DESCRIPTIONS: Record<string, string> = {
   [WORKSPACES.source]:
     "Source checkout: written by the tag task, read by the build and patch tasks (a PVC)",
   [WORKSPACES.operations]: "Scratch space for the operations checkout (an emptyDir)",

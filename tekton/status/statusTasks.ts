@@ -21,7 +21,7 @@ import type { BuildContext } from "../build/context";
 import { readScript } from "../core/scripts";
 import { nonRootSecurityContext, STEP_HOME, stringParam, taskMetadata } from "../core/steps";
 import { durationSeconds, runTimeouts } from "../core/timeouts";
-import { Param, PipelineTask, Task } from "../core/types";
+import { Param, ParamSpec, PipelineTask, Step, Task } from "../core/types";
 import { env, param, workspacePath } from "../core/variables";
 
 /** The Task and its two uses in the Pipeline. */
@@ -73,15 +73,54 @@ export const STATUS_TASK_TIMEOUT = "2m";
  * it cannot take the pipeline's (other statuses of the same commit written at the same time).
  */
 const STATUS_SCRIPTS = path.join(__dirname, "scripts");
+const postStatus = (omit: string[]) => readScript(STATUS_SCRIPTS, "post-status.sh", { omit });
+const INSECURE = "gitlab-insecure.sh";
+const DESCRIBE_RESULT = "describe-result.sh";
 const POST_STATUS_SCRIPTS = {
-  verified: readScript(STATUS_SCRIPTS, "post-status.sh", { omit: ["gitlab-insecure.sh"] }),
-  insecure: readScript(STATUS_SCRIPTS, "post-status.sh"),
+  verified: postStatus([INSECURE, DESCRIBE_RESULT]),
+  insecure: postStatus([DESCRIBE_RESULT]),
+  describedVerified: postStatus([INSECURE]),
+  describedInsecure: postStatus([]),
 };
 
-/** The step's script for a GitLab whose certificate is verified, or not (gitlab:insecure). */
-export function statusScript(insecure: boolean): string {
+/**
+ * The step's script for a GitLab whose certificate is verified, or not (gitlab:insecure);
+ * `described`: with scripts/describe-result.sh, for a Task whose run describes its own result
+ * (StatusVariant `described`).
+ */
+export function statusScript(insecure: boolean, described = false): string {
+  if (described) return POST_STATUS_SCRIPTS[insecure ? "describedInsecure" : "describedVerified"];
   return POST_STATUS_SCRIPTS[insecure ? "insecure" : "verified"];
 }
+
+/**
+ * Which status Task: the push build's `report-build-status`, or one whose result names the
+ * failed task and step (a merge request's, tekton/mergeRequest): then `describeStep` runs
+ * before the post and leaves its words in FAILURE_DETAIL_FILE, and `successDescription`
+ * replaces the push build's "Built ..., updated the deployment".
+ */
+export interface StatusVariant {
+  taskName: string;
+  /** The commit status `name` in GitLab. */
+  statusName: string;
+  /** The Pipeline the run is of (for the dashboard link's length). */
+  pipeline: string;
+  describeStep: Step;
+  /** Params the describe step reads, besides the status Task's own. */
+  describeParams: ParamSpec[];
+  /** Their values in the pipeline tasks. */
+  describeArgs: Param[];
+  successDescription: string;
+}
+
+/** Where the describe step leaves the failure's words: Tekton's per-pod HOME, in every step. */
+export const FAILURE_DETAIL_FILE = `${STEP_HOME}/failure-detail`;
+/**
+ * The longest description the status step sends. GitLab's commit status API takes the text as
+ * given (lib/api/commit_statuses.rb `optional :description, type: String`); its merge request
+ * widget and pipeline page show one line, so a long one is cut here, at target_url's limit.
+ */
+export const DESCRIPTION_MAX_LENGTH = 255;
 
 /** The GitLab endpoint of a context with status reporting; a clear error when it has none. */
 function endpointOf(ctx: Pick<BuildContext, "gitlab">): GitLabEndpoint {
@@ -94,14 +133,64 @@ function endpointOf(ctx: Pick<BuildContext, "gitlab">): GitLabEndpoint {
 }
 
 /** The Task posting one commit status; `report` says which (running, or the final result). */
-export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
+export function reportBuildStatusTask(
+  app: AppConfig,
+  ctx: BuildContext,
+  variant?: StatusVariant,
+): Task {
   const endpoint = endpointOf(ctx);
+  const postStep: Step = {
+    name: "post-status",
+    image: ctx.images.curl,
+    env: [
+      env("HOME", STEP_HOME),
+      env("GITLAB_API_URL", param(STATUS_PARAMS.apiUrl)),
+      env("PROJECT_ID", param(STATUS_PARAMS.project)),
+      env("REVISION", param(STATUS_PARAMS.revision)),
+      env("REF", param(STATUS_PARAMS.ref)),
+      env("STATUS_NAME", param(STATUS_PARAMS.name)),
+      env("TARGET_URL", param(STATUS_PARAMS.targetUrl)),
+      env("REPORT", param(STATUS_PARAMS.report)),
+      env("TASK_STATES", param(STATUS_PARAMS.taskStates)),
+      env("AGGREGATE_STATUS", param(STATUS_PARAMS.aggregateStatus)),
+      env("TOKEN_FILE", `${workspacePath(WORKSPACES.statusToken)}/${STATUS_TOKEN_KEY}`),
+      env(
+        "CA_FILE",
+        endpoint.caCert === undefined
+          ? ""
+          : `${workspacePath(WORKSPACES.gitlabCa)}/${GITLAB_CA_KEY}`,
+      ),
+      env("ATTEMPTS", STATUS_RETRY.attempts),
+      env("CONNECT_TIMEOUT", STATUS_RETRY.connectTimeout),
+      env("MAX_TIME", STATUS_RETRY.maxTime),
+      ...(variant === undefined
+        ? []
+        : [
+            env("SUCCESS_DESCRIPTION", variant.successDescription),
+            env("FAILURE_DETAIL_FILE", FAILURE_DETAIL_FILE),
+            env("DESCRIPTION_MAX_LENGTH", DESCRIPTION_MAX_LENGTH),
+          ]),
+    ],
+    // Nothing privileged; the curl image's own user is replaced by nobody, like the git steps.
+    securityContext: nonRootSecurityContext,
+    // A second guard: whatever the script does, the TaskRun succeeds (pipeline v1.15.0
+    // pkg/apis/pipeline/v1/container_types.go `OnError` "continue": the step's non-zero
+    // exit is recorded, the task goes on and succeeds).
+    onError: "continue",
+    script: statusScript(endpoint.insecure, variant !== undefined),
+    // With a describe step beside it, only this step mounts the GitLab token (and CA).
+    ...(variant === undefined
+      ? {}
+      : {
+          workspaces: statusWorkspaceNames(endpoint).map((name) => ({ name })),
+        }),
+  };
   return {
     apiVersion: "tekton.dev/v1",
     kind: "Task",
     metadata: taskMetadata(
       app,
-      STATUS_TASK_NAME,
+      variant?.taskName ?? STATUS_TASK_NAME,
       endpoint.insecure ? { [INSECURE_GITLAB_ANNOTATION]: "true" } : undefined,
     ),
     spec: {
@@ -126,6 +215,7 @@ export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
           "For result: the run's aggregate status (tasks.status)",
           "",
         ),
+        ...(variant?.describeParams ?? []),
       ],
       workspaces: [
         {
@@ -143,41 +233,7 @@ export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
               },
             ]),
       ],
-      steps: [
-        {
-          name: "post-status",
-          image: ctx.images.curl,
-          env: [
-            env("HOME", STEP_HOME),
-            env("GITLAB_API_URL", param(STATUS_PARAMS.apiUrl)),
-            env("PROJECT_ID", param(STATUS_PARAMS.project)),
-            env("REVISION", param(STATUS_PARAMS.revision)),
-            env("REF", param(STATUS_PARAMS.ref)),
-            env("STATUS_NAME", param(STATUS_PARAMS.name)),
-            env("TARGET_URL", param(STATUS_PARAMS.targetUrl)),
-            env("REPORT", param(STATUS_PARAMS.report)),
-            env("TASK_STATES", param(STATUS_PARAMS.taskStates)),
-            env("AGGREGATE_STATUS", param(STATUS_PARAMS.aggregateStatus)),
-            env("TOKEN_FILE", `${workspacePath(WORKSPACES.statusToken)}/${STATUS_TOKEN_KEY}`),
-            env(
-              "CA_FILE",
-              endpoint.caCert === undefined
-                ? ""
-                : `${workspacePath(WORKSPACES.gitlabCa)}/${GITLAB_CA_KEY}`,
-            ),
-            env("ATTEMPTS", STATUS_RETRY.attempts),
-            env("CONNECT_TIMEOUT", STATUS_RETRY.connectTimeout),
-            env("MAX_TIME", STATUS_RETRY.maxTime),
-          ],
-          // Nothing privileged; the curl image's own user is replaced by nobody, like the git steps.
-          securityContext: nonRootSecurityContext,
-          // A second guard: whatever the script does, the TaskRun succeeds (pipeline v1.15.0
-          // pkg/apis/pipeline/v1/container_types.go `OnError` "continue": the step's non-zero
-          // exit is recorded, the task goes on and succeeds).
-          onError: "continue",
-          script: statusScript(endpoint.insecure),
-        },
-      ],
+      steps: variant === undefined ? [postStep] : [variant.describeStep, postStep],
     },
   };
 }
@@ -185,10 +241,11 @@ export function reportBuildStatusTask(app: AppConfig, ctx: BuildContext): Task {
 /** The Pipeline workspaces the status tasks need (bound in the TriggerTemplate's run). */
 export function statusWorkspaces(app: AppConfig, ctx: Pick<BuildContext, "gitlab">): string[] {
   if (!app.statusReporting.enabled) return [];
-  return [
-    WORKSPACES.statusToken,
-    ...(ctx.gitlab?.caCert === undefined ? [] : [WORKSPACES.gitlabCa]),
-  ];
+  return statusWorkspaceNames(ctx.gitlab);
+}
+
+function statusWorkspaceNames(gitlab: GitLabEndpoint | undefined): string[] {
+  return [WORKSPACES.statusToken, ...(gitlab?.caCert === undefined ? [] : [WORKSPACES.gitlabCa])];
 }
 
 /** GitLab's limit (gitlabhq app/models/generic_commit_status.rb `validates :target_url`). */
@@ -200,11 +257,15 @@ export const TARGET_URL_MAX_LENGTH = 255;
  * The run's name is the TriggerTemplate's generateName `build-<app>-` plus 5 characters, the
  * prefix cut to 58 (k8s.io/apiserver pkg/storage/names/generate.go `GenerateName`).
  */
-export function statusTargetUrl(app: AppConfig, ctx: Pick<BuildContext, "dashboardUrl">): string {
+export function statusTargetUrl(
+  app: AppConfig,
+  ctx: Pick<BuildContext, "dashboardUrl">,
+  pipeline: string = pipelineName(app),
+): string {
   if (ctx.dashboardUrl === undefined) return "";
   const runName = "$(context.pipelineRun.name)";
   const url = `${ctx.dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${app.namespace}/pipelineruns/${runName}`;
-  const longestRunName = Math.min(`${pipelineName(app)}-`.length, 58) + 5;
+  const longestRunName = Math.min(`${pipeline}-`.length, 58) + 5;
   return url.length - runName.length + longestRunName > TARGET_URL_MAX_LENGTH ? "" : url;
 }
 
@@ -226,6 +287,7 @@ export function statusPipelineTasks(
   buildTasks: string[],
   branchParam: string,
   revisionParam: string,
+  variant?: StatusVariant,
 ): { running: PipelineTask; result: PipelineTask } | undefined {
   const status = app.statusReporting;
   if (!status.enabled) return undefined;
@@ -238,11 +300,12 @@ export function statusPipelineTasks(
     { name: STATUS_PARAMS.project, value: encodeURIComponent(app.sourceProject) },
     { name: STATUS_PARAMS.revision, value: param(revisionParam) },
     { name: STATUS_PARAMS.ref, value: param(branchParam) },
-    { name: STATUS_PARAMS.name, value: status.context },
-    { name: STATUS_PARAMS.targetUrl, value: statusTargetUrl(app, ctx) },
+    { name: STATUS_PARAMS.name, value: variant?.statusName ?? status.context },
+    { name: STATUS_PARAMS.targetUrl, value: statusTargetUrl(app, ctx, variant?.pipeline) },
+    ...(variant?.describeArgs ?? []),
   ];
   const base = {
-    taskRef: { name: STATUS_TASK_NAME, kind: "Task" as const },
+    taskRef: { name: variant?.taskName ?? STATUS_TASK_NAME, kind: "Task" as const },
     workspaces,
     // Neither task's failure (an image that cannot be pulled, its timeout) fails the run or
     // stops the DAG (pipeline v1.15.0 pipelinerunstate.go IsStopping skips tasks with

@@ -11,6 +11,7 @@ const APP_OUTPUT_KEYS = [
   "buildStatus",
   "eventListener",
   "eventListenerNamespace",
+  "mergeRequests",
   "namespace",
   "operationsDeployKey",
   "pipeline",
@@ -103,6 +104,44 @@ describe("outputs contract", function () {
     );
     assert.ifError(off.error);
     assert.equal(off.values!.apps["hello-python"].buildStatus, null);
+  });
+
+  it("says whether merge requests are built, by which Pipeline, under which status name", async () => {
+    const { values } = await exampleRun();
+    assert.deepEqual(values!.apps["hello-python"].mergeRequests, {
+      enabled: false,
+      pipeline: null,
+      statusName: null,
+      push: false,
+      retestComment: null,
+    });
+    const on = await runProgram(
+      withStructured(exampleConfig(), "apps", (apps) =>
+        apps.map((app: any) => ({
+          ...app,
+          mergeRequests: { build: true, push: true, retestComment: "/build again" },
+        })),
+      ),
+    );
+    assert.ifError(on.error);
+    assert.deepEqual(on.values!.apps["hello-python"].mergeRequests, {
+      enabled: true,
+      pipeline: "build-hello-python-merge-request",
+      statusName: "tekton/hello-python/merge-request",
+      push: true,
+      retestComment: "/build again",
+    });
+    const noStatus = await runProgram(
+      withStructured(exampleConfig(), "apps", (apps) =>
+        apps.map((app: any) => ({
+          ...app,
+          statusReporting: false,
+          mergeRequests: { build: true },
+        })),
+      ),
+    );
+    assert.ifError(noStatus.error);
+    assert.equal(noStatus.values!.apps["hello-python"].mergeRequests.statusName, null);
   });
 
   it("keeps webhook tokens in a secret output and everything else plain", async () => {

@@ -63,6 +63,7 @@ EOF
   fi
 fi
 
+. "$(dirname "$0")/describe-result.sh"
 if [ ! -s "$TOKEN_FILE" ]; then
   warn "no token at $TOKEN_FILE: the Secret bound to workspace gitlab-status-token needs key token"
 fi

@@ -1,0 +1,12 @@
+# The words of a build that describes its own result (a merge request's, tekton/mergeRequest):
+# SUCCESS_DESCRIPTION for a success, and for a failure the failed task, step and exit code that
+# the describe-failure step left in FAILURE_DETAIL_FILE (read from the TaskRuns' status).
+# GitLab's commit status list shows a short line: at most DESCRIPTION_MAX_LENGTH characters.
+# shellcheck shell=sh
+if [ "$STATE" = success ] && [ -n "$SUCCESS_DESCRIPTION" ]; then
+  DESCRIPTION="$SUCCESS_DESCRIPTION ($SHORT_SHA)"
+fi
+if [ "$STATE" = failed ] && [ -s "$FAILURE_DETAIL_FILE" ]; then
+  DESCRIPTION="$(head -c 1000 "$FAILURE_DETAIL_FILE" | tr -d '\r\n')"
+fi
+DESCRIPTION="$(printf '%s' "$DESCRIPTION" | cut -c "1-$DESCRIPTION_MAX_LENGTH")"
