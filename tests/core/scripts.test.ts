@@ -15,6 +15,7 @@ import {
   RUN_METADATA,
   WORKSPACES,
 } from "../../tekton/core/names";
+import { MERGE_REQUEST_PARAMS } from "../../tekton/mergeRequest/pipeline";
 import { readScript } from "../../tekton/core/scripts";
 import {
   BUILD_RESULTS,
@@ -170,6 +171,21 @@ describe("readScript", () => {
     assert.equal(readScript(dir, "main.sh"), "#!/bin/sh\necho a\necho b\necho end\n");
   });
 
+  it("inlines a fragment of another folder by its relative path, and that fragment's own by theirs", () => {
+    fs.mkdirSync(path.join(dir, "feature", "scripts"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "shared", "scripts"), { recursive: true });
+    write(
+      "feature/scripts/main.sh",
+      `#!/bin/sh\n${SOURCE_LINE("../../shared/scripts/a.sh")}echo end\n`,
+    );
+    write("shared/scripts/a.sh", `# shellcheck shell=sh\necho a\n${SOURCE_LINE("b.sh")}`);
+    write("shared/scripts/b.sh", "# shellcheck shell=sh\necho b\n");
+    assert.equal(
+      readScript(path.join(dir, "feature", "scripts"), "main.sh"),
+      "#!/bin/sh\necho a\necho b\necho end\n",
+    );
+  });
+
   it("drops the source line of an omitted fragment", () => {
     write("main.sh", `#!/bin/sh\necho 1\n${SOURCE_LINE("extra.sh")}echo 2\n`);
     write("extra.sh", "# shellcheck shell=sh\necho extra\n");
@@ -194,6 +210,8 @@ describe("readScript", () => {
  */
 describe("the scripts agree with the TypeScript constants they spell out", () => {
   const build = (name: string) => readScript(path.join(REPO_ROOT, "tekton/build/scripts"), name);
+  const mr = (name: string) =>
+    readScript(path.join(REPO_ROOT, "tekton/mergeRequest/scripts"), name);
   const agreements: [string, () => string, string, number][] = [
     ["tag.sh", () => build("tag.sh"), `"${PIPELINE_PARAMS.sourceUrl} must be a git URL`, 1],
     ["tag.sh", () => build("tag.sh"), `"${TASK_PARAMS.sourceBranch} must be a git branch`, 1],
@@ -242,6 +260,38 @@ describe("the scripts agree with the TypeScript constants they spell out", () =>
       CANCEL_SPEC_STATUS,
       2,
     ],
+    [
+      "fetch-merge-request.sh",
+      () => mr("fetch-merge-request.sh"),
+      `bind Secret ${GIT_PULL_SECRET} (`,
+      1,
+    ],
+    [
+      "fetch-merge-request.sh",
+      () => mr("fetch-merge-request.sh"),
+      `"${MERGE_REQUEST_PARAMS.iid} must be a merge request number`,
+      1,
+    ],
+    [
+      "fetch-merge-request.sh",
+      () => mr("fetch-merge-request.sh"),
+      `"$(results.${TASK_RESULTS.imageUrl}.path)"`,
+      1,
+    ],
+    [
+      "fetch-merge-request.sh",
+      () => mr("fetch-merge-request.sh"),
+      `"$(results.${TASK_RESULTS.commitSha}.path)"`,
+      1,
+    ],
+    // The script is given the pipeline-run param; Tekton labels its TaskRuns with these keys.
+    [
+      "describe-failure.sh",
+      () => mr("describe-failure.sh"),
+      '"tekton.dev/pipelineRun=$PIPELINE_RUN"',
+      1,
+    ],
+    ["describe-failure.sh", () => mr("describe-failure.sh"), '["tekton.dev/pipelineTask"]', 1],
   ];
   for (const [script, read, text, count] of agreements) {
     it(`${script} says ${text} ${count === 1 ? "once" : `${count} times`}`, () => {
