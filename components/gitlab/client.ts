@@ -63,6 +63,8 @@ export interface ProjectHookRecord {
   push_events_branch_filter: string | null;
   enable_ssl_verification: boolean;
   merge_requests_events: boolean;
+  /** lib/api/entities/project_hook.rb `expose :note_events`. */
+  note_events: boolean;
   tag_push_events: boolean;
   created_at: string;
   /** GitLab disables hooks that keep failing: `executable`, `temporarily_disabled`, ... */
@@ -81,6 +83,8 @@ export interface ProjectHookRequest {
   push_events_branch_filter?: string;
   enable_ssl_verification?: boolean;
   merge_requests_events?: boolean;
+  /** lib/api/project_hooks.rb: `optional :note_events, type: Boolean` (POST and PUT). */
+  note_events?: boolean;
   tag_push_events?: boolean;
 }
 

@@ -37,6 +37,14 @@ export interface ProjectHookArgs {
   enableSslVerification?: pulumi.Input<boolean>;
   /** Deliver merge request events (default false). */
   mergeRequestsEvents?: pulumi.Input<boolean>;
+  /**
+   * Deliver note (comment) events (default false), for `/retest` on merge requests (issue 21).
+   * GitLab's `note_events` (lib/api/project_hooks.rb `params :common_hook_parameters`;
+   * ProjectHook's `triggerable_hooks` lists `:note_hooks`, which TriggerableHooks maps to
+   * `note_events`); terraform-provider-gitlab's `note_events` (Optional, Default false,
+   * internal/provider/resource_gitlab_project_hook.go), @pulumi/gitlab's `noteEvents`.
+   */
+  noteEvents?: pulumi.Input<boolean>;
   /** Deliver tag push events (default false). */
   tagPushEvents?: pulumi.Input<boolean>;
 }
@@ -50,6 +58,7 @@ export interface ProjectHookInputs {
   pushEventsBranchFilter?: string;
   enableSslVerification: boolean;
   mergeRequestsEvents: boolean;
+  noteEvents: boolean;
   tagPushEvents: boolean;
 }
 
@@ -62,6 +71,7 @@ export const PROJECT_HOOK_DEFAULTS = {
   pushEvents: true,
   enableSslVerification: true,
   mergeRequestsEvents: false,
+  noteEvents: false,
   tagPushEvents: false,
 } as const;
 
@@ -72,6 +82,7 @@ const UPDATABLE = [
   "pushEventsBranchFilter",
   "enableSslVerification",
   "mergeRequestsEvents",
+  "noteEvents",
   "tagPushEvents",
 ] as const;
 
@@ -82,6 +93,8 @@ function withDefaults<T extends Partial<ProjectHookInputs>>(value: T): T & Proje
     enableSslVerification:
       value.enableSslVerification ?? PROJECT_HOOK_DEFAULTS.enableSslVerification,
     mergeRequestsEvents: value.mergeRequestsEvents ?? PROJECT_HOOK_DEFAULTS.mergeRequestsEvents,
+    // A state written before noteEvents existed has none: GitLab's default, so no diff.
+    noteEvents: value.noteEvents ?? PROJECT_HOOK_DEFAULTS.noteEvents,
     tagPushEvents: value.tagPushEvents ?? PROJECT_HOOK_DEFAULTS.tagPushEvents,
   } as T & ProjectHookInputs;
 }
@@ -95,10 +108,15 @@ function tokenOf(value: string | undefined): string {
   return value ?? "";
 }
 
+/** A state (or inputs) written before issue 21 added `noteEvents`: it has none. */
+export type WithoutNoteEvents<T extends { noteEvents: boolean }> = Omit<T, "noteEvents"> & {
+  noteEvents?: boolean;
+};
+
 /** `url` and `project` replace (a URL change erases GitLab's copy of the token); the rest update. */
 export function diffProjectHook(
-  olds: ProjectHookOutputs,
-  news: ProjectHookInputs,
+  olds: WithoutNoteEvents<ProjectHookOutputs>,
+  news: WithoutNoteEvents<ProjectHookInputs>,
 ): dynamic.DiffResult {
   const old = withDefaults(olds);
   const next = withDefaults(news);
@@ -124,6 +142,7 @@ function requestFrom(inputs: ProjectHookInputs): ProjectHookRequest {
     push_events_branch_filter: filterOf(next.pushEventsBranchFilter),
     enable_ssl_verification: next.enableSslVerification,
     merge_requests_events: next.mergeRequestsEvents,
+    note_events: next.noteEvents,
     tag_push_events: next.tagPushEvents,
   };
 }
@@ -146,6 +165,12 @@ function outputsFrom(
       filter === "" && previous?.pushEventsBranchFilter === undefined ? undefined : filter,
     enableSslVerification: record.enable_ssl_verification,
     mergeRequestsEvents: record.merge_requests_events,
+    // A state from before issue 21 has none: while GitLab has the default, a refresh keeps it
+    // that way and shows no change (diff reads a missing one as false).
+    noteEvents:
+      previous !== undefined && previous.noteEvents === undefined && !record.note_events
+        ? undefined
+        : record.note_events,
     tagPushEvents: record.tag_push_events,
     hookId: record.id,
   } as ProjectHookOutputs);
@@ -169,6 +194,7 @@ function sameSettings(record: ProjectHookRecord, inputs: ProjectHookInputs): boo
     filterOf(record.push_events_branch_filter) === want.push_events_branch_filter &&
     record.enable_ssl_verification === want.enable_ssl_verification &&
     record.merge_requests_events === want.merge_requests_events &&
+    record.note_events === want.note_events &&
     record.tag_push_events === want.tag_push_events
   );
 }
@@ -257,8 +283,8 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
 
   async diff(
     _id: string,
-    olds: ProjectHookOutputs,
-    news: ProjectHookInputs,
+    olds: WithoutNoteEvents<ProjectHookOutputs>,
+    news: WithoutNoteEvents<ProjectHookInputs>,
   ): Promise<dynamic.DiffResult> {
     return diffProjectHook(olds, news);
   }
@@ -288,7 +314,7 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
 
   async read(
     id: string,
-    props?: ProjectHookOutputs,
+    props?: WithoutNoteEvents<ProjectHookOutputs>,
   ): Promise<dynamic.ReadResult<ProjectHookOutputs>> {
     const { project, id: hookId } = parseId(id, "ProjectHook");
     const record = await unlessGone(() => this.client().getHook(project, hookId));
@@ -301,7 +327,7 @@ export class ProjectHookProvider extends GitLabProviderBase implements dynamic.R
 
   async update(
     id: string,
-    _olds: ProjectHookOutputs,
+    _olds: WithoutNoteEvents<ProjectHookOutputs>,
     news: ProjectHookInputs,
   ): Promise<dynamic.UpdateResult<ProjectHookOutputs>> {
     const { project, id: hookId } = parseId(id, "ProjectHook");
@@ -328,6 +354,8 @@ export class ProjectHook extends pulumi.dynamic.Resource {
   declare readonly pushEventsBranchFilter: pulumi.Output<string | undefined>;
   declare readonly enableSslVerification: pulumi.Output<boolean>;
   declare readonly mergeRequestsEvents: pulumi.Output<boolean>;
+  /** Absent for a hook created before issue 21 until something updates it (GitLab has false). */
+  declare readonly noteEvents: pulumi.Output<boolean | undefined>;
   declare readonly tagPushEvents: pulumi.Output<boolean>;
   /** GitLab's numeric id of the hook. */
   declare readonly hookId: pulumi.Output<number>;
@@ -345,6 +373,9 @@ export class ProjectHook extends pulumi.dynamic.Resource {
         enableSslVerification:
           args.enableSslVerification ?? PROJECT_HOOK_DEFAULTS.enableSslVerification,
         mergeRequestsEvents: args.mergeRequestsEvents ?? PROJECT_HOOK_DEFAULTS.mergeRequestsEvents,
+        // Registered only when given (`check` applies the default): the inputs of every hook
+        // that does not ask for comments stay exactly as they were before issue 21.
+        noteEvents: args.noteEvents,
         tagPushEvents: args.tagPushEvents ?? PROJECT_HOOK_DEFAULTS.tagPushEvents,
         hookId: undefined,
       },

@@ -145,6 +145,20 @@ describe("gitlab client", function () {
       assert.deepEqual(await client.listHooks(PROJECT), []);
     });
 
+    it("note_events: false unless sent on create, changed only by a PUT that sends it (issue 21)", async () => {
+      // GitLab's web_hooks column defaults to false, and a PUT applies only the declared params
+      // it got (lib/api/helpers/web_hooks_helpers.rb `update_hook_params`,
+      // `declared_params(include_missing: false)`).
+      const { client } = clientFor(fake);
+      const hook = await client.createHook(PROJECT, { url: "https://ci.example.com/hook" });
+      assert.equal(hook.note_events, false);
+      const on = await client.updateHook(PROJECT, hook.id, { note_events: true });
+      assert.equal(on.note_events, true);
+      const other = await client.updateHook(PROJECT, hook.id, { tag_push_events: true });
+      assert.equal(other.note_events, true, "a PUT without note_events leaves it");
+      assert.equal((await client.getHook(PROJECT, hook.id)).note_events, true);
+    });
+
     it("follows x-next-page through every page, 100 per page", async () => {
       const { client } = clientFor(fake);
       for (let i = 0; i < 205; i++) {

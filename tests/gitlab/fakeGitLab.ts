@@ -162,6 +162,8 @@ interface StoredHook {
   push_events_branch_filter: string | null;
   enable_ssl_verification: boolean;
   merge_requests_events: boolean;
+  /** lib/api/entities/project_hook.rb `expose :note_events`; web_hooks column default false. */
+  note_events: boolean;
   tag_push_events: boolean;
   created_at: string;
 }
@@ -180,6 +182,7 @@ const HOOK_BOOLEANS = [
   "push_events",
   "enable_ssl_verification",
   "merge_requests_events",
+  "note_events",
   "tag_push_events",
 ] as const;
 
@@ -367,7 +370,11 @@ export class FakeGitLab {
   }
 
   /** Edits a hook the way a user would in the UI (the token stays). */
-  editHookByHand(project: string, hookId: number, fields: { url?: string; push_events?: boolean }) {
+  editHookByHand(
+    project: string,
+    hookId: number,
+    fields: { url?: string; push_events?: boolean; note_events?: boolean },
+  ) {
     Object.assign(this.project(project)!.hooks.get(hookId)!, fields);
   }
 
@@ -385,6 +392,7 @@ export class FakeGitLab {
       push_events_branch_filter: null,
       enable_ssl_verification: true,
       merge_requests_events: false,
+      note_events: false,
       tag_push_events: false,
       created_at: new Date().toISOString(),
       ...fields,
@@ -810,6 +818,7 @@ export class FakeGitLab {
         push_events_branch_filter: body.push_events_branch_filter || null,
         enable_ssl_verification: body.enable_ssl_verification ?? true,
         merge_requests_events: body.merge_requests_events ?? false,
+        note_events: body.note_events ?? false,
         tag_push_events: body.tag_push_events ?? false,
         created_at: new Date().toISOString(),
       };

@@ -140,6 +140,21 @@ describe("gitlab providers after lost answers, redirects and proxies (issue 11)"
       assert.ok(logs.some((line) => /no name\/description.*adopted hook/i.test(line)));
     });
 
+    it("tells hooks apart by note_events too: adopts the one subscribed to comments (issue 21)", async () => {
+      // Same URL, push settings and token as ours, but no comment events: not this create's.
+      const theirs = fake.addHookByHand(PROJECT, HOOK_URL, { token: HOOK_TOKEN });
+      fake.inject({ method: "POST", pathIncludes: "/hooks", apply: true, status: 504 });
+      const wanted = inputsOfHook({ noteEvents: true });
+      const { id, outs } = await checkAndCreate(hooks, wanted);
+      const ours = fake.hooksOf(PROJECT).filter((h) => h.id !== theirs);
+      assert.equal(ours.length, 1);
+      assert.equal(ours[0].note_events, true);
+      assert.equal(id, `${PROJECT}:${ours[0].id}`);
+      assert.equal((outs as { noteEvents: boolean }).noteEvents, true);
+      assert.equal(fake.requestsOf("POST").length, 1);
+      assert.ok(logs.some((line) => new RegExp(`adopted hook ${ours[0].id}`).test(line)));
+    });
+
     it("refuses to guess between two hooks with the same URL", async () => {
       fake.addHookByHand(PROJECT, HOOK_URL);
       fake.inject({ method: "POST", pathIncludes: "/hooks", apply: true, status: 504 });

@@ -201,6 +201,7 @@ export function hookInputs(
     pushEvents: true,
     enableSslVerification: true,
     mergeRequestsEvents: false,
+    noteEvents: false,
     tagPushEvents: false,
     ...overrides,
   };

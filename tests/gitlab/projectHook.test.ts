@@ -3,6 +3,7 @@ import {
   ProjectHookInputs,
   ProjectHookOutputs,
   ProjectHookProvider,
+  WithoutNoteEvents,
 } from "../../components/gitlab/projectHook";
 import { UNKNOWN } from "../../components/gitlab/shared";
 import { FakeGitLab } from "./fakeGitLab";
@@ -20,6 +21,14 @@ import {
 const PROJECT = "root/hello-python";
 const URL_A = HOOK_URL;
 const inputs = (overrides: Partial<ProjectHookInputs> = {}) => hookInputs(PROJECT, overrides);
+
+/** A hook's state or inputs as written before issue 21 added noteEvents. */
+function beforeIssue21<T extends { noteEvents: boolean }>(value: T): WithoutNoteEvents<T> {
+  const copy: WithoutNoteEvents<T> = { ...value };
+  delete copy.noteEvents;
+  assert.equal("noteEvents" in copy, false);
+  return copy;
+}
 
 describe("gitlab ProjectHook provider", function () {
   let fake: FakeGitLab;
@@ -42,9 +51,19 @@ describe("gitlab ProjectHook provider", function () {
         pushEvents: true,
         enableSslVerification: true,
         mergeRequestsEvents: false,
+        noteEvents: false,
         tagPushEvents: false,
       });
       assertStructEncodable(result.inputs);
+    });
+
+    it("refuses a noteEvents that is not true or false", async () => {
+      const result = await provider.check({}, { project: PROJECT, url: URL_A, noteEvents: "yes" });
+      assert.deepEqual(
+        result.failures!.map((f) => f.property),
+        ["noteEvents"],
+      );
+      assert.match(result.failures![0].reason, /noteEvents must be true or false/);
     });
 
     it("names each bad argument", async () => {
@@ -76,6 +95,7 @@ describe("gitlab ProjectHook provider", function () {
       ["pushEventsBranchFilter", "main", false],
       ["enableSslVerification", false, false],
       ["mergeRequestsEvents", true, false],
+      ["noteEvents", true, false],
       ["tagPushEvents", true, false],
     ];
     for (const [argument, value, replaces] of cases) {
@@ -90,6 +110,26 @@ describe("gitlab ProjectHook provider", function () {
       assert.equal((await provider.diff("x:3", olds, inputs())).changes, false);
       const emptyFilter = inputs({ pushEventsBranchFilter: "" });
       assert.equal((await provider.diff("x:3", olds, emptyFilter)).changes, false);
+    });
+
+    it("sees no change for a hook whose state predates noteEvents (issue 21)", async () => {
+      // Outputs written before the argument existed, against today's inputs with and without
+      // the default `check` applies: the hook already has GitLab's default (false).
+      const before = beforeIssue21(olds);
+      const checked = await provider.check({}, { project: PROJECT, url: URL_A, token: HOOK_TOKEN });
+      const news = checked.inputs as ProjectHookInputs;
+      assert.equal(news.noteEvents, false);
+      const diff = await provider.diff("x:3", before, news);
+      assert.deepEqual([diff.changes, diff.replaces], [false, []]);
+      assert.equal((await provider.diff("x:3", before, beforeIssue21(news))).changes, false);
+    });
+
+    it("updates such a hook in place when noteEvents turns true (issue 21)", async () => {
+      const before = beforeIssue21(olds);
+      const news = inputs({ mergeRequestsEvents: true, noteEvents: true });
+      const diff = await provider.diff("x:3", before, news);
+      assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+      assert.notEqual(diff.deleteBeforeReplace, true);
     });
 
     it("sees removing the token as a change", async () => {
@@ -114,6 +154,7 @@ describe("gitlab ProjectHook provider", function () {
         push_events_branch_filter: "main",
         enable_ssl_verification: true,
         merge_requests_events: false,
+        note_events: false,
         tag_push_events: false,
       });
       // Marks the hook as this stack's (issue 11): found again if the answer is lost.
@@ -135,6 +176,78 @@ describe("gitlab ProjectHook provider", function () {
 
       await provider.delete(id);
       assert.deepEqual(fake.hooksOf(PROJECT), []);
+    });
+
+    it("creates a hook subscribed to comments when noteEvents is true (issue 21)", async () => {
+      const { outs } = await create({ mergeRequestsEvents: true, noteEvents: true });
+      assert.equal(fake.requestsOf("POST")[0].body.note_events, true);
+      const [hook] = fake.hooksOf(PROJECT);
+      assert.equal(hook.note_events, true);
+      assert.equal(hook.merge_requests_events, true);
+      assert.equal(outs.noteEvents, true);
+    });
+
+    it("turns noteEvents on for a hook created before it existed: one PUT, same hook, same token (issue 21)", async () => {
+      const { id, outs } = await create();
+      // The state of a hook created before noteEvents: no such output.
+      const before = beforeIssue21(outs);
+      const news = (
+        await provider.check(before, {
+          ...inputs({ mergeRequestsEvents: true }),
+          noteEvents: true,
+        })
+      ).inputs as ProjectHookInputs;
+      const diff = await provider.diff(id, before, news);
+      assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+
+      const requestsBefore = fake.requests.length;
+      const updated = await provider.update(id, before, news);
+      const sent = fake.requests.slice(requestsBefore);
+      assert.deepEqual(
+        sent.map((r) => r.method),
+        ["PUT"],
+        "an update in place: no POST, no DELETE",
+      );
+      assert.equal(sent[0].body.note_events, true);
+      assert.equal(sent[0].body.merge_requests_events, true);
+      assert.equal(sent[0].body.token, HOOK_TOKEN, "every update resends the token");
+      assert.equal(sent[0].body.url, URL_A);
+
+      const [hook] = fake.hooksOf(PROJECT);
+      assert.equal(hook.id, outs.hookId, "the same hook");
+      assert.equal(hook.note_events, true);
+      assert.equal(fake.hookToken(PROJECT, outs.hookId), HOOK_TOKEN, "GitLab keeps the token");
+      assertStructEncodable(updated.outs);
+      assert.equal(updated.outs!.noteEvents, true);
+      assert.equal(updated.outs!.token, HOOK_TOKEN);
+
+      // Converged: a refresh reads it back and the next up sees nothing to do.
+      const read = await provider.read(id, updated.outs);
+      assert.equal(read.props!.noteEvents, true);
+      assert.equal((await provider.diff(id, read.props!, news)).changes, false);
+    });
+
+    it("read reports note_events as GitLab has it, and a change by hand shows as a diff", async () => {
+      const { id, outs } = await create();
+      const read = await provider.read(id, outs);
+      assert.equal(read.props!.noteEvents, false);
+      fake.editHookByHand(PROJECT, outs.hookId, { note_events: true });
+      const edited = await provider.read(id, outs);
+      assert.equal(edited.props!.noteEvents, true);
+      const diff = await provider.diff(id, edited.props!, inputs());
+      assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+    });
+
+    it("refresh of a hook whose state predates noteEvents adds nothing while GitLab has the default (issue 21)", async () => {
+      const { id, outs } = await create();
+      const before = beforeIssue21(outs);
+      const read = await provider.read(id, before);
+      assert.deepEqual(read, { id, props: before }, "refresh shows no change");
+      fake.editHookByHand(PROJECT, outs.hookId, { note_events: true });
+      const edited = await provider.read(id, before);
+      assert.equal(edited.props!.noteEvents, true, "turned on by hand: shown");
+      const diff = await provider.diff(id, edited.props!, inputs());
+      assert.deepEqual([diff.changes, diff.replaces], [true, []]);
     });
 
     it("update rotates the token and removing it clears GitLab's copy", async () => {

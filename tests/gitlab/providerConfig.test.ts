@@ -72,6 +72,7 @@ describe("gitlab provider configuration", function () {
       pushEvents: true,
       enableSslVerification: true,
       mergeRequestsEvents: false,
+      noteEvents: false,
       tagPushEvents: false,
     });
     assert.equal(fake.hooksOf(PROJECT).length, 1);

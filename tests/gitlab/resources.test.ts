@@ -97,6 +97,24 @@ describe("gitlab resources under Pulumi mocks", function () {
     assert.equal(await resolve(hook.hookId), 4343);
   });
 
+  it("registers noteEvents only when the program asks for comments (issue 21)", async () => {
+    // Without it, a hook's registered inputs stay as before issue 21 (`check` adds the default).
+    const plain = registration("pulumi-nodejs:dynamic/gitlab:ProjectHook", "gitlab-test-hook");
+    assert.equal("noteEvents" in plain.inputs, false);
+    const withNotes = new ProjectHook("gitlab-test-hook-notes", {
+      project: "root/hello-python",
+      url: "https://tekton.example.com/hooks/hello-python-mr",
+      token: pulumi.output(HOOK_TOKEN),
+      mergeRequestsEvents: true,
+      noteEvents: true,
+    });
+    await settle();
+    const r = registration("pulumi-nodejs:dynamic/gitlab:ProjectHook", "gitlab-test-hook-notes");
+    assert.equal(r.inputs.noteEvents, true);
+    assert.equal(r.inputs.mergeRequestsEvents, true);
+    assert.equal(await resolve(withNotes.noteEvents), true);
+  });
+
   it("serializes providers that hold no token (config or env) and no hook token", () => {
     for (const type of ["DeployKey", "ProjectHook"]) {
       const name = type === "DeployKey" ? "gitlab-test-key" : "gitlab-test-hook";
