@@ -5,11 +5,14 @@
 // credentials). Without this policy a compromised listener could create a run that inlines a
 // pipelineSpec or binds the app's `git-write` Secret to a workspace of its choosing and so read
 // the app's keys. With it, the API server refuses any run from that account that differs from
-// what the app's TriggerTemplate (tekton/listener/triggers.ts `pipelineRunTemplate`) renders.
+// what the app's TriggerTemplates render: the push build's (tekton/listener/triggers.ts
+// `pipelineRunTemplate`) and, with `mergeRequests.build`, the merge request build's
+// (tekton/mergeRequest/triggers.ts `mergeRequestRunTemplate`), each whole, never a mix of both.
 import { AppConfig, ListenerConfig } from "../../config/schema";
 import { celStringLiteral, listenerNames, pipelineRunTemplate, TriggerContext } from "./triggers";
-import { WorkspaceBinding } from "../core/triggerTypes";
+import { PipelineRunTemplate, WorkspaceBinding } from "../core/triggerTypes";
 import { appLabels } from "../core/names";
+import { mergeRequestRunTemplate } from "../mergeRequest/triggers";
 
 /** CEL's view of a string literal (the same escaping the Triggers filter uses). */
 const lit = celStringLiteral;
@@ -122,11 +125,10 @@ function workspaceMatches(w: string, binding: WorkspaceBinding): string {
 
 /**
  * What a PipelineRun the listener creates in the app's namespace must look like, derived from
- * the app's rendered template so the two cannot drift. Every expression must hold (Kubernetes
+ * the rendered template (`run`) so the two cannot drift. Every expression must hold (Kubernetes
  * ANDs a policy's validations). Portable CEL only (has, size, all, exists, in, ==).
  */
-function runShapeValidations(app: AppConfig, ctx: TriggerContext): Validation[] {
-  const run = pipelineRunTemplate(app, ctx);
+function shapeValidations(run: PipelineRunTemplate): Validation[] {
   const spec = "object.spec";
   const trt = `${spec}.taskRunTemplate`;
   const pt = `${trt}.podTemplate`;
@@ -213,6 +215,35 @@ function runShapeValidations(app: AppConfig, ctx: TriggerContext): Validation[] 
         ].join(" && "),
   );
   return validations;
+}
+
+/**
+ * The run shapes the app's Triggers may create. Only the push build's: exactly its validations,
+ * as they always were. With merge request builds, two: a run must name one of the two pipelines,
+ * and each shape's validations then hold for the runs of its pipeline (each expression guarded
+ * by its pipelineRef.name), so a run is the one template's or the other's whole: the merge
+ * request pipeline with the push build's git-write workspace, the push pipeline with the merge
+ * request's params, or a status task paired with the cancel account are all refused.
+ */
+function runShapeValidations(app: AppConfig, ctx: TriggerContext): Validation[] {
+  const push = pipelineRunTemplate(app, ctx);
+  if (!app.mergeRequests.build) return shapeValidations(push);
+  const runs = [push, mergeRequestRunTemplate(app, ctx)];
+  const names = runs.map((run) => run.spec.pipelineRef.name);
+  const ref = "object.spec.pipelineRef";
+  const named = (name: string) => `has(${ref}) && has(${ref}.name) && ${ref}.name == ${lit(name)}`;
+  return [
+    {
+      expression: `has(${ref}) && has(${ref}.name) && ${ref}.name in ${list(names)}`,
+      message: `spec.pipelineRef.name must be one of ${names.join(", ")}`,
+    },
+    ...runs.flatMap((run) =>
+      shapeValidations(run).map(({ expression, message }) => ({
+        expression: `!(${named(run.spec.pipelineRef.name)}) || (${expression})`,
+        message: `runs of ${run.spec.pipelineRef.name}: ${message}`,
+      })),
+    ),
+  ];
 }
 
 /** Name of the app's policy and binding (cluster-scoped: unique per stack and app). */

@@ -9,16 +9,19 @@
 //  - pkg/interceptors/gitlab/gitlab.go `Process`: event type allow-list, then X-Gitlab-Token
 //    (non-empty) compared with the Secret `secretRef` names in the namespace `ParseTriggerID`
 //    takes from the triggerID;
-//  - cel: the filter must be true (an error, e.g. a missing field, stops like false); overlays
-//    become extensions;
+//  - cel: the filter must be exactly true (an error, e.g. a missing field, stops like false);
+//    overlays become extensions. Expressions run in a real CEL interpreter configured like
+//    Triggers' (tests/harness/cel.ts);
 //  - `processTrigger` resolves the binding and template in the Trigger's namespace
 //    (`TriggerBindings(t.Namespace)`, `TriggerTemplates(t.Namespace)`) and `CreateResources`
 //    creates each resource in its template namespace or else the Trigger's
 //    (pkg/resources/create.go `Create`), as the listener's ServiceAccount (RBAC checked here).
-// Only the CEL forms the stack writes are understood; anything else fails the test loudly.
+// What the model does not cover (other interceptors, binding paths beyond `a.b.c`, overlay keys
+// with sjson paths) fails the test loudly rather than guessing.
 import * as assert from "node:assert/strict";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
 import { buildContext } from "../../tekton/build/context";
+import { mergeRequestTriggerObjects } from "../../tekton/mergeRequest/triggers";
 import {
   sharedEventListener,
   triggerNames,
@@ -35,6 +38,7 @@ import {
   TriggerInterceptor,
   TriggerTemplate,
 } from "../../tekton/core/triggerTypes";
+import { CelError, EvalContext, evaluateCel, overlayValue } from "./cel";
 
 /** One HTTP delivery as GitLab sends it. */
 export interface Delivery {
@@ -56,7 +60,8 @@ export interface Cluster {
 
 /**
  * What the sink sees of a validated stack config: the shared EventListener and every app's
- * Trigger, binding, template, Role and RoleBinding as the builders render them, and each app's
+ * Trigger, binding, template, Role and RoleBinding as the builders render them (with
+ * `mergeRequests.build`, also its merge request template, bindings and Triggers), and each app's
  * webhook Secret holding `tokenOf(app)`.
  */
 export function renderedCluster(
@@ -65,11 +70,14 @@ export function renderedCluster(
 ): Cluster {
   const ctx = buildContext(config);
   const perApp = config.apps.map((app) => triggerObjects(app, ctx, config.listener));
+  const mergeRequests = config.apps.flatMap(
+    (app) => mergeRequestTriggerObjects(app, ctx, config.listener) ?? [],
+  );
   return {
     listener: sharedEventListener(config.listener, config.apps),
-    triggers: perApp.map((o) => o.trigger),
-    bindings: perApp.map((o) => o.binding),
-    templates: perApp.map((o) => o.template),
+    triggers: [...perApp.map((o) => o.trigger), ...mergeRequests.flatMap((o) => o.triggers)],
+    bindings: [...perApp.map((o) => o.binding), ...mergeRequests.flatMap((o) => o.bindings)],
+    templates: [...perApp.map((o) => o.template), ...mergeRequests.map((o) => o.template)],
     roles: perApp.map((o) => o.role),
     roleBindings: perApp.map((o) => o.roleBinding),
     secrets: Object.fromEntries(
@@ -102,9 +110,8 @@ function parseTriggerId(id: string): { namespace?: string; name?: string } {
   return parts.length === 4 ? { namespace: parts[1], name: parts[3] } : {};
 }
 
-class CelError extends Error {}
-
-/** A field path on the body; a missing key is a CEL error ("no such key"). */
+/** A field path on the body, as a binding's `$(body.a.b)` reads it (Triggers v0.37.0
+ * pkg/template/jsonpath.go `ParseJSONPath`); a missing key fails the binding. */
 function field(body: any, path: string): unknown {
   let value = body;
   for (const key of path.split(".")) {
@@ -116,84 +123,51 @@ function field(body: any, path: string): unknown {
   return value;
 }
 
-/** Reads a CEL single-quoted literal as tekton/listener/triggers.ts `celStringLiteral` writes it. */
-function literal(text: string): string {
-  const match = /^'((?:[^'\\]|\\.)*)'$/.exec(text);
-  assert.ok(match, `unsupported CEL literal ${text}`);
-  return match[1].replace(/\\(u[0-9a-f]{4}|U[0-9a-f]{8}|.)/g, (_, esc: string) =>
-    esc.length > 1 ? String.fromCodePoint(parseInt(esc.slice(1), 16)) : esc,
-  );
+/**
+ * A CEL filter on `body` (and optionally the request's headers and the extensions so far), as
+ * the cel interceptor evaluates it: true only for exactly `true`; a CEL error throws CelError.
+ */
+export function evaluateFilter(
+  filter: string,
+  body: any,
+  headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
+): boolean {
+  return evaluateCel(filter, { body, headers, extensions }) === true;
 }
 
-/** The conjunction of CEL terms the stack writes (`a && b && ...`). */
-export function evaluateFilter(filter: string, body: any): boolean {
-  // Split on && outside literals.
-  const terms: string[] = [];
-  let current = "";
-  let quoted = false;
-  for (let i = 0; i < filter.length; i++) {
-    const char = filter[i];
-    if (char === "\\" && quoted) {
-      current += char + filter[++i];
-      continue;
-    }
-    if (char === "'") quoted = !quoted;
-    if (!quoted && filter.startsWith(" && ", i)) {
-      terms.push(current);
-      current = "";
-      i += 3;
-      continue;
-    }
-    current += char;
-  }
-  terms.push(current);
-  for (const term of terms) {
-    let match: RegExpExecArray | null;
-    if ((match = /^body\.([A-Za-z0-9_.]+) == ('.*')$/.exec(term))) {
-      if (field(body, match[1]) !== literal(match[2])) return false;
-    } else if ((match = /^type\(body\.([A-Za-z0-9_.]+)\) == string$/.exec(term))) {
-      if (typeof field(body, match[1]) !== "string") return false;
-    } else if ((match = /^body\.([A-Za-z0-9_.]+)\.matches\(('.*')\)$/.exec(term))) {
-      const value = field(body, match[1]);
-      if (typeof value !== "string") throw new CelError("matches on a non-string");
-      if (!new RegExp(literal(match[2])).test(value)) return false;
-    } else {
-      assert.fail(`unsupported CEL term ${term}`);
-    }
-  }
-  return true;
-}
-
-function overlays(param: unknown, body: any): Record<string, string> {
+/** pkg/interceptors/cel/cel.go `Process`: each overlay on the original body, in order. */
+function overlays(param: unknown, context: EvalContext): Record<string, unknown> {
   const list = (param ?? []) as { key: string; expression: string }[];
   return Object.fromEntries(
     list.map(({ key, expression }) => {
-      const match = /^body\.([A-Za-z0-9_.]+)\.truncate\((\d+)\)$/.exec(expression);
-      assert.ok(match, `unsupported overlay ${expression}`);
-      return [key, String(field(body, match[1])).slice(0, Number(match[2]))];
+      assert.ok(/^[A-Za-z0-9_]+$/.test(key), `overlay key ${key}: sjson paths not modelled`);
+      return [key, overlayValue(evaluateCel(expression, context))];
     }),
   );
 }
 
 type Step =
-  { continue: true; extensions?: Record<string, string> } | { continue: false; why: string };
+  { continue: true; extensions?: Record<string, unknown> } | { continue: false; why: string };
 
 function runInterceptor(
   interceptor: TriggerInterceptor,
   delivery: Delivery,
   triggerId: string,
   cluster: Cluster,
+  extensions: Record<string, unknown>,
 ): Step {
   const params = Object.fromEntries(interceptor.params.map((p) => [p.name, p.value]));
   const header = (name: string) =>
     Object.entries(delivery.headers).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1] ??
     "";
   if (interceptor.ref.name === "cel") {
+    const context = { body: delivery.body, headers: delivery.headers, extensions };
     try {
-      if (!evaluateFilter(String(params.filter), delivery.body)) {
+      if (params.filter && evaluateCel(String(params.filter), context) !== true) {
         return { continue: false, why: "cel: filter false" };
       }
-      return { continue: true, extensions: overlays(params.overlays, delivery.body) };
+      return { continue: true, extensions: overlays(params.overlays, context) };
     } catch (error) {
       if (error instanceof CelError) return { continue: false, why: `cel: ${error.message}` };
       throw error;
@@ -268,24 +242,35 @@ function listenerMay(
   });
 }
 
-/** Substitutes `$(body.x)` / `$(extensions.x)` and then `$(tt.params.x)` like Triggers does. */
+/**
+ * A binding's value as Triggers v0.37.0 pkg/template/jsonpath.go `getResults` renders it: a
+ * string json.Marshal'ed with its quotes stripped (so still JSON-escaped, Go's escapes for <, >,
+ * &, U+2028 and U+2029 included), anything else json.Marshal'ed.
+ */
+function jsonPathText(value: unknown): string {
+  if (typeof value !== "string") return JSON.stringify(value);
+  return JSON.stringify(value)
+    .slice(1, -1)
+    .replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Substitutes `$(body.x)` / `$(extensions.x)` (pkg/template/event.go `ResolveParams`; a path
+ * that is not there fails the Trigger) and then `$(tt.params.x)` into the resource templates'
+ * JSON (`ResolveResources`), like Triggers does.
+ */
 function instantiate(
   binding: TriggerBinding,
   template: TriggerTemplate,
   body: any,
-  extensions: Record<string, string>,
+  extensions: Record<string, unknown>,
 ): PipelineRunTemplate[] {
   const params = Object.fromEntries(
     binding.spec.params.map((param) => {
-      const ext = /^\$\(extensions\.([A-Za-z0-9_]+)\)$/.exec(param.value);
-      if (ext) {
-        assert.ok(ext[1] in extensions, `no extension ${ext[1]}`);
-        return [param.name, extensions[ext[1]]];
-      }
-      const path = /^\$\(body\.([A-Za-z0-9_.]+)\)$/.exec(param.value);
+      const path = /^\$\((body|extensions)\.([A-Za-z0-9_.]+)\)$/.exec(param.value);
       assert.ok(path, `unsupported binding expression ${param.value}`);
-      const value = field(body, path[1]);
-      return [param.name, typeof value === "string" ? value : JSON.stringify(value)];
+      const value = field(path[1] === "body" ? body : extensions, path[2]);
+      return [param.name, jsonPathText(value)];
     }),
   );
   const missing = template.spec.params.filter((p) => !(p.name in params) && !p.default);
@@ -305,11 +290,11 @@ export function deliver(cluster: Cluster, delivery: Delivery): Outcome {
     const ns = trigger.metadata.namespace!;
     const id = `${ns}/${trigger.metadata.name}`;
     const triggerId = `namespaces/${ns}/triggers/${trigger.metadata.name}`;
-    const extensions: Record<string, string> = {};
+    const extensions: Record<string, unknown> = {};
     let stopped: string | undefined;
     for (const interceptor of trigger.spec.interceptors) {
       outcome.calls[interceptor.ref.name] = (outcome.calls[interceptor.ref.name] ?? 0) + 1;
-      const step = runInterceptor(interceptor, delivery, triggerId, cluster);
+      const step = runInterceptor(interceptor, delivery, triggerId, cluster, extensions);
       if (!step.continue) {
         stopped = step.why;
         break;
@@ -330,7 +315,15 @@ export function deliver(cluster: Cluster, delivery: Delivery): Outcome {
       outcome.stopped[id] = "binding or template not found in the Trigger's namespace";
       continue;
     }
-    for (const run of instantiate(binding, template, delivery.body, extensions)) {
+    let runs: PipelineRunTemplate[];
+    try {
+      runs = instantiate(binding, template, delivery.body, extensions);
+    } catch (error) {
+      if (!(error instanceof CelError)) throw error;
+      outcome.stopped[id] = `binding: ${error.message}`;
+      continue;
+    }
+    for (const run of runs) {
       const namespace = (run.metadata as { namespace?: string }).namespace || ns;
       if (!listenerMay(cluster, "create", "tekton.dev", "pipelineruns", namespace)) {
         outcome.stopped[id] = `forbidden: create pipelineruns in ${namespace}`;

@@ -22,6 +22,19 @@ import { pipelineRunTemplate, TriggerContext } from "../../tekton/listener/trigg
 import { buildContext } from "../../tekton/build/context";
 import { appAndContext } from "../build/helpers";
 import { deliver } from "../harness/sharedListener";
+import { mergeRequestPipelineName } from "../../tekton/mergeRequest/pipeline";
+import {
+  MERGE_REQUEST_EVENT_TYPE,
+  mergeRequestRunTemplate,
+  NOTE_EVENT_TYPE,
+} from "../../tekton/mergeRequest/triggers";
+import {
+  headers as mrHeaders,
+  mergeRequestEvent,
+  mergeRequestStack,
+  noteEvent,
+  TOKENS as MR_TOKENS,
+} from "../mergeRequest/helpers";
 import { exampleApp, pushHeaders, pushPayload, sharedCluster } from "./helpers";
 
 const listener = { namespace: "tekton-gitlab-listener" };
@@ -345,3 +358,190 @@ describe("listener admission policy and the modelled sink", () => {
     });
   }
 });
+
+describe("listener admission policy with merge request builds", () => {
+  // With mergeRequests.build the listener creates two kinds of run in the app's namespace: the
+  // push build's and the merge request build's. The policy admits each template's run whole and
+  // nothing in between.
+  const mrVariants: [string, (a: any) => any][] = [
+    ["build only", (a) => ({ ...a, mergeRequests: { build: true } })],
+    ["build and push the mr- tag", (a) => ({ ...a, mergeRequests: { build: true, push: true } })],
+  ];
+  for (const [label, edit] of mrVariants) {
+    describe(label, () => {
+      const { app, ctx } = exampleApp(edit);
+      const [policy] = listenerAdmission(listener, app, ctx);
+      const push = pipelineName(app);
+      const mr = mergeRequestPipelineName(app);
+      const mrRun = () => renderedMergeRequestRun(app, ctx);
+      const pushRun = () => renderedRun(app, ctx);
+      const message = (pipeline: string, start: string) => {
+        const found = policy.spec.validations
+          .map((v) => v.message)
+          .filter((m) => m.startsWith(`runs of ${pipeline}: ${start}`));
+        assert.equal(found.length, 1, `${pipeline}: ${start}`);
+        return found[0];
+      };
+      const ONE_OF = `spec.pipelineRef.name must be one of ${push}, ${mr}`;
+
+      it("admits the merge request run and the push run its templates render", () => {
+        assert.deepEqual(denials(policy, mrRun()), []);
+        assert.deepEqual(denials(policy, pushRun()), []);
+        assert.equal(mrRun().spec.pipelineRef.name, mr);
+        // The two shapes really differ where it matters.
+        const names = (run: any) => run.spec.workspaces.map((w: any) => w.name);
+        assert.ok(names(pushRun()).includes(WORKSPACES.gitWrite));
+        assert.ok(!names(mrRun()).includes(WORKSPACES.gitWrite));
+        const accounts = Object.fromEntries(
+          (mrRun().spec.taskRunSpecs ?? []).map((s: any) => [
+            s.pipelineTaskName,
+            s.serviceAccountName,
+          ]),
+        );
+        assert.deepEqual(accounts, {
+          ...(app.mergeRequests.push ? { "build-merge-request": "tekton-build-push" } : {}),
+          "cancel-superseded": "tekton-cancel",
+          "report-result": "tekton-status-reader",
+        });
+      });
+
+      it("refuses the merge request pipeline with the push run's workspaces (git-write)", () => {
+        const run = pushRun();
+        run.spec.pipelineRef.name = mr;
+        run.spec.params = mrRun().spec.params;
+        run.spec.taskRunSpecs = mrRun().spec.taskRunSpecs;
+        assert.deepEqual(denials(policy, run), [message(mr, "spec.workspaces must be exactly")]);
+        const added = mrRun();
+        added.spec.workspaces.push(
+          pushRun().spec.workspaces.find((w: any) => w.name === WORKSPACES.gitWrite),
+        );
+        assert.deepEqual(denials(policy, added), [message(mr, "spec.workspaces must be exactly")]);
+      });
+
+      it("refuses the push pipeline with the merge request run's params", () => {
+        const run = pushRun();
+        run.spec.params = mrRun().spec.params;
+        assert.deepEqual(denials(policy, run), [message(push, "spec.params must be exactly")]);
+        // The merge request run renamed to the push pipeline: its params and workspaces differ.
+        const renamed = mrRun();
+        renamed.spec.pipelineRef.name = push;
+        const refused = denials(policy, renamed);
+        assert.ok(
+          refused.includes(message(push, "spec.params must be exactly")),
+          refused.join("\n"),
+        );
+        assert.ok(refused.includes(message(push, "spec.workspaces must be exactly")));
+      });
+
+      it("refuses report-result paired with tekton-cancel, or any other pairing", () => {
+        const run = mrRun();
+        run.spec.taskRunSpecs = run.spec.taskRunSpecs.map((s: any) =>
+          s.pipelineTaskName === "report-result"
+            ? { ...s, serviceAccountName: "tekton-cancel" }
+            : s,
+        );
+        assert.deepEqual(denials(policy, run), [message(mr, "spec.taskRunSpecs must be exactly")]);
+        const pushPair = mrRun();
+        pushPair.spec.taskRunSpecs.push({
+          pipelineTaskName: "fetch-merge-request",
+          serviceAccountName: "tekton-build-push",
+        });
+        assert.deepEqual(denials(policy, pushPair), [
+          message(mr, "spec.taskRunSpecs must be exactly"),
+        ]);
+      });
+
+      it("refuses any other pipeline, a missing pipelineRef and an inline pipelineSpec", () => {
+        const other = mrRun();
+        other.spec.pipelineRef = { name: "build-orders-merge-request" };
+        assert.deepEqual(denials(policy, other), [ONE_OF]);
+        const nameless = mrRun();
+        nameless.spec.pipelineRef = { resolver: "git" };
+        assert.ok(denials(policy, nameless).includes(ONE_OF));
+        const inline = mrRun();
+        delete inline.spec.pipelineRef;
+        inline.spec.pipelineSpec = { tasks: [{ name: "steal", taskSpec: { steps: [] } }] };
+        assert.ok(denials(policy, inline).includes(ONE_OF));
+        const both = mrRun();
+        both.spec.pipelineSpec = { tasks: [] };
+        assert.deepEqual(denials(policy, both), [message(mr, "the listener may only create runs")]);
+        const resolver = mrRun();
+        resolver.spec.pipelineRef.resolver = "git";
+        assert.deepEqual(denials(policy, resolver), [
+          message(mr, "spec.pipelineRef must be exactly"),
+        ]);
+      });
+
+      it("refuses another clone URL, ServiceAccount or podTemplate on the merge request run", () => {
+        const url = mrRun();
+        url.spec.params.find((p: any) => p.name === "source-url").value =
+          "ssh://git@evil.example/x.git";
+        assert.deepEqual(denials(policy, url), [message(mr, "spec.params must be exactly")]);
+        const account = mrRun();
+        account.spec.taskRunTemplate.serviceAccountName = "tekton-build-push";
+        assert.deepEqual(denials(policy, account), [
+          message(mr, "spec.taskRunTemplate.serviceAccountName must be"),
+        ]);
+        const volumes = mrRun();
+        volumes.spec.taskRunTemplate.podTemplate.volumes = [
+          { name: "keys", secret: { secretName: GIT_WRITE_SECRET } },
+        ];
+        assert.deepEqual(denials(policy, volumes), [
+          message(mr, "spec.taskRunTemplate.podTemplate may only set"),
+        ]);
+      });
+    });
+  }
+
+  it("is the push-only policy, unchanged, while mergeRequests.build is off", () => {
+    const { app, ctx } = exampleApp();
+    assert.equal(app.mergeRequests.build, false);
+    const [policy] = listenerAdmission(listener, app, ctx);
+    assert.ok(
+      policy.spec.validations.every(
+        (v) => !v.message.includes("merge-request") && !v.expression.includes("merge-request"),
+      ),
+    );
+    const mrRunOff = renderedMergeRequestRun(
+      exampleApp((a) => ({ ...a, mergeRequests: { build: true } })).app,
+      ctx,
+    );
+    assert.notDeepEqual(denials(policy, mrRunOff), []);
+  });
+
+  it("admits the runs the modelled sink creates for GitLab's merge request and /retest events", () => {
+    const { config, cluster, app, orders } = mergeRequestStack();
+    const ctx = buildContext(config);
+    const policies = config.apps.map((a) => listenerAdmission(config.listener, a, ctx)[0]);
+    for (const [body, event] of [
+      [mergeRequestEvent(app.sourceProject), MERGE_REQUEST_EVENT_TYPE],
+      [noteEvent(app.sourceProject, "/retest"), NOTE_EVENT_TYPE],
+    ] as const) {
+      const outcome = deliver(cluster, { headers: mrHeaders(event, MR_TOKENS[app.name]), body });
+      assert.equal(outcome.created.length, 1, event);
+      const run = { ...outcome.created[0].run, metadata: { namespace: app.namespace } };
+      assert.deepEqual(denials(policies[0], run), [], event);
+      assert.notDeepEqual(denials(policies[1], run), [], `${event} under ${orders.name}'s policy`);
+    }
+  });
+});
+
+/** What Triggers creates for a merge request event: the MR template, tt.params substituted. */
+function renderedMergeRequestRun(app: AppConfig, ctx: TriggerContext): any {
+  const values: Record<string, string> = {
+    revision: "0123456789abcdef0123456789abcdef01234567",
+    "merge-request-iid": "12",
+    "source-branch": "feature/login",
+    "commit-label": "0123456789abcdef0123456789abcdef01234567",
+  };
+  const text = JSON.stringify(mergeRequestRunTemplate(app, ctx)).replace(
+    /\$\(tt\.params\.([a-z-]+)\)/g,
+    (_, name: string) => {
+      if (!(name in values)) throw new Error(`test has no value for tt.params.${name}`);
+      return values[name];
+    },
+  );
+  const run = JSON.parse(text);
+  run.metadata.namespace = app.namespace;
+  return run;
+}
