@@ -1,7 +1,10 @@
 // A small Kubernetes API server on 127.0.0.1 for the cancel task's script and the real kubectl:
 // discovery for tekton.dev/v1 pipelineruns, list with an equality labelSelector, GET and merge
-// PATCH of one run, in the namespaces it is given. Everything else (watch, update, delete, other
-// resources or namespaces) is answered 403 or 404 and recorded, so a test sees every call.
+// PATCH of one run, in the namespaces it is given; and a list of taskruns (a merge request's
+// describe-failure step), held by the test. With `authorize`, every call but discovery is
+// checked as RBAC would check the caller's token (a 403 otherwise). Everything else (watch,
+// update, delete, other resources or namespaces) is answered 403 or 404 and recorded, so a test
+// sees every call.
 // Plain http by default; with `tls` it serves https, which a test needs to see the bearer token:
 // kubectl sends a kubeconfig's credentials only over TLS (client-go
 // tools/clientcmd/client_config.go `DirectClientConfig.ClientConfig`: "only try to read the auth
@@ -30,6 +33,13 @@ export interface FakeKubeApi {
   refuseList: boolean;
   /** Refuse a GET of one run with 403, as RBAC would without `get`. */
   refuseGet: boolean;
+  /** namespace -> name -> TaskRun, listed read-only (tests/rehearsal/taskRuns.ts fills it). */
+  taskRuns: Map<string, Map<string, any>>;
+  /**
+   * RBAC: may the bearer of `token` do `verb` (get, list, patch) on tekton.dev `resource` in
+   * `namespace`? Unset: everything is allowed (the refuse* switches aside).
+   */
+  authorize?: (token: string, verb: string, resource: string, namespace: string) => boolean;
   close(): Promise<void>;
 }
 
@@ -41,6 +51,13 @@ const RESOURCE = {
   verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
   shortNames: ["pr", "prs"],
   categories: ["tekton", "tekton-pipelines"],
+};
+const TASK_RUNS = {
+  ...RESOURCE,
+  name: "taskruns",
+  singularName: "taskrun",
+  kind: "TaskRun",
+  shortNames: ["tr", "trs"],
 };
 
 function status(code: number, reason: string, message: string) {
@@ -71,6 +88,7 @@ export async function startFakeKubeApi(
     refusePatch: new Map(),
     refuseList: false,
     refuseGet: false,
+    taskRuns: new Map(namespaces.map((ns) => [ns, new Map()])),
     close: async () => undefined,
   };
 
@@ -117,7 +135,44 @@ export async function startFakeKubeApi(
           kind: "APIResourceList",
           apiVersion: "v1",
           groupVersion: "tekton.dev/v1",
-          resources: [RESOURCE],
+          resources: [RESOURCE, TASK_RUNS],
+        });
+      }
+      const tekton =
+        /^\/apis\/tekton\.dev\/v1\/namespaces\/([^/]+)\/(pipelineruns|taskruns)(?:\/([^/]+))?$/.exec(
+          path,
+        );
+      if (tekton && api.authorize) {
+        const [, namespace, resource, name] = tekton;
+        const verb =
+          req.method === "GET"
+            ? url.searchParams.get("watch") === "true"
+              ? "watch"
+              : name === undefined
+                ? "list"
+                : "get"
+            : (({ PATCH: "patch", PUT: "update" } as Record<string, string>)[req.method ?? ""] ??
+              (req.method ?? "").toLowerCase());
+        const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "";
+        if (!api.authorize(token, verb, resource, namespace)) {
+          return send(
+            403,
+            status(403, "Forbidden", `${resource}.tekton.dev is forbidden: cannot ${verb}`),
+          );
+        }
+      }
+      if (tekton?.[2] === "taskruns") {
+        const [, namespace, , name] = tekton;
+        const inNamespace = api.taskRuns.get(namespace);
+        if (req.method !== "GET" || name !== undefined || !inNamespace) {
+          return send(404, status(404, "NotFound", `the fake serves no ${req.method} ${path}`));
+        }
+        const selector = url.searchParams.get("labelSelector") ?? "";
+        return send(200, {
+          apiVersion: "tekton.dev/v1",
+          kind: "TaskRunList",
+          metadata: { resourceVersion: "1000" },
+          items: [...inNamespace.values()].filter((run) => selects(selector, run.metadata.labels)),
         });
       }
       const match =

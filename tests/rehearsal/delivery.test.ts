@@ -5,7 +5,15 @@
 import "../harness/mocks";
 import * as assert from "node:assert/strict";
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
-import { clusterOf, delivery, started } from "./delivery";
+import {
+  clusterOf,
+  delivery,
+  MergeRequest,
+  mergeRequestDelivery,
+  mergeRequestPayload,
+  notePayload,
+  started,
+} from "./delivery";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const ORDERS = {
@@ -95,5 +103,84 @@ describe("Rehearsal deliveries through the shared listener (registered objects)"
       () => started(orders, "python-hello-build", "build-hello-python"),
       /expected python-hello-build\/build-hello-python/,
     );
+  });
+});
+
+describe("Rehearsal merge request deliveries (registered objects, mergeRequests.build)", function () {
+  this.timeout(120_000);
+  let objects: ReturnType<typeof clusterOf>;
+  let token: string;
+  const NS = "python-hello-build";
+  const PIPELINE = "build-hello-python-merge-request";
+  const mr: MergeRequest = {
+    project: "root/hello-python",
+    projectId: 42,
+    iid: 7,
+    sourceBranch: "add-greeting",
+    targetBranch: "main",
+    sha: SHA,
+  };
+
+  before(async () => {
+    const config = withStructured(exampleConfig(), "apps", (apps) => [
+      { ...apps[0], mergeRequests: { build: true } },
+    ]);
+    const run = await runProgram(config);
+    if (run.error) throw run.error;
+    objects = clusterOf(run.resources);
+    token = objects.hooks.find((h) => h.project === mr.project)!.token;
+  });
+
+  const event = (body: any) =>
+    mergeRequestDelivery(objects.listener, "Merge Request Hook", body, token);
+  const note = (text: string) =>
+    mergeRequestDelivery(objects.listener, "Note Hook", notePayload(mr, text), token);
+
+  it("an opened merge request creates one run of its head, labelled with its iid", () => {
+    const { namespace, run } = started(event(mergeRequestPayload(mr, "open")), NS, PIPELINE);
+    const params = Object.fromEntries(run.spec.params.map((p: any) => [p.name, p.value]));
+    assert.equal(params.revision, SHA);
+    assert.equal(params["merge-request-iid"], "7");
+    assert.equal(params["source-branch"], "add-greeting");
+    assert.equal(run.metadata.labels["tekton-gitlab.io/merge-request"], "7");
+    // The status task's account is registered there and mounts its token (the emulator then
+    // hands the step a kubeconfig, as it does for tekton-cancel).
+    const reader = run.spec.taskRunSpecs.find((s: any) => s.pipelineTaskName === "report-result");
+    const account = objects.clusters[namespace].serviceAccounts[reader.serviceAccountName];
+    assert.equal(account?.automountServiceAccountToken, true);
+  });
+
+  it("an update with new commits (oldrev) builds; one without does not", () => {
+    started(event(mergeRequestPayload(mr, "update", "f".repeat(40))), NS, PIPELINE);
+    const labels = event(mergeRequestPayload(mr, "update"));
+    assert.deepEqual(labels.created, []);
+    assert.equal(labels.stopped[`${NS}/hello-python-gitlab-merge-request`], "cel: filter false");
+  });
+
+  it("a close and a fork's merge request start nothing, and no token is checked", () => {
+    for (const body of [
+      mergeRequestPayload({ ...mr, state: "closed" }, "close"),
+      mergeRequestPayload({ ...mr, sourceProjectId: 4242 }, "open"),
+    ]) {
+      const outcome = event(body);
+      assert.deepEqual(outcome.created, []);
+      assert.equal(outcome.calls.gitlab ?? 0, 0);
+    }
+  });
+
+  it("'/retest' (trimmed) rebuilds the head; any other comment starts nothing", () => {
+    const { run } = started(note(" /retest\n"), NS, PIPELINE);
+    assert.equal(run.spec.params.find((p: any) => p.name === "revision")?.value, SHA);
+    assert.deepEqual(note("This MR needs work.").created, []);
+  });
+
+  it("a push still starts only the push build", () => {
+    const outcome = delivery(objects.listener, {
+      project: mr.project,
+      ref: "refs/heads/main",
+      sha: SHA,
+      token,
+    });
+    started(outcome, NS, "build-hello-python");
   });
 });

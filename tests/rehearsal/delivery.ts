@@ -2,6 +2,8 @@
 // Tekton emulator runs (per namespace) and what the shared EventListener's sink reads, and
 // GitLab's push delivery handed to the sink model (tests/harness/sharedListener.ts, Triggers
 // v0.37.0). Pure: tests/rehearsal/delivery.test.ts runs it in `npm test`.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Cluster as ListenerCluster, deliver, Outcome } from "../harness/sharedListener";
 import { pushPayload as documentedPush, pushHeaders } from "../listener/helpers";
 import { Cluster } from "./runner";
@@ -113,6 +115,78 @@ export function delivery(
   return deliver(listener, {
     headers: pushHeaders(push.token),
     body: pushPayload(push.project, push.ref, push.before ?? "0".repeat(40), push.sha),
+  });
+}
+
+/**
+ * A merge request as GitLab describes it in a hook: project `project` (id `projectId`), from
+ * `sourceBranch` of `sourceProjectId` (the same project unless a fork's), at commit `sha`.
+ */
+export interface MergeRequest {
+  project: string;
+  projectId: number;
+  iid: number;
+  sourceBranch: string;
+  targetBranch: string;
+  sha: string;
+  sourceProjectId?: number;
+  state?: string;
+}
+
+/**
+ * gitlabhq doc/user/project/integrations/webhook_events.md's example, the fixtures of
+ * tests/mergeRequest (where they come from: tests/mergeRequest/helpers.ts), edited per event.
+ */
+function documented(name: string): any {
+  const fixtures = path.join(__dirname, "..", "mergeRequest", "fixtures");
+  return JSON.parse(fs.readFileSync(path.join(fixtures, name), "utf8"));
+}
+
+function describe(target: any, project: any, mr: MergeRequest): void {
+  target.iid = mr.iid;
+  target.source_branch = mr.sourceBranch;
+  target.target_branch = mr.targetBranch;
+  target.source_project_id = mr.sourceProjectId ?? mr.projectId;
+  target.target_project_id = mr.projectId;
+  target.state = mr.state ?? "opened";
+  target.last_commit.id = mr.sha;
+  project.id = mr.projectId;
+  project.path_with_namespace = mr.project;
+  project.name = mr.project.split("/").pop();
+}
+
+/**
+ * GitLab's "Merge Request Hook" payload (webhook_events.md "Merge request events") for `action`;
+ * `oldrev` only when the event carries new commits, as GitLab sends it.
+ */
+export function mergeRequestPayload(mr: MergeRequest, action: string, oldrev?: string): any {
+  const body = documented("gitlab-merge-request.json");
+  describe(body.object_attributes, body.project, mr);
+  body.object_attributes.action = action;
+  if (oldrev !== undefined) body.object_attributes.oldrev = oldrev;
+  return body;
+}
+
+/** GitLab's "Note Hook" payload for a new comment on a merge request ("Comment on a merge request"). */
+export function notePayload(mr: MergeRequest, note: string): any {
+  const body = documented("gitlab-note-merge-request.json");
+  describe(body.merge_request, body.project, mr);
+  body.project_id = mr.projectId;
+  body.object_attributes.project_id = mr.projectId;
+  body.object_attributes.note = note;
+  return body;
+}
+
+/** A merge request or note delivery with GitLab's headers and the hook's token. */
+export function mergeRequestDelivery(
+  listener: ListenerCluster,
+  event: "Merge Request Hook" | "Note Hook",
+  body: any,
+  token: string,
+): Outcome {
+  return deliver(listener, {
+    headers: { ...pushHeaders(token), "X-Gitlab-Event": event },
+    body,
   });
 }
 

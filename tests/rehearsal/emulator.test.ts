@@ -7,7 +7,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { writeCredsDir } from "./credsInit";
 import { addNamed, assertResolved, remapTektonPaths, substitute } from "./substitution";
+import { taskRunObject } from "./taskRuns";
 import { materialise } from "./workspaces";
+import { startFakeKubeApi } from "../harness/fakeKubeApi";
 
 describe("rehearsal emulator", () => {
   it("substitutes every spelling of a param and leaves shell command substitutions alone", () => {
@@ -97,6 +99,63 @@ describe("rehearsal emulator", () => {
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reports a TaskRun in Tekton v1.15.0's shape: labels, Succeeded condition, step states", () => {
+    const run = { metadata: { name: "run-1", namespace: "ns", labels: { app: "x" } } };
+    const object = taskRunObject(run, {
+      pipelineTask: "build-merge-request",
+      name: "run-1-build-merge-request",
+      succeeded: false,
+      results: {},
+      completionTime: "2026-11-30T01:02:03.000Z",
+      steps: [{ name: "build", kind: "kaniko", exitCode: 1, log: "", sees: [] }],
+    });
+    assert.deepEqual(object.metadata.labels, {
+      app: "x",
+      "tekton.dev/pipelineRun": "run-1",
+      "tekton.dev/pipelineTask": "build-merge-request",
+    });
+    assert.deepEqual(object.status.conditions[0], {
+      type: "Succeeded",
+      status: "False",
+      reason: "Failed",
+      message: "",
+    });
+    assert.deepEqual(object.status.steps, [
+      {
+        name: "build",
+        container: "step-build",
+        terminated: { exitCode: 1, reason: "Error" },
+        terminationReason: "Error",
+      },
+    ]);
+  });
+
+  it("the fake API lists TaskRuns by label and refuses what `authorize` does not grant", async () => {
+    const api = await startFakeKubeApi(["ns"]);
+    try {
+      api.taskRuns.get("ns")!.set("a", { metadata: { name: "a", labels: { run: "1" } } });
+      api.taskRuns.get("ns")!.set("b", { metadata: { name: "b", labels: { run: "2" } } });
+      api.authorize = (token, verb, resource) =>
+        token === "reader" && resource === "taskruns" && ["get", "list"].includes(verb);
+      const get = async (what: string, token: string) => {
+        const response = await fetch(`${api.url}/apis/tekton.dev/v1/namespaces/ns/${what}`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        return { code: response.status, body: await response.json() };
+      };
+      const listed = await get("taskruns?labelSelector=run%3D1", "reader");
+      assert.equal(listed.code, 200);
+      assert.deepEqual(
+        listed.body.items.map((i: any) => i.metadata.name),
+        ["a"],
+      );
+      assert.equal((await get("pipelineruns", "reader")).code, 403);
+      assert.equal((await get("taskruns", "someone-else")).code, 403);
+    } finally {
+      await api.close();
     }
   });
 });

@@ -9,9 +9,14 @@
 //   `auths` for the destination's host;
 // - no SSH private key anywhere this "pod" can read: its environment, and every directory the
 //   runner mounted into it (REHEARSAL_MOUNTS, set by the runner, not by Tekton);
+// - the Dockerfile's instructions are ones BuildKit's parser knows (a broken one fails the step
+//   with exit code 1, as the executor does for any error: cmd/executor/main.go `main`);
+// - `--no-push` (a merge request's build) needs no `--destination`, and nothing is pushed;
 // then writes a digest, sha256 over the Dockerfile, the context's files and the destination, to
 // `--digest-file`. What it saw goes to REHEARSAL_REPORT (a path outside the pod) for the
-// scenarios to compare with the stack config.
+// scenarios to compare with the stack config; what a real executor would have pushed (the image,
+// and cache layers under `--cache` unless `--no-push-cache`) is appended to REHEARSAL_REGISTRY,
+// the rehearsal's stand-in for the registry.
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -59,6 +64,34 @@ function walk(dir: string, files: string[] = []): string[] {
 
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
+/**
+ * The instructions of moby/buildkit frontend/dockerfile/instructions/parse.go
+ * `ParseInstructionWithLinter` (vendored by kaniko v1.28.3); any other is "unknown instruction".
+ */
+const INSTRUCTIONS = new Set(
+  (
+    "add arg cmd copy entrypoint env expose from healthcheck label maintainer onbuild run shell " +
+    "stopsignal user volume workdir"
+  ).split(" "),
+);
+
+/** The first line whose instruction is unknown, as BuildKit's parser words it; none: "". */
+function dockerfileError(text: string): string {
+  const lines = text.split("\n");
+  let continued = false;
+  for (const [index, line] of lines.entries()) {
+    const trimmed = line.trim();
+    const wasContinued = continued;
+    continued = trimmed.endsWith("\\");
+    if (wasContinued || trimmed === "" || trimmed.startsWith("#")) continue;
+    const word = trimmed.split(/\s+/)[0];
+    if (!INSTRUCTIONS.has(word.toLowerCase())) {
+      return `dockerfile parse error on line ${index + 1}: unknown instruction: ${word}`;
+    }
+  }
+  return "";
+}
+
 function main(): number {
   const args = flags(process.argv.slice(2));
   const one = (name: string) => {
@@ -69,7 +102,9 @@ function main(): number {
   const problems: string[] = [];
   const dockerfile = one("dockerfile");
   const context = one("context");
-  const destination = one("destination");
+  const noPush = args["no-push"]?.[0] === "true";
+  // root.go `RootCmd` PersistentPreRunE: "you must provide --destination, or use --no-push".
+  const destination = noPush && !args.destination ? "" : one("destination");
   const digestFile = one("digest-file");
   if (!fs.statSync(dockerfile, { throwIfNoEntry: false })?.isFile()) {
     problems.push(`--dockerfile ${dockerfile} is not a file`);
@@ -78,7 +113,9 @@ function main(): number {
     problems.push(`--context ${context} is not a directory`);
   }
   const dest = /^([^/]+)\/(.+):([^:/@]+)$/.exec(destination);
-  if (!dest) problems.push(`--destination ${destination} is not <host>/<repository>:<tag>`);
+  if (!dest && destination !== "") {
+    problems.push(`--destination ${destination} is not <host>/<repository>:<tag>`);
+  }
   const host = dest?.[1] ?? "";
 
   const caFor: Record<string, boolean> = {};
@@ -117,8 +154,23 @@ function main(): number {
   if (gitKeys.length > 0)
     problems.push(`an SSH private key is readable in the build pod: ${gitKeys.join(", ")}`);
 
+  const parseError = fs.existsSync(dockerfile)
+    ? dockerfileError(fs.readFileSync(dockerfile, "utf8"))
+    : "";
+  if (parseError) problems.push(`error building image: ${parseError}`);
+  // What a real executor would push: the image unless --no-push, cache layers unless
+  // --no-push-cache (pkg/executor/push.go `DoPush`, `pushLayerToCache`).
+  const pushed = [
+    ...(noPush ? [] : [destination]),
+    ...(args.cache?.[0] === "true" && args["no-push-cache"]?.[0] !== "true"
+      ? (args["cache-repo"] ?? []).map((repo) => `${repo} (cache)`)
+      : []),
+  ];
   const report = {
     destination,
+    noPush,
+    noPushCache: args["no-push-cache"]?.[0] === "true",
+    pushed: problems.length === 0 ? pushed : [],
     registryHost: host,
     registryCa: caFor[host] === true,
     registryCredentials: credentials,
@@ -128,7 +180,7 @@ function main(): number {
   if (process.env.REHEARSAL_REPORT)
     fs.writeFileSync(process.env.REHEARSAL_REPORT, JSON.stringify(report));
   console.log(
-    `kaniko stand-in (no build, no push): ${destination}; registry CA: ${report.registryCa ? "yes" : "no"}; credentials: ${credentials ? "yes" : "no"}; git keys visible: ${gitKeys.length}`,
+    `kaniko stand-in (no build, no push): ${destination || "--no-push"}; registry CA: ${report.registryCa ? "yes" : "no"}; credentials: ${credentials ? "yes" : "no"}; git keys visible: ${gitKeys.length}`,
   );
   if (problems.length > 0) {
     for (const problem of problems) console.error(`kaniko stand-in: ${problem}`);
@@ -144,6 +196,9 @@ function main(): number {
   const digest = `sha256:${hash.digest("hex")}`;
   // pkg/executor/push.go `DoPush`: the digest alone; the name files end in a newline each.
   fs.writeFileSync(digestFile, digest);
+  if (process.env.REHEARSAL_REGISTRY && pushed.length > 0) {
+    fs.appendFileSync(process.env.REHEARSAL_REGISTRY, pushed.map((p) => `${p}\n`).join(""));
+  }
   const repository = destination.slice(0, destination.lastIndexOf(":"));
   const withName = args["image-name-with-digest-file"]?.[0];
   if (withName) fs.writeFileSync(withName, `${repository}@${digest}\n`);

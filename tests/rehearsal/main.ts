@@ -12,6 +12,8 @@
 // (trySummary.ts) instead of the scenario lines.
 import "../harness/mocks";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as https from "node:https";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -19,11 +21,30 @@ import * as ts from "typescript";
 import { useKeyMaterial } from "../harness/mocks";
 import { STATUS_TOKEN_KEY, STATUS_TOKEN_SECRET } from "../../config/schema";
 import { FakeGitLab } from "../gitlab/fakeGitLab";
-import { kubeconfig, startFakeKubeApi } from "../harness/fakeKubeApi";
+import { FakeKubeApi, kubeconfig, startFakeKubeApi } from "../harness/fakeKubeApi";
 import { CANCEL_SERVICE_ACCOUNT, CANCEL_TASK_NAME } from "../../tekton/cancel/cancelTask";
+import { pipelineName } from "../../tekton/core/names";
+import {
+  MERGE_REQUEST_TASKS,
+  mergeRequestPipelineName,
+  STATUS_READER_SERVICE_ACCOUNT,
+} from "../../tekton/mergeRequest/pipeline";
+import { MERGE_REQUEST_LABEL } from "../../tekton/mergeRequest/runs";
+import { mergeRequestTriggerNames } from "../../tekton/mergeRequest/triggers";
+import { triggerNames } from "../../tekton/listener/triggers";
 import { exampleConfig, REPO_ROOT, runProgram, withStructured } from "../harness/program";
 import { Cluster as ListenerCluster, Outcome } from "../harness/sharedListener";
-import { clusterOf, delivery, started, Started } from "./delivery";
+import {
+  clusterOf,
+  delivery,
+  MergeRequest,
+  mergeRequestDelivery,
+  mergeRequestPayload,
+  notePayload,
+  started,
+  Started,
+} from "./delivery";
+import { taskRunObject } from "./taskRuns";
 import { kubectlVersion, prepareImages, which } from "./images";
 import { Ed25519Key, generateEd25519 } from "./keys";
 import { Cluster, PipelineRunRecord, runPipelineRun, RunOptions } from "./runner";
@@ -99,6 +120,11 @@ interface World {
   secrets: { pull: string; write: string; registryPassword: string };
   /** The fake GitLab API (127.0.0.1) the status steps post commit statuses to. */
   gitlabApi: FakeGitLab;
+}
+
+/** `namespace/name` of an app's push Trigger (its merge request Triggers are beside it). */
+function pushTriggerId(app: { name: string; namespace: string }): string {
+  return `${app.namespace}/${triggerNames(app).trigger}`;
 }
 
 /** A developer's commit pushed to `branch` (the app's by default); returns its SHA. */
@@ -199,8 +225,7 @@ function expect(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-function pipelineParamDefault(cluster: Cluster, name: string): string {
-  const pipeline = Object.values(cluster.pipelines)[0];
+function pipelineParamDefault(pipeline: any, name: string): string {
   const spec = pipeline.spec.params.find((p: any) => p.name === name);
   expect(spec, `the Pipeline declares no param ${name}`);
   return spec.default;
@@ -239,9 +264,11 @@ function stackConfig(port: number, hostKeyLine: string, gitlabUrl: string): Reco
     port,
     knownHosts: `[127.0.0.1]:${port} ${hostKeyLine}\n`,
   }));
+  // Merge request builds on (scenarios "a merge request ..."); the second app inherits them.
   return withStructured(withSsh, "apps", (apps) => [
-    ...apps,
-    { ...apps[0], ...OTHER_APP, namespace: undefined },
+    { ...apps[0], mergeRequests: { build: true } },
+    ...apps.slice(1),
+    { ...apps[0], ...OTHER_APP, namespace: undefined, mergeRequests: { build: true } },
   ]);
 }
 
@@ -337,6 +364,7 @@ async function main(): Promise<number> {
   useKeyMaterial((name) => (keys[name] ??= generateEd25519(name)));
   let sshd: Sshd | undefined;
   let gitlabApi: FakeGitLab | undefined;
+  let mergeRequestApi: Promise<FakeKubeApi> | undefined;
   const outcomes: { name: string; error?: string }[] = [];
   try {
     const hostKey = generateEd25519("gitlab-host-key");
@@ -361,8 +389,9 @@ async function main(): Promise<number> {
     const appNamespace = triggerNamespace(app.name);
     const cluster = objects.clusters[appNamespace];
     expect(cluster, `nothing is registered in ${appNamespace}`);
-    const pipeline = Object.values(cluster.pipelines)[0];
-    expect(pipeline, "the program registered no Pipeline");
+    // The push build's Pipeline; the merge request's is beside it.
+    const pipeline = cluster.pipelines[pipelineName(app)];
+    expect(pipeline, `the program registered no Pipeline ${pipelineName(app)}`);
 
     const gitlab = path.join(root, "gitlab");
     fs.mkdirSync(gitlab, { recursive: true, mode: 0o755 });
@@ -455,14 +484,191 @@ async function main(): Promise<number> {
       sourceProject,
       operationsProject,
       pipeline: pipeline.metadata.name,
-      deploymentFile: pipelineParamDefault(cluster, "deployment-file"),
-      containerName: pipelineParamDefault(cluster, "container-name"),
+      deploymentFile: pipelineParamDefault(pipeline, "deployment-file"),
+      containerName: pipelineParamDefault(pipeline, "container-name"),
       work,
       commits: 0,
       secrets: { pull: pullKeyText, write: writeKeyText, registryPassword: registryPassword() },
       gitlabApi,
     };
     fs.mkdirSync(world.options.root, { recursive: true, mode: 0o755 });
+
+    // Merge requests (issue 21): the rehearsed app builds them (stackConfig). Their runs, and
+    // the push runs beside them, live in a fake API server whose RBAC is the registered Roles:
+    // the cancel task patches through it, the status task's describe-failure step reads the
+    // TaskRuns the emulator reports (taskRuns.ts).
+    const mergeRequestPipeline = mergeRequestPipelineName(app);
+    const mergeRequestStatus = `tekton/${app.name}/merge-request`;
+    const apiTokens: Record<string, string> = Object.fromEntries(
+      [CANCEL_SERVICE_ACCOUNT, STATUS_READER_SERVICE_ACCOUNT].map((account) => [
+        account,
+        `rehearsal-${account}-${randomBytes(12).toString("hex")}`,
+      ]),
+    );
+    const tokenLabel = (account: string) => `${account} API token`;
+    const mayDo = (token: string, verb: string, resource: string, namespace: string) => {
+      const account = Object.keys(apiTokens).find((a) => apiTokens[a] === token);
+      return objects.listener.roleBindings.some(
+        (binding: any) =>
+          binding.metadata.namespace === namespace &&
+          binding.subjects.some(
+            (s: any) =>
+              s.kind === "ServiceAccount" && s.name === account && s.namespace === namespace,
+          ) &&
+          (
+            objects.listener.roles.find(
+              (r: any) =>
+                r.metadata.name === binding.roleRef.name && r.metadata.namespace === namespace,
+            )?.rules ?? []
+          ).some(
+            (rule: any) =>
+              rule.apiGroups.includes("tekton.dev") &&
+              rule.resources.includes(resource) &&
+              rule.verbs.includes(verb),
+          ),
+      );
+    };
+    const apiTls = () => selfSignedLoopbackCert(path.join(root, "merge-request-kube-api-tls"));
+    let tlsOfApi: { key: string; cert: string } | undefined;
+    const kubeApi = () =>
+      (mergeRequestApi ??= (async () => {
+        tlsOfApi = apiTls();
+        const api = await startFakeKubeApi([appNamespace], tlsOfApi);
+        api.authorize = mayDo;
+        return api;
+      })());
+    /** Direct call to the fake API as `account` would make it: the HTTP status. */
+    const apiStatus = async (account: string, apiPath: string) => {
+      const api = await kubeApi();
+      return new Promise<number>((resolve, reject) => {
+        const request = https.get(
+          `${api.url}${apiPath}`,
+          { ca: tlsOfApi!.cert, headers: { Authorization: `Bearer ${apiTokens[account]}` } },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
+        request.on("error", reject);
+      });
+    };
+    let stamp = 0;
+    /** Runs `start` with its PipelineRun and TaskRuns held by the fake API server. */
+    const runOnApi = async (start: Started, options: Partial<RunOptions> = {}) => {
+      const api = await kubeApi();
+      const ns = start.namespace;
+      const object = structuredClone(start.run);
+      // Whole seconds, as the API server stamps them; a minute apart, in the order started.
+      object.metadata.creationTimestamp = new Date(Date.UTC(2026, 10, 30, 1, ++stamp))
+        .toISOString()
+        .replace(/\.\d+Z$/, "Z");
+      object.status = { conditions: [{ type: "Succeeded", status: "Unknown", reason: "Running" }] };
+      api.runs.get(ns)!.set(object.metadata.name, object);
+      const record = await run(world, start, {
+        watch: {
+          ...world.options.watch,
+          ...Object.fromEntries(Object.entries(apiTokens).map(([a, t]) => [tokenLabel(a), t])),
+        },
+        serviceAccountKubeconfig: (account, namespace) => {
+          expect(account in apiTokens, `ServiceAccount ${account} would mount an API token`);
+          return kubeconfig(api.url, namespace, apiTokens[account], tlsOfApi!.cert);
+        },
+        specStatus: () => api.runs.get(ns)!.get(object.metadata.name)?.spec?.status,
+        onTaskRun: (taskRun) =>
+          api.taskRuns.get(ns)!.set(taskRun.name, taskRunObject(object, taskRun)),
+        ...options,
+      });
+      const reason = record.cancelled ? "Cancelled" : record.succeeded ? "Succeeded" : "Failed";
+      object.status = {
+        conditions: [{ type: "Succeeded", status: record.succeeded ? "True" : "False", reason }],
+      };
+      return record;
+    };
+    /** Holds a run before its last task until released (see the cancel scenario). */
+    const holdAtLast = () => {
+      let reached!: () => void;
+      const atLast = new Promise<void>((resolve) => (reached = resolve));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const beforeTask = async (_task: string, isLast: boolean) => {
+        if (isLast) {
+          reached();
+          await held;
+        }
+      };
+      return { beforeTask, atLast, release };
+    };
+    const registryLog = path.join(world.options.root, "registry.log");
+    const registryLines = () =>
+      fs.existsSync(registryLog)
+        ? fs.readFileSync(registryLog, "utf8").split("\n").filter(Boolean)
+        : [];
+    const mergeRequestClone = path.join(scratch, "merge-requests");
+    const sourceRepo = sshd.repo(sourceProject);
+    const branchHeads: Record<string, string> = {};
+    /**
+     * A developer's commit pushed to `branch` (started from the app's branch), and the merge
+     * request ref moved to it as GitLab does on every push to a merge request's source branch
+     * (gitlabhq app/models/merge_request.rb `fetch_ref!` writes `ref_path`,
+     * refs/merge-requests/<iid>/head, in the target project).
+     */
+    const pushToMergeRequest = (
+      iid: number,
+      branch: string,
+      message: string,
+      edit: (dir: string) => void = (dir) =>
+        fs.appendFileSync(path.join(dir, "source", "app.py"), `# ${message}\n`),
+    ): string => {
+      if (!fs.existsSync(mergeRequestClone))
+        git(root, ["clone", "--quiet", sourceRepo, mergeRequestClone]);
+      git(mergeRequestClone, ["fetch", "--quiet", "origin"]);
+      const base =
+        branchHeads[branch] ?? git(mergeRequestClone, ["rev-parse", `origin/${app.branch}`]);
+      git(mergeRequestClone, ["checkout", "--quiet", "-B", branch, base]);
+      edit(mergeRequestClone);
+      world.commits += 1;
+      const date = new Date(Date.UTC(2026, 0, 1, 0, world.commits)).toISOString();
+      git(mergeRequestClone, ["add", "-A"]);
+      git(mergeRequestClone, ["commit", "--quiet", "-m", message], {
+        GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_DATE: date,
+      });
+      git(mergeRequestClone, ["push", "--quiet", "origin", `HEAD:refs/heads/${branch}`]);
+      const sha = git(mergeRequestClone, ["rev-parse", "HEAD"]);
+      git(root, ["--git-dir", sourceRepo, "update-ref", `refs/merge-requests/${iid}/head`, sha]);
+      giveToGitUser(path.join(gitlab, "repos"));
+      gitlabApi!.addCommit(sourceProject, sha, branch);
+      branchHeads[branch] = sha;
+      return sha;
+    };
+    const mergeRequest = (iid: number, sourceBranch: string, sha: string): MergeRequest => ({
+      project: sourceProject,
+      projectId: 42,
+      iid,
+      sourceBranch,
+      targetBranch: app.branch,
+      sha,
+    });
+    const mergeRequestEvent = (mr: MergeRequest, action: string, oldrev?: string) =>
+      mergeRequestDelivery(
+        world.listener,
+        "Merge Request Hook",
+        mergeRequestPayload(mr, action, oldrev),
+        world.app.token,
+      );
+    const comment = (mr: MergeRequest, note: string) =>
+      mergeRequestDelivery(world.listener, "Note Hook", notePayload(mr, note), world.app.token);
+    const mergeRequestTriggerId = (kind: "mergeRequest" | "note") =>
+      `${appNamespace}/${mergeRequestTriggerNames(app)[kind].trigger}`;
+    /** What was posted for `sha`, in order: `<state> <HTTP status>`. */
+    const postedOn = (sha: string) =>
+      gitlabApi!
+        .requestsOf("POST", "/statuses/")
+        .filter((r) => r.rawPath.endsWith(sha))
+        .map((r) => `${r.body.state} ${r.status}`)
+        .join(", ");
+    const merged: Record<string, { mr: MergeRequest; start: Started; record: PipelineRunRecord }> =
+      {};
 
     const runs: Record<string, { sha: string; start: Started; record: PipelineRunRecord }> = {};
     const pushAndRun = async (label: string) => {
@@ -807,17 +1013,14 @@ async function main(): Promise<number> {
           const sha = git(root, ["--git-dir", sshd!.repo(sourceProject), "rev-parse", "main"]);
           const stolen = deliverPush(world, sha, { token: world.other.token });
           expect(stolen.created.length === 0, `created ${stolen.created.length} PipelineRun(s)`);
-          const refusal = Object.entries(stolen.stopped).find(([id]) =>
-            id.startsWith(`${world.app.namespace}/`),
-          )?.[1];
+          const refusal = stolen.stopped[pushTriggerId(world.app)];
           expect(
             /Invalid X-GitLab-Token/.test(refusal ?? ""),
             `X's Trigger stopped with ${refusal}`,
           );
           // The same listener and token do start Y's pipeline for Y's project, and only that.
-          const otherPipeline = Object.values(
-            world.clusters[world.other.namespace]?.pipelines ?? {},
-          )[0];
+          const otherPipeline =
+            world.clusters[world.other.namespace]?.pipelines[pipelineName(world.other)];
           expect(otherPipeline, `no Pipeline in ${world.other.namespace}`);
           started(
             deliverPush(world, sha, {
@@ -843,9 +1046,7 @@ async function main(): Promise<number> {
           expect(pushed === sha, `the feature branch is at ${pushed}, pushed ${sha}`);
           const outcome = deliverPush(world, sha, { branch: "feature" });
           expect(outcome.created.length === 0, `created ${outcome.created.length} PipelineRun(s)`);
-          const refusal = Object.entries(outcome.stopped).find(([id]) =>
-            id.startsWith(`${world.app.namespace}/`),
-          )?.[1];
+          const refusal = outcome.stopped[pushTriggerId(world.app)];
           expect(refusal === "cel: filter false", `X's Trigger stopped with ${refusal}`);
           expect((outcome.calls.gitlab ?? 0) === 0, "a token was checked for another branch");
           expect(operationsHead(world) === head, "the operations repository changed");
@@ -1035,6 +1236,249 @@ async function main(): Promise<number> {
           }
         },
       ],
+      [
+        "a merge request opened builds its head from refs/merge-requests/<iid>/head without pushing; GitLab shows running, then success on it",
+        async () => {
+          const head = operationsHead(world);
+          const pushedBefore = registryLines().length;
+          const sha = pushToMergeRequest(1, "add-greeting", "greet in a merge request");
+          const mr = mergeRequest(1, "add-greeting", sha);
+          const start = started(mergeRequestEvent(mr, "open"), appNamespace, mergeRequestPipeline);
+          expect(
+            start.run.metadata.labels?.[MERGE_REQUEST_LABEL] === "1" &&
+              start.run.metadata.annotations?.["tekton-gitlab.io/ref"] ===
+                "refs/merge-requests/1/head",
+            `the run's labels ${JSON.stringify(start.run.metadata.labels)}, annotations ${JSON.stringify(start.run.metadata.annotations)}`,
+          );
+          const record = await runOnApi(start);
+          merged.first = { mr, start, record };
+          expect(record.succeeded, explain(record));
+          const fetched = record.taskRuns.find((t) => t.pipelineTask === MERGE_REQUEST_TASKS.fetch);
+          expect(
+            fetched?.results["commit-sha"] === sha &&
+              fetched.steps[0].log.includes(`commit ${sha} will be built, not pushed`),
+            `fetched ${fetched?.results["commit-sha"]}: ${fetched?.steps[0]?.log.trim()}`,
+          );
+          const build = record.taskRuns.find((t) => t.pipelineTask === MERGE_REQUEST_TASKS.build);
+          const kaniko = build?.steps ?? [];
+          expect(
+            kaniko.length === 1 &&
+              kaniko[0].name === "build" &&
+              kaniko[0].kind === "kaniko" &&
+              kaniko[0].report?.noPush === true &&
+              kaniko[0].report.destination === "" &&
+              kaniko[0].report.pushed.length === 0,
+            `the build step(s) ${JSON.stringify(kaniko.map((s) => ({ name: s.name, report: s.report })))}`,
+          );
+          expect(
+            registryLines().length === pushedBefore,
+            `pushed: ${registryLines().slice(pushedBefore).join(", ")}`,
+          );
+          expect(operationsHead(world) === head, "the operations repository changed");
+          const writeKey = record.taskRuns.flatMap((t) =>
+            t.steps.filter((s) => s.sees.includes("git-write key")).map((s) => s.name),
+          );
+          expect(writeKey.length === 0, `the git-write key reaches ${writeKey.join(", ")}`);
+          expect(
+            postedOn(sha) === "running 201, success 201",
+            `posted ${postedOn(sha) || "nothing"}`,
+          );
+          const shown = gitlabApi!.statusesOf(sourceProject, sha).at(-1);
+          expect(
+            shown?.name === mergeRequestStatus &&
+              shown.ref === "add-greeting" &&
+              shown.status === "success" &&
+              shown.description === `Built, not pushed; nothing deployed (${sha.slice(0, 8)})`,
+            `GitLab shows ${JSON.stringify(shown)}`,
+          );
+        },
+      ],
+      [
+        "a merge request updated twice: the older run is cancelled (GitLab: canceled), the newer succeeds; a push build and another merge request's run beside them go on",
+        async () => {
+          const api = await kubeApi();
+          const patchesBefore = api.requests.filter((r) => r.method === "PATCH").length;
+          // Started in this order, each held before its last task: a push build of the app's
+          // branch, merge request 3's run, and merge request 2's run of its first push.
+          const base = pushToMergeRequest(2, "resize", "resize, first draft");
+          const pushed = push(world, "a push beside the merge requests");
+          const pushHold = holdAtLast();
+          const pushRun = runOnApi(startedBy(world, pushed), { beforeTask: pushHold.beforeTask });
+          const otherSha = pushToMergeRequest(3, "rename", "rename, another merge request");
+          const otherMr = mergeRequest(3, "rename", otherSha);
+          const otherHold = holdAtLast();
+          const otherRun = runOnApi(
+            started(mergeRequestEvent(otherMr, "open"), appNamespace, mergeRequestPipeline),
+            { beforeTask: otherHold.beforeTask },
+          );
+          const older = pushToMergeRequest(2, "resize", "resize, second draft");
+          const olderStart = started(
+            mergeRequestEvent(mergeRequest(2, "resize", older), "update", base),
+            appNamespace,
+            mergeRequestPipeline,
+          );
+          const olderHold = holdAtLast();
+          const olderRun = runOnApi(olderStart, { beforeTask: olderHold.beforeTask });
+          await Promise.all([
+            Promise.race([pushHold.atLast, pushRun]),
+            Promise.race([otherHold.atLast, otherRun]),
+            Promise.race([olderHold.atLast, olderRun]),
+          ]);
+          const newer = pushToMergeRequest(2, "resize", "resize, final");
+          const newerRecord = await runOnApi(
+            started(
+              mergeRequestEvent(mergeRequest(2, "resize", newer), "update", older),
+              appNamespace,
+              mergeRequestPipeline,
+            ),
+          );
+          for (const hold of [pushHold, otherHold, olderHold]) hold.release();
+          const [pushRecord, otherRecord, olderRecord] = await Promise.all([
+            pushRun,
+            otherRun,
+            olderRun,
+          ]);
+          expect(newerRecord.succeeded, explain(newerRecord));
+          expect(pushRecord.succeeded && !pushRecord.cancelled, explain(pushRecord));
+          expect(otherRecord.succeeded && !otherRecord.cancelled, explain(otherRecord));
+          const patches = api.requests
+            .filter((r) => r.method === "PATCH")
+            .slice(patchesBefore)
+            .map((r) => `${r.path.split("/").pop()} ${r.body}`);
+          expect(
+            patches.join("; ") ===
+              `${olderStart.run.metadata.name} {"spec":{"status":"CancelledRunFinally"}}`,
+            `PATCHes: ${patches.join("; ") || "none"}`,
+          );
+          const cancelledTask = olderRecord.taskRuns.find((t) => t.reason === "TaskRunCancelled");
+          expect(
+            olderRecord.cancelled &&
+              cancelledTask?.pipelineTask === MERGE_REQUEST_TASKS.build &&
+              olderRecord.taskRuns.at(-1)?.pipelineTask === "report-result",
+            `the older run: ${olderRecord.error ?? olderRecord.taskRuns.map((t) => `${t.pipelineTask}=${t.reason ?? t.succeeded}`).join(", ")}`,
+          );
+          const shown = (sha: string) => gitlabApi!.statusesOf(sourceProject, sha).at(-1);
+          expect(
+            postedOn(older) === "running 201, canceled 201" &&
+              postedOn(newer) === "running 201, success 201" &&
+              shown(older)?.name === mergeRequestStatus &&
+              shown(otherSha)?.status === "success" &&
+              shown(pushed)?.status === "success",
+            `posted on the older: ${postedOn(older)}; the newer: ${postedOn(newer)}; merge request 3: ${postedOn(otherSha)}; the push: ${postedOn(pushed)}`,
+          );
+        },
+      ],
+      [
+        "a '/retest' comment on a merge request builds its head again; another comment starts nothing",
+        async () => {
+          const first = merged.first;
+          expect(first?.record.succeeded, "the merge request scenario did not succeed");
+          const chat = comment(first.mr, "This MR needs work.");
+          expect(
+            chat.created.length === 0 &&
+              chat.stopped[mergeRequestTriggerId("note")] === "cel: filter false",
+            `a comment: created ${chat.created.length}, stopped ${JSON.stringify(chat.stopped)}`,
+          );
+          const start = started(
+            comment(first.mr, " /retest\n"),
+            appNamespace,
+            mergeRequestPipeline,
+          );
+          const revision = start.run.spec.params.find((p: any) => p.name === "revision")?.value;
+          expect(revision === first.mr.sha, `the retest builds ${revision}`);
+          const record = await runOnApi(start);
+          expect(record.succeeded, explain(record));
+          expect(
+            postedOn(first.mr.sha) === "running 201, success 201, running 201, success 201",
+            `posted ${postedOn(first.mr.sha)}`,
+          );
+        },
+      ],
+      [
+        "a label change (update without oldrev), a close and a fork's merge request start nothing",
+        async () => {
+          const first = merged.first;
+          expect(first, "the merge request scenario did not run");
+          const events: [string, ReturnType<typeof mergeRequestEvent>][] = [
+            ["a label change", mergeRequestEvent(first.mr, "update")],
+            ["a close", mergeRequestEvent({ ...first.mr, state: "closed" }, "close")],
+            [
+              "a fork's merge request",
+              mergeRequestEvent({ ...first.mr, iid: 5, sourceProjectId: 4242 }, "open"),
+            ],
+          ];
+          for (const [what, outcome] of events) {
+            expect(
+              outcome.created.length === 0 &&
+                outcome.stopped[mergeRequestTriggerId("mergeRequest")] === "cel: filter false" &&
+                (outcome.calls.gitlab ?? 0) === 0,
+              `${what}: created ${outcome.created.length}, stopped ${JSON.stringify(outcome.stopped)}, calls ${JSON.stringify(outcome.calls)}`,
+            );
+          }
+        },
+      ],
+      [
+        "a broken Dockerfile in a merge request: GitLab shows failed, naming the task, the step and the exit code",
+        async () => {
+          const api = await kubeApi();
+          const sha = pushToMergeRequest(
+            4,
+            "broken-dockerfile",
+            "a typo in the Dockerfile",
+            (dir) => fs.appendFileSync(path.join(dir, "source", "Dockerfile"), "RUNN echo typo\n"),
+          );
+          const start = started(
+            mergeRequestEvent(mergeRequest(4, "broken-dockerfile", sha), "open"),
+            appNamespace,
+            mergeRequestPipeline,
+          );
+          const record = await runOnApi(start);
+          const build = record.taskRuns.find((t) => t.pipelineTask === MERGE_REQUEST_TASKS.build);
+          expect(
+            !record.succeeded && build?.steps[0]?.exitCode === 1,
+            `the run ${record.succeeded ? "succeeded" : explain(record)}`,
+          );
+          const shown = gitlabApi!.statusesOf(sourceProject, sha).at(-1);
+          expect(
+            shown?.status === "failed" &&
+              shown.description ===
+                `Failed in ${MERGE_REQUEST_TASKS.build}, step build: exit code 1`,
+            `GitLab shows ${JSON.stringify(shown)}`,
+          );
+          // Read through the status reader's token and Role; the token reaches that pod only.
+          const reads = api.requests.filter(
+            (r) =>
+              r.path.endsWith("/taskruns") &&
+              r.query.labelSelector === `tekton.dev/pipelineRun=${start.run.metadata.name}`,
+          );
+          expect(
+            reads.length > 0 &&
+              reads.every(
+                (r) => r.authorization === `Bearer ${apiTokens[STATUS_READER_SERVICE_ACCOUNT]}`,
+              ),
+            `TaskRun reads: ${reads.length}`,
+          );
+          const holders = record.taskRuns.flatMap((t) =>
+            t.steps
+              .filter((s) => s.sees.includes(tokenLabel(STATUS_READER_SERVICE_ACCOUNT)))
+              .map((s) => `${t.pipelineTask}/${s.name}`),
+          );
+          expect(
+            holders.join(", ") === "report-result/describe-failure, report-result/post-status",
+            `the status reader's token reaches ${holders.join(", ") || "no step"}`,
+          );
+          const ns = `/apis/tekton.dev/v1/namespaces/${appNamespace}`;
+          const answers = [
+            await apiStatus(STATUS_READER_SERVICE_ACCOUNT, `${ns}/taskruns`),
+            await apiStatus(STATUS_READER_SERVICE_ACCOUNT, `${ns}/pipelineruns`),
+            await apiStatus(CANCEL_SERVICE_ACCOUNT, `${ns}/taskruns`),
+          ];
+          expect(
+            answers.join(",") === "200,403,403",
+            `RBAC: reader lists taskruns ${answers[0]}, pipelineruns ${answers[1]}; cancel lists taskruns ${answers[2]}`,
+          );
+        },
+      ],
     ];
 
     const operationsBefore = operationsHead(world);
@@ -1081,6 +1525,7 @@ async function main(): Promise<number> {
     outcomes.push({ name: "setup", error: (error as Error).message });
     console.log(`FAIL setup: ${(error as Error).message}`);
   } finally {
+    await (await mergeRequestApi?.catch(() => undefined))?.close();
     await gitlabApi?.close();
     await sshd?.stop();
     stopAll();
@@ -1090,6 +1535,8 @@ async function main(): Promise<number> {
     else fs.rmSync(root, { recursive: true, force: true });
   }
   const failed = outcomes.filter((o) => o.error).length;
+  // CI's budget is OVERALL_TIMEOUT_MS; `--try` says its own time in its summary.
+  if (!TRY) console.error(`rehearsal: took ${((Date.now() - STARTED_AT) / 1000).toFixed(1)} s`);
   if (!TRY || failed > 0) {
     console.log(`rehearsal: ${outcomes.length - failed} passed, ${failed} failed`);
   }

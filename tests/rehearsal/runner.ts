@@ -48,6 +48,8 @@ export interface TaskRunRecord {
   error?: string;
   /** The condition reason when not Succeeded/Failed: `TaskRunCancelled`. */
   reason?: string;
+  /** When it ended (the TaskRun's status.completionTime). */
+  completionTime?: string;
 }
 
 export interface PipelineRunRecord {
@@ -85,6 +87,11 @@ export interface RunOptions {
    * step's kubectl through KUBECONFIG. Without it no step reaches an API server.
    */
   serviceAccountKubeconfig?: (serviceAccountName: string, namespace: string) => string;
+  /**
+   * Told of every TaskRun once it has ended, before the next task starts (what the API server
+   * would then hold for it: tests/rehearsal/taskRuns.ts gives it Tekton's shape).
+   */
+  onTaskRun?: (record: TaskRunRecord) => void;
 }
 
 /** The TaskRun condition reason of a cancelled TaskRun (pipeline v1.15.0 TaskRunReasonCancelled). */
@@ -389,6 +396,7 @@ async function runTask(
       argv = [...run, ...command.slice(1), ...args];
       env.REHEARSAL_MOUNTS = JSON.stringify([...visible, env.HOME, credsDir]);
       env.REHEARSAL_REPORT = path.join(taskRunDir, `${step.name}.report.json`);
+      env.REHEARSAL_REGISTRY = path.join(options.root, "registry.log");
     }
 
     // Credential init: the entrypoint writes /tekton/creds and copies it into $HOME.
@@ -423,7 +431,9 @@ async function runTask(
       record.reason = TASK_RUN_CANCELLED;
       return record;
     }
-    if (outcome.exitCode !== 0) return record;
+    // pkg/apis/pipeline/v1/container_types.go `OnError` "continue": the step's exit code is
+    // recorded and the next step runs; the TaskRun can still succeed.
+    if (outcome.exitCode !== 0 && step.onError !== "continue") return record;
   }
 
   // pkg/entrypoint/entrypointer.go `readResultsFromDisk`: the file's bytes, not trimmed.
@@ -530,6 +540,10 @@ export async function runPipelineRun(
       results: {},
       reason: TASK_RUN_CANCELLED,
     });
+    const ended = (taskRun: TaskRunRecord) => {
+      taskRun.completionTime = new Date().toISOString();
+      options.onTaskRun?.(taskRun);
+    };
     const aborted = new Promise<void>((resolve) =>
       cancel.signal.addEventListener("abort", () => resolve(), { once: true }),
     );
@@ -555,6 +569,7 @@ export async function runPipelineRun(
           const taskRun = cancel.signal.aborted
             ? cancelledBeforeStart(pt)
             : await runPipelineTask(pt);
+          ended(taskRun);
           results[pt.name] = taskRun.results;
           done.add(pt.name);
           return taskRun;
@@ -598,6 +613,7 @@ export async function runPipelineRun(
         options,
         noCancel,
       );
+      ended(taskRun);
       record.taskRuns.push(taskRun);
       failed ||= !taskRun.succeeded && pt.onError !== "continue";
     }
