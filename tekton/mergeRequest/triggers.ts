@@ -9,7 +9,11 @@
 // added, `source_project_id`, `target_project_id`, `source_branch`, `last_commit.id`) and the
 // project whose hook fired (the target project) in `project`; a comment event carries the note
 // in `object_attributes` (`note`, `noteable_type`, `action` create or update since GitLab 16.11)
-// and the merge request, with the same fields, in `merge_request`.
+// and the merge request, with the same fields, in `merge_request`. gitlabhq
+// app/services/merge_requests/base_service.rb: `execute_hooks` fires the hooks of
+// `merge_request.project`, the target project, and `hook_data` sets `oldrev` only when it is not
+// blank; `commit_status_merge_requests` finds the merge requests of a commit status by
+// `source_branch == status.ref`, so the status is posted with the source branch as its ref.
 import { AppConfig, ListenerConfig } from "../../config/schema";
 import { appLabels, PIPELINE_PARAMS, RUN_METADATA, sshCloneUrl, WORKSPACES } from "../core/names";
 import {
@@ -88,6 +92,17 @@ function mergeRequestTerms(mr: string): string[] {
   ];
 }
 
+/**
+ * Every GitLab payload names its kind (`object_kind`: push, merge_request, note). Asked first,
+ * it makes the filter plainly false for another event of the same project (cel-go's && is false
+ * when one side is, whatever the other), where a missing field would be an evaluation error the
+ * listener logs for every push.
+ */
+const KIND_TERM = {
+  mergeRequest: "body.object_kind == 'merge_request'",
+  note: "body.object_kind == 'note'",
+} as const;
+
 const projectTerm = (app: Pick<AppConfig, "sourceProject">) =>
   `body.project.path_with_namespace == ${celStringLiteral(app.sourceProject)}`;
 
@@ -101,6 +116,7 @@ export function mergeRequestFilter(app: Pick<AppConfig, "sourceProject">): strin
   const mr = "body.object_attributes";
   return [
     projectTerm(app),
+    KIND_TERM.mergeRequest,
     ...mergeRequestTerms(mr),
     `(${mr}.action in ['open', 'reopen'] || (${mr}.action == 'update' && has(${mr}.oldrev)))`,
   ].join(" && ");
@@ -116,6 +132,7 @@ export function noteFilter(app: Pick<AppConfig, "sourceProject" | "mergeRequests
   const note = "body.object_attributes";
   return [
     projectTerm(app),
+    KIND_TERM.note,
     `${note}.noteable_type == 'MergeRequest'`,
     `(!has(${note}.action) || ${note}.action == 'create')`,
     `type(${note}.note) == string`,
