@@ -336,9 +336,16 @@ export function triggerTemplate(app: AppConfig, ctx: TriggerContext): TriggerTem
  * returns), so this cheap comparison comes first and the token check second: a push costs one
  * CEL evaluation per app, but one token check (one Secret read) in total.
  */
-export function appFilter(app: Pick<AppConfig, "sourceProject" | "branch">): string {
+export function appFilter(
+  app: Pick<AppConfig, "sourceProject" | "branch"> & Partial<Pick<AppConfig, "mergeRequests">>,
+): string {
   return [
     `body.project.path_with_namespace == ${celStringLiteral(app.sourceProject)}`,
+    // With merge request builds the hook also delivers merge request and comment events of
+    // this project: asking the kind makes the filter plainly false for them, where the missing
+    // `ref` would be a CEL error the listener logs for each (cel-go's && is false when one side
+    // is). Only then, so an app without them keeps its Trigger as it was.
+    ...(app.mergeRequests?.build ? ["body.object_kind == 'push'"] : []),
     pushFilter(app.branch),
   ].join(" && ");
 }
