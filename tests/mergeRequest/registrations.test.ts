@@ -19,6 +19,7 @@ const ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 const TEMPLATE = "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate";
 const BINDING = "kubernetes:triggers.tekton.dev/v1beta1:TriggerBinding";
 const TRIGGER = "kubernetes:triggers.tekton.dev/v1beta1:Trigger";
+const ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy";
 
 /** The objects a merge request build adds, as `<type> <namespace>/<metadata.name>`. */
 const STATUS_READER = [
@@ -100,7 +101,7 @@ describe("merge request builds: what the program registers", function () {
     }
   });
 
-  it("build on: nothing registered today changes but the hook, and what waits for the status reader", () => {
+  it("build on: nothing registered today changes but the hook, the listener's admission policy, and what waits for the status reader", () => {
     const dumpOn = new Map(dumpRegistrations(on).map((r) => [r.urn, r]));
     const reader = on.resources
       .filter((r) => STATUS_READER.includes(objectKey(r)) && r.type !== ROLE)
@@ -120,6 +121,10 @@ describe("merge request builds: what the program registers", function () {
           dependencies: [...old.dependencies, ...mergeRequestTriggers].sort(),
           inputs: { ...old.inputs, mergeRequestsEvents: true, noteEvents: true },
         };
+      } else if (old.type === ADMISSION_POLICY) {
+        // It admits the merge request run as well (tests/listener/admission.test.ts).
+        assert.notDeepEqual(now.inputs.spec, old.inputs.spec);
+        expected = { ...old, inputs: { ...old.inputs, spec: now.inputs.spec } };
       } else if (old.type === GITLAB_TRIGGER || old.urn.includes(`::${GITLAB_TRIGGER}$`)) {
         // The run templates must not reach the listener before the account report-result runs as.
         expected = { ...old, dependencies: [...old.dependencies, ...reader].sort() };
