@@ -630,6 +630,23 @@ function runsKaniko(container: Record<string, any>, templateImage?: string): boo
   return /(^|\/)kaniko(-project\/executor)?$|\/kaniko\/|(^|\/)kaniko-project\//.test(repository);
 }
 
+/**
+ * A Kaniko step that pushes no image: `--no-push` (or `--no-push=true`) and no destination
+ * (osscontainertools/kaniko v1.28.3 cmd/executor/cmd/root.go: `--no-push` "Do not push the image
+ * to the registry", `--destination`/`-d`; RootCmd's `PersistentPreRunE` asks for one of them). Chains
+ * has no image of it to sign (a merge request build without `mergeRequests.push`,
+ * tekton/mergeRequest). Unknown args count as pushing.
+ */
+function kanikoPushesNothing(container: Record<string, any>): boolean {
+  const args = known(() => container.args);
+  if (!Array.isArray(args)) return false;
+  const words = knownItems(() => args);
+  if (words.some((word) => typeof word !== "string")) return false;
+  const noPush = words.some((word) => word === "--no-push" || word === "--no-push=true");
+  const destination = words.some((word) => /^(--destination|-d)(=|$)|^-d./.test(word as string));
+  return noPush && !destination;
+}
+
 /** Task specs of a Tekton object, with where they sit: a Task's, a TaskRun's, a Pipeline's. */
 function taskSpecsOf(args: Pick<ResourceValidationArgs, "type" | "props">) {
   const match = TEKTON_TYPE.exec(args.type);
@@ -674,16 +691,16 @@ function taskSpecsOf(args: Pick<ResourceValidationArgs, "type" | "props">) {
 export const kanikoResultsForChains: ResourceValidationPolicy = {
   name: "tekton-kaniko-chains-results",
   description:
-    "A Task that runs Kaniko declares the results IMAGE_URL and IMAGE_DIGEST, so Tekton Chains signs and attests the image it pushes.",
+    "A Task that runs Kaniko to push an image (anything but --no-push without a --destination) declares the results IMAGE_URL and IMAGE_DIGEST, so Tekton Chains signs and attests the image it pushes.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
     for (const { where, spec } of taskSpecsOf(args)) {
       const template = known(() => spec.stepTemplate);
       const templateImage = isObject(template) ? knownString(() => template.image) : undefined;
-      const kaniko = knownItems(() => spec.steps).some(
+      const kaniko = knownItems(() => spec.steps).filter(
         (step) => isObject(step) && runsKaniko(step, templateImage),
       );
-      if (!kaniko) continue;
+      if (kaniko.length === 0 || kaniko.every(kanikoPushesNothing)) continue;
       const results = known(() => spec.results);
       if (results === UNKNOWN) continue;
       const declared = new Set(

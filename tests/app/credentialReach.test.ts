@@ -160,6 +160,82 @@ describe("credentials reach only the step that needs them", function () {
     assert.equal(push.inputs.automountServiceAccountToken, false);
   });
 
+  describe("merge request builds (issue 21): nothing of them can deploy", () => {
+    const MERGE_REQUEST_TEMPLATE = "hello-python-merge-request-pipelinerun";
+    const withMergeRequests = (push: boolean) =>
+      withStructured(exampleConfig(), "apps", (apps) =>
+        apps.map((a: any) => ({ ...a, mergeRequests: { build: true, push } })),
+      );
+    const everyStep = (reach: Record<string, Record<string, string[]>>) =>
+      Object.values(reach).flatMap((steps) => Object.values(steps).flat());
+
+    for (const push of [false, true]) {
+      it(`git-pull in the fetch, the registry in Kaniko only, the TaskRun reader in report-result only (push: ${push})`, async () => {
+        const run = await runProgram(withMergeRequests(push));
+        assert.ifError(run.error);
+        const reach = credentialReach(run, "python-hello-build", MERGE_REQUEST_TEMPLATE);
+        assert.deepEqual(reach, {
+          "fetch-merge-request": { fetch: ["git-pull"] },
+          "build-merge-request": push
+            ? { "image-url": [], "build-and-push": ["registry-credentials"] }
+            : { build: ["registry-credentials"] },
+          "cancel-superseded": { cancel: ["token:tekton-cancel"] },
+          "report-running": { "describe-failure": [], "post-status": ["gitlab-status-token"] },
+          // The one step that reads TaskRuns holds the reader's token and no GitLab token.
+          "report-result": {
+            "describe-failure": ["token:tekton-status-reader"],
+            "post-status": ["gitlab-status-token", "token:tekton-status-reader"],
+          },
+        });
+        assert.ok(!everyStep(reach).includes("git-write"));
+        // The push build beside it is as before.
+        assert.deepEqual(
+          credentialReach(run, "python-hello-build", "hello-python-pipelinerun"),
+          await reachOf(exampleConfig()),
+        );
+      });
+    }
+
+    it("Chains may push signatures with the registry credentials only for a pushed mr- image", async () => {
+      for (const push of [false, true]) {
+        const run = await runProgram(withMergeRequests(push));
+        assert.ifError(run.error);
+        assert.deepEqual(chainsKeychain(run, "python-hello-build", MERGE_REQUEST_TEMPLATE), {
+          "fetch-merge-request": [],
+          "build-merge-request": push ? ["registry-credentials"] : [],
+          "cancel-superseded": [],
+          "report-running": [],
+          "report-result": [],
+          "(pipelinerun)": [],
+        });
+      }
+    });
+
+    it("the status reader lists no Secret and holds exactly get and list of TaskRuns", async () => {
+      const run = await runProgram(withMergeRequests(false));
+      assert.ifError(run.error);
+      const find = (type: string, name: string) => findObject(run, type, name).inputs;
+      const account = find("kubernetes:core/v1:ServiceAccount", "tekton-status-reader");
+      assert.equal(account.metadata.namespace, "python-hello-build");
+      assert.equal(account.secrets, undefined);
+      assert.equal(account.imagePullSecrets, undefined);
+      assert.equal(account.automountServiceAccountToken, true);
+      const role = find("kubernetes:rbac.authorization.k8s.io/v1:Role", "tekton-status-reader");
+      assert.deepEqual(role.rules, [
+        { apiGroups: ["tekton.dev"], resources: ["taskruns"], verbs: ["get", "list"] },
+      ]);
+      const bindings = run.resources.filter(
+        (r) =>
+          /:(Cluster)?RoleBinding$/.test(r.type) &&
+          (r.inputs.subjects ?? []).some((s: any) => s.name === "tekton-status-reader"),
+      );
+      assert.deepEqual(
+        bindings.map((b) => [b.type.split(":").pop(), b.inputs.roleRef.name]),
+        [["RoleBinding", "tekton-status-reader"]],
+      );
+    });
+  });
+
   it("an anonymous registry gets no push ServiceAccount: nothing to lend Chains", async () => {
     const config = withStructured(exampleConfig(), "registry", (r) => ({ host: r.host }));
     delete config["tekton-gitlab:registryPassword"];

@@ -27,8 +27,12 @@ export type CredentialReach = Record<string, Record<string, string[]>>;
  * (`taskRunTemplate.serviceAccountName`, chains pkg/chains/objects/objects.go
  * `PipelineRunObjectV1.GetServiceAccountName`).
  */
-export function chainsKeychain(run: ProgramRun, namespace: string): Record<string, string[]> {
-  const { pipelineRun, pipeline, inNamespace } = buildObjects(run, namespace);
+export function chainsKeychain(
+  run: ProgramRun,
+  namespace: string,
+  template?: string,
+): Record<string, string[]> {
+  const { pipelineRun, pipeline, inNamespace } = buildObjects(run, namespace, template);
   const secretsOf = (serviceAccountName: string) => {
     const account = inNamespace("kubernetes:core/v1:ServiceAccount", serviceAccountName);
     return [...(account.imagePullSecrets ?? []), ...(account.secrets ?? [])]
@@ -61,7 +65,8 @@ function serviceAccountOf(pipelineRun: any, pipelineTaskName: string): string {
   );
 }
 
-function buildObjects(run: ProgramRun, namespace: string) {
+/** `template`: the TriggerTemplate's name; unset: the namespace's first (the push build's). */
+function buildObjects(run: ProgramRun, namespace: string, template?: string) {
   const inNamespace = (type: string, name: string) => {
     const found = run.resources.find(
       (r) =>
@@ -72,13 +77,14 @@ function buildObjects(run: ProgramRun, namespace: string) {
     if (!found) throw new Error(`no ${type} ${namespace}/${name}`);
     return found.inputs;
   };
-  const template = run.resources.find(
+  const found = run.resources.find(
     (r) =>
       r.type === "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate" &&
-      r.inputs.metadata.namespace === namespace,
+      r.inputs.metadata.namespace === namespace &&
+      (template === undefined || r.inputs.metadata.name === template),
   );
-  if (!template) throw new Error(`no TriggerTemplate in ${namespace}`);
-  const pipelineRun = template.inputs.spec.resourcetemplates[0];
+  if (!found) throw new Error(`no TriggerTemplate ${template ?? ""} in ${namespace}`);
+  const pipelineRun = found.inputs.spec.resourcetemplates[0];
   const pipeline = inNamespace(
     "kubernetes:tekton.dev/v1:Pipeline",
     pipelineRun.spec.pipelineRef.name,
@@ -86,8 +92,12 @@ function buildObjects(run: ProgramRun, namespace: string) {
   return { pipelineRun, pipeline, inNamespace };
 }
 
-export function credentialReach(run: ProgramRun, namespace: string): CredentialReach {
-  const { pipelineRun, pipeline, inNamespace } = buildObjects(run, namespace);
+export function credentialReach(
+  run: ProgramRun,
+  namespace: string,
+  template?: string,
+): CredentialReach {
+  const { pipelineRun, pipeline, inNamespace } = buildObjects(run, namespace, template);
 
   const reach: CredentialReach = {};
   for (const pipelineTask of pipelineTasks(pipeline)) {

@@ -65,7 +65,7 @@ function status(code: number, reason: string, message: string) {
 }
 
 /** Equality-only selectors (`k=v,k2=v2`), the form the cancel task sends. */
-function selects(selector: string, labels: Record<string, string> | undefined): boolean {
+export function selects(selector: string, labels: Record<string, string> | undefined): boolean {
   return selector
     .split(",")
     .filter((term) => term !== "")

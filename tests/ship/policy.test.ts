@@ -24,6 +24,12 @@ import { appAndContext } from "../build/helpers";
 import { listenerAdmission } from "../../tekton/listener/listenerAdmission";
 import { CANCEL_ROLE, cancelRole, cancelRoleBinding } from "../../tekton/cancel/cancelTask";
 import { appPipelineRunRoleBinding, sharedEventListener } from "../../tekton/listener/triggers";
+import { buildMergeRequestTask } from "../../tekton/mergeRequest/pipeline";
+import {
+  statusReaderRole,
+  statusReaderRoleBinding,
+  statusReaderServiceAccount,
+} from "../../tekton/mergeRequest/rbac";
 
 /** The sentinel the engine sends for a value not known during preview. */
 const UNKNOWN_STRING: string = (policyProxy as any).unknownStringValue;
@@ -137,6 +143,51 @@ describe("policy pack", () => {
       );
       assert.equal(half.length, 1);
       assert.match(half[0], /missing IMAGE_URL\b/);
+    });
+
+    it("lets a Kaniko task that pushes nothing (--no-push, no destination) go without them", async () => {
+      const build = (args: string[], extra: Record<string, any> = {}) =>
+        checkPolicy(kanikoResultsForChains, task([{ ...kaniko, args }], extra));
+      const digest = "--digest-file=$(results.built-digest.path)";
+      assert.deepEqual(await build(["--context=/src", "--no-push", digest]), []);
+      assert.deepEqual(await build(["--no-push=true"]), []);
+      // The merge request build without mergeRequests.push (tekton/mergeRequest), as rendered.
+      const { app, ctx } = appAndContext({
+        apps: ([a]) => [{ ...a, mergeRequests: { build: true, push: false } }],
+      });
+      const mergeRequest = buildMergeRequestTask(app, ctx);
+      assert.deepEqual(
+        await checkPolicy(kanikoResultsForChains, { type: TASK, props: mergeRequest }),
+        [],
+      );
+      // Anything that may push still needs both results.
+      for (const args of [
+        ["--no-push=false"],
+        ["--no-push", "--destination=registry.example.com/a:b"],
+        ["--no-push", "--destination", "registry.example.com/a:b"],
+        ["--no-push", "-d", "registry.example.com/a:b"],
+        ["--no-push", "-dregistry.example.com/a:b"],
+        ["--destination=registry.example.com/a:b"],
+        [],
+      ]) {
+        assert.equal((await build(args)).length, 1, args.join(" "));
+      }
+      assert.equal((await build([UNKNOWN_STRING])).length, 1, "unknown args count as pushing");
+      // Two Kaniko steps, one of them pushing.
+      const two = task([
+        { ...kaniko, args: ["--no-push"] },
+        { ...kaniko, name: "push", args: ["--destination=registry.example.com/a:b"] },
+      ]);
+      assert.equal((await checkPolicy(kanikoResultsForChains, two)).length, 1);
+      const pushing = appAndContext({
+        apps: ([a]) => [{ ...a, mergeRequests: { build: true, push: true } }],
+      });
+      const withoutResults = buildMergeRequestTask(pushing.app, pushing.ctx);
+      delete (withoutResults.spec as any).results;
+      assert.equal(
+        (await checkPolicy(kanikoResultsForChains, { type: TASK, props: withoutResults })).length,
+        1,
+      );
     });
 
     it("recognises Kaniko by image as well as by its executor, also in embedded specs", async () => {
@@ -583,6 +634,50 @@ describe("policy pack", () => {
         assert.match(
           stack,
           /RoleBinding tekton-cancel-superseded grants Role tekton-cancel-superseded, whose rules\[1\] secrets/,
+        );
+      });
+    });
+
+    describe("the merge request status reader's Role (tekton/mergeRequest/rbac.ts)", () => {
+      const { app } = appAndContext({ apps: ([a]) => [{ ...a, mergeRequests: { build: true } }] });
+      const reader = (rules: any[]): FakeResource => ({
+        type: ROLE,
+        name: "tekton-status-reader",
+        props: { metadata: statusReaderRole(app).metadata, rules },
+      });
+      const { metadata, roleRef, subjects } = statusReaderRoleBinding(app);
+      const readerBinding: FakeResource = {
+        type: RB,
+        name: "tekton-status-reader",
+        props: { metadata, roleRef, subjects },
+      };
+
+      it("passes: get and list of TaskRuns, bound in the stack to an account listing no Secret", async () => {
+        const { rules } = statusReaderRole(app);
+        for (const policy of [rbacRolesNoSecrets, rbacClusterRolesReadOnly]) {
+          assert.deepEqual(await checkPolicy(policy, reader(rules)), [], policy.name);
+        }
+        assert.deepEqual(await checkPolicy(rbacBindingsNoSecretRoles, readerBinding), []);
+        assert.deepEqual(
+          await checkStackPolicy(rbacBindingRolesInStack, [reader(rules), readerBinding]),
+          [],
+        );
+        assert.equal((statusReaderServiceAccount(app) as any).secrets, undefined);
+      });
+
+      it("is refused if it grew Secrets or '*'", async () => {
+        const { rules } = statusReaderRole(app);
+        const [secrets] = await checkPolicy(rbacRolesNoSecrets, reader([...rules, readSecrets]));
+        assert.match(secrets, /Role tekton-status-reader grants rules\[1\] secrets/);
+        const everything = [{ apiGroups: ["tekton.dev"], resources: ["*"], verbs: ["get"] }];
+        assert.equal((await checkPolicy(rbacRolesNoSecrets, reader(everything))).length, 1);
+        const [stack] = await checkStackPolicy(rbacBindingRolesInStack, [
+          reader([...rules, readSecrets]),
+          readerBinding,
+        ]);
+        assert.match(
+          stack,
+          /RoleBinding tekton-status-reader grants Role tekton-status-reader, whose rules\[1\] secrets/,
         );
       });
     });

@@ -8,7 +8,7 @@ import {
   noRunWideCredentials,
   runWideServiceAccounts,
 } from "../../policy/credentials";
-import { exampleConfig, runProgram } from "../harness/program";
+import { exampleConfig, runProgram, withStructured } from "../harness/program";
 import { FakeResource, checkStackPolicy } from "./checkPolicy";
 
 const UNKNOWN_STRING: string = (policyProxy as any).unknownStringValue;
@@ -191,6 +191,34 @@ describe("policy no-run-wide-credentials", () => {
         const violations = await check(listing);
         assert.ok(violations.length >= 2, `${stack}: ${violations.join("\n")}`);
       }
+    });
+
+    it("finds the merge request run's account too and passes it (mergeRequests.build)", async () => {
+      const config = withStructured(exampleConfig(), "apps", (apps) =>
+        apps.map((a: any) => ({ ...a, mergeRequests: { build: true, push: true } })),
+      );
+      const run = await runProgram(config);
+      assert.ifError(run.error);
+      const resources = run.resources
+        .filter((r) => r.custom)
+        .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs }));
+      // Per-task accounts (tekton-build-push, tekton-cancel, tekton-status-reader) are not run-wide.
+      assert.deepEqual(
+        runWideServiceAccounts(resources)
+          .map((a) => [a.name, a.where])
+          .sort(),
+        [
+          [
+            "tekton-build",
+            "TriggerTemplate hello-python-merge-request-trigger-template spec.resourcetemplates[0]",
+          ],
+          [
+            "tekton-build",
+            "TriggerTemplate hello-python-trigger-template spec.resourcetemplates[0]",
+          ],
+        ],
+      );
+      assert.deepEqual(await check(resources), []);
     });
   });
 });

@@ -18,6 +18,12 @@ import { INSECURE_GITLAB_ANNOTATION, INSECURE_REGISTRY_ANNOTATION } from "../../
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
 import { checkPolicy, checkStackPolicy } from "./checkPolicy";
 
+/** Every app of `config` with merge request builds on (issue 21). */
+const withMergeRequests = (config: Record<string, string>, push: boolean) =>
+  withStructured(config, "apps", (apps) =>
+    apps.map((app: any) => ({ ...app, mergeRequests: { build: true, push } })),
+  );
+
 describe("the program under its policy pack", function () {
   this.timeout(60000);
 
@@ -44,6 +50,10 @@ describe("the program under its policy pack", function () {
           ({ caCert: _ca, ...registry }) => ({ ...registry, plainHttp: true }),
         ),
     ],
+    ...[false, true].map((push): [string, () => Record<string, string>] => [
+      `Pulumi.dev.yaml with mergeRequests.build (push: ${push})`,
+      () => withMergeRequests(exampleConfig("dev"), push),
+    ]),
   ];
   for (const [stack, config] of programs) {
     it(`registers no resource that violates a policy (${stack})`, async () => {
@@ -73,6 +83,22 @@ describe("the program under its policy pack", function () {
       }
       // Not vacuous: the listener's bindings are among what the RBAC policies judged.
       assert.ok(custom.some((r) => r.type.endsWith(":ClusterRoleBinding")));
+      if (stack.includes("mergeRequests")) {
+        // ...and the merge request build's Tasks, Pipeline, run template and status reader.
+        const named = custom.map((r) => `${r.type.split(":").pop()} ${r.inputs.metadata?.name}`);
+        for (const object of [
+          "Task build-merge-request",
+          "Task fetch-merge-request",
+          "Task report-merge-request-status",
+          "Pipeline build-hello-python-merge-request",
+          "TriggerTemplate hello-python-merge-request-pipelinerun",
+          "ServiceAccount tekton-status-reader",
+          "Role tekton-status-reader",
+          "RoleBinding tekton-status-reader",
+        ]) {
+          assert.ok(named.includes(object), object);
+        }
+      }
       for (const resource of custom) {
         for (const policy of resourcePolicies) {
           const found = await checkPolicy(policy, {
@@ -175,6 +201,28 @@ describe("the program under its policy pack", function () {
       }
       return found;
     };
+
+    for (const push of [false, true]) {
+      it(`pass every policy with merge request builds (Pulumi.dev.yaml, push: ${push})`, async () => {
+        const manifests = renderManifests(
+          parseStackConfig(withMergeRequests(exampleConfig("dev"), push)),
+        ).map((rendered) => rendered.manifest);
+        // Not vacuous: the merge request's Tasks, Pipeline and run template are here.
+        for (const [kind, name] of [
+          ["Task", "build-merge-request"],
+          ["Task", "fetch-merge-request"],
+          ["Task", "report-merge-request-status"],
+          ["Pipeline", "build-hello-python-merge-request"],
+          ["TriggerTemplate", "hello-python-merge-request-pipelinerun"],
+        ]) {
+          assert.ok(
+            manifests.some((m) => m.kind === kind && m.metadata.name === name),
+            `${kind} ${name}`,
+          );
+        }
+        assert.deepEqual(await violationsOf(manifests), []);
+      });
+    }
 
     for (const stack of ["dev", "prod"]) {
       it(`pass every policy (Pulumi.${stack}.yaml)`, async () => {

@@ -1,0 +1,144 @@
+// apps[].mergeRequests (issue 21): what the config accepts, its defaults, and every value refused
+// with its full key before the program registers anything.
+import "../harness/mocks";
+import * as assert from "node:assert/strict";
+import { ConfigError, parseStackConfig } from "../../config/load";
+import { exampleConfig, runProgram, withStructured } from "../harness/program";
+
+const KEY = "tekton-gitlab:apps[0].mergeRequests";
+
+const withMergeRequests = (mergeRequests: unknown) =>
+  withStructured(exampleConfig(), "apps", (apps) => {
+    apps[0].mergeRequests = mergeRequests;
+    return apps;
+  });
+
+/** Each refused value: the key its problem must start with and the words after it. */
+const REFUSED: { what: string; value: unknown; key: string; says: string }[] = [
+  {
+    what: "an unknown key (a typo of build)",
+    value: { bild: true },
+    key: `${KEY}.bild`,
+    says: "unknown key (did you mean build?)",
+  },
+  {
+    what: "an unknown key beside valid ones",
+    value: { build: true, deploy: true },
+    key: `${KEY}.deploy`,
+    says: "unknown key (a typo?)",
+  },
+  {
+    what: "build as a string",
+    value: { build: "true" },
+    key: `${KEY}.build`,
+    says: "expected boolean",
+  },
+  { what: "build as a number", value: { build: 1 }, key: `${KEY}.build`, says: "expected boolean" },
+  {
+    what: "push as a string",
+    value: { build: true, push: "yes" },
+    key: `${KEY}.push`,
+    says: "expected boolean",
+  },
+  {
+    what: "push null",
+    value: { build: true, push: null },
+    key: `${KEY}.push`,
+    says: "expected boolean",
+  },
+  {
+    what: "an empty retestComment",
+    value: { build: true, retestComment: "" },
+    key: `${KEY}.retestComment`,
+    says: "expected a non-empty comment such as /retest",
+  },
+  {
+    what: "a whitespace-only retestComment",
+    value: { build: true, retestComment: " \t " },
+    key: `${KEY}.retestComment`,
+    says: "expected a non-empty comment such as /retest",
+  },
+  {
+    what: "a retestComment of 101 characters",
+    value: { build: true, retestComment: `/${"r".repeat(100)}` },
+    key: `${KEY}.retestComment`,
+    says: "expected a comment of at most 100 characters",
+  },
+  {
+    what: "a retestComment with a newline",
+    value: { build: true, retestComment: "/retest\nplease" },
+    key: `${KEY}.retestComment`,
+    says: "expected a comment on one line (no newline)",
+  },
+  {
+    what: "a retestComment with a carriage return",
+    value: { build: true, retestComment: "/retest\rplease" },
+    key: `${KEY}.retestComment`,
+    says: "expected a comment on one line (no newline)",
+  },
+  {
+    what: "a retestComment with a leading space",
+    value: { build: true, retestComment: " /retest" },
+    key: `${KEY}.retestComment`,
+    says: "expected a comment without leading or trailing whitespace (a comment is compared trimmed)",
+  },
+  {
+    what: "a retestComment with a trailing tab",
+    value: { build: true, retestComment: "/retest\t" },
+    key: `${KEY}.retestComment`,
+    says: "expected a comment without leading or trailing whitespace (a comment is compared trimmed)",
+  },
+  {
+    what: "a retestComment that is not a string",
+    value: { build: true, retestComment: 7 },
+    key: `${KEY}.retestComment`,
+    says: "expected string",
+  },
+  { what: "mergeRequests: true (not an object)", value: true, key: KEY, says: "expected object" },
+];
+
+describe("config: apps[].mergeRequests", function () {
+  this.timeout(20000);
+
+  it("defaults to build off, push off and /retest when unset", () => {
+    const [app] = parseStackConfig(exampleConfig(), {}).apps;
+    assert.deepEqual(app.mergeRequests, { build: false, push: false, retestComment: "/retest" });
+  });
+
+  it("fills what an object leaves out, and keeps what it sets", () => {
+    const parse = (value: unknown) =>
+      parseStackConfig(withMergeRequests(value), {}).apps[0].mergeRequests;
+    assert.deepEqual(parse({}), { build: false, push: false, retestComment: "/retest" });
+    assert.deepEqual(parse({ build: true }), {
+      build: true,
+      push: false,
+      retestComment: "/retest",
+    });
+    assert.deepEqual(parse({ build: true, push: true, retestComment: "/build again" }), {
+      build: true,
+      push: true,
+      retestComment: "/build again",
+    });
+  });
+
+  it("accepts a retestComment of exactly 100 characters, and inner spaces", () => {
+    const parse = (retestComment: string) =>
+      parseStackConfig(withMergeRequests({ build: true, retestComment }), {}).apps[0].mergeRequests
+        .retestComment;
+    const longest = `/${"r".repeat(99)}`;
+    assert.equal(longest.length, 100);
+    assert.equal(parse(longest), longest);
+    assert.equal(parse("please build this again"), "please build this again");
+  });
+
+  describe(`refuses with the full key, before registering anything (${REFUSED.length} cases)`, () => {
+    for (const bad of REFUSED) {
+      it(bad.what, async () => {
+        const run = await runProgram(withMergeRequests(bad.value));
+        assert.ok(run.error instanceof ConfigError, `expected ConfigError, got ${run.error}`);
+        assert.deepEqual(run.error.problems, [`${bad.key}: ${bad.says}`]);
+        assert.deepEqual(run.resources, [], "resources were registered despite bad config");
+      });
+    }
+  });
+});
