@@ -156,7 +156,9 @@ const DESCRIBE_PARAMS = {
  * image). Tekton Pipelines v1.15.0 pkg/apis/pipeline/v1/taskrun_types.go: a TaskRun's
  * `status.conditions` (type Succeeded, False when it failed, reason TaskRunCancelled when it was
  * cancelled), `status.steps[]` (`StepState`: `name`, the container's `terminated.exitCode` and
- * `terminated.reason`, and `terminationReason`, "TimeoutExceeded" for a step out of time) and
+ * `terminated.reason`, and `terminationReason`, "TimeoutExceeded" for a step out of time, and
+ * "TaskRunTimeout" for the step a timed-out TaskRun stopped: pkg/reconciler/taskrun/taskrun.go
+ * `terminateStepsInPod`) and
  * `status.completionTime`; the label `tekton.dev/pipelineTask` (pkg/apis/pipeline/register.go
  * `PipelineTaskLabelKey`) and `tekton.dev/pipelineRun` select the run's TaskRuns.
  */

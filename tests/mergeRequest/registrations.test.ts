@@ -101,7 +101,7 @@ describe("merge request builds: what the program registers", function () {
     }
   });
 
-  it("build on: nothing registered today changes but the hook, the listener's admission policy, and what waits for the status reader", () => {
+  it("build on: nothing registered today changes but the hook, the listener's admission policy, the push filter's kind, and what waits for the status reader", () => {
     const dumpOn = new Map(dumpRegistrations(on).map((r) => [r.urn, r]));
     const reader = on.resources
       .filter((r) => STATUS_READER.includes(objectKey(r)) && r.type !== ROLE)
@@ -128,6 +128,17 @@ describe("merge request builds: what the program registers", function () {
       } else if (old.type === GITLAB_TRIGGER || old.urn.includes(`::${GITLAB_TRIGGER}$`)) {
         // The run templates must not reach the listener before the account report-result runs as.
         expected = { ...old, dependencies: [...old.dependencies, ...reader].sort() };
+        if (old.type === TRIGGER) {
+          // The push Trigger's filter asks the event's kind, so the project's merge request and
+          // comment events make it false rather than a CEL error: that term and nothing else.
+          const spec = structuredClone(old.inputs.spec);
+          const filter = spec.interceptors[0].params[0];
+          filter.value = filter.value.replace(
+            " && body.ref == ",
+            " && body.object_kind == 'push' && body.ref == ",
+          );
+          expected = { ...expected, inputs: { ...old.inputs, spec } };
+        }
       }
       assert.deepEqual(now, expected, old.urn);
     }

@@ -444,6 +444,35 @@ describe("merge request step scripts", function () {
       assert.equal(result.detail, "Failed in fetch-merge-request, step fetch: timed out\n");
     });
 
+    it("says the task timed out when its TaskRun did (terminationReason TaskRunTimeout)", async () => {
+      // pipeline v1.15.0 pkg/reconciler/taskrun/taskrun.go `terminateStepsInPod`: the running
+      // step ends with exit code 1 and reason and terminationReason TaskRunTimeout.
+      const result = await describe(
+        list(
+          taskRun(
+            "build-merge-request",
+            {
+              status: "False",
+              reason: "TaskRunTimeout",
+              message: 'TaskRun "x" failed to finish within "1h0m0s"',
+            },
+            [
+              {
+                name: "build",
+                exitCode: 1,
+                reason: "TaskRunTimeout",
+                terminationReason: "TaskRunTimeout",
+              },
+            ],
+          ),
+        ),
+      );
+      assert.equal(
+        result.detail,
+        "Failed in build-merge-request, step build: the task timed out\n",
+      );
+    });
+
     it("a task that failed without a failed step: its condition's reason and message, on one line", async () => {
       const result = await describe(
         list(

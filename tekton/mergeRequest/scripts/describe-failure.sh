@@ -24,6 +24,7 @@ def condition: ((.status.conditions // []) | map(select(.type == "Succeeded")) |
     | if $step != null then
         "Failed in \($task), step \($step.name): "
         + (if ($step.terminationReason // "") == "TimeoutExceeded" then "timed out"
+           elif ($step.terminationReason // "") == "TaskRunTimeout" then "the task timed out"
            else "exit code \($step.terminated.exitCode)"
              + (if ($step.terminated.reason // "") != "" and $step.terminated.reason != "Error"
                 then " (\($step.terminated.reason))" else "" end) end)
