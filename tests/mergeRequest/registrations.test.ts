@@ -131,7 +131,9 @@ describe("merge request builds: what the program registers", function () {
         if (old.type === TRIGGER) {
           // The push Trigger's filter asks the event's kind, so the project's merge request and
           // comment events make it false rather than a CEL error: that term and nothing else.
-          const spec = structuredClone(old.inputs.spec);
+          const spec = structuredClone(old.inputs.spec) as {
+            interceptors: { params: { value: string }[] }[];
+          };
           const filter = spec.interceptors[0].params[0];
           filter.value = filter.value.replace(
             " && body.ref == ",

@@ -1,20 +1,7 @@
 #!/bin/sh
 set -eu
 
-# Only a full commit id may reach git: anything else could be read as an option or a moving ref.
-case "$REVISION" in
-  "" | *[!0-9a-f]*) echo "revision must be a full hex commit SHA, got: '$REVISION'" >&2; exit 1 ;;
-esac
-# A 64-character id names a commit of a SHA-256 repository: a SHA-1 repository cannot fetch it
-# ("mismatched algorithms"), so the checkout is created with the server's object format.
-case "${#REVISION}" in
-  40) OBJECT_FORMAT=sha1 ;;
-  64) OBJECT_FORMAT=sha256 ;;
-  *)
-    echo "revision must be a full 40- or 64-character commit SHA, got: '$REVISION'" >&2
-    exit 1
-    ;;
-esac
+. "$(dirname "$0")/check-revision.sh"
 case "$SOURCE_URL" in
   "" | -*) echo "source-url must be a git URL, got: '$SOURCE_URL'" >&2; exit 1 ;;
 esac
@@ -27,25 +14,10 @@ if [ "$BRANCH_OK" != yes ]; then
   exit 1
 fi
 
-for file in "$SSH_KEY" "$KNOWN_HOSTS"; do
-  if [ ! -s "$file" ]; then
-    echo "missing $file: bind Secret git-pull (keys ssh-privatekey and known_hosts) to this task's workspace" >&2
-    exit 1
-  fi
-done
+. "$(dirname "$0")/require-git-pull-key.sh"
 . "$(dirname "$0")/git-ssh.sh"
 
-rm -rf "$CHECKOUT"
-mkdir -p "$CHECKOUT"
-cd "$CHECKOUT"
-git config --global --add safe.directory "$CHECKOUT"
-# --object-format needs git 2.29 or later; a SHA-1 checkout works without it on any git.
-if [ "$OBJECT_FORMAT" = sha256 ]; then
-  git init --quiet --object-format=sha256
-else
-  git init --quiet
-fi
-git remote add origin "$SOURCE_URL"
+. "$(dirname "$0")/init-checkout.sh"
 # The commit with its whole history and the branch's tip: patch-deployment decides by ancestry
 # whether this commit is newer than the deployed one, in this checkout, without a key.
 FETCH_ERRORS="$(mktemp)"

@@ -1,19 +1,8 @@
 #!/bin/sh
 set -eu
 
-# Only a full commit id and a merge request number may reach git: anything else could be read
-# as an option or a moving ref.
-case "$REVISION" in
-  "" | *[!0-9a-f]*) echo "revision must be a full hex commit SHA, got: '$REVISION'" >&2; exit 1 ;;
-esac
-case "${#REVISION}" in
-  40) OBJECT_FORMAT=sha1 ;;
-  64) OBJECT_FORMAT=sha256 ;;
-  *)
-    echo "revision must be a full 40- or 64-character commit SHA, got: '$REVISION'" >&2
-    exit 1
-    ;;
-esac
+. "$(dirname "$0")/../../build/scripts/check-revision.sh"
+# Only a merge request number may name the ref fetched.
 case "$MERGE_REQUEST_IID" in
   "" | 0* | *[!0-9]*) echo "merge-request-iid must be a merge request number, got: '$MERGE_REQUEST_IID'" >&2; exit 1 ;;
 esac
@@ -25,24 +14,10 @@ case "$PUSH" in
   *) echo "push must be true or false, got: '$PUSH'" >&2; exit 1 ;;
 esac
 
-for file in "$SSH_KEY" "$KNOWN_HOSTS"; do
-  if [ ! -s "$file" ]; then
-    echo "missing $file: bind Secret git-pull (keys ssh-privatekey and known_hosts) to this task's workspace" >&2
-    exit 1
-  fi
-done
+. "$(dirname "$0")/../../build/scripts/require-git-pull-key.sh"
 . "$(dirname "$0")/../../build/scripts/git-ssh.sh"
 
-rm -rf "$CHECKOUT"
-mkdir -p "$CHECKOUT"
-cd "$CHECKOUT"
-git config --global --add safe.directory "$CHECKOUT"
-if [ "$OBJECT_FORMAT" = sha256 ]; then
-  git init --quiet --object-format=sha256
-else
-  git init --quiet
-fi
-git remote add origin "$SOURCE_URL"
+. "$(dirname "$0")/../../build/scripts/init-checkout.sh"
 # GitLab keeps refs/merge-requests/<iid>/head at the merge request's head for every merge
 # request, a fork's too (it fetches the fork's branch into the target project). Only the commit
 # on that ref, or one of its ancestors, is built: never a commit the ref does not lead to.
