@@ -1,8 +1,8 @@
 // What the build Tasks (tagTask.ts, buildTask.ts, patchTask.ts) and their Pipeline share: the
 // Task, param and result names (part of the stack's contract), where the source checkout lives
 // and how a git step finds its deploy key.
-import { PIPELINE_PARAMS } from "../core/names";
-import { EnvVar } from "../core/types";
+import { GIT_PULL_SECRET, PIPELINE_PARAMS, WORKSPACES } from "../core/names";
+import { EnvVar, WorkspaceDeclaration } from "../core/types";
 import { env, workspacePath } from "../core/variables";
 
 /** Task names (and the Pipeline's task names): part of the stack's contract. */
@@ -63,3 +63,15 @@ export const sshKeyEnv = (workspace: string): EnvVar[] => [
   env("SSH_KEY", `${workspacePath(workspace)}/ssh-privatekey`),
   env("KNOWN_HOSTS", `${workspacePath(workspace)}/known_hosts`),
 ];
+
+/** The workspaces of a Task that fetches the source with the read-only key (tag, a merge request's fetch). */
+export function checkoutWorkspaces(): WorkspaceDeclaration[] {
+  return [
+    { name: WORKSPACES.source, description: "Receives the checkout" },
+    {
+      name: WORKSPACES.gitPull,
+      description: `Secret ${GIT_PULL_SECRET}: the read-only source key and known_hosts`,
+      readOnly: true,
+    },
+  ];
+}

@@ -62,25 +62,12 @@ const ref = (name: string) => `$(params.${name})`;
 const result = (task: string, name: string) => `$(tasks.${task}.results.${name})`;
 const pass = (name: string, value = ref(name)): Param => ({ name, value });
 
-export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
-  const workspaces = pipelineWorkspaces(ctx, app);
-  const bindIfDeclared = (name: string) =>
-    workspaces.includes(name) ? [{ name, workspace: name }] : [];
-
-  const params: ParamSpec[] = [
-    { name: PIPELINE_PARAMS.sourceUrl, type: "string", description: "SSH URL of the source repo" },
-    { name: PIPELINE_PARAMS.revision, type: "string", description: "The commit SHA to build" },
-    {
-      name: PIPELINE_PARAMS.operationsUrl,
-      type: "string",
-      description: "SSH URL of the operations repository",
-    },
-    {
-      name: TASK_PARAMS.sourceBranch,
-      type: "string",
-      description: "The branch builds come from (its tip orders commits for the patch task)",
-      default: app.branch,
-    },
+/**
+ * The params naming the image and how to build it, defaults from config: the push build's
+ * Pipeline and a merge request's (tekton/mergeRequest) declare the same.
+ */
+export function imageParams(app: AppConfig, ctx: Pick<BuildContext, "registry">): ParamSpec[] {
+  return [
     {
       name: TASK_PARAMS.registryHost,
       type: "string",
@@ -115,6 +102,29 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
           },
         ]
       : []),
+  ];
+}
+
+export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
+  const workspaces = pipelineWorkspaces(ctx, app);
+  const bindIfDeclared = (name: string) =>
+    workspaces.includes(name) ? [{ name, workspace: name }] : [];
+
+  const params: ParamSpec[] = [
+    { name: PIPELINE_PARAMS.sourceUrl, type: "string", description: "SSH URL of the source repo" },
+    { name: PIPELINE_PARAMS.revision, type: "string", description: "The commit SHA to build" },
+    {
+      name: PIPELINE_PARAMS.operationsUrl,
+      type: "string",
+      description: "SSH URL of the operations repository",
+    },
+    {
+      name: TASK_PARAMS.sourceBranch,
+      type: "string",
+      description: "The branch builds come from (its tip orders commits for the patch task)",
+      default: app.branch,
+    },
+    ...imageParams(app, ctx),
     {
       name: TASK_PARAMS.operationsBranch,
       type: "string",

@@ -2,13 +2,20 @@
 // source workspace and names its image. Its script is scripts/tag.sh.
 import * as path from "node:path";
 import { AppConfig } from "../../config/schema";
-import { GIT_PULL_SECRET, WORKSPACES } from "../core/names";
+import { WORKSPACES } from "../core/names";
 import { readScript } from "../core/scripts";
 import { nonRootStepTemplate, stringParam, taskMetadata } from "../core/steps";
 import { Task } from "../core/types";
 import { env, param, workspacePath } from "../core/variables";
 import { BuildContext } from "./context";
-import { SOURCE_CHECKOUT_DIR, sshKeyEnv, TASK_NAMES, TASK_PARAMS, TASK_RESULTS } from "./common";
+import {
+  checkoutWorkspaces,
+  SOURCE_CHECKOUT_DIR,
+  sshKeyEnv,
+  TASK_NAMES,
+  TASK_PARAMS,
+  TASK_RESULTS,
+} from "./common";
 
 /**
  * git's own words when a server refuses to send a commit by id: the client's fetch-pack.c
@@ -47,14 +54,7 @@ export function generateImageTagTask(app: AppConfig, ctx: BuildContext): Task {
         },
         { name: TASK_RESULTS.commitSha, type: "string", description: "The checked-out commit" },
       ],
-      workspaces: [
-        { name: WORKSPACES.source, description: "Receives the checkout" },
-        {
-          name: WORKSPACES.gitPull,
-          description: `Secret ${GIT_PULL_SECRET}: the read-only source key and known_hosts`,
-          readOnly: true,
-        },
-      ],
+      workspaces: checkoutWorkspaces(),
       stepTemplate: nonRootStepTemplate,
       steps: [
         {

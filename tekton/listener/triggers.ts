@@ -252,6 +252,18 @@ export function pipelineRunWorkspaces(app: AppConfig, ctx: TriggerContext): Work
   return workspaces;
 }
 
+/** Every build run's `taskRunTemplate` (a push's, a merge request's). */
+export function runTaskRunTemplate(): PipelineRunTemplate["spec"]["taskRunTemplate"] {
+  return {
+    // Run-wide, so it lists no Secrets (components/app/appCredentials.ts): credentials come in
+    // as the workspaces, never through credential init.
+    serviceAccountName: BUILD_SERVICE_ACCOUNT,
+    // The git steps run as a non-root user: the group makes a freshly provisioned source
+    // volume (root-owned on most provisioners) writable for them.
+    podTemplate: { securityContext: { fsGroup: BUILD_FS_GROUP } },
+  };
+}
+
 /** The PipelineRun one push creates, with `$(tt.params.*)` still unresolved. */
 export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): PipelineRunTemplate {
   const tt = (name: string) => `$(tt.params.${name})`;
@@ -290,14 +302,7 @@ export function pipelineRunTemplate(app: AppConfig, ctx: TriggerContext): Pipeli
         },
       ],
       workspaces: pipelineRunWorkspaces(app, ctx),
-      taskRunTemplate: {
-        // Run-wide, so it lists no Secrets (components/app/appCredentials.ts): credentials come in
-        // as the workspaces above, never through credential init.
-        serviceAccountName: BUILD_SERVICE_ACCOUNT,
-        // The git steps run as a non-root user: the group makes a freshly provisioned source
-        // volume (root-owned on most provisioners) writable for them.
-        podTemplate: { securityContext: { fsGroup: BUILD_FS_GROUP } },
-      },
+      taskRunTemplate: runTaskRunTemplate(),
       ...(taskRunSpecs.length > 0 ? { taskRunSpecs } : {}),
       // With status reporting, a `finally` share so a run out of time still reports.
       timeouts: runTimeouts(app),
@@ -374,40 +379,70 @@ export const INTERCEPTOR_NAMES = {
  */
 export function appTrigger(app: AppConfig, listener: Pick<ListenerConfig, "namespace">): Trigger {
   const names = triggerNames(app);
+  return gitlabTrigger(app, listener, {
+    name: names.trigger,
+    filterName: INTERCEPTOR_NAMES.filter,
+    filter: appFilter(app),
+    overlays: [COMMIT_LABEL_OVERLAY],
+    eventType: PUSH_EVENT_TYPE,
+    binding: names.binding,
+    template: names.template,
+  });
+}
+
+/** What tells one of an app's Triggers from another (appTrigger's, a merge request's). */
+export interface GitLabTriggerSpec {
+  name: string;
+  /** The CEL interceptor's name. */
+  filterName: string;
+  filter: string;
+  overlays: { key: string; expression: string }[];
+  /** The one `X-Gitlab-Event` the token check lets through. */
+  eventType: string;
+  binding: string;
+  template: string;
+}
+
+/** An app's Trigger: CEL `filter` first, then the gitlab interceptor with the app's token. */
+export function gitlabTrigger(
+  app: AppConfig,
+  listener: Pick<ListenerConfig, "namespace">,
+  trigger: GitLabTriggerSpec,
+): Trigger {
   return {
     apiVersion: "triggers.tekton.dev/v1beta1",
     kind: "Trigger",
     metadata: {
-      name: names.trigger,
+      name: trigger.name,
       namespace: app.namespace,
       labels: { ...appLabels(app), [LISTENER_LABEL]: listener.namespace },
     },
     spec: {
       interceptors: [
         {
-          name: INTERCEPTOR_NAMES.filter,
+          name: trigger.filterName,
           ref: { name: "cel", kind: "ClusterInterceptor" },
           params: [
-            { name: "filter", value: appFilter(app) },
-            { name: "overlays", value: [COMMIT_LABEL_OVERLAY] },
+            { name: "filter", value: trigger.filter },
+            { name: "overlays", value: trigger.overlays },
           ],
         },
         {
           // Rejects deliveries whose X-Gitlab-Token differs from this app's Secret (byte for
-          // byte) and every event but a branch push.
+          // byte) and every event but `eventType`.
           name: INTERCEPTOR_NAMES.token,
           ref: { name: "gitlab", kind: "ClusterInterceptor" },
           params: [
             {
               name: "secretRef",
-              value: { secretName: names.webhookSecret, secretKey: WEBHOOK_TOKEN_KEY },
+              value: { secretName: triggerNames(app).webhookSecret, secretKey: WEBHOOK_TOKEN_KEY },
             },
-            { name: "eventTypes", value: [PUSH_EVENT_TYPE] },
+            { name: "eventTypes", value: [trigger.eventType] },
           ],
         },
       ],
-      bindings: [{ ref: names.binding, kind: "TriggerBinding" }],
-      template: { ref: names.template },
+      bindings: [{ ref: trigger.binding, kind: "TriggerBinding" }],
+      template: { ref: trigger.template },
     },
   };
 }

@@ -4,7 +4,7 @@
 // Nothing of it can deploy: no task binds `git-write` or touches the operations repository.
 import * as path from "node:path";
 import { AppConfig } from "../../config/schema";
-import { appLabels, GIT_PULL_SECRET, PIPELINE_PARAMS, WORKSPACES } from "../core/names";
+import { appLabels, PIPELINE_PARAMS, WORKSPACES } from "../core/names";
 import { readScript } from "../core/scripts";
 import { nonRootStepTemplate, STEP_HOME, stringParam, taskMetadata } from "../core/steps";
 import {
@@ -16,16 +16,17 @@ import {
   WorkspaceDeclaration,
 } from "../core/types";
 import { env, param, workspacePath } from "../core/variables";
-import { buildAndPushTask, buildTakesRegistryHost, cacheRepository } from "../build/buildTask";
+import { buildAndPushTask, buildTakesRegistryHost } from "../build/buildTask";
 import { BuildContext } from "../build/context";
 import {
   BUILD_RESULTS,
+  checkoutWorkspaces,
   SOURCE_CHECKOUT_DIR,
   sshKeyEnv,
   TASK_PARAMS,
   TASK_RESULTS,
 } from "../build/common";
-import { pipelineWorkspaces, WORKSPACE_DESCRIPTIONS } from "../build/pipeline";
+import { imageParams, pipelineWorkspaces, WORKSPACE_DESCRIPTIONS } from "../build/pipeline";
 import {
   FAILURE_DETAIL_FILE,
   reportBuildStatusTask,
@@ -105,14 +106,7 @@ export function fetchMergeRequestTask(app: AppConfig, ctx: BuildContext): Task {
         },
         { name: TASK_RESULTS.commitSha, type: "string", description: "The checked-out commit" },
       ],
-      workspaces: [
-        { name: WORKSPACES.source, description: "Receives the checkout" },
-        {
-          name: WORKSPACES.gitPull,
-          description: `Secret ${GIT_PULL_SECRET}: the read-only source key and known_hosts`,
-          readOnly: true,
-        },
-      ],
+      workspaces: checkoutWorkspaces(),
       stepTemplate: nonRootStepTemplate,
       steps: [
         {
@@ -233,40 +227,7 @@ export function mergeRequestPipeline(app: AppConfig, ctx: BuildContext): Pipelin
       type: "string",
       description: "The merge request's source branch (the ref of its commit status)",
     },
-    {
-      name: TASK_PARAMS.registryHost,
-      type: "string",
-      description: "Registry host[:port] of the image",
-      default: ctx.registry.host,
-    },
-    {
-      name: TASK_PARAMS.imageRepository,
-      type: "string",
-      description: "Image repository path under the registry",
-      default: app.imageRepository,
-    },
-    {
-      name: TASK_PARAMS.dockerfile,
-      type: "string",
-      description: "Dockerfile path, relative to the source repository root",
-      default: app.dockerfile,
-    },
-    {
-      name: TASK_PARAMS.contextDir,
-      type: "string",
-      description: "Build context directory, relative to the source repository root",
-      default: app.contextDir,
-    },
-    ...(app.build.cache.enabled
-      ? [
-          {
-            name: TASK_PARAMS.cacheRepository,
-            type: "string" as const,
-            description: "Kaniko's layer cache (read only by merge request builds)",
-            default: cacheRepository(app),
-          },
-        ]
-      : []),
+    ...imageParams(app, ctx),
   ];
 
   const fetch: PipelineTask = {

@@ -23,18 +23,15 @@ import {
   TriggerTemplate,
 } from "../core/triggerTypes";
 import { runTimeouts } from "../core/timeouts";
-import { BUILD_FS_GROUP } from "../core/steps";
-import { BUILD_SERVICE_ACCOUNT } from "../core/names";
 import { buildTaskRunSpecs } from "../build/buildTask";
 import { cancelTaskRunSpecs } from "../cancel/cancelTask";
 import { STATUS_PIPELINE_TASKS } from "../status/statusTasks";
 import {
   celStringLiteral,
-  LISTENER_LABEL,
+  gitlabTrigger,
   pipelineRunWorkspaces,
+  runTaskRunTemplate,
   TriggerContext,
-  triggerNames,
-  WEBHOOK_TOKEN_KEY,
 } from "../listener/triggers";
 import {
   MERGE_REQUEST_PARAMS,
@@ -218,10 +215,7 @@ export function mergeRequestRunTemplate(app: AppConfig, ctx: TriggerContext): Pi
       ],
       // The push build's bindings without the operations checkout and its key.
       workspaces: pipelineRunWorkspaces(app, ctx).filter((w) => !deployOnly.includes(w.name)),
-      taskRunTemplate: {
-        serviceAccountName: BUILD_SERVICE_ACCOUNT,
-        podTemplate: { securityContext: { fsGroup: BUILD_FS_GROUP } },
-      },
+      taskRunTemplate: runTaskRunTemplate(),
       ...(taskRunSpecs.length > 0 ? { taskRunSpecs } : {}),
       timeouts: runTimeouts(app),
     },
@@ -251,52 +245,6 @@ export function mergeRequestTriggerTemplate(app: AppConfig, ctx: TriggerContext)
         },
       ],
       resourcetemplates: [mergeRequestRunTemplate(app, ctx)],
-    },
-  };
-}
-
-function trigger(
-  app: AppConfig,
-  listener: Pick<ListenerConfig, "namespace">,
-  names: { binding: string; trigger: string },
-  filter: string,
-  mr: string,
-  eventType: string,
-): Trigger {
-  return {
-    apiVersion: "triggers.tekton.dev/v1beta1",
-    kind: "Trigger",
-    metadata: {
-      name: names.trigger,
-      namespace: app.namespace,
-      labels: { ...appLabels(app), [LISTENER_LABEL]: listener.namespace },
-    },
-    spec: {
-      // The push Trigger's order and reasons (tekton/listener/triggers.ts `appTrigger`): the
-      // cheap filter first, then the token, read from this app's namespace.
-      interceptors: [
-        {
-          name: "only-this-project-and-event",
-          ref: { name: "cel", kind: "ClusterInterceptor" },
-          params: [
-            { name: "filter", value: filter },
-            { name: "overlays", value: overlays(mr) },
-          ],
-        },
-        {
-          name: "verify-gitlab-token",
-          ref: { name: "gitlab", kind: "ClusterInterceptor" },
-          params: [
-            {
-              name: "secretRef",
-              value: { secretName: triggerNames(app).webhookSecret, secretKey: WEBHOOK_TOKEN_KEY },
-            },
-            { name: "eventTypes", value: [eventType] },
-          ],
-        },
-      ],
-      bindings: [{ ref: names.binding, kind: "TriggerBinding" }],
-      template: { ref: mergeRequestTriggerNames(app).template },
     },
   };
 }
@@ -332,6 +280,18 @@ export function mergeRequestTriggerObjects(
   return {
     template: mergeRequestTriggerTemplate(app, ctx),
     bindings: events.map((e) => binding(app, e.names.binding, e.mr)),
-    triggers: events.map((e) => trigger(app, listener, e.names, e.filter, e.mr, e.type)),
+    // The push Trigger's order and reasons (tekton/listener/triggers.ts `appTrigger`): the
+    // cheap filter first, then the token, read from this app's namespace.
+    triggers: events.map((e) =>
+      gitlabTrigger(app, listener, {
+        name: e.names.trigger,
+        filterName: "only-this-project-and-event",
+        filter: e.filter,
+        overlays: overlays(e.mr),
+        eventType: e.type,
+        binding: e.names.binding,
+        template: names.template,
+      }),
+    ),
   };
 }
