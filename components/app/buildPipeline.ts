@@ -11,6 +11,7 @@ import { buildPipeline } from "../../tekton/build/pipeline";
 import { BuildContext } from "../../tekton/build/context";
 import { buildTasks } from "../../tekton/build/tasks";
 import { BuildManifest } from "../../tekton/core/types";
+import { tektonObjects } from "../core/tektonObjects";
 import { withPreviousType } from "../core/typeAliases";
 
 export interface BuildPipelineArgs {
@@ -37,21 +38,7 @@ export class BuildPipeline extends pulumi.ComponentResource {
     super(TYPE, name, {}, withPreviousType("tekton-gitlab:tekton:BuildPipeline", opts));
     const { app, context } = args;
     const manifests: BuildManifest[] = [...buildTasks(app, context), buildPipeline(app, context)];
-    for (const manifest of manifests) {
-      new k8s.apiextensions.CustomResource(
-        `${app.name}-${manifest.kind.toLowerCase()}-${manifest.metadata.name}`,
-        {
-          apiVersion: manifest.apiVersion,
-          kind: manifest.kind,
-          metadata: manifest.metadata,
-          spec: manifest.spec,
-        },
-        // Children do not inherit the component's dependsOn, and every one of them needs it:
-        // Tekton's admission webhook rejects Tasks and Pipelines until it is ready, and the
-        // namespace must exist.
-        { parent: this, dependsOn: opts?.dependsOn },
-      );
-    }
+    tektonObjects(this, app.name, manifests, opts?.dependsOn);
     // GitLab's CA (gitlab:cacertFile) for the status tasks, the only steps that call GitLab.
     if (app.statusReporting.enabled && context.gitlab?.caCert !== undefined) {
       new k8s.core.v1.ConfigMap(

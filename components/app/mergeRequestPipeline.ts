@@ -10,6 +10,7 @@ import {
   statusReaderServiceAccount,
 } from "../../tekton/mergeRequest/rbac";
 import { childOptions } from "../core/childOptions";
+import { tektonObjects } from "../core/tektonObjects";
 
 export interface MergeRequestPipelineArgs {
   /** The app with `mergeRequests.build` on. */
@@ -41,18 +42,7 @@ export class MergeRequestPipeline extends pulumi.ComponentResource {
     const after = childOptions(this, opts);
     const pipeline = mergeRequestPipeline(app, context);
     const manifests: BuildManifest[] = [...mergeRequestTasks(app, context), pipeline];
-    for (const manifest of manifests) {
-      new k8s.apiextensions.CustomResource(
-        `${app.name}-${manifest.kind.toLowerCase()}-${manifest.metadata.name}`,
-        {
-          apiVersion: manifest.apiVersion,
-          kind: manifest.kind,
-          metadata: manifest.metadata,
-          spec: manifest.spec,
-        },
-        after(),
-      );
-    }
+    tektonObjects(this, app.name, manifests, opts?.dependsOn);
     this.ready = [];
     if (app.statusReporting.enabled) {
       const account = statusReaderServiceAccount(app);

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { parseStackConfig } from "../../config/load";
 import { AppConfig, ValidatedConfig } from "../../config/schema";
 import { BuildContext, buildContext } from "../../tekton/build/context";
-import { Step, Task } from "../../tekton/core/types";
+import { Pipeline, PipelineTask, Step, Task } from "../../tekton/core/types";
 import { exampleConfig, withStructured } from "../harness/program";
 
 export interface StackEdits {
@@ -155,4 +155,9 @@ export function tempDir(prefix: string): string {
 
 export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A Pipeline's DAG tasks, then its `finally` tasks. */
+export function allPipelineTasks(pipeline: Pipeline): PipelineTask[] {
+  return [...pipeline.spec.tasks, ...(pipeline.spec.finally ?? [])];
 }

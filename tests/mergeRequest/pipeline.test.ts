@@ -7,12 +7,12 @@ import { AppConfig } from "../../config/schema";
 import { BuildContext } from "../../tekton/build/context";
 import { pipelineRunTemplate } from "../../tekton/listener/triggers";
 import { supersededSelector } from "../../tekton/cancel/cancelTask";
-import { Pipeline, PipelineTask, Task } from "../../tekton/core/types";
+import { Pipeline, Task } from "../../tekton/core/types";
 import { mergeRequestPipeline, mergeRequestTasks } from "../../tekton/mergeRequest/pipeline";
 import { statusReaderRole, statusReaderRoleBinding } from "../../tekton/mergeRequest/rbac";
 import { mergeRequestRunTemplate } from "../../tekton/mergeRequest/triggers";
 import { selects } from "../harness/fakeKubeApi";
-import { appAndContext, StackEdits } from "../build/helpers";
+import { allPipelineTasks as allTasks, appAndContext, StackEdits } from "../build/helpers";
 
 const PIPELINE = "build-hello-python-merge-request";
 
@@ -32,10 +32,6 @@ function mergeRequestBuild(
   return { app, ctx, pipeline: mergeRequestPipeline(app, ctx), tasks: mergeRequestTasks(app, ctx) };
 }
 
-const allTasks = (pipeline: Pipeline): PipelineTask[] => [
-  ...pipeline.spec.tasks,
-  ...(pipeline.spec.finally ?? []),
-];
 const taskNamed = (tasks: Task[], name: string) => {
   const found = tasks.find((t) => t.metadata.name === name);
   assert.ok(found, `no Task ${name}`);

@@ -9,12 +9,13 @@ import * as path from "node:path";
 import { AppConfig } from "../../config/schema";
 import { BuildContext } from "../../tekton/build/context";
 import { buildPipeline } from "../../tekton/build/pipeline";
-import { Pipeline, PipelineTask, Task } from "../../tekton/core/types";
+import { Pipeline, Task } from "../../tekton/core/types";
 import { mergeRequestPipeline, mergeRequestTasks } from "../../tekton/mergeRequest/pipeline";
 import { reportBuildStatusTask, statusScript } from "../../tekton/status/statusTasks";
 import { FakeGitLab, StoredStatus } from "../gitlab/fakeGitLab";
 import { requireTool } from "../harness/tools";
 import {
+  allPipelineTasks as allTasks,
   appAndContext,
   removeTempDirs,
   runScriptStep,
@@ -29,11 +30,6 @@ const BRANCH = "feature/login";
 const RUN = "build-hello-python-merge-request-x7k2p";
 const TOKEN = "glpat-status-TOKEN-9c1d2e3f4a";
 const STATUS_NAME = "tekton/hello-python/merge-request";
-
-const allTasks = (pipeline: Pipeline): PipelineTask[] => [
-  ...pipeline.spec.tasks,
-  ...(pipeline.spec.finally ?? []),
-];
 
 /** A failed TaskRun of this run as Tekton Pipelines v1.15.0 writes it (see scripts.test.ts). */
 function failedTaskRun(pipelineTask: string, reason: string, message: string, steps: any[]) {

@@ -15,9 +15,9 @@ import { BuildContext } from "../../tekton/build/context";
 import { buildTasks } from "../../tekton/build/tasks";
 import { pipelineRunTemplate } from "../../tekton/listener/triggers";
 import { AppConfig } from "../../config/schema";
-import { Pipeline, PipelineTask } from "../../tekton/core/types";
 import { FakeGitLab, StoredStatus } from "../gitlab/fakeGitLab";
 import {
+  allPipelineTasks as allTasks,
   appAndContext,
   removeTempDirs,
   runScriptStep,
@@ -31,10 +31,6 @@ const SHA = "0123456789abcdef0123456789abcdef01234567";
 const RUN_NAME = "build-hello-python-x7k2p";
 const TOKEN = "glpat-status-TOKEN-4f9a1c2e7b";
 const BUILD_TASKS = ["generate-image-tag", "build-and-push", "patch-deployment"];
-
-function allTasks(pipeline: Pipeline): PipelineTask[] {
-  return [...pipeline.spec.tasks, ...(pipeline.spec.finally ?? [])];
-}
 
 describe("build status in GitLab: the Pipeline", () => {
   const { app, ctx } = appAndContext();
