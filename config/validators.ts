@@ -142,10 +142,22 @@ export function retestCommentError(comment: string): string | undefined {
   if (comment.length > RETEST_COMMENT_MAX_LENGTH) {
     return `a comment of at most ${RETEST_COMMENT_MAX_LENGTH} characters`;
   }
-  if (comment !== comment.trim()) {
+  // Both trims: the Note filter's (cel-go ext/strings.go `trimSpace`, Go strings.TrimSpace, which
+  // also strips U+0085) and JavaScript's (which also strips U+FEFF). A value either would change
+  // could never be equal to a trimmed comment, or only by accident of the other's rules.
+  if (comment !== comment.trim() || comment !== goTrimSpace(comment)) {
     return "a comment without leading or trailing whitespace (a comment is compared trimmed)";
   }
   return undefined;
+}
+
+/** Go's unicode.IsSpace set: what strings.TrimSpace strips from either end. */
+const GO_SPACE =
+  "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const GO_TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, "gu");
+
+function goTrimSpace(text: string): string {
+  return text.replace(GO_TRIM, "");
 }
 
 /** A path inside a repository: relative, no `..`, no backslashes. */

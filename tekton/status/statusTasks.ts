@@ -116,11 +116,11 @@ export interface StatusVariant {
 /** Where the describe step leaves the failure's words: Tekton's per-pod HOME, in every step. */
 export const FAILURE_DETAIL_FILE = `${STEP_HOME}/failure-detail`;
 /**
- * The longest description the status step sends: our choice, not GitLab's. GitLab takes the
- * text as given (lib/api/commit_statuses.rb `optional :description, type: String`;
- * app/models/generic_commit_status.rb limits only `target_url`, to 255) and keeps it in an
- * unbounded column; its merge request widget shows one line, so a long one is cut here, at
- * target_url's limit.
+ * The longest description the status step sends: GitLab's documented limit (lib/api/
+ * commit_statuses.rb `optional :description, type: String, desc: '... Must be 255 characters or
+ * fewer.'`; doc/api/commits.md says the same), though app/models/generic_commit_status.rb
+ * validates only `target_url`'s length. Cut here, so a GitLab that enforces it never refuses
+ * the status; the merge request widget shows one line anyway.
  */
 export const DESCRIPTION_MAX_LENGTH = 255;
 

@@ -89,6 +89,14 @@ const REFUSED: { what: string; value: unknown; key: string; says: string }[] = [
     says: "expected a comment without leading or trailing whitespace (a comment is compared trimmed)",
   },
   {
+    // The Note filter trims with cel-go's trim() (Go strings.TrimSpace), which also strips
+    // U+0085 (NEL), where JS trim() does not: no comment could ever be equal to this one.
+    what: "a retestComment ending in U+0085 (NEL), which the filter's trim() strips",
+    value: { build: true, retestComment: "/retest\u0085" },
+    key: `${KEY}.retestComment`,
+    says: "expected a comment without leading or trailing whitespace (a comment is compared trimmed)",
+  },
+  {
     what: "a retestComment that is not a string",
     value: { build: true, retestComment: 7 },
     key: `${KEY}.retestComment`,
