@@ -310,6 +310,23 @@ function crossChecks(
     }
   });
 
+  apps.forEach((app, index) => {
+    if (app === null || typeof app !== "object") return;
+    const mr = app.mergeRequests as Record<string, unknown> | undefined;
+    if (mr === null || typeof mr !== "object") return;
+    // A registry that wants a login refuses an anonymous push: say so now, not in the first run.
+    if (
+      mr.build === true &&
+      mr.push === true &&
+      hasUsername &&
+      mr.registrySecretName === undefined
+    ) {
+      problems.push(
+        `${configKey(["apps", index, "mergeRequests", "registrySecretName"])}: required with mergeRequests.push: true while tekton-gitlab:registry.username is set: the name of a kubernetes.io/dockerconfigjson Secret in the build namespace whose credentials may push the mr- tags (merge request builds never get the push build's registry-credentials unless it is named here), or set push: false`,
+      );
+    }
+  });
+
   const managesGitLab = apps.some(
     (app) => app !== null && typeof app === "object" && app.manageDeployKeys !== false,
   );

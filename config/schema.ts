@@ -469,6 +469,16 @@ export const appSchema = z.strictObject({
       push: z.boolean().default(false),
       /** A comment that is exactly this (surrounding whitespace ignored) builds the MR again. */
       retestComment: checked(v.retestCommentError).default(DEFAULT_RETEST_COMMENT),
+      /**
+       * An existing Secret (kubernetes.io/dockerconfigjson) in the build namespace that merge
+       * request builds pull (and, with push, push) with. Unset: they get no registry
+       * credentials at all; never the push build's `registry-credentials` unless named here,
+       * because a merge request's Dockerfile RUN lines can read what Kaniko mounts.
+       */
+      registrySecretName: matching(
+        v.HOSTNAME,
+        "a Secret name: a DNS subdomain (lower case letters, digits, '-' and '.', at most 253 characters)",
+      ).optional(),
     })
     .prefault({}),
 });

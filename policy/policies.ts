@@ -23,6 +23,7 @@ import { pinnedImageError } from "../config/validators";
 import {
   INSECURE_GITLAB_ANNOTATION,
   INSECURE_REGISTRY_ANNOTATION,
+  UNSIGNED_IMAGE_ANNOTATION,
   deployKeyResourceNames,
 } from "../tekton/core/names";
 import { UNKNOWN, known, isObject, knownItems, knownString } from "./values";
@@ -690,10 +691,14 @@ function taskSpecsOf(args: Pick<ResourceValidationArgs, "type" | "props">) {
 
 export const kanikoResultsForChains: ResourceValidationPolicy = {
   name: "tekton-kaniko-chains-results",
-  description:
-    "A Task that runs Kaniko to push an image (anything but --no-push without a --destination) declares the results IMAGE_URL and IMAGE_DIGEST, so Tekton Chains signs and attests the image it pushes.",
+  description: `A Task that runs Kaniko to push an image (anything but --no-push without a --destination) declares the results IMAGE_URL and IMAGE_DIGEST, so Tekton Chains signs and attests the image it pushes; only a Task annotated ${UNSIGNED_IMAGE_ANNOTATION}: "true" (a merge request's build: unreviewed code Chains must not vouch for) does without them.`,
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+    // An unsigned image is a Task's own declaration, on the Task object itself.
+    const unsigned =
+      /:Task$/.test(args.type) &&
+      annotationsOf(known(() => args.props.metadata))[UNSIGNED_IMAGE_ANNOTATION] === "true";
+    if (unsigned) return;
     for (const { where, spec } of taskSpecsOf(args)) {
       const template = known(() => spec.stepTemplate);
       const templateImage = isObject(template) ? knownString(() => template.image) : undefined;

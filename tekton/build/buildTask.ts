@@ -7,6 +7,7 @@ import {
   BUILD_PUSH_SERVICE_ACCOUNT,
   INSECURE_REGISTRY_ANNOTATION,
   REGISTRY_CA_KEY,
+  UNSIGNED_IMAGE_ANNOTATION,
   WORKSPACES,
 } from "../core/names";
 import { readScript } from "../core/scripts";
@@ -78,10 +79,22 @@ export function buildTaskRunSpecs(
  * for `NoPush`, and `CheckPushPermissions` checks no target with both flags set.
  */
 export type KanikoVariant =
-  { kind: "deploy" } | { kind: "merge-request"; taskName: string; push: boolean };
+  | { kind: "deploy" }
+  | {
+      kind: "merge-request";
+      taskName: string;
+      push: boolean;
+      /** Whether a `docker-config` workspace is bound (`mergeRequests.registrySecretName`). */
+      credentials: boolean;
+    };
 
-/** Result of a merge request build that pushes nothing: the built digest, for the log only. */
-export const UNPUSHED_DIGEST_RESULT = "built-digest";
+/**
+ * The digest a merge request build writes. Not IMAGE_DIGEST, and no IMAGE_URL: Tekton Chains
+ * signs what those results name, and a merge request's image is unreviewed code (a RUN line
+ * could even rewrite a result file: every step mounts /tekton/results, pipeline v1.15.0
+ * pkg/pod/pod.go `implicitVolumeMounts`).
+ */
+export const MERGE_REQUEST_DIGEST_RESULT = "built-digest";
 
 /** True when the build task takes `registry-host` (for its CA, plain-HTTP flag or cache). */
 export function buildTakesRegistryHost(registry: RegistryConfig, app: AppConfig): boolean {
@@ -116,7 +129,8 @@ export function buildAndPushTask(
   const workspaces: Task["spec"]["workspaces"] = [
     { name: WORKSPACES.source, description: "The checkout", readOnly: true },
   ];
-  const digestResult = pushes ? BUILD_RESULTS.imageDigest : UNPUSHED_DIGEST_RESULT;
+  const deploys = variant.kind === "deploy";
+  const digestResult = deploys ? BUILD_RESULTS.imageDigest : MERGE_REQUEST_DIGEST_RESULT;
   const args = [
     `--dockerfile=${checkout}/${param(TASK_PARAMS.dockerfile)}`,
     `--context=${checkout}/${param(TASK_PARAMS.contextDir)}`,
@@ -132,7 +146,7 @@ export function buildAndPushTask(
   ];
   const stepEnv: EnvVar[] = [];
 
-  if (registry.username !== undefined) {
+  if (deploys ? registry.username !== undefined : variant.credentials) {
     workspaces.push({
       name: WORKSPACES.dockerConfig,
       description: "Registry credentials as config.json (Secret of type dockerconfigjson)",
@@ -193,7 +207,7 @@ export function buildAndPushTask(
       seccompProfile: { type: "RuntimeDefault" },
     },
   };
-  const results: TaskResult[] = pushes
+  const results: TaskResult[] = deploys
     ? [
         {
           name: BUILD_RESULTS.imageUrl,
@@ -206,12 +220,11 @@ export function buildAndPushTask(
           description: "sha256:... digest of the pushed image",
         },
       ]
-    : // Not IMAGE_URL / IMAGE_DIGEST: Tekton Chains would try to sign an image never pushed.
-      [
+    : [
         {
-          name: UNPUSHED_DIGEST_RESULT,
+          name: MERGE_REQUEST_DIGEST_RESULT,
           type: "string",
-          description: "sha256:... of the image built",
+          description: "sha256:... of the image built (not signed: a merge request's)",
         },
       ];
   const imageUrlStep: Step = {
@@ -225,8 +238,9 @@ export function buildAndPushTask(
   return {
     apiVersion: "tekton.dev/v1",
     kind: "Task",
-    metadata: taskMetadata(app, variant.kind === "deploy" ? TASK_NAMES.build : variant.taskName, {
+    metadata: taskMetadata(app, deploys ? TASK_NAMES.build : variant.taskName, {
       [INSECURE_REGISTRY_ANNOTATION]: String(registry.insecure || registry.plainHttp),
+      ...(deploys ? {} : { [UNSIGNED_IMAGE_ANNOTATION]: "true" }),
     }),
     spec: {
       description:
@@ -240,7 +254,8 @@ export function buildAndPushTask(
       params,
       results,
       workspaces,
-      steps: pushes ? [imageUrlStep, kaniko] : [kaniko],
+      // A merge request's image URL is its fetch task's result: no step writes IMAGE_URL.
+      steps: deploys ? [imageUrlStep, kaniko] : [kaniko],
     },
   };
 }

@@ -87,6 +87,13 @@ export function appLabels(app: Pick<AppConfig, "name">): Record<string, string> 
 export const INSECURE_REGISTRY_ANNOTATION = "tekton-gitlab.io/insecure-registry";
 
 /**
+ * Annotation ("true") on a Task whose Kaniko step builds an image Tekton Chains must not sign: a
+ * merge request's, built from code nobody reviewed (tekton/mergeRequest). Such a Task declares no
+ * IMAGE_URL / IMAGE_DIGEST results; the policy pack lets it, and only it, do without them.
+ */
+export const UNSIGNED_IMAGE_ANNOTATION = "tekton-gitlab.io/unsigned-image";
+
+/**
  * Annotation on the status Task saying `gitlab:insecure` is true: its curl step then skips TLS
  * verification for GitLab's API, and the policy pack allows `--insecure` there only.
  */

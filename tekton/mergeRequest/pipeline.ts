@@ -16,10 +16,13 @@ import {
   WorkspaceDeclaration,
 } from "../core/types";
 import { env, param, workspacePath } from "../core/variables";
-import { buildAndPushTask, buildTakesRegistryHost } from "../build/buildTask";
+import {
+  buildAndPushTask,
+  buildTakesRegistryHost,
+  MERGE_REQUEST_DIGEST_RESULT,
+} from "../build/buildTask";
 import { BuildContext } from "../build/context";
 import {
-  BUILD_RESULTS,
   checkoutWorkspaces,
   SOURCE_CHECKOUT_DIR,
   sshKeyEnv,
@@ -73,8 +76,15 @@ export function mergeRequestWorkspaces(
   ctx: Pick<BuildContext, "registry" | "gitlab">,
   app: AppConfig,
 ): string[] {
-  const deployOnly: string[] = [WORKSPACES.operations, WORKSPACES.gitWrite];
-  return pipelineWorkspaces(ctx, app).filter((name) => !deployOnly.includes(name));
+  const notHere: string[] = [WORKSPACES.operations, WORKSPACES.gitWrite, WORKSPACES.dockerConfig];
+  const [source, gitPull, ...rest] = pipelineWorkspaces(ctx, app).filter(
+    (name) => !notHere.includes(name),
+  );
+  // Registry credentials only when `mergeRequests.registrySecretName` names them: never the push
+  // build's by default (a merge request's RUN lines can read what Kaniko mounts).
+  const credentials =
+    app.mergeRequests.registrySecretName === undefined ? [] : [WORKSPACES.dockerConfig];
+  return [source, gitPull, ...credentials, ...rest];
 }
 
 const FETCH_SCRIPT = readScript(path.join(__dirname, "scripts"), "fetch-merge-request.sh");
@@ -135,6 +145,7 @@ export function buildMergeRequestTask(app: AppConfig, ctx: BuildContext): Task {
     kind: "merge-request",
     taskName: MERGE_REQUEST_TASKS.build,
     push: app.mergeRequests.push,
+    credentials: app.mergeRequests.registrySecretName !== undefined,
   });
 }
 
@@ -321,19 +332,20 @@ export function mergeRequestPipeline(app: AppConfig, ctx: BuildContext): Pipelin
           description: "The merge request commit that was built",
           value: `${fetched}.${TASK_RESULTS.commitSha})`,
         },
+        // Not IMAGE_URL / IMAGE_DIGEST: Tekton Chains must not sign a merge request's image.
         ...(push
           ? [
               {
-                name: BUILD_RESULTS.imageUrl,
+                name: TASK_RESULTS.imageUrl,
                 type: "string" as const,
-                description: "The pushed image, <registry>/<repository>:mr-<iid>-<sha>",
-                value: `${built}.${BUILD_RESULTS.imageUrl})`,
+                description: "The pushed image, <registry>/<repository>:mr-<iid>-<sha> (unsigned)",
+                value: `${fetched}.${TASK_RESULTS.imageUrl})`,
               },
               {
-                name: BUILD_RESULTS.imageDigest,
+                name: TASK_PARAMS.imageDigest,
                 type: "string" as const,
                 description: "The pushed image's digest, sha256:...",
-                value: `${built}.${BUILD_RESULTS.imageDigest})`,
+                value: `${built}.${MERGE_REQUEST_DIGEST_RESULT})`,
               },
             ]
           : []),

@@ -21,9 +21,9 @@ import {
   Trigger,
   TriggerBinding,
   TriggerTemplate,
+  WorkspaceBinding,
 } from "../core/triggerTypes";
 import { runTimeouts } from "../core/timeouts";
-import { buildTaskRunSpecs } from "../build/buildTask";
 import { cancelTaskRunSpecs } from "../cancel/cancelTask";
 import { STATUS_PIPELINE_TASKS } from "../status/statusTasks";
 import {
@@ -35,8 +35,8 @@ import {
 } from "../listener/triggers";
 import {
   MERGE_REQUEST_PARAMS,
-  MERGE_REQUEST_TASKS,
   mergeRequestPipelineName,
+  mergeRequestWorkspaces,
   STATUS_READER_SERVICE_ACCOUNT,
 } from "./pipeline";
 import { MERGE_REQUEST_LABEL } from "./runs";
@@ -168,13 +168,30 @@ function binding(app: AppConfig, name: string, mr: string): TriggerBinding {
   };
 }
 
+/** `docker-config` bound to the Secret merge request builds may use, or nothing. */
+function registryCredentials(secretName: string | undefined): WorkspaceBinding[] {
+  if (secretName === undefined) return [];
+  return [
+    {
+      name: WORKSPACES.dockerConfig,
+      secret: { secretName, items: [{ key: ".dockerconfigjson", path: "config.json" }] },
+    },
+  ];
+}
+
 /** The PipelineRun a merge request event or a `/retest` creates, `$(tt.params.*)` unresolved. */
 export function mergeRequestRunTemplate(app: AppConfig, ctx: TriggerContext): PipelineRunTemplate {
   const tt = (name: string) => `$(tt.params.${name})`;
-  const deployOnly: string[] = [WORKSPACES.operations, WORKSPACES.gitWrite];
+  // The Pipeline's workspaces (mergeRequestWorkspaces), each bound as the push build binds it but
+  // `docker-config`: to `mergeRequests.registrySecretName`, never to the push build's Secret.
+  const declared = mergeRequestWorkspaces(ctx, app);
+  const workspaces = pipelineRunWorkspaces(app, ctx)
+    .filter((w) => declared.includes(w.name) && w.name !== WORKSPACES.dockerConfig)
+    .concat(registryCredentials(app.mergeRequests.registrySecretName));
+  workspaces.sort((a, b) => declared.indexOf(a.name) - declared.indexOf(b.name));
+  // The build task keeps tekton-build, whose ServiceAccount lists nothing: not tekton-build-push,
+  // whose imagePullSecrets Tekton Chains would push a signature with.
   const taskRunSpecs = [
-    // Chains' keychain for the image it pushed; a build that pushes nothing keeps tekton-build.
-    ...(app.mergeRequests.push ? buildTaskRunSpecs(ctx.registry, MERGE_REQUEST_TASKS.build) : []),
     ...cancelTaskRunSpecs(app),
     ...(app.statusReporting.enabled
       ? [
@@ -214,7 +231,7 @@ export function mergeRequestRunTemplate(app: AppConfig, ctx: TriggerContext): Pi
         },
       ],
       // The push build's bindings without the operations checkout and its key.
-      workspaces: pipelineRunWorkspaces(app, ctx).filter((w) => !deployOnly.includes(w.name)),
+      workspaces,
       taskRunTemplate: runTaskRunTemplate(),
       ...(taskRunSpecs.length > 0 ? { taskRunSpecs } : {}),
       timeouts: runTimeouts(app),
