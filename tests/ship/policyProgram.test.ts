@@ -227,7 +227,7 @@ describe("the program under its policy pack", function () {
           );
         }
         // It passes the Kaniko-results rule as unsigned, not by declaring IMAGE_URL/IMAGE_DIGEST.
-        const build = manifests.find(
+        const build: any = manifests.find(
           (m) => m.kind === "Task" && m.metadata.name === "build-merge-request",
         );
         assert.equal(build.metadata.annotations["tekton-gitlab.io/unsigned-image"], "true");
