@@ -162,23 +162,42 @@ describe("credentials reach only the step that needs them", function () {
 
   describe("merge request builds (issue 21): nothing of them can deploy", () => {
     const MERGE_REQUEST_TEMPLATE = "hello-python-merge-request-pipelinerun";
-    const withMergeRequests = (push: boolean) =>
+    const withMergeRequests = (push: boolean, registrySecretName?: string) =>
       withStructured(exampleConfig(), "apps", (apps) =>
-        apps.map((a: any) => ({ ...a, mergeRequests: { build: true, push } })),
+        apps.map((a: any) => ({
+          ...a,
+          mergeRequests: {
+            build: true,
+            push,
+            ...(registrySecretName ? { registrySecretName } : {}),
+          },
+        })),
       );
     const everyStep = (reach: Record<string, Record<string, string[]>>) =>
       Object.values(reach).flatMap((steps) => Object.values(steps).flat());
+    // push: true with the example registry's username needs registrySecretName (config).
+    const CASES: { push: boolean; registrySecretName?: string }[] = [
+      { push: false },
+      { push: false, registrySecretName: "mr-registry" },
+      { push: true, registrySecretName: "mr-registry" },
+      // The operator may name the push build's own Secret: then, and only then, it is lent.
+      { push: true, registrySecretName: "registry-credentials" },
+    ];
+    const label = ({ push, registrySecretName }: (typeof CASES)[number]) =>
+      `push: ${push}${registrySecretName ? `, registrySecretName: ${registrySecretName}` : ""}`;
 
-    for (const push of [false, true]) {
-      it(`git-pull in the fetch, the registry in Kaniko only, the TaskRun reader in report-result only (push: ${push})`, async () => {
-        const run = await runProgram(withMergeRequests(push));
+    for (const mergeRequests of CASES) {
+      const { push, registrySecretName } = mergeRequests;
+      it(`git-pull in the fetch, the registry in Kaniko only, the TaskRun reader in report-result only (${label(mergeRequests)})`, async () => {
+        const run = await runProgram(withMergeRequests(push, registrySecretName));
         assert.ifError(run.error);
         const reach = credentialReach(run, "python-hello-build", MERGE_REQUEST_TEMPLATE);
+        // Kaniko holds exactly the Secret named for merge requests, or nothing: a merge request's
+        // RUN lines can read whatever Kaniko mounts.
+        const registry = registrySecretName === undefined ? [] : [registrySecretName];
         assert.deepEqual(reach, {
           "fetch-merge-request": { fetch: ["git-pull"] },
-          "build-merge-request": push
-            ? { "image-url": [], "build-and-push": ["registry-credentials"] }
-            : { build: ["registry-credentials"] },
+          "build-merge-request": push ? { "build-and-push": registry } : { build: registry },
           "cancel-superseded": { cancel: ["token:tekton-cancel"] },
           "report-running": { "describe-failure": [], "post-status": ["gitlab-status-token"] },
           // The one step that reads TaskRuns holds the reader's token and no GitLab token.
@@ -188,6 +207,11 @@ describe("credentials reach only the step that needs them", function () {
           },
         });
         assert.ok(!everyStep(reach).includes("git-write"));
+        assert.equal(
+          everyStep(reach).includes("registry-credentials"),
+          registrySecretName === "registry-credentials",
+          "registry-credentials reaches a merge request step it was not named for",
+        );
         // The push build beside it is as before.
         assert.deepEqual(
           credentialReach(run, "python-hello-build", "hello-python-pipelinerun"),
@@ -196,18 +220,47 @@ describe("credentials reach only the step that needs them", function () {
       });
     }
 
-    it("Chains may push signatures with the registry credentials only for a pushed mr- image", async () => {
-      for (const push of [false, true]) {
-        const run = await runProgram(withMergeRequests(push));
+    it("an anonymous registry with push: true: Kaniko holds nothing", async () => {
+      const config = withStructured(withMergeRequests(true), "registry", (r) => ({ host: r.host }));
+      delete config["tekton-gitlab:registryPassword"];
+      const run = await runProgram(config);
+      assert.ifError(run.error);
+      const reach = credentialReach(run, "python-hello-build", MERGE_REQUEST_TEMPLATE);
+      assert.deepEqual(reach["build-merge-request"], { "build-and-push": [] });
+    });
+
+    it("Chains gets no registry credentials for a merge request's image: build-merge-request runs as tekton-build", async () => {
+      for (const mergeRequests of CASES) {
+        const run = await runProgram(
+          withMergeRequests(mergeRequests.push, mergeRequests.registrySecretName),
+        );
         assert.ifError(run.error);
-        assert.deepEqual(chainsKeychain(run, "python-hello-build", MERGE_REQUEST_TEMPLATE), {
-          "fetch-merge-request": [],
-          "build-merge-request": push ? ["registry-credentials"] : [],
-          "cancel-superseded": [],
-          "report-running": [],
-          "report-result": [],
-          "(pipelinerun)": [],
-        });
+        // tekton-build lists no Secret: Chains' k8schain finds nothing to push a signature with
+        // (and, without IMAGE_URL / IMAGE_DIGEST, no image to sign: tests/mergeRequest).
+        assert.deepEqual(
+          chainsKeychain(run, "python-hello-build", MERGE_REQUEST_TEMPLATE),
+          {
+            "fetch-merge-request": [],
+            "build-merge-request": [],
+            "cancel-superseded": [],
+            "report-running": [],
+            "report-result": [],
+            "(pipelinerun)": [],
+          },
+          label(mergeRequests),
+        );
+        const template = run.resources.find(
+          (r) =>
+            r.type === "kubernetes:triggers.tekton.dev/v1beta1:TriggerTemplate" &&
+            r.inputs.metadata.name === MERGE_REQUEST_TEMPLATE,
+        )!;
+        const runSpec = template.inputs.spec.resourcetemplates[0].spec;
+        assert.ok(
+          !(runSpec.taskRunSpecs ?? []).some(
+            (s: any) => s.pipelineTaskName === "build-merge-request",
+          ),
+          label(mergeRequests),
+        );
       }
     });
 

@@ -119,7 +119,13 @@ describe("outputs contract", function () {
       withStructured(exampleConfig(), "apps", (apps) =>
         apps.map((app: any) => ({
           ...app,
-          mergeRequests: { build: true, push: true, retestComment: "/build again" },
+          // push with the example registry's username needs a Secret of its own (config).
+          mergeRequests: {
+            build: true,
+            push: true,
+            retestComment: "/build again",
+            registrySecretName: "mr-registry",
+          },
         })),
       ),
     );

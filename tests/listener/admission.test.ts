@@ -363,9 +363,20 @@ describe("listener admission policy with merge request builds", () => {
   // With mergeRequests.build the listener creates two kinds of run in the app's namespace: the
   // push build's and the merge request build's. The policy admits each template's run whole and
   // nothing in between.
+  // The example registry has a username: push needs a Secret named for merge requests (config).
   const mrVariants: [string, (a: any) => any][] = [
     ["build only", (a) => ({ ...a, mergeRequests: { build: true } })],
-    ["build and push the mr- tag", (a) => ({ ...a, mergeRequests: { build: true, push: true } })],
+    [
+      "build only, with a registry Secret of its own",
+      (a) => ({ ...a, mergeRequests: { build: true, registrySecretName: "mr-registry" } }),
+    ],
+    [
+      "build and push the mr- tag",
+      (a) => ({
+        ...a,
+        mergeRequests: { build: true, push: true, registrySecretName: "mr-registry" },
+      }),
+    ],
   ];
   for (const [label, edit] of mrVariants) {
     describe(label, () => {
@@ -398,11 +409,43 @@ describe("listener admission policy with merge request builds", () => {
             s.serviceAccountName,
           ]),
         );
+        // build-merge-request keeps tekton-build, with or without push: nothing for Chains.
         assert.deepEqual(accounts, {
-          ...(app.mergeRequests.push ? { "build-merge-request": "tekton-build-push" } : {}),
           "cancel-superseded": "tekton-cancel",
           "report-result": "tekton-status-reader",
         });
+      });
+
+      it("refuses a run binding docker-config to registry-credentials instead of the named Secret", () => {
+        const secretName = app.mergeRequests.registrySecretName;
+        const borrowed = mrRun();
+        const pushBinding = pushRun().spec.workspaces.find(
+          (w: any) => w.name === WORKSPACES.dockerConfig,
+        );
+        assert.equal(pushBinding.secret.secretName, "registry-credentials");
+        if (secretName === undefined) {
+          // No docker-config at all in the template: adding the push build's is refused.
+          assert.ok(!borrowed.spec.workspaces.some((w: any) => w.name === WORKSPACES.dockerConfig));
+          borrowed.spec.workspaces.push(pushBinding);
+        } else {
+          const binding = borrowed.spec.workspaces.find(
+            (w: any) => w.name === WORKSPACES.dockerConfig,
+          );
+          assert.equal(binding.secret.secretName, secretName);
+          binding.secret.secretName = "registry-credentials";
+        }
+        assert.deepEqual(denials(policy, borrowed), [
+          message(mr, "spec.workspaces must be exactly"),
+        ]);
+      });
+
+      it("refuses build-merge-request paired with tekton-build-push", () => {
+        const run = mrRun();
+        run.spec.taskRunSpecs.unshift({
+          pipelineTaskName: "build-merge-request",
+          serviceAccountName: "tekton-build-push",
+        });
+        assert.deepEqual(denials(policy, run), [message(mr, "spec.taskRunSpecs must be exactly")]);
       });
 
       it("refuses the merge request pipeline with the push run's workspaces (git-write)", () => {

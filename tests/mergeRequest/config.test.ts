@@ -103,6 +103,26 @@ const REFUSED: { what: string; value: unknown; key: string; says: string }[] = [
     says: "expected string",
   },
   { what: "mergeRequests: true (not an object)", value: true, key: KEY, says: "expected object" },
+  ...["Registry", "mr_registry", "-mr", "mr..registry", "", "a".repeat(254)].map((name) => ({
+    what: `registrySecretName ${JSON.stringify(name.length > 20 ? `${name.slice(0, 4)}... (${name.length})` : name)}`,
+    value: { build: true, registrySecretName: name },
+    key: `${KEY}.registrySecretName`,
+    says: "expected a Secret name: a DNS subdomain (lower case letters, digits, '-' and '.', at most 253 characters)",
+  })),
+  {
+    what: "registrySecretName that is not a string",
+    value: { build: true, push: true, registrySecretName: 7 },
+    key: `${KEY}.registrySecretName`,
+    says: "expected string",
+  },
+  {
+    // A registry that wants a login refuses an anonymous push: a merge request build never
+    // borrows the push build's registry-credentials.
+    what: "push: true while registry.username is set, without registrySecretName",
+    value: { build: true, push: true },
+    key: `${KEY}.registrySecretName`,
+    says: "required with mergeRequests.push: true while tekton-gitlab:registry.username is set: the name of a kubernetes.io/dockerconfigjson Secret in the build namespace whose credentials may push the mr- tags (merge request builds never get the push build's registry-credentials unless it is named here), or set push: false",
+  },
 ];
 
 describe("config: apps[].mergeRequests", function () {
@@ -122,10 +142,97 @@ describe("config: apps[].mergeRequests", function () {
       push: false,
       retestComment: "/retest",
     });
-    assert.deepEqual(parse({ build: true, push: true, retestComment: "/build again" }), {
-      build: true,
-      push: true,
-      retestComment: "/build again",
+    assert.deepEqual(
+      parse({
+        build: true,
+        push: true,
+        retestComment: "/build again",
+        registrySecretName: "mr-registry",
+      }),
+      {
+        build: true,
+        push: true,
+        retestComment: "/build again",
+        registrySecretName: "mr-registry",
+      },
+    );
+  });
+
+  describe("registrySecretName: the only registry credentials a merge request build gets", () => {
+    const anonymous = (mergeRequests: unknown) => {
+      const raw = withStructured(withMergeRequests(mergeRequests), "registry", (r) => ({
+        host: r.host,
+      }));
+      delete raw["tekton-gitlab:registryPassword"];
+      return raw;
+    };
+
+    it("accepts a DNS subdomain, kept as given", () => {
+      for (const name of ["mr-registry", "a", "mr.registry-1", "a".repeat(253)]) {
+        const parsed = parseStackConfig(
+          withMergeRequests({ build: true, registrySecretName: name }),
+          {},
+        ).apps[0].mergeRequests;
+        assert.equal(parsed.registrySecretName, name);
+      }
+    });
+
+    it("push: true with registry.username and registrySecretName: accepted", async () => {
+      const value = { build: true, push: true, registrySecretName: "mr-registry" };
+      assert.deepEqual(parseStackConfig(withMergeRequests(value), {}).apps[0].mergeRequests, {
+        ...value,
+        retestComment: "/retest",
+      });
+      const run = await runProgram(withMergeRequests(value));
+      assert.ifError(run.error);
+    });
+
+    it("push: true without registry.username: accepted without it (an anonymous registry)", async () => {
+      const parsed = parseStackConfig(anonymous({ build: true, push: true }), {}).apps[0]
+        .mergeRequests;
+      assert.deepEqual(parsed, { build: true, push: true, retestComment: "/retest" });
+      const run = await runProgram(anonymous({ build: true, push: true }));
+      assert.ifError(run.error);
+    });
+
+    it("push: false never needs it, with or without registry.username", () => {
+      for (const raw of [
+        withMergeRequests({ build: true, push: false }),
+        withMergeRequests({ build: true }),
+        anonymous({ build: true, push: false }),
+      ]) {
+        assert.equal(parseStackConfig(raw, {}).apps[0].mergeRequests.registrySecretName, undefined);
+      }
+    });
+
+    it("build: false never needs it, even with push: true", () => {
+      const parsed = parseStackConfig(withMergeRequests({ build: false, push: true }), {}).apps[0]
+        .mergeRequests;
+      assert.deepEqual(parsed, { build: false, push: true, retestComment: "/retest" });
+    });
+
+    it("the second app's missing Secret is reported with its own index", () => {
+      const raw = withStructured(exampleConfig(), "apps", ([first]) => [
+        { ...first, mergeRequests: { build: true, push: true, registrySecretName: "mr" } },
+        {
+          ...first,
+          name: "orders",
+          namespace: "orders-build",
+          sourceProject: "shop/orders",
+          operationsProject: "shop/orders-operations",
+          imageRepository: "shop/orders",
+          mergeRequests: { build: true, push: true },
+        },
+      ]);
+      assert.throws(
+        () => parseStackConfig(raw, {}),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.problems.length === 1 &&
+          error.problems[0].startsWith(
+            "tekton-gitlab:apps[1].mergeRequests.registrySecretName: required with mergeRequests.push: true",
+          ),
+      );
     });
   });
 

@@ -44,15 +44,22 @@ const kanikoOf = (task: Task) => {
 };
 
 describe("merge request Pipeline: nothing of it deploys", () => {
-  for (const push of [false, true]) {
-    it(`binds neither git-write nor operations, in any task or declaration (push: ${push})`, () => {
-      const { pipeline, tasks, ctx, app } = mergeRequestBuild({ push });
+  // With push and the example registry's username, registrySecretName is required (config).
+  const CASES: { push: boolean; registrySecretName?: string; label: string }[] = [
+    { push: false, label: "push: false" },
+    { push: false, registrySecretName: "mr-registry", label: "push: false, registrySecretName" },
+    { push: true, registrySecretName: "mr-registry", label: "push: true" },
+  ];
+  for (const { push, registrySecretName, label } of CASES) {
+    it(`binds neither git-write nor operations, in any task or declaration (${label})`, () => {
+      const { pipeline, tasks, ctx, app } = mergeRequestBuild({ push, registrySecretName });
       assert.equal(pipeline.metadata.name, PIPELINE);
       const declared = pipeline.spec.workspaces.map((w) => w.name);
+      // docker-config only for the Secret named for merge requests, never by default.
       assert.deepEqual(declared, [
         "source",
         "git-pull-ssh",
-        "docker-config",
+        ...(registrySecretName === undefined ? [] : ["docker-config"]),
         "registry-ca",
         "gitlab-status-token",
       ]);
@@ -75,8 +82,37 @@ describe("merge request Pipeline: nothing of it deploys", () => {
       );
       assert.ok(!JSON.stringify(run).includes("git-write"), "the run names git-write");
       assert.ok(!JSON.stringify(pipeline).includes("operations-url"));
+      // Nor the push build's registry Secret: docker-config is the named one, or absent.
+      assert.ok(!JSON.stringify(run).includes("registry-credentials"), "the run names it");
+      assert.deepEqual(
+        run.spec.workspaces.find((w) => w.name === "docker-config"),
+        registrySecretName === undefined
+          ? undefined
+          : {
+              name: "docker-config",
+              secret: {
+                secretName: registrySecretName,
+                items: [{ key: ".dockerconfigjson", path: "config.json" }],
+              },
+            },
+      );
     });
   }
+
+  it("an anonymous registry with push: true needs no registrySecretName, and binds none", () => {
+    const { pipeline, app, ctx, tasks } = mergeRequestBuild({ push: true }, () => undefined, {
+      registry: ({ username: _u, ...r }) => r,
+    });
+    assert.equal(app.mergeRequests.registrySecretName, undefined);
+    assert.deepEqual(
+      pipeline.spec.workspaces.map((w) => w.name),
+      ["source", "git-pull-ssh", "registry-ca", "gitlab-status-token"],
+    );
+    const build = taskNamed(tasks, "build-merge-request");
+    assert.ok(!build.spec.workspaces.some((w) => w.name === "docker-config"));
+    assert.ok(!(kanikoOf(build).env ?? []).some((e) => e.name === "DOCKER_CONFIG"));
+    assert.ok(!JSON.stringify(mergeRequestRunTemplate(app, ctx)).includes("docker-config"));
+  });
 
   it("fetches, then builds: build-merge-request runs after fetch-merge-request", () => {
     const { pipeline } = mergeRequestBuild({});
@@ -144,24 +180,29 @@ describe("merge request Pipeline: Kaniko", () => {
   });
 
   it("push: true: --destination=$(params.image-url), fed from fetch's image-url result", () => {
-    const { tasks, pipeline } = mergeRequestBuild({ push: true });
+    const { tasks, pipeline } = mergeRequestBuild({
+      push: true,
+      registrySecretName: "mr-registry",
+    });
     const task = taskNamed(tasks, "build-merge-request");
+    // No image-url step: that step writes IMAGE_URL, which Chains would sign.
     assert.deepEqual(
       task.spec.steps.map((s) => s.name),
-      ["image-url", "build-and-push"],
+      ["build-and-push"],
     );
     assert.deepEqual(kanikoOf(task).args, [
       ...COMMON,
       "--destination=$(params.image-url)",
-      "--digest-file=$(results.IMAGE_DIGEST.path)",
+      "--digest-file=$(results.built-digest.path)",
       "--snapshot-mode=redo",
       ...CACHE,
       "--no-push-cache",
       CA,
     ]);
+    // Not IMAGE_URL / IMAGE_DIGEST: Chains must not sign a merge request's image.
     assert.deepEqual(
       task.spec.results!.map((r) => r.name),
-      ["IMAGE_URL", "IMAGE_DIGEST"],
+      ["built-digest"],
     );
     const build = pipeline.spec.tasks.find((t) => t.name === "build-merge-request")!;
     assert.equal(
@@ -174,16 +215,45 @@ describe("merge request Pipeline: Kaniko", () => {
       pipeline.spec.results!.map((r) => [r.name, r.value]),
       [
         ["commit-sha", "$(tasks.fetch-merge-request.results.commit-sha)"],
-        ["IMAGE_URL", "$(tasks.build-merge-request.results.IMAGE_URL)"],
-        ["IMAGE_DIGEST", "$(tasks.build-merge-request.results.IMAGE_DIGEST)"],
+        ["image-url", "$(tasks.fetch-merge-request.results.image-url)"],
+        ["image-digest", "$(tasks.build-merge-request.results.built-digest)"],
       ],
     );
+    assert.ok(!JSON.stringify(pipeline).includes("IMAGE_"), "the Pipeline names IMAGE_*");
+  });
+
+  it("the build Task says its image is unsigned, with or without push", () => {
+    for (const mergeRequests of [{ push: false }, { push: true, registrySecretName: "mr" }]) {
+      const task = taskNamed(mergeRequestBuild(mergeRequests).tasks, "build-merge-request");
+      assert.equal(task.metadata.annotations?.["tekton-gitlab.io/unsigned-image"], "true");
+      assert.ok(!JSON.stringify(task).includes("IMAGE_"), JSON.stringify(mergeRequests));
+    }
+  });
+
+  it("the registry Secret reaches Kaniko as DOCKER_CONFIG only when one is named", () => {
+    for (const [mergeRequests, expected] of [
+      [{ push: false }, undefined],
+      [{ push: false, registrySecretName: "mr" }, "$(workspaces.docker-config.path)"],
+      [{ push: true, registrySecretName: "mr" }, "$(workspaces.docker-config.path)"],
+    ] as const) {
+      const task = taskNamed(mergeRequestBuild(mergeRequests).tasks, "build-merge-request");
+      const kaniko = kanikoOf(task);
+      assert.equal(
+        (kaniko.env ?? []).find((e) => e.name === "DOCKER_CONFIG")?.value,
+        expected,
+        JSON.stringify(mergeRequests),
+      );
+      assert.equal(
+        task.spec.workspaces.some((w) => w.name === "docker-config"),
+        expected !== undefined,
+      );
+    }
   });
 
   for (const push of [false, true]) {
     it(`cache off: no cache flag at all, and still no cache write (push: ${push})`, () => {
       const { tasks } = mergeRequestBuild(
-        { push },
+        push ? { push, registrySecretName: "mr-registry" } : { push },
         (a) => (a.build = { cache: { enabled: false } }),
       );
       const args = kanikoOf(taskNamed(tasks, "build-merge-request")).args!;
@@ -201,7 +271,7 @@ describe("merge request Pipeline: Kaniko", () => {
     for (const push of [false, true]) {
       for (const plainHttp of [false, true]) {
         const { tasks } = mergeRequestBuild(
-          { push },
+          push ? { push, registrySecretName: "mr-registry" } : { push },
           () => undefined,
           plainHttp ? { registry: ({ caCert: _c, ...r }) => ({ ...r, plainHttp: true }) } : {},
         );
@@ -258,10 +328,11 @@ describe("merge request Pipeline: its status on the merge request", () => {
     ]);
   });
 
-  it("push: true: the Kaniko task runs as tekton-build-push for Chains, as the push build's does", () => {
-    const { app, ctx } = mergeRequestBuild({ push: true });
-    assert.deepEqual(mergeRequestRunTemplate(app, ctx).spec.taskRunSpecs, [
-      { pipelineTaskName: "build-merge-request", serviceAccountName: "tekton-build-push" },
+  it("push: true: the Kaniko task keeps tekton-build, never tekton-build-push (nothing for Chains)", () => {
+    const { app, ctx } = mergeRequestBuild({ push: true, registrySecretName: "mr-registry" });
+    const run = mergeRequestRunTemplate(app, ctx);
+    assert.equal(run.spec.taskRunTemplate.serviceAccountName, "tekton-build");
+    assert.deepEqual(run.spec.taskRunSpecs, [
       { pipelineTaskName: "cancel-superseded", serviceAccountName: "tekton-cancel" },
       { pipelineTaskName: "report-result", serviceAccountName: "tekton-status-reader" },
     ]);

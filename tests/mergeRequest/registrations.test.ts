@@ -159,6 +159,38 @@ describe("merge request builds: what the program registers", function () {
     assert.ok(keys.includes(`${PIPELINE} ${NAMESPACE}/build-hello-python-merge-request`));
   });
 
+  it("registrySecretName registers nothing more: the Secret is the operator's, only bound", async () => {
+    const named = await run(
+      withMergeRequests({ build: true, push: true, registrySecretName: "mr-registry" }),
+    );
+    const keys = (r: ProgramRun) =>
+      r.resources
+        .filter((x) => x.custom)
+        .map(objectKey)
+        .sort();
+    assert.deepEqual(keys(named), keys(on));
+    assert.ok(
+      !named.resources.some((r) => r.inputs.metadata?.name === "mr-registry"),
+      "a Secret named mr-registry was registered",
+    );
+    const template = named.resources.find(
+      (r) =>
+        r.type === TEMPLATE && r.inputs.metadata.name === "hello-python-merge-request-pipelinerun",
+    )!;
+    const runSpec = template.inputs.spec.resourcetemplates[0].spec;
+    assert.deepEqual(runSpec.workspaces.find((w: any) => w.name === "docker-config")?.secret, {
+      secretName: "mr-registry",
+      items: [{ key: ".dockerconfigjson", path: "config.json" }],
+    });
+    // Without it, the merge request run binds no registry Secret at all.
+    const bare = on.resources.find(
+      (r) =>
+        r.type === TEMPLATE && r.inputs.metadata.name === "hello-python-merge-request-pipelinerun",
+    )!;
+    assert.ok(!JSON.stringify(bare.inputs).includes("docker-config"));
+    assert.ok(!JSON.stringify(bare.inputs).includes("registry-credentials"));
+  });
+
   it("build off (push and retestComment set): exactly today's registrations", async () => {
     const off = await run(withMergeRequests({ build: false, push: true, retestComment: "/again" }));
     // Registration order follows promise resolution; the engine keys by URN.

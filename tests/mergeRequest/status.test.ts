@@ -79,7 +79,17 @@ describe("merge request status: the status Task's steps against a fake GitLab", 
     task: Task;
   } {
     const { app, ctx: base } = appAndContext({
-      apps: ([a]) => [{ ...a, mergeRequests: { build: true, push } }],
+      // push: true with the example registry's username needs a Secret of its own (config).
+      apps: ([a]) => [
+        {
+          ...a,
+          mergeRequests: {
+            build: true,
+            push,
+            ...(push ? { registrySecretName: "mr-registry" } : {}),
+          },
+        },
+      ],
     });
     const ctx = { ...base, gitlab: { apiUrl: `${fake.url}/api/v4`, insecure: false } };
     const task = mergeRequestTasks(app, ctx).find(

@@ -1274,6 +1274,24 @@ async function main(): Promise<number> {
             registryLines().length === pushedBefore,
             `pushed: ${registryLines().slice(pushedBefore).join(", ")}`,
           );
+          // No registry credentials in any step of it (no mergeRequests.registrySecretName):
+          // never the push build's registry-credentials, which its Kaniko step does get.
+          const registrySeen = record.taskRuns.flatMap((t) =>
+            t.steps.flatMap((s) =>
+              s.sees.filter((l) => l.startsWith("registry")).map((l) => `${s.name}: ${l}`),
+            ),
+          );
+          expect(
+            registrySeen.length === 0 && kaniko[0].report?.registryCredentials === false,
+            `the merge request run's steps see ${registrySeen.join(", ")}`,
+          );
+          const pushKaniko = runs.first?.record.taskRuns
+            .flatMap((t) => t.steps)
+            .find((s) => s.kind === "kaniko");
+          expect(
+            pushKaniko === undefined || pushKaniko.sees.includes("registry config"),
+            `the push build's Kaniko step sees ${pushKaniko?.sees.join(", ")}: the check above proves nothing`,
+          );
           expect(operationsHead(world) === head, "the operations repository changed");
           const writeKey = record.taskRuns.flatMap((t) =>
             t.steps.filter((s) => s.sees.includes("git-write key")).map((s) => s.name),

@@ -18,7 +18,11 @@ import {
   kanikoResultsForChains,
   listenerRunsConfined,
 } from "../../policy/policies";
-import { INSECURE_REGISTRY_ANNOTATION, deployKeyResourceNames } from "../../tekton/core/names";
+import {
+  INSECURE_REGISTRY_ANNOTATION,
+  UNSIGNED_IMAGE_ANNOTATION,
+  deployKeyResourceNames,
+} from "../../tekton/core/names";
 import { FakeResource, checkPolicy, checkStackPolicy } from "./checkPolicy";
 import { appAndContext } from "../build/helpers";
 import { listenerAdmission } from "../../tekton/listener/listenerAdmission";
@@ -156,6 +160,8 @@ describe("policy pack", () => {
         apps: ([a]) => [{ ...a, mergeRequests: { build: true, push: false } }],
       });
       const mergeRequest = buildMergeRequestTask(app, ctx);
+      // --no-push alone lets it pass, with or without its unsigned-image annotation.
+      delete mergeRequest.metadata.annotations![UNSIGNED_IMAGE_ANNOTATION];
       assert.deepEqual(
         await checkPolicy(kanikoResultsForChains, { type: TASK, props: mergeRequest }),
         [],
@@ -179,15 +185,91 @@ describe("policy pack", () => {
         { ...kaniko, name: "push", args: ["--destination=registry.example.com/a:b"] },
       ]);
       assert.equal((await checkPolicy(kanikoResultsForChains, two)).length, 1);
+      // The merge request build with push, as rendered but without its unsigned-image
+      // annotation: it pushes without IMAGE_URL / IMAGE_DIGEST, refused.
       const pushing = appAndContext({
-        apps: ([a]) => [{ ...a, mergeRequests: { build: true, push: true } }],
+        apps: ([a]) => [
+          { ...a, mergeRequests: { build: true, push: true, registrySecretName: "mr-registry" } },
+        ],
       });
-      const withoutResults = buildMergeRequestTask(pushing.app, pushing.ctx);
-      delete (withoutResults.spec as any).results;
+      const unannotated = buildMergeRequestTask(pushing.app, pushing.ctx);
+      delete unannotated.metadata.annotations![UNSIGNED_IMAGE_ANNOTATION];
       assert.equal(
-        (await checkPolicy(kanikoResultsForChains, { type: TASK, props: withoutResults })).length,
+        (await checkPolicy(kanikoResultsForChains, { type: TASK, props: unannotated })).length,
         1,
       );
+    });
+
+    describe(`${UNSIGNED_IMAGE_ANNOTATION}: "true" on a Task, and only there, exempts it`, () => {
+      const pushingKaniko = { ...kaniko, args: ["--destination=registry.example.com/a:mr-1"] };
+      const check = (resource: FakeResource) => checkPolicy(kanikoResultsForChains, resource);
+
+      it("passes the merge request build Task as rendered, push: false and push: true", async () => {
+        for (const mergeRequests of [
+          { build: true, push: false },
+          { build: true, push: true, registrySecretName: "mr-registry" },
+        ]) {
+          const { app, ctx } = appAndContext({ apps: ([a]) => [{ ...a, mergeRequests }] });
+          const props = buildMergeRequestTask(app, ctx);
+          assert.equal(props.metadata.annotations![UNSIGNED_IMAGE_ANNOTATION], "true");
+          assert.deepEqual(
+            props.spec.results!.map((r) => r.name),
+            ["built-digest"],
+          );
+          assert.deepEqual(await check({ type: TASK, props }), [], JSON.stringify(mergeRequests));
+        }
+      });
+
+      it("passes a pushing Kaniko Task without the results when annotated", async () => {
+        const annotated = task([pushingKaniko], {
+          annotations: { [UNSIGNED_IMAGE_ANNOTATION]: "true" },
+        });
+        assert.deepEqual(await check(annotated), []);
+      });
+
+      it("still refuses one without the annotation, or with any other value", async () => {
+        for (const annotations of [
+          undefined,
+          {},
+          { [UNSIGNED_IMAGE_ANNOTATION]: "false" },
+          { [UNSIGNED_IMAGE_ANNOTATION]: "True" },
+          { [UNSIGNED_IMAGE_ANNOTATION]: "" },
+          { [UNSIGNED_IMAGE_ANNOTATION]: UNKNOWN_STRING },
+          { "tekton-gitlab.io/unsigned": "true" },
+        ]) {
+          const found = await check(task([pushingKaniko], { annotations }));
+          assert.equal(found.length, 1, JSON.stringify(annotations));
+          assert.match(found[0], /IMAGE_URL, IMAGE_DIGEST/);
+        }
+      });
+
+      it("refuses it on anything but a Task object: a Pipeline or TaskRun, an embedded taskSpec", async () => {
+        const annotations = { [UNSIGNED_IMAGE_ANNOTATION]: "true" };
+        const embedded = {
+          name: "build",
+          taskSpec: { metadata: { annotations }, steps: [pushingKaniko] },
+        };
+        const pipeline: FakeResource = {
+          type: PIPELINE,
+          props: {
+            apiVersion: "tekton.dev/v1",
+            kind: "Pipeline",
+            metadata: { name: "p", annotations },
+            spec: { tasks: [embedded] },
+          },
+        };
+        assert.equal((await check(pipeline)).length, 1);
+        const taskRun: FakeResource = {
+          type: "kubernetes:tekton.dev/v1:TaskRun",
+          props: {
+            apiVersion: "tekton.dev/v1",
+            kind: "TaskRun",
+            metadata: { name: "r", annotations },
+            spec: { taskSpec: { steps: [pushingKaniko] } },
+          },
+        };
+        assert.equal((await check(taskRun)).length, 1);
+      });
     });
 
     it("recognises Kaniko by image as well as by its executor, also in embedded specs", async () => {

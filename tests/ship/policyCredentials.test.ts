@@ -195,7 +195,11 @@ describe("policy no-run-wide-credentials", () => {
 
     it("finds the merge request run's account too and passes it (mergeRequests.build)", async () => {
       const config = withStructured(exampleConfig(), "apps", (apps) =>
-        apps.map((a: any) => ({ ...a, mergeRequests: { build: true, push: true } })),
+        apps.map((a: any) => ({
+          ...a,
+          // The example registry has a username: push needs a Secret of its own (config).
+          mergeRequests: { build: true, push: true, registrySecretName: "mr-registry" },
+        })),
       );
       const run = await runProgram(config);
       assert.ifError(run.error);

@@ -18,10 +18,16 @@ import { INSECURE_GITLAB_ANNOTATION, INSECURE_REGISTRY_ANNOTATION } from "../../
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
 import { checkPolicy, checkStackPolicy } from "./checkPolicy";
 
-/** Every app of `config` with merge request builds on (issue 21). */
+/**
+ * Every app of `config` with merge request builds on (issue 21); with push, a registry Secret
+ * of their own (required beside registry.username, as in Pulumi.dev.yaml).
+ */
 const withMergeRequests = (config: Record<string, string>, push: boolean) =>
   withStructured(config, "apps", (apps) =>
-    apps.map((app: any) => ({ ...app, mergeRequests: { build: true, push } })),
+    apps.map((app: any) => ({
+      ...app,
+      mergeRequests: { build: true, push, ...(push ? { registrySecretName: "mr-registry" } : {}) },
+    })),
   );
 
 describe("the program under its policy pack", function () {
@@ -220,6 +226,21 @@ describe("the program under its policy pack", function () {
             `${kind} ${name}`,
           );
         }
+        // It passes the Kaniko-results rule as unsigned, not by declaring IMAGE_URL/IMAGE_DIGEST.
+        const build: any = manifests.find(
+          (m) => m.kind === "Task" && m.metadata.name === "build-merge-request",
+        );
+        assert.equal(build.metadata.annotations["tekton-gitlab.io/unsigned-image"], "true");
+        assert.deepEqual(
+          build.spec.results.map((r: any) => r.name),
+          ["built-digest"],
+        );
+        assert.equal(
+          build.spec.steps.some((step: any) =>
+            (step.args ?? []).includes("--destination=$(params.image-url)"),
+          ),
+          push,
+        );
         assert.deepEqual(await violationsOf(manifests), []);
       });
     }
