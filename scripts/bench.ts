@@ -9,7 +9,8 @@
 // `pulumi.ComponentResource` under the same mocks, i.e. what the SDK alone costs for this
 // resource graph. Compared per added app, between the two largest sizes, so start-up cancels.
 // Wall time is what a user waits; CPU time (this process, all threads) is steadier on a busy
-// machine. `BENCH_RUNS` (default 5) sets the runs per size, `BENCH_QUICK=1` one run each.
+// machine. `BENCH_RUNS` (default 5) sets the runs per size, `BENCH_QUICK=1` one run each;
+// `--merge-requests` gives every app merge request builds (`mergeRequests.build: true`).
 import * as pulumi from "@pulumi/pulumi";
 import { RegisteredResource, registered, resetRegistrations, settle } from "../tests/harness/mocks";
 import * as os from "node:os";
@@ -22,6 +23,7 @@ import { parseStackConfig } from "../config/load";
 const SIZES = [1, 10, 50];
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
+const MERGE_REQUESTS = process.argv.includes("--merge-requests");
 
 /** The example app, repeated `count` times with unique names, namespaces, projects and hosts. */
 function configWithApps(count: number): Record<string, string> {
@@ -32,6 +34,7 @@ function configWithApps(count: number): Record<string, string> {
       namespace: undefined,
       sourceProject: `team/app-${i}`,
       operationsProject: `team/app-${i}-operations`,
+      ...(MERGE_REQUESTS ? { mergeRequests: { build: true } } : {}),
     })),
   );
 }
@@ -82,6 +85,7 @@ function routingCost(count: number) {
   const push = (project: string) => ({
     headers: pushHeaders("token-app-0"),
     body: {
+      object_kind: "push",
       ref: "refs/heads/main",
       checkout_sha: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
       project: { path_with_namespace: project },
@@ -233,7 +237,7 @@ async function main() {
     ]);
   }
   console.log(
-    `tekton-gitlab program evaluation under mocks, median of ${RUNS} runs`,
+    `tekton-gitlab program evaluation under mocks, median of ${RUNS} runs${MERGE_REQUESTS ? ", every app with merge request builds" : ""}`,
     `(node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"})`,
   );
   const header = [

@@ -246,6 +246,23 @@ describe("merge request status: the status Task's steps against a fake GitLab", 
       assert.equal(status.description, full.slice(0, 255));
       assert.equal(status.description!.length, 255);
     });
+
+    // busybox `cut -c` counts bytes: a cut through a multibyte character would hand GitLab a
+    // description that is not UTF-8. Only printable ASCII is kept, then cut.
+    it(`failed: a description with non-ASCII text is sent as printable ASCII (${label})`, async () => {
+      const message = `the registry said «${"é".repeat(200)}»`;
+      const { post } = await report("report-result", {
+        ...buildFailed,
+        postShell: postShell ? [...postShell] : undefined,
+        taskRuns: [failedTaskRun("build-merge-request", "StepFailed", message, [])],
+      });
+      assert.equal(post.code, 0, post.stderr);
+      const [status] = statuses();
+      assert.equal(
+        status.description,
+        "Failed in build-merge-request: StepFailed: the registry said ",
+      );
+    });
   }
 
   it("failed, the TaskRuns unreadable: the push build's words, the failed task", async () => {
