@@ -201,6 +201,15 @@ export function triggerBinding(app: AppConfig): TriggerBinding {
   };
 }
 
+/** Workspace `docker-config` bound to a kubernetes.io/dockerconfigjson Secret. */
+export function dockerConfigBinding(secretName: string): WorkspaceBinding {
+  return {
+    name: WORKSPACES.dockerConfig,
+    // Kaniko reads `config.json`; a kubernetes.io/dockerconfigjson Secret names it otherwise.
+    secret: { secretName, items: [{ key: ".dockerconfigjson", path: "config.json" }] },
+  };
+}
+
 /** The PipelineRun's workspace bindings, one per workspace the Pipeline declares. */
 export function pipelineRunWorkspaces(app: AppConfig, ctx: TriggerContext): WorkspaceBinding[] {
   const { storageClassName } = app.pipelineRun;
@@ -220,16 +229,7 @@ export function pipelineRunWorkspaces(app: AppConfig, ctx: TriggerContext): Work
     { name: WORKSPACES.gitPull, secret: { secretName: GIT_PULL_SECRET } },
     { name: WORKSPACES.gitWrite, secret: { secretName: GIT_WRITE_SECRET } },
   ];
-  if (ctx.registry.username !== undefined) {
-    workspaces.push({
-      name: WORKSPACES.dockerConfig,
-      // Kaniko reads `config.json`; a kubernetes.io/dockerconfigjson Secret names it otherwise.
-      secret: {
-        secretName: REGISTRY_SECRET,
-        items: [{ key: ".dockerconfigjson", path: "config.json" }],
-      },
-    });
-  }
+  if (ctx.registry.username !== undefined) workspaces.push(dockerConfigBinding(REGISTRY_SECRET));
   if (ctx.registry.caCert !== undefined) {
     workspaces.push({ name: WORKSPACES.registryCa, configMap: { name: REGISTRY_CA_CONFIGMAP } });
   }

@@ -21,13 +21,13 @@ import {
   Trigger,
   TriggerBinding,
   TriggerTemplate,
-  WorkspaceBinding,
 } from "../core/triggerTypes";
 import { runTimeouts } from "../core/timeouts";
 import { cancelTaskRunSpecs } from "../cancel/cancelTask";
 import { STATUS_PIPELINE_TASKS } from "../status/statusTasks";
 import {
   celStringLiteral,
+  dockerConfigBinding,
   gitlabTrigger,
   pipelineRunWorkspaces,
   runTaskRunTemplate,
@@ -168,26 +168,16 @@ function binding(app: AppConfig, name: string, mr: string): TriggerBinding {
   };
 }
 
-/** `docker-config` bound to the Secret merge request builds may use, or nothing. */
-function registryCredentials(secretName: string | undefined): WorkspaceBinding[] {
-  if (secretName === undefined) return [];
-  return [
-    {
-      name: WORKSPACES.dockerConfig,
-      secret: { secretName, items: [{ key: ".dockerconfigjson", path: "config.json" }] },
-    },
-  ];
-}
-
 /** The PipelineRun a merge request event or a `/retest` creates, `$(tt.params.*)` unresolved. */
 export function mergeRequestRunTemplate(app: AppConfig, ctx: TriggerContext): PipelineRunTemplate {
   const tt = (name: string) => `$(tt.params.${name})`;
   // The Pipeline's workspaces (mergeRequestWorkspaces), each bound as the push build binds it but
   // `docker-config`: to `mergeRequests.registrySecretName`, never to the push build's Secret.
   const declared = mergeRequestWorkspaces(ctx, app);
+  const secretName = app.mergeRequests.registrySecretName;
   const workspaces = pipelineRunWorkspaces(app, ctx)
     .filter((w) => declared.includes(w.name) && w.name !== WORKSPACES.dockerConfig)
-    .concat(registryCredentials(app.mergeRequests.registrySecretName));
+    .concat(secretName === undefined ? [] : [dockerConfigBinding(secretName)]);
   workspaces.sort((a, b) => declared.indexOf(a.name) - declared.indexOf(b.name));
   // The build task keeps tekton-build, whose ServiceAccount lists nothing: not tekton-build-push,
   // whose imagePullSecrets Tekton Chains would push a signature with.
@@ -230,7 +220,6 @@ export function mergeRequestRunTemplate(app: AppConfig, ctx: TriggerContext): Pi
           value: tt(MERGE_REQUEST_TRIGGER_PARAMS.sourceBranch),
         },
       ],
-      // The push build's bindings without the operations checkout and its key.
       workspaces,
       taskRunTemplate: runTaskRunTemplate(),
       ...(taskRunSpecs.length > 0 ? { taskRunSpecs } : {}),
