@@ -70,7 +70,8 @@ export const STATUS_READER_SERVICE_ACCOUNT = "tekton-status-reader";
 
 /**
  * The Pipeline's workspaces: the push build's without `operations` and `git-write`, so no
- * merge request run can even be given the operations key.
+ * merge request run can even be given the operations key, and with `docker-config` only when
+ * `mergeRequests.registrySecretName` names the Secret to bind to it.
  */
 export function mergeRequestWorkspaces(
   ctx: Pick<BuildContext, "registry" | "gitlab">,
@@ -80,8 +81,8 @@ export function mergeRequestWorkspaces(
   const [source, gitPull, ...rest] = pipelineWorkspaces(ctx, app).filter(
     (name) => !notHere.includes(name),
   );
-  // Registry credentials only when `mergeRequests.registrySecretName` names them: never the push
-  // build's by default (a merge request's RUN lines can read what Kaniko mounts).
+  // Never the push build's registry credentials by default: a merge request's RUN lines can
+  // read what Kaniko mounts.
   const credentials =
     app.mergeRequests.registrySecretName === undefined ? [] : [WORKSPACES.dockerConfig];
   return [source, gitPull, ...credentials, ...rest];
