@@ -1,7 +1,7 @@
 // tekton-gitlab: one `pulumi up` per environment gives GitLab -> Tekton -> GitOps builds.
 // Config is validated first (every problem at once, nothing registered on error), then Tekton
 // is installed, then the one listener every app's webhook posts to, then each app gets its
-// credentials, pipeline and trigger.
+// credentials, pipeline (and, with `mergeRequests.build`, its merge request pipeline) and trigger.
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/load";
 import { buildContext } from "./tekton/build/context";

@@ -36,7 +36,9 @@ const TYPE = "tekton-gitlab:app:GitLabTrigger";
 /**
  * Everything of one app between "a developer pushes to the app's branch" and "a PipelineRun
  * builds that commit", in the app's build namespace: the webhook token and Secret, the
- * TriggerBinding, TriggerTemplate and Trigger the shared listener selects, the RoleBinding that
+ * TriggerBinding, TriggerTemplate and Trigger the shared listener selects (with merge request
+ * builds, also their TriggerTemplate and the bindings and Triggers for merge request and comment
+ * events, tekton/mergeRequest/triggers.ts), the RoleBinding that
  * lets that listener create PipelineRuns here, and the GitLab project hook pointing at the
  * shared listener (unless GitLab resources are not managed: then URL and token are exposed).
  * No pod, Service, Ingress or host of its own.
