@@ -134,6 +134,28 @@ describe("gitlab resources in the state", function () {
     }
   });
 
+  it(`stays under ${MAX_STATE_BYTES} bytes with merge request builds (two more Triggers to wait for) and long names`, async () => {
+    const config = withStructured(exampleConfig(), "apps", (apps) => [
+      {
+        ...apps[0],
+        name: "a".repeat(40),
+        sourceProject: "platform-engineering/backend-services/payments/hello-python-service",
+        mergeRequests: { build: true },
+      },
+    ]);
+    const run = await runProgram(config);
+    if (run.error) throw run.error;
+    const hooks = resourcesOfType(run, TYPE("ProjectHook"));
+    assert.equal(hooks.length, 1);
+    assert.equal(hooks[0].inputs.noteEvents, true);
+    for (const kind of KINDS) {
+      for (const r of resourcesOfType(run, TYPE(kind))) {
+        const bytes = stateEntryBytes(r);
+        assert.ok(bytes <= MAX_STATE_BYTES, `${r.type} ${r.name}: ${bytes} bytes of state`);
+      }
+    }
+  });
+
   it("stores the provider by name, not its code: one require of the forwarder package", () => {
     const modules = { DeployKey: "deploy-key.js", ProjectHook: "project-hook.js" };
     for (const kind of KINDS) {
