@@ -105,10 +105,39 @@ export function imageParams(app: AppConfig, ctx: Pick<BuildContext, "registry">)
   ];
 }
 
+/**
+ * The Kaniko task of a Pipeline (the push build's `build-and-push`, a merge request's
+ * `build-merge-request`): after `after`, with the image URL it pushes (none: it pushes nothing)
+ * and the registry workspaces among the Pipeline's `workspaces`.
+ */
+export function kanikoPipelineTask(
+  app: AppConfig,
+  ctx: Pick<BuildContext, "registry">,
+  task: { name: string; after: string; imageUrl?: string; workspaces: string[] },
+): PipelineTask {
+  const bindIfDeclared = (name: string) =>
+    task.workspaces.includes(name) ? [{ name, workspace: name }] : [];
+  return {
+    name: task.name,
+    taskRef: { name: task.name, kind: "Task" },
+    runAfter: [task.after],
+    params: [
+      ...(task.imageUrl === undefined ? [] : [pass(TASK_PARAMS.imageUrl, task.imageUrl)]),
+      pass(TASK_PARAMS.dockerfile),
+      pass(TASK_PARAMS.contextDir),
+      ...(buildTakesRegistryHost(ctx.registry, app) ? [pass(TASK_PARAMS.registryHost)] : []),
+      ...(app.build.cache.enabled ? [pass(TASK_PARAMS.cacheRepository)] : []),
+    ],
+    workspaces: [
+      { name: WORKSPACES.source, workspace: WORKSPACES.source },
+      ...bindIfDeclared(WORKSPACES.dockerConfig),
+      ...bindIfDeclared(WORKSPACES.registryCa),
+    ],
+  };
+}
+
 export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
   const workspaces = pipelineWorkspaces(ctx, app);
-  const bindIfDeclared = (name: string) =>
-    workspaces.includes(name) ? [{ name, workspace: name }] : [];
 
   const params: ParamSpec[] = [
     { name: PIPELINE_PARAMS.sourceUrl, type: "string", description: "SSH URL of the source repo" },
@@ -161,23 +190,12 @@ export function buildPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
     ],
   };
 
-  const build: PipelineTask = {
+  const build = kanikoPipelineTask(app, ctx, {
     name: TASK_NAMES.build,
-    taskRef: { name: TASK_NAMES.build, kind: "Task" },
-    runAfter: [TASK_NAMES.tag],
-    params: [
-      pass(TASK_PARAMS.imageUrl, result(TASK_NAMES.tag, TASK_RESULTS.imageUrl)),
-      pass(TASK_PARAMS.dockerfile),
-      pass(TASK_PARAMS.contextDir),
-      ...(buildTakesRegistryHost(ctx.registry, app) ? [pass(TASK_PARAMS.registryHost)] : []),
-      ...(app.build.cache.enabled ? [pass(TASK_PARAMS.cacheRepository)] : []),
-    ],
-    workspaces: [
-      { name: WORKSPACES.source, workspace: WORKSPACES.source },
-      ...bindIfDeclared(WORKSPACES.dockerConfig),
-      ...bindIfDeclared(WORKSPACES.registryCa),
-    ],
-  };
+    after: TASK_NAMES.tag,
+    imageUrl: result(TASK_NAMES.tag, TASK_RESULTS.imageUrl),
+    workspaces,
+  });
 
   // runAfter the build, not only its digest result: the manifest must never name an image that
   // has not been pushed yet (the book's pipeline raced here).

@@ -16,11 +16,7 @@ import {
   WorkspaceDeclaration,
 } from "../core/types";
 import { env, param, workspacePath } from "../core/variables";
-import {
-  buildAndPushTask,
-  buildTakesRegistryHost,
-  MERGE_REQUEST_DIGEST_RESULT,
-} from "../build/buildTask";
+import { buildAndPushTask, MERGE_REQUEST_DIGEST_RESULT } from "../build/buildTask";
 import { BuildContext } from "../build/context";
 import {
   checkoutWorkspaces,
@@ -29,7 +25,12 @@ import {
   TASK_PARAMS,
   TASK_RESULTS,
 } from "../build/common";
-import { imageParams, pipelineWorkspaces, WORKSPACE_DESCRIPTIONS } from "../build/pipeline";
+import {
+  imageParams,
+  kanikoPipelineTask,
+  pipelineWorkspaces,
+  WORKSPACE_DESCRIPTIONS,
+} from "../build/pipeline";
 import {
   FAILURE_DETAIL_FILE,
   reportBuildStatusTask,
@@ -224,7 +225,6 @@ const pass = (name: string, value = ref(name)): Param => ({ name, value });
 /** The Pipeline `build-<app>-merge-request`: fetch -> build, status and cancel beside them. */
 export function mergeRequestPipeline(app: AppConfig, ctx: BuildContext): Pipeline {
   const workspaces = mergeRequestWorkspaces(ctx, app);
-  const declared = (name: string) => (workspaces.includes(name) ? [{ name, workspace: name }] : []);
   const push = app.mergeRequests.push;
   const params: ParamSpec[] = [
     { name: PIPELINE_PARAMS.sourceUrl, type: "string", description: "SSH URL of the source repo" },
@@ -258,30 +258,14 @@ export function mergeRequestPipeline(app: AppConfig, ctx: BuildContext): Pipelin
       { name: WORKSPACES.gitPull, workspace: WORKSPACES.gitPull },
     ],
   };
-  const build: PipelineTask = {
+  const build = kanikoPipelineTask(app, ctx, {
     name: MERGE_REQUEST_TASKS.build,
-    taskRef: { name: MERGE_REQUEST_TASKS.build, kind: "Task" },
-    runAfter: [MERGE_REQUEST_TASKS.fetch],
-    params: [
-      ...(push
-        ? [
-            pass(
-              TASK_PARAMS.imageUrl,
-              `$(tasks.${MERGE_REQUEST_TASKS.fetch}.results.${TASK_RESULTS.imageUrl})`,
-            ),
-          ]
-        : []),
-      pass(TASK_PARAMS.dockerfile),
-      pass(TASK_PARAMS.contextDir),
-      ...(buildTakesRegistryHost(ctx.registry, app) ? [pass(TASK_PARAMS.registryHost)] : []),
-      ...(app.build.cache.enabled ? [pass(TASK_PARAMS.cacheRepository)] : []),
-    ],
-    workspaces: [
-      { name: WORKSPACES.source, workspace: WORKSPACES.source },
-      ...declared(WORKSPACES.dockerConfig),
-      ...declared(WORKSPACES.registryCa),
-    ],
-  };
+    after: MERGE_REQUEST_TASKS.fetch,
+    imageUrl: push
+      ? `$(tasks.${MERGE_REQUEST_TASKS.fetch}.results.${TASK_RESULTS.imageUrl})`
+      : undefined,
+    workspaces,
+  });
   const tasks = [fetch, build];
   const status = statusPipelineTasks(
     app,
