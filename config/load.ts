@@ -327,6 +327,29 @@ function crossChecks(
     }
   });
 
+  // The push build's Secret (tekton/core/names.ts REGISTRY_SECRET; config/ imports nothing of
+  // tekton/).
+  const REGISTRY_SECRET = "registry-credentials";
+  apps.forEach((app, index) => {
+    if (app === null || typeof app !== "object") return;
+    const mr = app.mergeRequests as Record<string, unknown> | undefined;
+    if (mr === null || typeof mr !== "object" || mr.build !== true) return;
+    const build = app.build as Record<string, unknown> | undefined;
+    const cache = build !== null && typeof build === "object" ? build.cache : undefined;
+    const cacheOn =
+      cache === null || typeof cache !== "object"
+        ? true
+        : (cache as Record<string, unknown>).enabled !== false;
+    // --no-push-cache binds Kaniko only: a RUN line holding the push build's Secret could store a
+    // layer under a key the next reviewed build computes, and Kaniko v1.28.3 pkg/cache/cache.go
+    // `RetrieveLayer` takes any image at <cache-repo>:<key> younger than the TTL.
+    if (cacheOn && mr.registrySecretName === REGISTRY_SECRET) {
+      problems.push(
+        `${configKey(["apps", index, "mergeRequests", "registrySecretName"])}: must not be ${REGISTRY_SECRET} while build.cache.enabled is true (the default): a merge request's Dockerfile RUN lines can read it, and it may write the layer cache the push builds reuse in deployed, signed images; name a Secret that may not write the cache repository, or turn the layer cache off`,
+      );
+    }
+  });
+
   const managesGitLab = apps.some(
     (app) => app !== null && typeof app === "object" && app.manageDeployKeys !== false,
   );

@@ -171,6 +171,10 @@ describe("credentials reach only the step that needs them", function () {
             push,
             ...(registrySecretName ? { registrySecretName } : {}),
           },
+          // The push build's Secret is accepted there only with the layer cache off (config).
+          ...(registrySecretName === "registry-credentials"
+            ? { build: { ...a.build, cache: { ...a.build?.cache, enabled: false } } }
+            : {}),
         })),
       );
     const everyStep = (reach: Record<string, Record<string, string[]>>) =>
@@ -180,7 +184,8 @@ describe("credentials reach only the step that needs them", function () {
       { push: false },
       { push: false, registrySecretName: "mr-registry" },
       { push: true, registrySecretName: "mr-registry" },
-      // The operator may name the push build's own Secret: then, and only then, it is lent.
+      // The operator may name the push build's own Secret (with the layer cache off): then, and
+      // only then, it is lent.
       { push: true, registrySecretName: "registry-credentials" },
     ];
     const label = ({ push, registrySecretName }: (typeof CASES)[number]) =>

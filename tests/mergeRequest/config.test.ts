@@ -4,6 +4,7 @@ import "../harness/mocks";
 import * as assert from "node:assert/strict";
 import { ConfigError, parseStackConfig } from "../../config/load";
 import { exampleConfig, runProgram, withStructured } from "../harness/program";
+import { REGISTRY_SECRET } from "../../tekton/core/names";
 
 const KEY = "tekton-gitlab:apps[0].mergeRequests";
 
@@ -116,6 +117,15 @@ const REFUSED: { what: string; value: unknown; key: string; says: string }[] = [
     says: "expected string",
   },
   {
+    // The push build's Secret can write the layer cache its deploys reuse: a RUN line holding
+    // it could store a layer under a cache key the next reviewed build computes (Kaniko v1.28.3
+    // pkg/cache/cache.go `RetrieveLayer` trusts any image at <cache-repo>:<key> within the TTL).
+    what: "registrySecretName: registry-credentials while the layer cache is on",
+    value: { build: true, push: true, registrySecretName: "registry-credentials" },
+    key: `${KEY}.registrySecretName`,
+    says: "must not be registry-credentials while build.cache.enabled is true (the default): a merge request's Dockerfile RUN lines can read it, and it may write the layer cache the push builds reuse in deployed, signed images; name a Secret that may not write the cache repository, or turn the layer cache off",
+  },
+  {
     // A registry that wants a login refuses an anonymous push: a merge request build never
     // borrows the push build's registry-credentials.
     what: "push: true while registry.username is set, without registrySecretName",
@@ -203,6 +213,23 @@ describe("config: apps[].mergeRequests", function () {
       ]) {
         assert.equal(parseStackConfig(raw, {}).apps[0].mergeRequests.registrySecretName, undefined);
       }
+    });
+
+    it("registry-credentials is accepted only with the layer cache off", () => {
+      // config/load.ts spells the push build's Secret name itself.
+      assert.equal(REGISTRY_SECRET, "registry-credentials");
+      const raw = withStructured(
+        withMergeRequests({ build: true, registrySecretName: "registry-credentials" }),
+        "apps",
+        (apps) => {
+          apps[0].build = { ...(apps[0].build ?? {}), cache: { enabled: false } };
+          return apps;
+        },
+      );
+      assert.equal(
+        parseStackConfig(raw, {}).apps[0].mergeRequests.registrySecretName,
+        "registry-credentials",
+      );
     });
 
     it("build: false never needs it, even with push: true", () => {
