@@ -619,6 +619,18 @@ export const privateKeysInSshAuthSecrets: ResourceValidationPolicy = {
  * pkg/artifacts/signable.go `OCIImageURLResultName`, `OCIImageDigestResultName`). */
 export const CHAINS_IMAGE_RESULTS = ["IMAGE_URL", "IMAGE_DIGEST"] as const;
 
+/**
+ * Whether Tekton Chains takes a result of this name as an artifact to sign (tektoncd/chains
+ * v0.29.2 pkg/artifacts/signable.go: the suffixes IMAGE_URL / IMAGE_DIGEST and ARTIFACT_URI /
+ * ARTIFACT_DIGEST (`ExtractStructuredTargetFromResults`), ARTIFACT_OUTPUTS, and IMAGES).
+ */
+function chainsSigns(name: string): boolean {
+  return (
+    name === "IMAGES" ||
+    /(IMAGE_URL|IMAGE_DIGEST|ARTIFACT_URI|ARTIFACT_DIGEST|ARTIFACT_OUTPUTS)$/.test(name)
+  );
+}
+
 /** A Kaniko step: the executor named as command, or an image of a Kaniko repository. */
 function runsKaniko(container: Record<string, any>, templateImage?: string): boolean {
   const command = knownItems(() => container.command);
@@ -694,11 +706,27 @@ export const kanikoResultsForChains: ResourceValidationPolicy = {
   description: `A Task that runs Kaniko to push an image (anything but --no-push without a --destination) declares the results IMAGE_URL and IMAGE_DIGEST, so Tekton Chains signs and attests the image it pushes; only a Task annotated ${UNSIGNED_IMAGE_ANNOTATION}: "true" (a merge request's build: unreviewed code Chains must not vouch for) does without them.`,
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-    // An unsigned image is a Task's own declaration, on the Task object itself.
+    // An unsigned image is a Task's own declaration, on the Task object itself; such a Task
+    // must then declare no result Chains would sign after all.
     const unsigned =
       /:Task$/.test(args.type) &&
       annotationsOf(known(() => args.props.metadata))[UNSIGNED_IMAGE_ANNOTATION] === "true";
-    if (unsigned) return;
+    if (unsigned) {
+      const spec = known(() => args.props.spec);
+      const names = isObject(spec)
+        ? knownItems(() => spec.results).map((r) =>
+            isObject(r) ? knownString(() => r.name) : undefined,
+          )
+        : [];
+      for (const name of names) {
+        if (name !== undefined && chainsSigns(name)) {
+          reportViolation(
+            `spec.results declares ${name}, a result Tekton Chains signs, on a Task annotated ${UNSIGNED_IMAGE_ANNOTATION}: "true": rename it (e.g. built-digest), or drop the annotation if the image is to be signed.`,
+          );
+        }
+      }
+      return;
+    }
     for (const { where, spec } of taskSpecsOf(args)) {
       const template = known(() => spec.stepTemplate);
       const templateImage = isObject(template) ? knownString(() => template.image) : undefined;

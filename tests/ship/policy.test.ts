@@ -220,6 +220,31 @@ describe("policy pack", () => {
         }
       });
 
+      it("refuses an annotated Task that declares any result Tekton Chains would sign", async () => {
+        // chains v0.29.2 pkg/artifacts/signable.go: results whose names end in IMAGE_URL /
+        // IMAGE_DIGEST, ARTIFACT_URI / ARTIFACT_DIGEST, ARTIFACT_OUTPUTS, and IMAGES.
+        for (const name of [
+          "IMAGE_URL",
+          "IMAGE_DIGEST",
+          "APP_IMAGE_URL",
+          "IMAGES",
+          "ARTIFACT_OUTPUTS",
+          "X_ARTIFACT_OUTPUTS",
+          "ARTIFACT_URI",
+          "ARTIFACT_DIGEST",
+        ]) {
+          const found = await check(
+            task([pushingKaniko], {
+              annotations: { [UNSIGNED_IMAGE_ANNOTATION]: "true" },
+              results: [{ name, type: "string" }],
+            }),
+          );
+          assert.equal(found.length, 1, name);
+          assert.ok(found[0].includes(`declares ${name},`), found[0]);
+          assert.ok(found[0].includes(UNSIGNED_IMAGE_ANNOTATION), found[0]);
+        }
+      });
+
       it("passes a pushing Kaniko Task without the results when annotated", async () => {
         const annotated = task([pushingKaniko], {
           annotations: { [UNSIGNED_IMAGE_ANNOTATION]: "true" },
