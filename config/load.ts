@@ -9,6 +9,7 @@ import {
   RetentionConfig,
   DEFAULT_ROTATE_BEFORE_DAYS,
   DEFAULT_TOKEN_LIFETIME_DAYS,
+  REGISTRY_SECRET,
   STATUS_TOKEN_SECRET,
   STRUCTURED_KEYS,
   StatusReporting,
@@ -313,27 +314,14 @@ function crossChecks(
   apps.forEach((app, index) => {
     if (app === null || typeof app !== "object") return;
     const mr = app.mergeRequests as Record<string, unknown> | undefined;
-    if (mr === null || typeof mr !== "object") return;
+    if (mr === null || typeof mr !== "object" || mr.build !== true) return;
+    const secretKey = configKey(["apps", index, "mergeRequests", "registrySecretName"]);
     // A registry that wants a login refuses an anonymous push: say so now, not in the first run.
-    if (
-      mr.build === true &&
-      mr.push === true &&
-      hasUsername &&
-      mr.registrySecretName === undefined
-    ) {
+    if (mr.push === true && hasUsername && mr.registrySecretName === undefined) {
       problems.push(
-        `${configKey(["apps", index, "mergeRequests", "registrySecretName"])}: required with mergeRequests.push: true while tekton-gitlab:registry.username is set: the name of a kubernetes.io/dockerconfigjson Secret in the build namespace whose credentials may push the mr- tags (merge request builds never get the push build's registry-credentials unless it is named here), or set push: false`,
+        `${secretKey}: required with mergeRequests.push: true while tekton-gitlab:registry.username is set: the name of a kubernetes.io/dockerconfigjson Secret in the build namespace whose credentials may push the mr- tags (merge request builds never get the push build's registry-credentials unless it is named here), or set push: false`,
       );
     }
-  });
-
-  // The push build's Secret (tekton/core/names.ts REGISTRY_SECRET; config/ imports nothing of
-  // tekton/).
-  const REGISTRY_SECRET = "registry-credentials";
-  apps.forEach((app, index) => {
-    if (app === null || typeof app !== "object") return;
-    const mr = app.mergeRequests as Record<string, unknown> | undefined;
-    if (mr === null || typeof mr !== "object" || mr.build !== true) return;
     const build = app.build as Record<string, unknown> | undefined;
     const cache = build !== null && typeof build === "object" ? build.cache : undefined;
     const cacheOn =
@@ -345,7 +333,7 @@ function crossChecks(
     // `RetrieveLayer` takes any image at <cache-repo>:<key> younger than the TTL.
     if (cacheOn && mr.registrySecretName === REGISTRY_SECRET) {
       problems.push(
-        `${configKey(["apps", index, "mergeRequests", "registrySecretName"])}: must not be ${REGISTRY_SECRET} while build.cache.enabled is true (the default): a merge request's Dockerfile RUN lines can read it, and it may write the layer cache the push builds reuse in deployed, signed images; name a Secret that may not write the cache repository, or turn the layer cache off`,
+        `${secretKey}: must not be ${REGISTRY_SECRET} while build.cache.enabled is true (the default): a merge request's Dockerfile RUN lines can read it, and it may write the layer cache the push builds reuse in deployed, signed images; name a Secret that may not write the cache repository, or turn the layer cache off`,
       );
     }
   });

@@ -570,6 +570,13 @@ export const stackConfigSchema = z.strictObject({
 type ParsedConfig = z.output<typeof stackConfigSchema>;
 type ParsedApp = z.output<typeof appSchema>;
 
+/**
+ * The Secret (kubernetes.io/dockerconfigjson, in the build namespace) the stack creates for the
+ * registry when a username is configured; config checks that merge request builds are not given
+ * it carelessly (load.ts).
+ */
+export const REGISTRY_SECRET = "registry-credentials";
+
 /** The Secret (in the build namespace) the status tasks read the GitLab token from. */
 export const STATUS_TOKEN_SECRET = "gitlab-status-token";
 /** The Secret's key holding the token. */

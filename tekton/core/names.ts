@@ -1,6 +1,6 @@
 // Names shared by the credentials, the pipeline and the trigger of one app. They are part of
 // the stack's contract: Tasks and Secrets refer to each other by these names.
-import { AppConfig, GitSshConfig } from "../../config/schema";
+import { AppConfig, GitSshConfig, REGISTRY_SECRET } from "../../config/schema";
 
 /**
  * Secret (kubernetes.io/ssh-auth) with the read-only source key; not annotated, listed on no
@@ -10,7 +10,7 @@ export const GIT_PULL_SECRET = "git-pull";
 /** Secret (kubernetes.io/ssh-auth) with the operations push key; not annotated, on no SA. */
 export const GIT_WRITE_SECRET = "git-write";
 /** Secret (kubernetes.io/dockerconfigjson) for the registry, when a username is configured. */
-export const REGISTRY_SECRET = "registry-credentials";
+export { REGISTRY_SECRET };
 /** ConfigMap holding the registry CA (`ca.crt`), when one is configured. */
 export const REGISTRY_CA_CONFIGMAP = "registry-ca";
 export const REGISTRY_CA_KEY = "ca.crt";
