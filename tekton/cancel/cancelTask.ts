@@ -60,11 +60,16 @@ export function cancelRunLabels(app: Pick<AppConfig, "branch">): Record<string, 
 
 /** The label selector of the runs of `app`'s branch, as the task lists them. */
 export function supersededSelector(app: Pick<AppConfig, "name" | "branch">): string {
+  return appRunSelector(app, BRANCH_HASH_LABEL, branchHash(app.branch));
+}
+
+/** The label selector of the app's runs carrying `label=value` (the app's labels, then it). */
+export function appRunSelector(app: Pick<AppConfig, "name">, label: string, value: string): string {
   const labels = appLabels(app);
   return [
     `app.kubernetes.io/managed-by=${labels["app.kubernetes.io/managed-by"]}`,
     `app.kubernetes.io/part-of=${labels["app.kubernetes.io/part-of"]}`,
-    `${BRANCH_HASH_LABEL}=${branchHash(app.branch)}`,
+    `${label}=${value}`,
   ].join(",");
 }
 

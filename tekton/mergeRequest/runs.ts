@@ -1,7 +1,7 @@
 // How a merge request's PipelineRuns are told apart from the push builds' and from each other's:
 // the label the cancel task selects one merge request's runs by.
 import { AppConfig } from "../../config/schema";
-import { appLabels } from "../core/names";
+import { appRunSelector } from "../cancel/cancelTask";
 
 /**
  * Label on every merge request run: the merge request's iid (a number the Trigger checks). The
@@ -16,10 +16,5 @@ export const MERGE_REQUEST_LABEL = "tekton-gitlab.io/merge-request";
  * `tekton-gitlab.io/branch` annotation (here the merge request's source branch) is its own run's.
  */
 export function mergeRequestSelector(app: Pick<AppConfig, "name">, iid: string): string {
-  const labels = appLabels(app);
-  return [
-    `app.kubernetes.io/managed-by=${labels["app.kubernetes.io/managed-by"]}`,
-    `app.kubernetes.io/part-of=${labels["app.kubernetes.io/part-of"]}`,
-    `${MERGE_REQUEST_LABEL}=${iid}`,
-  ].join(",");
+  return appRunSelector(app, MERGE_REQUEST_LABEL, iid);
 }

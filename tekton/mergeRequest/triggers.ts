@@ -172,13 +172,14 @@ function binding(app: AppConfig, name: string, mr: string): TriggerBinding {
 export function mergeRequestRunTemplate(app: AppConfig, ctx: TriggerContext): PipelineRunTemplate {
   const tt = (name: string) => `$(tt.params.${name})`;
   // The Pipeline's workspaces (mergeRequestWorkspaces), each bound as the push build binds it but
-  // `docker-config`: to `mergeRequests.registrySecretName`, never to the push build's Secret.
-  const declared = mergeRequestWorkspaces(ctx, app);
-  const secretName = app.mergeRequests.registrySecretName;
-  const workspaces = pipelineRunWorkspaces(app, ctx)
-    .filter((w) => declared.includes(w.name) && w.name !== WORKSPACES.dockerConfig)
-    .concat(secretName === undefined ? [] : [dockerConfigBinding(secretName)]);
-  workspaces.sort((a, b) => declared.indexOf(a.name) - declared.indexOf(b.name));
+  // `docker-config` (declared only with `mergeRequests.registrySecretName`): to that Secret,
+  // never to the push build's.
+  const pushBindings = pipelineRunWorkspaces(app, ctx);
+  const workspaces = mergeRequestWorkspaces(ctx, app).map((name) =>
+    name === WORKSPACES.dockerConfig
+      ? dockerConfigBinding(app.mergeRequests.registrySecretName!)
+      : pushBindings.find((w) => w.name === name)!,
+  );
   // The build task keeps tekton-build, whose ServiceAccount lists nothing: not tekton-build-push,
   // whose imagePullSecrets Tekton Chains would push a signature with.
   const taskRunSpecs = [
